@@ -1,0 +1,58 @@
+# ShopBot: `make demo` sets everything up and runs the assistant; `make test` runs every test.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV := .venv
+BIN := $(VENV)/bin
+SHOPBOT := $(BIN)/shopbot
+export HF_HUB_OFFLINE := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONUNBUFFERED := 1
+
+.PHONY: demo test bench venv system-deps lint prepare-tiny unit rasa-validate rasa-stories integration clean
+
+$(VENV)/.installed: pyproject.toml scripts/bootstrap.sh
+	scripts/bootstrap.sh
+
+venv: $(VENV)/.installed
+
+system-deps:
+	scripts/system-deps.sh
+
+## demo: build everything for the demo preset (reused when up to date) and run the assistant
+demo: venv
+	$(SHOPBOT) prepare --preset demo
+	$(SHOPBOT) train --preset demo
+	$(SHOPBOT) run --preset demo
+
+## test: lint, unit tests, Rasa data validation and test stories, end-to-end tests (tiny preset)
+test: venv system-deps lint prepare-tiny unit rasa-validate rasa-stories integration
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy bot actions knowledge training
+
+prepare-tiny:
+	$(SHOPBOT) prepare --preset tiny
+
+unit:
+	$(BIN)/pytest -q
+
+rasa-validate:
+	$(BIN)/rasa data validate --domain bot/domain --data bot/data --config config.yml --fail-on-warnings
+
+rasa-stories:
+	$(SHOPBOT) train --preset tiny
+	$(SHOPBOT) eval --preset tiny --stories-only
+
+integration:
+	$(BIN)/pytest -q -m "rasa or e2e or postgres or browser" --timeout 900
+
+## bench: run the benchmarks and write bench/out/report.md
+bench: venv
+	$(SHOPBOT) prepare --preset demo
+	$(SHOPBOT) train --preset demo
+	$(SHOPBOT) bench
+
+clean:
+	rm -rf var models bench/out results .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,235 @@
+"""Start the action server and the Rasa server on loopback, and keep them running.
+
+Used by ``shopbot run`` (the demo) and by the end-to-end tests, which start, stop and restart the
+same processes on free ports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.error import URLError
+from urllib.request import urlopen
+
+from bot.runtime_config import render_runtime_config
+from bot.settings import PRESETS, Settings
+
+logger = logging.getLogger(__name__)
+
+
+class ServiceError(RuntimeError):
+    """A server did not come up, or exited."""
+
+
+@dataclass
+class Service:
+    """One server process with a readiness URL and a log file."""
+
+    name: str
+    command: list[str]
+    ready_url: str
+    log_file: Path
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the process, appending its output to ``log_file``."""
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_file.open("ab")
+        logger.info("Starting %s: %s", self.name, " ".join(self.command))
+        self.process = subprocess.Popen(
+            self.command,
+            cwd=self.cwd,
+            env={**os.environ, **self.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        log.close()
+
+    def wait_ready(self, timeout: float = 180.0) -> None:
+        """Poll ``ready_url`` until it answers 200, the process dies, or ``timeout`` passes."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise ServiceError(
+                    f"{self.name} exited with code {self.process.returncode} while starting; "
+                    f"see {self.log_file}:\n{tail(self.log_file)}"
+                )
+            try:
+                with urlopen(self.ready_url, timeout=2) as reply:
+                    if reply.status == 200:
+                        return
+            except (URLError, OSError):
+                pass
+            time.sleep(0.5)
+        raise ServiceError(
+            f"{self.name} did not answer {self.ready_url} within {timeout:.0f} s; see {self.log_file}"
+        )
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """Terminate the process group (SIGTERM, then SIGKILL after ``timeout``)."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        logger.info("Stopping %s (pid %d)", self.name, self.process.pid)
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    @property
+    def running(self) -> bool:
+        """True while the process is alive."""
+        return self.process is not None and self.process.poll() is None
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    """Return the last ``lines`` lines of a log file (for error messages)."""
+    if not path.exists():
+        return "(no log)"
+    return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+
+
+def action_server(settings: Settings) -> Service:
+    """The Rasa SDK action server, bound to ``settings.host``."""
+    return Service(
+        name="action server",
+        command=[
+            sys.executable,
+            "-m",
+            "rasa_sdk",
+            "--actions",
+            "actions",
+            "--port",
+            str(settings.actions_port),
+        ],
+        ready_url=f"http://{settings.host}:{settings.actions_port}/health",
+        log_file=settings.var_dir / "logs" / "actions.log",
+        env={
+            "SANIC_HOST": settings.host,
+            "SHOPBOT_HOME": str(settings.root),
+            "HF_HUB_OFFLINE": "1",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+        },
+        cwd=settings.root,
+    )
+
+
+def rasa_server(settings: Settings) -> Service:
+    """The Rasa server with the REST channel and the token-protected HTTP API."""
+    endpoints, credentials = render_runtime_config(settings, settings.var_dir / "run")
+    token = settings.ensure_api_token()
+    command = [
+        sys.executable, "-m", "rasa", "run",
+        "--enable-api",
+        "--auth-token", token,
+        "--model", str(settings.rasa_model),
+        "--endpoints", str(endpoints),
+        "--credentials", str(credentials),
+        "--interface", settings.host,
+        "--port", str(settings.rasa_port),
+    ]  # fmt: skip
+    if settings.cors_origins:
+        command += ["--cors", *settings.cors_origins.split()]
+    return Service(
+        name="Rasa server",
+        command=command,
+        ready_url=f"http://{settings.host}:{settings.rasa_port}/status?token={token}",
+        log_file=settings.var_dir / "logs" / "rasa.log",
+        env={
+            "SHOPBOT_HOME": str(settings.root),
+            "HF_HUB_OFFLINE": "1",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+        },
+        cwd=settings.root,
+    )
+
+
+def check_ready_to_run(settings: Settings) -> None:
+    """Refuse to start without a trained model, naming the command that builds it."""
+    if not settings.rasa_model.exists():
+        raise ServiceError(
+            f"No trained Rasa model at {settings.rasa_model}. "
+            f"Run `shopbot train --preset {settings.preset}` (or `make demo`) first."
+        )
+
+
+def run(settings: Settings) -> int:
+    """Start both servers, print where they are, and wait until interrupted or one exits."""
+    check_ready_to_run(settings)
+    services = [action_server(settings), rasa_server(settings)]
+    stopping = False
+
+    def _stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    try:
+        for service in services:
+            service.start()
+        for service in services:
+            service.wait_ready()
+        base = f"http://{settings.host}:{settings.rasa_port}"
+        print(
+            "\nShopBot is running.\n"
+            f"  Chat (REST):    curl -s {base}/webhooks/rest/webhook "
+            """-d '{"sender":"a","message":"where is my order"}'\n"""
+            f"  HTTP API:       {base}/status?token={settings.api_token}\n"
+            f"  Action server:  http://{settings.host}:{settings.actions_port}/health\n"
+            f"  Logs:           {settings.var_dir / 'logs'}\n"
+            f"  Demo customers: {settings.var_dir / 'store' / 'demo_customers.md'}\n"
+            "Press Ctrl+C to stop.",
+            flush=True,
+        )
+        while not stopping:
+            for service in services:
+                if not service.running:
+                    logger.error(
+                        "%s exited; see %s\n%s",
+                        service.name,
+                        service.log_file,
+                        tail(service.log_file),
+                    )
+                    return 1
+            time.sleep(1)
+        return 0
+    finally:
+        for service in reversed(services):
+            service.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``shopbot run``: start the assistant on loopback."""
+    parser = argparse.ArgumentParser(prog="shopbot run", description=__doc__)
+    parser.add_argument(
+        "--preset", choices=PRESETS, help="model preset (default: SHOPBOT_PRESET or demo)"
+    )
+    parser.add_argument("--port", type=int, help="Rasa server port (default 5005)")
+    parser.add_argument("--actions-port", type=int, help="action server port (default 5055)")
+    args = parser.parse_args(argv)
+    settings = Settings()
+    if args.preset:
+        settings.preset = args.preset
+    if args.port:
+        settings.rasa_port = args.port
+    if args.actions_port:
+        settings.actions_port = args.actions_port
+    settings.__post_init__()
+    logger.info("Resolved settings: %s", settings.describe())
+    try:
+        return run(settings)
+    except ServiceError as exc:
+        logger.error("%s", exc)
+        return 1

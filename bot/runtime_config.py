@@ -1,0 +1,95 @@
+"""Renders the Rasa server's ``endpoints.yml`` and ``credentials.yml`` from the settings.
+
+Rasa's SQL tracker store takes dialect/host/port/db fields rather than a URL; ShopBot is configured
+with one URL per store, translated here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import yaml
+
+from bot.settings import Settings
+
+_DIALECTS = {"sqlite": "sqlite", "postgresql": "postgresql", "postgres": "postgresql"}
+
+
+def tracker_store_config(url: str, settings: Settings) -> dict[str, Any]:
+    """Translate a SQLAlchemy URL into Rasa's ``tracker_store`` section.
+
+    Args:
+        url: ``sqlite:///var/tracker.db`` (relative to the project) or
+            ``postgresql://user:password@host:5432/dbname``.
+        settings: For resolving relative SQLite paths.
+
+    Raises:
+        ValueError: For schemes other than sqlite and postgresql.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.split("+", 1)[0]
+    dialect = _DIALECTS.get(scheme)
+    if dialect is None:
+        raise ValueError(
+            f"tracker_store_url must start with sqlite:/// or postgresql://. Currently, it is {url!r}."
+        )
+    if dialect == "sqlite":
+        db_file = settings.sqlite_path(url)
+        if db_file is None:
+            raise ValueError(
+                f"tracker_store_url names no SQLite file: {url!r}. Use sqlite:///var/tracker.db."
+            )
+        db_file.parent.mkdir(parents=True, exist_ok=True)
+        return {"type": "SQL", "dialect": "sqlite", "db": str(db_file)}
+    config: dict[str, Any] = {
+        "type": "SQL",
+        "dialect": parts.scheme,
+        "url": parts.hostname or "localhost",
+        "port": parts.port or 5432,
+        "db": parts.path.lstrip("/") or "rasa",
+    }
+    if parts.username:
+        config["username"] = unquote(parts.username)
+    if parts.password:
+        config["password"] = unquote(parts.password)
+    return config
+
+
+def lock_store_config(url: str) -> dict[str, Any] | None:
+    """Translate ``redis://[:password@]host:port/db`` into Rasa's ``lock_store`` section."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme != "redis":
+        raise ValueError(f"lock_store_url must start with redis://. Currently, it is {url!r}.")
+    config: dict[str, Any] = {
+        "type": "redis",
+        "url": parts.hostname or "localhost",
+        "port": parts.port or 6379,
+        "db": int(parts.path.lstrip("/") or 0),
+    }
+    if parts.password:
+        config["password"] = unquote(parts.password)
+    return config
+
+
+def render_runtime_config(settings: Settings, out_dir: Path) -> tuple[Path, Path]:
+    """Write ``endpoints.yml`` and ``credentials.yml`` for the Rasa server into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    endpoints: dict[str, Any] = {
+        "action_endpoint": {"url": f"http://{settings.host}:{settings.actions_port}/webhook"},
+        "tracker_store": tracker_store_config(settings.tracker_store_url, settings),
+    }
+    lock_store = lock_store_config(settings.lock_store_url)
+    if lock_store:
+        endpoints["lock_store"] = lock_store
+    credentials = {
+        "bot.channels.rest.ShopRestInput": {"max_message_chars": settings.max_message_chars},
+    }
+    endpoints_file = out_dir / "endpoints.yml"
+    credentials_file = out_dir / "credentials.yml"
+    endpoints_file.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
+    credentials_file.write_text(yaml.safe_dump(credentials, sort_keys=False), encoding="utf-8")
+    return endpoints_file, credentials_file

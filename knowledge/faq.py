@@ -1,0 +1,227 @@
+"""FAQ ingestion: the store's questions and answers → ``FaqEntry``s, stored as JSON lines.
+
+Two source forms load: a CSV with ``id,question,answer`` columns (``data/demo/faq/ecommerce_faq.csv``)
+and the JSON form ``{"questions": [{"question": ..., "answer": ...}, ...]}``. Ids are ``faq-<n>``
+(the CSV's numeric id, or the 0-based position in the JSON list). The normalised file is
+``var/store/faq.jsonl``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "FaqEntry",
+    "load_faq",
+    "load_faq_csv",
+    "load_faq_json",
+    "read_faq_jsonl",
+    "write_faq_jsonl",
+]
+
+
+@dataclass(frozen=True)
+class FaqEntry:
+    """One question and its answer (the shared contract, see docs/CONVENTIONS.md).
+
+    Args:
+        id: ``"faq-0"``, ``"faq-1"``, ... (what citations name).
+        question: The question as the store wrote it.
+        answer: The store's answer.
+    """
+
+    id: str
+    question: str
+    answer: str
+
+    def to_dict(self) -> dict[str, str]:
+        """Return a JSON-serialisable dict."""
+        return {"id": self.id, "question": self.question, "answer": self.answer}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FaqEntry:
+        """Build an entry from ``to_dict()`` output.
+
+        Raises:
+            ValueError: If ``id``, ``question`` or ``answer`` is missing or empty.
+        """
+        values = {key: str(data.get(key) or "").strip() for key in ("id", "question", "answer")}
+        empty = [key for key, value in values.items() if not value]
+        if empty:
+            raise ValueError(
+                f"FAQ entry {dict(data)!r} has empty or missing field(s) {empty}; every entry "
+                "needs an id, a question and an answer."
+            )
+        return cls(**values)
+
+
+def _faq_id(raw: str) -> str:
+    """``"3"`` → ``"faq-3"``; ids already prefixed stay as they are."""
+    raw = raw.strip()
+    return raw if raw.startswith("faq-") else f"faq-{raw}"
+
+
+def _check_unique(entries: list[FaqEntry], source: Path) -> None:
+    """Raise on duplicate ids: citations must point at exactly one entry."""
+    seen: set[str] = set()
+    for entry in entries:
+        if entry.id in seen:
+            raise ValueError(
+                f"FAQ file {str(source)!r} has the id {entry.id!r} twice; give every row its own id."
+            )
+        seen.add(entry.id)
+
+
+def load_faq_csv(path: str | Path) -> list[FaqEntry]:
+    """Load a CSV with ``id,question,answer`` columns (``id`` may be omitted: row position is used).
+
+    Rows with an empty question or answer are logged with their line number and skipped.
+
+    Raises:
+        FileNotFoundError: If ``path`` does not exist.
+        ValueError: If the ``question``/``answer`` columns are missing or an id repeats.
+    """
+    path = _existing(path)
+    entries: list[FaqEntry] = []
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        columns = set(reader.fieldnames or [])
+        if not {"question", "answer"} <= columns:
+            raise ValueError(
+                f"FAQ CSV {str(path)!r} has columns {sorted(columns)}; it needs 'question' and "
+                "'answer' (and optionally 'id')."
+            )
+        previous_end = reader.line_num
+        for position, row in enumerate(reader):
+            line = previous_end + 1
+            previous_end = reader.line_num
+            raw_id = (row.get("id") or "").strip() or str(position)
+            try:
+                entries.append(
+                    FaqEntry.from_dict(
+                        {"id": _faq_id(raw_id), "question": row["question"], "answer": row["answer"]}
+                    )
+                )
+            except ValueError as exc:
+                logger.warning("%s line %d skipped: %s", path, line, exc)
+    _check_unique(entries, path)
+    logger.info("Loaded %d FAQ entries from %s", len(entries), path)
+    return entries
+
+
+def load_faq_json(path: str | Path) -> list[FaqEntry]:
+    """Load ``{"questions": [{"question", "answer"}, ...]}`` (a bare list is accepted too).
+
+    Ids are ``faq-<position>`` unless an item carries its own ``id``. Items with an empty question
+    or answer are logged and skipped.
+
+    Raises:
+        FileNotFoundError: If ``path`` does not exist.
+        ValueError: If the file does not have that shape.
+    """
+    path = _existing(path)
+    data = json.loads(path.read_text(encoding="utf-8-sig"))
+    items = data.get("questions") if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise ValueError(
+            f"FAQ JSON {str(path)!r} must be {{\"questions\": [{{\"question\": ..., \"answer\": ...}}]}} "
+            f"or a list of such objects; got {type(data).__name__}"
+            + (f" with keys {sorted(data)}" if isinstance(data, dict) else "")
+            + "."
+        )
+    entries: list[FaqEntry] = []
+    for position, item in enumerate(items):
+        if not isinstance(item, dict):
+            logger.warning("%s item %d skipped: not an object", path, position)
+            continue
+        raw_id = str(item.get("id", position))
+        try:
+            entries.append(
+                FaqEntry.from_dict(
+                    {"id": _faq_id(raw_id), "question": item.get("question"), "answer": item.get("answer")}
+                )
+            )
+        except ValueError as exc:
+            logger.warning("%s item %d skipped: %s", path, position, exc)
+    _check_unique(entries, path)
+    logger.info("Loaded %d FAQ entries from %s", len(entries), path)
+    return entries
+
+
+def load_faq(path: str | Path) -> list[FaqEntry]:
+    """Load a FAQ source by extension: ``.csv``, ``.json`` or ``.jsonl`` (as written here).
+
+    Raises:
+        ValueError: On an unsupported extension.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv":
+        return load_faq_csv(path)
+    if suffix == ".json":
+        return load_faq_json(path)
+    if suffix == ".jsonl":
+        return read_faq_jsonl(path)
+    raise ValueError(
+        f"FAQ path {str(path)!r} has an unsupported extension {suffix!r}; use .csv "
+        "(id,question,answer), .json ({\"questions\": [...]}) or .jsonl."
+    )
+
+
+def write_faq_jsonl(entries: Iterable[FaqEntry], path: str | Path) -> int:
+    """Write one entry per line (UTF-8 JSON lines); creates parent folders.
+
+    Returns:
+        The number of entries written.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    count = 0
+    with tmp.open("w", encoding="utf-8") as handle:
+        for entry in entries:
+            handle.write(json.dumps(entry.to_dict(), ensure_ascii=False) + "\n")
+            count += 1
+    tmp.replace(path)
+    return count
+
+
+def read_faq_jsonl(path: str | Path) -> list[FaqEntry]:
+    """Read a file written by ``write_faq_jsonl``.
+
+    Raises:
+        FileNotFoundError: If ``path`` does not exist.
+        ValueError: If a line is not a valid entry (the message names the line).
+    """
+    path = _existing(path)
+    entries: list[FaqEntry] = []
+    with path.open(encoding="utf-8") as handle:
+        for line_number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                entries.append(FaqEntry.from_dict(json.loads(line)))
+            except (json.JSONDecodeError, ValueError) as exc:
+                raise ValueError(
+                    f"{path} line {line_number} is not a valid FAQ entry: {exc}. "
+                    "Rebuild the file with `python -m training.prepare_store`."
+                ) from exc
+    return entries
+
+
+def _existing(path: str | Path) -> Path:
+    """Return ``path`` as a ``Path``, raising a clear error when it does not exist."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"FAQ file {str(path)!r} does not exist; pass the store's FAQ export "
+            "(e.g. data/demo/faq/ecommerce_faq.csv)."
+        )
+    return path

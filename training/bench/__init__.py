@@ -1,0 +1,1 @@
+"""Benchmarks behind ``shopbot bench``: each section measures one part and returns markdown + plots."""
