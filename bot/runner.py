@@ -114,7 +114,7 @@ def action_server(settings: Settings) -> Service:
             str(settings.actions_port),
         ],
         ready_url=f"http://{settings.host}:{settings.actions_port}/health",
-        log_file=settings.var_dir / "logs" / "actions.log",
+        log_file=settings.path(settings.run_dir) / "logs" / "actions.log",
         env={
             "SANIC_HOST": settings.host,
             "SHOPBOT_HOME": str(settings.root),
@@ -127,7 +127,7 @@ def action_server(settings: Settings) -> Service:
 
 def rasa_server(settings: Settings) -> Service:
     """The Rasa server with the REST channel and the token-protected HTTP API."""
-    endpoints, credentials = render_runtime_config(settings, settings.var_dir / "run")
+    endpoints, credentials = render_runtime_config(settings, settings.path(settings.run_dir))
     token = settings.ensure_api_token()
     command = [
         sys.executable, "-m", "rasa", "run",
@@ -145,7 +145,7 @@ def rasa_server(settings: Settings) -> Service:
         name="Rasa server",
         command=command,
         ready_url=f"http://{settings.host}:{settings.rasa_port}/status?token={token}",
-        log_file=settings.var_dir / "logs" / "rasa.log",
+        log_file=settings.path(settings.run_dir) / "logs" / "rasa.log",
         env={
             "SHOPBOT_HOME": str(settings.root),
             "HF_HUB_OFFLINE": "1",
@@ -188,7 +188,7 @@ def run(settings: Settings) -> int:
             """-d '{"sender":"a","message":"where is my order"}'\n"""
             f"  HTTP API:       {base}/status?token={settings.api_token}\n"
             f"  Action server:  http://{settings.host}:{settings.actions_port}/health\n"
-            f"  Logs:           {settings.var_dir / 'logs'}\n"
+            f"  Logs:           {settings.path(settings.run_dir) / 'logs'}\n"
             f"  Demo customers: {settings.var_dir / 'store' / 'demo_customers.md'}\n"
             "Press Ctrl+C to stop.",
             flush=True,

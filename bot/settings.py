@@ -51,6 +51,7 @@ class Settings:
         knowledge_dir: Retrieval index and generator (``models/knowledge``).
         max_message_chars: Longest shopper message accepted by the channels.
         cors_origins: Space-separated origins allowed to call the servers from a browser.
+        run_dir: Folder for the rendered server configuration and the server logs.
     """
 
     root: Path = field(default_factory=lambda: Path(_env("HOME", str(PROJECT_ROOT))))
@@ -70,6 +71,7 @@ class Settings:
     knowledge_dir: str = field(default_factory=lambda: _env("KNOWLEDGE_DIR", "models/knowledge"))
     max_message_chars: int = field(default_factory=lambda: _env_int("MAX_MESSAGE_CHARS", 2000))
     cors_origins: str = field(default_factory=lambda: _env("CORS_ORIGINS", ""))
+    run_dir: str = field(default_factory=lambda: _env("RUN_DIR", "var/run"))
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:

@@ -207,9 +207,7 @@ def parse_price(text: str, parser: str = "auto") -> float:
         ValueError: If ``parser`` is unknown, or ``text`` holds no price or a negative one.
     """
     if parser not in PRICE_PARSERS:
-        raise ValueError(
-            f"price_parser={parser!r} is unknown; use one of {sorted(PRICE_PARSERS)}."
-        )
+        raise ValueError(f"price_parser={parser!r} is unknown; use one of {sorted(PRICE_PARSERS)}.")
     cleaned = " ".join(text.replace("\xa0", " ").split())
     if not cleaned:
         raise ValueError("empty price")
@@ -668,7 +666,9 @@ def _specs(record: Mapping[str, Any], mapping: ColumnMapping) -> dict[str, str]:
 
 
 _BULLET_JUNK = re.compile(r"^[\s✅✔☑•·*\-–—]+|[【】]")
-_WEIGHT_ONLY = re.compile(r"[\d.,]+\s*(?:ounces|ounce|pounds|pound|lbs|oz|grams|kg|g)", re.IGNORECASE)
+_WEIGHT_ONLY = re.compile(
+    r"[\d.,]+\s*(?:ounces|ounce|pounds|pound|lbs|oz|grams|kg|g)", re.IGNORECASE
+)
 
 
 def _description(record: Mapping[str, Any], mapping: ColumnMapping) -> str:

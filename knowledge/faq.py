@@ -107,7 +107,11 @@ def load_faq_csv(path: str | Path) -> list[FaqEntry]:
             try:
                 entries.append(
                     FaqEntry.from_dict(
-                        {"id": _faq_id(raw_id), "question": row["question"], "answer": row["answer"]}
+                        {
+                            "id": _faq_id(raw_id),
+                            "question": row["question"],
+                            "answer": row["answer"],
+                        }
                     )
                 )
             except ValueError as exc:
@@ -132,7 +136,7 @@ def load_faq_json(path: str | Path) -> list[FaqEntry]:
     items = data.get("questions") if isinstance(data, dict) else data
     if not isinstance(items, list):
         raise ValueError(
-            f"FAQ JSON {str(path)!r} must be {{\"questions\": [{{\"question\": ..., \"answer\": ...}}]}} "
+            f'FAQ JSON {str(path)!r} must be {{"questions": [{{"question": ..., "answer": ...}}]}} '
             f"or a list of such objects; got {type(data).__name__}"
             + (f" with keys {sorted(data)}" if isinstance(data, dict) else "")
             + "."
@@ -146,7 +150,11 @@ def load_faq_json(path: str | Path) -> list[FaqEntry]:
         try:
             entries.append(
                 FaqEntry.from_dict(
-                    {"id": _faq_id(raw_id), "question": item.get("question"), "answer": item.get("answer")}
+                    {
+                        "id": _faq_id(raw_id),
+                        "question": item.get("question"),
+                        "answer": item.get("answer"),
+                    }
                 )
             )
         except ValueError as exc:
@@ -171,7 +179,7 @@ def load_faq(path: str | Path) -> list[FaqEntry]:
         return read_faq_jsonl(path)
     raise ValueError(
         f"FAQ path {str(path)!r} has an unsupported extension {suffix!r}; use .csv "
-        "(id,question,answer), .json ({\"questions\": [...]}) or .jsonl."
+        '(id,question,answer), .json ({"questions": [...]}) or .jsonl.'
     )
 
 

@@ -1,0 +1,574 @@
+"""The FAISS vector index and the on-disk knowledge index (passages + vectors + BM25 + manifest).
+
+Index types (``IndexParams.index_type``):
+
+- ``flat``: exact inner-product search (``IndexFlatIP``). Recall 1.0, no build cost, nothing to
+  tune; a query scans every vector, so latency grows linearly with the collection.
+- ``hnsw``: graph ANN (``IndexHNSWFlat``, inner product). Sub-linear queries at high recall; costs
+  a slower build and ``M * 2 * 4`` bytes of links per vector on top of the vectors.
+- ``ivf``: inverted lists (``IndexIVFFlat``); needs k-means training, recall depends on ``nprobe``.
+  The only type whose lists FAISS can memory-map (``IO_FLAG_MMAP``).
+- ``auto``: ``flat`` below :data:`AUTO_FLAT_MAX_VECTORS` vectors, ``hnsw`` above. Exact search
+  over 50k 384-d vectors is a ~19M-multiply scan, a few milliseconds on one core, which is below
+  the query embedding time, so an approximate index buys nothing there and costs recall and build
+  time. Past that the scan grows linearly (tens of ms at 1M) while HNSW stays around a millisecond
+  at recall@10 >= 0.95 (see the "Knowledge retrieval" benchmark section); HNSW needs no training
+  and holds recall without per-collection tuning of ``nprobe``, so it is the default at scale.
+
+A knowledge index directory holds ``manifest.json`` (embedder, dimension, counts, index type and
+parameters, data hash, file names, created_at, shopbot version), ``passages.jsonl`` (the passage
+store, one passage and its content hash per line), ``vectors.npy`` (row i embeds passage i),
+``faiss.index`` and ``bm25.npz``/``bm25.json``. Because vectors are stored, :meth:`KnowledgeIndex.update`
+embeds only passages whose content hash is new and rebuilds the FAISS structure from stored rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, replace
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any, Literal
+
+import faiss
+import numpy as np
+from tqdm.auto import tqdm
+
+from knowledge.bm25 import BM25Config, BM25Index
+from knowledge.passages import content_hash, passage_from_dict, passage_to_dict
+from knowledge.types import Embedder, Passage
+
+logger = logging.getLogger(__name__)
+
+IndexType = Literal["auto", "flat", "hnsw", "ivf"]
+INDEX_TYPES: tuple[str, ...] = ("auto", "flat", "hnsw", "ivf")
+AUTO_FLAT_MAX_VECTORS = 50_000
+FORMAT_VERSION = 1
+MANIFEST_FILE = "manifest.json"
+PASSAGES_FILE = "passages.jsonl"
+VECTORS_FILE = "vectors.npy"
+FAISS_FILE = "faiss.index"
+REBUILD_HINT = "Rebuild the index: shopbot index --rebuild"
+# Vectors added to HNSW/IVF per step of the progress bar.
+ADD_BATCH = 20_000
+
+
+class IndexMismatchError(ValueError):
+    """A stored index does not match the embedder or its own files."""
+
+
+def shopbot_version() -> str:
+    """Return the installed shopbot version ("unknown" when not installed)."""
+    try:
+        return importlib_metadata.version("shopbot")
+    except importlib_metadata.PackageNotFoundError:
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class IndexParams:
+    """FAISS index type and parameters.
+
+    Args:
+        index_type: ``auto``, ``flat``, ``hnsw`` or ``ivf`` (see the module docstring).
+        hnsw_m: HNSW graph degree M (links per node; memory ``2*M*4`` bytes per vector).
+        ef_construction: HNSW candidate list size while building (quality vs build time).
+        ef_search: HNSW candidate list size while searching (recall vs latency).
+        nlist: IVF number of lists; None means ``4*sqrt(n)`` (at most n/39 so k-means has data).
+        nprobe: IVF lists visited per query (recall vs latency).
+    """
+
+    index_type: str = "auto"
+    hnsw_m: int = 32
+    ef_construction: int = 80
+    ef_search: int = 96
+    nlist: int | None = None
+    nprobe: int = 16
+
+    def __post_init__(self) -> None:
+        if self.index_type not in INDEX_TYPES:
+            raise ValueError(
+                f"index_type must be one of {', '.join(INDEX_TYPES)}. "
+                f"Currently, index_type is {self.index_type!r}"
+            )
+        for name in ("hnsw_m", "ef_construction", "ef_search", "nprobe"):
+            value = getattr(self, name)
+            if value <= 0:
+                raise ValueError(f"{name} must be greater than 0. Currently, {name} is {value}")
+        if self.nlist is not None and self.nlist <= 0:
+            raise ValueError(f"nlist must be greater than 0. Currently, nlist is {self.nlist}")
+
+    def resolve(self, n_vectors: int) -> IndexParams:
+        """Return a copy with ``auto`` and ``nlist=None`` replaced by concrete choices for n vectors."""
+        index_type = self.index_type
+        if index_type == "auto":
+            index_type = "flat" if n_vectors < AUTO_FLAT_MAX_VECTORS else "hnsw"
+        nlist = self.nlist
+        if index_type == "ivf" and nlist is None:
+            nlist = max(1, min(int(4 * math.sqrt(max(n_vectors, 1))), n_vectors // 39))
+        return replace(self, index_type=index_type, nlist=nlist)
+
+
+class VectorIndex:
+    """Inner-product search over L2-normalised vectors with one of the FAISS index types.
+
+    Args:
+        index: A built FAISS index.
+        params: Its resolved parameters (``index_type`` is never ``auto`` here).
+    """
+
+    def __init__(self, index: Any, params: IndexParams) -> None:
+        self.index = index
+        self.params = params
+        self.set_search_params(params.ef_search, params.nprobe)
+
+    @property
+    def ntotal(self) -> int:
+        """Number of vectors in the index."""
+        return int(self.index.ntotal)
+
+    def set_search_params(self, ef_search: int | None = None, nprobe: int | None = None) -> None:
+        """Change HNSW ``efSearch`` / IVF ``nprobe`` (other types ignore them)."""
+        if ef_search is not None and self.params.index_type == "hnsw":
+            self.index.hnsw.efSearch = int(ef_search)
+            self.params = replace(self.params, ef_search=int(ef_search))
+        if nprobe is not None and self.params.index_type == "ivf":
+            self.index.nprobe = int(nprobe)
+            self.params = replace(self.params, nprobe=int(nprobe))
+
+    @classmethod
+    def build(
+        cls, vectors: np.ndarray, params: IndexParams | None = None, *, progress: bool = True
+    ) -> VectorIndex:
+        """Build an index over ``vectors`` (n, d), float32, L2-normalised.
+
+        Args:
+            vectors: The rows to index; row i gets id i.
+            params: Index type and parameters (``auto`` resolves by size).
+            progress: Show a tqdm bar while adding to HNSW/IVF.
+        """
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2:
+            raise ValueError(f"vectors must be 2-D (n, d). Currently, its shape is {vectors.shape}")
+        n, d = vectors.shape
+        params = (params or IndexParams()).resolve(n)
+        index: Any
+        if params.index_type == "flat":
+            index = faiss.IndexFlatIP(d)
+        elif params.index_type == "hnsw":
+            index = faiss.IndexHNSWFlat(d, params.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = params.ef_construction
+        else:
+            assert params.nlist is not None
+            quantizer = faiss.IndexFlatIP(d)
+            index = faiss.IndexIVFFlat(quantizer, d, params.nlist, faiss.METRIC_INNER_PRODUCT)
+            # k-means on at most 64 points per list: enough for stable centroids, bounded time.
+            sample = vectors
+            if n > 64 * params.nlist:
+                rows = np.random.default_rng(0).choice(n, 64 * params.nlist, replace=False)
+                sample = vectors[np.sort(rows)]
+            if n:
+                index.train(sample)
+        if n and params.index_type == "flat":
+            index.add(vectors)
+        elif n:
+            steps = range(0, n, ADD_BATCH)
+            bar = tqdm(
+                steps, desc=f"faiss {params.index_type} add", unit="batch", disable=not progress
+            )
+            for start in bar:
+                index.add(vectors[start : start + ADD_BATCH])
+        return cls(index, params)
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(scores, rows)``, each (n_queries, k); missing results have row -1."""
+        if k <= 0:
+            raise ValueError(f"k must be greater than 0. Currently, k is {k}")
+        queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        if self.ntotal == 0:
+            empty = np.full((queries.shape[0], k), -1, dtype=np.int64)
+            return np.full(empty.shape, -np.inf, dtype=np.float32), empty
+        scores, rows = self.index.search(queries, min(k, self.ntotal))
+        return scores, rows
+
+    def save(self, path: Path) -> None:
+        """Write the FAISS index to ``path`` (through a temporary file, then an atomic rename)."""
+        tmp = path.with_name(path.name + ".tmp")
+        faiss.write_index(self.index, str(tmp))
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path, params: IndexParams) -> VectorIndex:
+        """Read an index written by :meth:`save`, memory-mapped and read-only where FAISS supports it."""
+        flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY
+        try:
+            index = faiss.read_index(str(path), flags)
+        except RuntimeError:  # an index type that cannot be mapped: read it normally
+            index = faiss.read_index(str(path))
+        return cls(index, params)
+
+
+@dataclass
+class UpdateStats:
+    """What an ingestion changed: counts and timings."""
+
+    new: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    embed_seconds: float = 0.0
+    build_seconds: float = 0.0
+
+
+def data_hash(hashes: Sequence[str]) -> str:
+    """Return the sha256 over the ordered passage content hashes (the index's data fingerprint)."""
+    digest = hashlib.sha256()
+    for h in hashes:
+        digest.update(h.encode("ascii"))
+    return digest.hexdigest()
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class KnowledgeIndex:
+    """Passages with their vectors, a FAISS index and a BM25 index, stored in one directory.
+
+    Create with :meth:`build` or :meth:`load`; refresh with :meth:`update`. Row ``i`` of
+    :attr:`vectors`, FAISS id ``i`` and BM25 row ``i`` all belong to ``passages[i]``.
+
+    Args:
+        passages: The passages, in row order.
+        hashes: Their content hashes.
+        vectors: (n, dimension) float32, L2-normalised (may be a read-only memory map).
+        vector_index: The FAISS index over ``vectors``.
+        bm25: The BM25 index over the passage texts.
+        embedder: The embedder that produced ``vectors`` (used for queries and updates).
+        params: Requested index parameters (``index_type`` may be ``auto``).
+        directory: Where the index lives on disk (None: in memory only).
+        manifest: The manifest as last written or read.
+    """
+
+    def __init__(
+        self,
+        passages: list[Passage],
+        hashes: list[str],
+        vectors: np.ndarray,
+        vector_index: VectorIndex,
+        bm25: BM25Index,
+        embedder: Embedder,
+        params: IndexParams,
+        directory: Path | None = None,
+        manifest: dict[str, Any] | None = None,
+    ) -> None:
+        self.passages = passages
+        self.hashes = hashes
+        self.vectors = vectors
+        self.vector_index = vector_index
+        self.bm25 = bm25
+        self.embedder = embedder
+        self.params = params
+        self.directory = directory
+        self.manifest: dict[str, Any] = manifest or {}
+
+    def __len__(self) -> int:
+        return len(self.passages)
+
+    @property
+    def dimension(self) -> int:
+        """Vector dimension."""
+        return int(self.vectors.shape[1])
+
+    # ----------------------------------------------------------------------------------- build
+
+    @classmethod
+    def build(
+        cls,
+        passages: Sequence[Passage],
+        embedder: Embedder,
+        out_dir: Path | None = None,
+        index_type: str = "auto",
+        *,
+        params: IndexParams | None = None,
+        bm25_config: BM25Config | None = None,
+        batch_size: int = 64,
+    ) -> KnowledgeIndex:
+        """Embed ``passages`` and build every structure from scratch.
+
+        Args:
+            passages: What to index (ids must be unique).
+            embedder: Embeds passages now and queries later.
+            out_dir: Directory to write (created; existing index files are replaced); None keeps
+                the index in memory only.
+            index_type: ``auto``, ``flat``, ``hnsw`` or ``ivf`` (ignored when ``params`` is given).
+            params: Full index parameters.
+            bm25_config: BM25 k1/b.
+            batch_size: Embedding batch size.
+        """
+        params = params or IndexParams(index_type=index_type)
+        empty = cls(
+            passages=[],
+            hashes=[],
+            vectors=np.zeros((0, embedder.dimension), dtype=np.float32),
+            vector_index=VectorIndex.build(
+                np.zeros((0, embedder.dimension), np.float32), params, progress=False
+            ),
+            bm25=BM25Index.build([], bm25_config),
+            embedder=embedder,
+            params=params,
+            directory=out_dir,
+        )
+        empty.update(passages, batch_size=batch_size, force=True, bm25_config=bm25_config)
+        return empty
+
+    def update(
+        self,
+        passages: Sequence[Passage],
+        *,
+        params: IndexParams | None = None,
+        batch_size: int = 64,
+        force: bool = False,
+        bm25_config: BM25Config | None = None,
+    ) -> UpdateStats:
+        """Make the index hold exactly ``passages``, embedding only content it has not seen.
+
+        Passages whose content hash is already stored reuse their stored vector; removed passages
+        are dropped; FAISS and BM25 are rebuilt from the stored vectors and texts. With the same
+        data nothing is embedded or written ("0 new, 0 removed").
+
+        Args:
+            passages: The full, current set of passages (order is kept).
+            params: New index parameters (None keeps the current ones).
+            batch_size: Embedding batch size.
+            force: Rebuild and write even when nothing changed.
+            bm25_config: BM25 k1/b (None keeps the current ones).
+
+        Returns:
+            Counts of new/removed/unchanged passages and timings.
+        """
+        _check_unique_ids(passages)
+        params = params or self.params
+        bm25_config = bm25_config or self.bm25.config
+        new_hashes = [content_hash(p) for p in passages]
+        old_rows = {h: i for i, h in enumerate(self.hashes)}
+        new_set = set(new_hashes)
+        to_embed = [i for i, h in enumerate(new_hashes) if h not in old_rows]
+        stats = UpdateStats(
+            new=len(to_embed),
+            removed=sum(1 for h in self.hashes if h not in new_set),
+            unchanged=len(passages) - len(to_embed),
+        )
+        unchanged = (
+            not to_embed
+            and new_hashes == self.hashes
+            and _same_structure(params.resolve(len(passages)), self.vector_index.params)
+            and bm25_config == self.bm25.config
+        )
+        logger.info(
+            "Ingestion: %d new, %d removed, %d unchanged passages",
+            stats.new,
+            stats.removed,
+            stats.unchanged,
+        )
+        if unchanged and not force:
+            # Search-time knobs need no rebuild.
+            self.vector_index.set_search_params(params.ef_search, params.nprobe)
+            self.params = params
+            return stats
+
+        start = time.perf_counter()
+        vectors = np.empty((len(passages), self.embedder.dimension), dtype=np.float32)
+        for i, h in enumerate(new_hashes):
+            if h in old_rows:
+                vectors[i] = self.vectors[old_rows[h]]
+        if to_embed:
+            logger.info("Embedding %d passages with %s", len(to_embed), self.embedder.name)
+            embedded = self.embedder.embed([passages[i].text for i in to_embed], batch_size)
+            if embedded.shape != (len(to_embed), self.embedder.dimension):
+                raise IndexMismatchError(
+                    f"Embedder {self.embedder.name!r} returned shape {embedded.shape}, expected "
+                    f"({len(to_embed)}, {self.embedder.dimension}). Check the embedder's dimension."
+                )
+            vectors[to_embed] = embedded
+        stats.embed_seconds = time.perf_counter() - start
+
+        start = time.perf_counter()
+        self.vector_index = VectorIndex.build(vectors, params)
+        self.bm25 = BM25Index.build([p.text for p in passages], bm25_config)
+        stats.build_seconds = time.perf_counter() - start
+        self.passages = list(passages)
+        self.hashes = new_hashes
+        self.vectors = vectors
+        self.params = params
+        logger.info(
+            "Index rebuilt: %d passages, %s, embed %.1fs, build %.1fs",
+            len(passages),
+            self.vector_index.params.index_type,
+            stats.embed_seconds,
+            stats.build_seconds,
+        )
+        if self.directory is not None:
+            self.save(self.directory, stats)
+        return stats
+
+    # ------------------------------------------------------------------------------------ disk
+
+    def _manifest(self, stats: UpdateStats | None) -> dict[str, Any]:
+        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        kinds: dict[str, int] = {}
+        for p in self.passages:
+            kinds[p.kind] = kinds.get(p.kind, 0) + 1
+        return {
+            "format_version": FORMAT_VERSION,
+            "embedder": self.embedder.name,
+            "dimension": self.embedder.dimension,
+            "passage_count": len(self.passages),
+            "document_count": len({p.doc_id for p in self.passages}),
+            "kinds": kinds,
+            "index_type": self.vector_index.params.index_type,
+            "index_params": asdict(self.vector_index.params),
+            "requested_index_type": self.params.index_type,
+            "bm25": asdict(self.bm25.config),
+            "data_hash": data_hash(self.hashes),
+            "passage_store": PASSAGES_FILE,
+            "vectors_file": VECTORS_FILE,
+            "faiss_file": FAISS_FILE,
+            "created_at": self.manifest.get("created_at", now),
+            "updated_at": now,
+            "shopbot_version": shopbot_version(),
+            "faiss_version": faiss.__version__,
+            "last_update": asdict(stats) if stats else self.manifest.get("last_update", {}),
+        }
+
+    def save(self, directory: Path, stats: UpdateStats | None = None) -> None:
+        """Write every file of the index into ``directory`` (the manifest last)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        lines = [
+            json.dumps({**passage_to_dict(p), "hash": h}, ensure_ascii=False)
+            for p, h in zip(self.passages, self.hashes, strict=True)
+        ]
+        _atomic_write_text(directory / PASSAGES_FILE, "".join(line + "\n" for line in lines))
+        tmp = directory / (VECTORS_FILE + ".tmp.npy")
+        np.save(tmp, np.ascontiguousarray(self.vectors, dtype=np.float32))
+        os.replace(tmp, directory / VECTORS_FILE)
+        self.vector_index.save(directory / FAISS_FILE)
+        self.bm25.save(directory)
+        self.manifest = self._manifest(stats)
+        _atomic_write_text(directory / MANIFEST_FILE, json.dumps(self.manifest, indent=2) + "\n")
+        self.directory = directory
+        logger.info("Knowledge index written to %s", directory)
+
+    @staticmethod
+    def read_manifest(directory: Path) -> dict[str, Any]:
+        """Return the manifest of the index in ``directory``."""
+        path = directory / MANIFEST_FILE
+        if not path.exists():
+            raise FileNotFoundError(
+                f"No knowledge index in {directory} (missing {MANIFEST_FILE}). "
+                "Build it: shopbot index"
+            )
+        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return manifest
+
+    @classmethod
+    def load(cls, directory: Path | str, embedder: Embedder) -> KnowledgeIndex:
+        """Open an index read-only (vectors memory-mapped), refusing one that does not match.
+
+        Args:
+            directory: The index directory.
+            embedder: The embedder queries will use; its name and dimension must match the manifest.
+
+        Raises:
+            FileNotFoundError: No manifest in ``directory``.
+            IndexMismatchError: Embedder name or dimension differ from the manifest, or the stored
+                files disagree with the manifest's counts.
+        """
+        directory = Path(directory)
+        manifest = cls.read_manifest(directory)
+        where = f"Knowledge index at {directory}"
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise IndexMismatchError(
+                f"{where} has format_version {manifest.get('format_version')!r}, this shopbot "
+                f"reads {FORMAT_VERSION}. {REBUILD_HINT}"
+            )
+        if manifest["embedder"] != embedder.name:
+            raise IndexMismatchError(
+                f"{where} was built with embedder {manifest['embedder']!r}, but the configured "
+                f"embedder is {embedder.name!r}. {REBUILD_HINT} (or configure the embedder "
+                f"{manifest['embedder']!r})."
+            )
+        if int(manifest["dimension"]) != embedder.dimension:
+            raise IndexMismatchError(
+                f"{where} has dimension {manifest['dimension']}, but embedder {embedder.name!r} "
+                f"produces dimension {embedder.dimension}. {REBUILD_HINT}"
+            )
+        passages: list[Passage] = []
+        hashes: list[str] = []
+        with open(directory / manifest.get("passage_store", PASSAGES_FILE), encoding="utf-8") as fh:
+            for line in fh:
+                if line.strip():
+                    record = json.loads(line)
+                    passages.append(passage_from_dict(record))
+                    hashes.append(str(record["hash"]))
+        expected = int(manifest["passage_count"])
+        if len(passages) != expected:
+            raise IndexMismatchError(
+                f"{where}: the manifest counts {expected} passages but the passage store holds "
+                f"{len(passages)}. {REBUILD_HINT}"
+            )
+        vectors = np.load(directory / manifest.get("vectors_file", VECTORS_FILE), mmap_mode="r")
+        if vectors.shape != (expected, embedder.dimension):
+            raise IndexMismatchError(
+                f"{where}: vectors have shape {vectors.shape}, the manifest says "
+                f"({expected}, {embedder.dimension}). {REBUILD_HINT}"
+            )
+        params_dict = dict(manifest["index_params"])
+        resolved = IndexParams(**params_dict)
+        vector_index = VectorIndex.load(
+            directory / manifest.get("faiss_file", FAISS_FILE), resolved
+        )
+        if vector_index.ntotal != expected:
+            raise IndexMismatchError(
+                f"{where}: the FAISS index holds {vector_index.ntotal} vectors, the manifest says "
+                f"{expected}. {REBUILD_HINT}"
+            )
+        bm25 = BM25Index.load(directory)
+        if bm25.num_docs != expected:
+            raise IndexMismatchError(
+                f"{where}: the BM25 index holds {bm25.num_docs} documents, the manifest says "
+                f"{expected}. {REBUILD_HINT}"
+            )
+        requested = replace(resolved, index_type=manifest.get("requested_index_type", "auto"))
+        logger.info(
+            "Loaded knowledge index %s: %d passages, %s, embedder %s",
+            directory,
+            expected,
+            resolved.index_type,
+            embedder.name,
+        )
+        return cls(
+            passages, hashes, vectors, vector_index, bm25, embedder, requested, directory, manifest
+        )
+
+
+def _same_structure(a: IndexParams, b: IndexParams) -> bool:
+    """Whether two resolved parameter sets build the same FAISS structure (search knobs aside)."""
+    keys = ("index_type", "hnsw_m", "ef_construction", "nlist")
+    return all(getattr(a, k) == getattr(b, k) for k in keys)
+
+
+def _check_unique_ids(passages: Sequence[Passage]) -> None:
+    seen: set[str] = set()
+    for p in passages:
+        if p.id in seen:
+            raise ValueError(f"Duplicate passage id {p.id!r}. Passage ids must be unique.")
+        seen.add(p.id)

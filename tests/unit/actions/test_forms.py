@@ -1,0 +1,80 @@
+"""The order form's validation action, on recorded trackers with a CollectingDispatcher."""
+
+import asyncio
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.forms import ValidateOrderForm
+
+
+def tracker_with(slots: dict[str, Any], requested: str, text: str) -> Tracker:
+    return Tracker(
+        sender_id="shopper-1",
+        slots={**slots, "requested_slot": requested},
+        latest_message={
+            "text": text,
+            "intent": {"name": "inform", "confidence": 0.9},
+            "entities": [],
+        },
+        events=[
+            {"event": "action", "name": "action_listen"},
+            {
+                "event": "user",
+                "text": text,
+                "parse_data": {"intent": {"name": "inform"}, "entities": []},
+            },
+            {"event": "slot", "name": requested, "value": slots[requested]},
+        ],
+        paused=False,
+        followup_action=None,
+        active_loop={"name": "order_form"},
+        latest_action_name="action_listen",
+    )
+
+
+DOMAIN = {"forms": {"order_form": {"required_slots": ["order_number", "email"]}}, "slots": {}}
+
+
+def run_validation(
+    slots: dict[str, Any], requested: str, text: str
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(
+        ValidateOrderForm().run(dispatcher, tracker_with(slots, requested, text), DOMAIN)
+    )
+    return events, dispatcher.messages
+
+
+def test_valid_order_number_is_normalised() -> None:
+    events, messages = run_validation(
+        {"order_number": "#104233", "email": None}, "order_number", "#104233"
+    )
+    assert {"event": "slot", "timestamp": None, "name": "order_number", "value": "104233"} in events
+    assert messages == []
+
+
+def test_invalid_order_number_is_cleared_and_explained() -> None:
+    events, messages = run_validation({"order_number": "12", "email": None}, "order_number", "12")
+    assert {"event": "slot", "timestamp": None, "name": "order_number", "value": None} in events
+    assert messages[0]["response"] == "utter_invalid_order_number"
+    assert messages[0]["bad_value"] == "12"
+
+
+def test_invalid_email_is_cleared_and_explained() -> None:
+    slots = {"order_number": "104233", "email": "maria@"}
+    events, messages = run_validation(slots, "email", "maria@")
+    assert {"event": "slot", "timestamp": None, "name": "email", "value": None} in events
+    assert messages[0]["response"] == "utter_invalid_email"
+
+
+def test_valid_email_is_lower_cased() -> None:
+    slots = {"order_number": "104233", "email": "Maria.Garcia@Example.com"}
+    events, _ = run_validation(slots, "email", "Maria.Garcia@Example.com")
+    assert {
+        "event": "slot",
+        "timestamp": None,
+        "name": "email",
+        "value": "maria.garcia@example.com",
+    } in events

@@ -1,0 +1,52 @@
+import json
+
+import pytest
+
+from bot.channels.inbound import InboundError, normalize_text, parse_rest_body
+
+
+def body(**fields: object) -> bytes:
+    return json.dumps(fields).encode()
+
+
+def test_valid_message_is_normalised() -> None:
+    msg = parse_rest_body(body(sender="a", message="  where is\tmy\u200b order\x00 "))
+    assert msg.sender == "a"
+    assert msg.text == "where is my order"
+
+
+def test_whitespace_only_message_becomes_empty_text() -> None:
+    assert parse_rest_body(body(sender="a", message=" \n\t ")).text == ""
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "fragment"),
+    [
+        (b"", 400, "body is empty"),
+        (b"{not json", 400, "not valid JSON"),
+        (b'{"sender": "a", "message": "caf\xe9"}', 400, "not valid UTF-8"),
+        (b"[1, 2]", 400, "must be an object"),
+        (b'{"message": "hi"}', 400, "'sender'"),
+        (b'{"sender": "a b", "message": "hi"}', 400, "'sender'"),
+        (b'{"sender": "a"}', 400, "'message' must be a string; got nothing"),
+        (b'{"sender": "a", "message": 42}', 400, "got a int"),
+        (b'{"sender": "a", "message": "hi", "metadata": [1]}', 400, "'metadata'"),
+    ],
+)
+def test_malformed_bodies_are_refused_with_a_reason(raw: bytes, status: int, fragment: str) -> None:
+    with pytest.raises(InboundError) as info:
+        parse_rest_body(raw)
+    assert info.value.status == status
+    assert fragment in info.value.reason
+
+
+def test_too_long_message_is_413_and_names_the_limit() -> None:
+    with pytest.raises(InboundError) as info:
+        parse_rest_body(body(sender="a", message="x" * 100_000), max_message_chars=2000)
+    assert info.value.status == 413
+    assert "100000" in info.value.reason
+    assert "2000" in info.value.reason
+
+
+def test_normalize_text_keeps_unicode_letters() -> None:
+    assert normalize_text("Cafe\u0301  über") == "Café über"

@@ -1,0 +1,89 @@
+from pathlib import Path
+
+import pytest
+
+from bot.runtime_config import lock_store_config, render_runtime_config, tracker_store_config
+from bot.settings import Settings
+
+
+def test_defaults_are_loopback_and_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SHOPBOT_TRACKER_STORE_URL", raising=False)
+    settings = Settings(root=tmp_path)
+    assert settings.host == "127.0.0.1"
+    assert settings.tracker_store_url.startswith("sqlite:///")
+    assert settings.rasa_model == tmp_path / "models" / "rasa" / "shopbot-demo.tar.gz"
+
+
+def test_environment_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("SHOPBOT_RASA_PORT", "6000")
+    monkeypatch.setenv("SHOPBOT_PRESET", "tiny")
+    settings = Settings(root=tmp_path)
+    assert settings.rasa_port == 6000
+    assert settings.rasa_model.name == "shopbot-tiny.tar.gz"
+
+
+def test_bad_values_name_the_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOPBOT_RASA_PORT", "fivethousand")
+    with pytest.raises(ValueError, match="SHOPBOT_RASA_PORT must be an integer"):
+        Settings()
+    monkeypatch.delenv("SHOPBOT_RASA_PORT")
+    with pytest.raises(ValueError, match="preset must be one of"):
+        Settings(preset="huge")
+    with pytest.raises(ValueError, match="must differ"):
+        Settings(rasa_port=5000, actions_port=5000)
+
+
+def test_api_token_is_generated_once_and_persisted(tmp_path: Path) -> None:
+    first = Settings(root=tmp_path, api_token="").ensure_api_token()
+    second = Settings(root=tmp_path, api_token="").ensure_api_token()
+    assert first == second and len(first) >= 20
+    assert Settings(root=tmp_path, api_token="fixed").ensure_api_token() == "fixed"
+
+
+def test_describe_masks_secrets(tmp_path: Path) -> None:
+    settings = Settings(
+        root=tmp_path, api_token="s3cret", tracker_store_url="postgresql://u:pw@h:5432/db"
+    )
+    described = settings.describe()
+    assert described["api_token"] == "***"
+    assert "pw" not in described["tracker_store_url"]
+
+
+def test_tracker_store_urls(tmp_path: Path) -> None:
+    settings = Settings(root=tmp_path)
+    sqlite = tracker_store_config("sqlite:///var/tracker.db", settings)
+    assert sqlite == {
+        "type": "SQL",
+        "dialect": "sqlite",
+        "db": str(tmp_path / "var" / "tracker.db"),
+    }
+    pg = tracker_store_config("postgresql://rasa:p%40ss@db.local:5433/tracker", settings)
+    assert pg["url"] == "db.local" and pg["port"] == 5433 and pg["db"] == "tracker"
+    assert pg["username"] == "rasa" and pg["password"] == "p@ss"
+    with pytest.raises(ValueError, match="must start with sqlite"):
+        tracker_store_config("mysql://x/y", settings)
+
+
+def test_lock_store_url() -> None:
+    assert lock_store_config("") is None
+    assert lock_store_config("redis://:pw@localhost:6380/2") == {
+        "type": "redis",
+        "url": "localhost",
+        "port": 6380,
+        "db": 2,
+        "password": "pw",
+    }
+    with pytest.raises(ValueError, match="redis://"):
+        lock_store_config("memcached://x")
+
+
+def test_render_runtime_config_writes_both_files(tmp_path: Path) -> None:
+    import yaml
+
+    settings = Settings(root=tmp_path, actions_port=5999, max_message_chars=300)
+    endpoints, credentials = render_runtime_config(settings, tmp_path / "run")
+    endpoints_data = yaml.safe_load(endpoints.read_text())
+    assert endpoints_data["action_endpoint"]["url"] == "http://127.0.0.1:5999/webhook"
+    assert yaml.safe_load(credentials.read_text()) == {
+        "bot.channels.rest.ShopRestInput": {"max_message_chars": 300}
+    }

@@ -1,0 +1,118 @@
+"""``shopbot index``: build or update the FAISS + BM25 knowledge index over the catalog and FAQ.
+
+Re-running with unchanged data embeds nothing ("0 new, 0 removed"); ``--rebuild`` starts over
+(needed after changing ``--model``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from knowledge.index import INDEX_TYPES, IndexParams
+from training.cli_args import parse_args
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class BuildIndexArgs:
+    """Arguments of ``shopbot index``."""
+
+    catalog: str = field(
+        default="var/store/catalog.jsonl",
+        metadata={"help": "Normalised catalog (JSON lines), written by the store preparation."},
+    )
+    faq: str = field(
+        default="var/store/faq.jsonl",
+        metadata={"help": "Normalised FAQ (JSON lines); pass an empty string for none."},
+    )
+    out: str = field(
+        default="models/knowledge/index", metadata={"help": "Index directory to build or update."}
+    )
+    index_type: str = field(
+        default="auto",
+        metadata={
+            "help": "FAISS index: flat (exact), hnsw, ivf, or auto (flat below 50k passages).",
+            "choices": list(INDEX_TYPES),
+        },
+    )
+    model: str | None = field(
+        default=None,
+        metadata={"help": "sentence-transformers directory; default: the packaged MiniLM."},
+    )
+    device: str | None = field(
+        default=None, metadata={"help": "cuda or cpu; default cuda when available."}
+    )
+    batch_size: int = field(default=64, metadata={"help": "Embedding batch size."})
+    hnsw_m: int = field(default=32, metadata={"help": "HNSW links per vector (M)."})
+    ef_construction: int = field(default=80, metadata={"help": "HNSW efConstruction."})
+    ef_search: int = field(default=96, metadata={"help": "HNSW efSearch."})
+    nlist: int | None = field(default=None, metadata={"help": "IVF lists; default 4*sqrt(n)."})
+    nprobe: int = field(default=16, metadata={"help": "IVF lists probed per query."})
+    rebuild: bool = field(
+        default=False, metadata={"help": "Embed everything again instead of updating."}
+    )
+
+    def __post_init__(self) -> None:
+        if self.batch_size <= 0:
+            raise ValueError(
+                f"--batch-size must be greater than 0. Currently, batch_size is {self.batch_size}"
+            )
+
+    def index_params(self) -> IndexParams:
+        """The FAISS parameters these arguments describe."""
+        return IndexParams(
+            index_type=self.index_type,
+            hnsw_m=self.hnsw_m,
+            ef_construction=self.ef_construction,
+            ef_search=self.ef_search,
+            nlist=self.nlist,
+            nprobe=self.nprobe,
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Build or update the knowledge index; returns 0 on success, 1 on a data error."""
+    args = parse_args(BuildIndexArgs, argv, "shopbot index", __doc__)
+    logger.info("shopbot index configuration: %s", json.dumps(asdict(args)))
+    from knowledge.embedder import SentenceTransformerEmbedder
+    from knowledge.index import IndexMismatchError
+    from knowledge.ingest import build_knowledge_index
+
+    start = time.perf_counter()
+    try:
+        embedder = SentenceTransformerEmbedder(args.model, args.device, args.batch_size)
+        index = build_knowledge_index(
+            args.catalog,
+            args.faq or None,
+            Path(args.out),
+            embedder,
+            rebuild=args.rebuild,
+            params=args.index_params(),
+            batch_size=args.batch_size,
+        )
+    except (FileNotFoundError, IndexMismatchError, ValueError) as exc:
+        logger.error("%s", exc)
+        return 1
+    logger.info(
+        "Done in %.1fs: %d passages (%s) in %s",
+        time.perf_counter() - start,
+        len(index),
+        index.manifest.get("index_type"),
+        args.out,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    from bot.logging_setup import configure_logging
+
+    configure_logging()
+    sys.exit(main())

