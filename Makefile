@@ -7,6 +7,7 @@ SHOPBOT := $(BIN)/shopbot
 export HF_HUB_OFFLINE := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONUNBUFFERED := 1
+export RASA_TELEMETRY_ENABLED := false
 
 .PHONY: demo test bench venv system-deps lint prepare-tiny unit rasa-validate rasa-stories integration clean
 
@@ -15,8 +16,9 @@ $(VENV)/.installed: pyproject.toml scripts/bootstrap.sh
 
 venv: $(VENV)/.installed
 
+# Debian packages the tests need: postgresql (the order service and e2e tests on PostgreSQL).
 system-deps:
-	scripts/system-deps.sh
+	SHOPBOT_APT_PACKAGES="postgresql" scripts/system-deps.sh
 
 ## demo: build everything for the demo preset (reused when up to date) and run the assistant
 demo: venv

@@ -116,10 +116,10 @@ def action_server(settings: Settings) -> Service:
         ready_url=f"http://{settings.host}:{settings.actions_port}/health",
         log_file=settings.path(settings.run_dir) / "logs" / "actions.log",
         env={
+            **settings.to_env(),
             "SANIC_HOST": settings.host,
-            "SHOPBOT_HOME": str(settings.root),
             "HF_HUB_OFFLINE": "1",
-            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "TF_CPP_MIN_LOG_LEVEL": "2", "RASA_TELEMETRY_ENABLED": "false",
         },
         cwd=settings.root,
     )
@@ -149,7 +149,7 @@ def rasa_server(settings: Settings) -> Service:
         env={
             "SHOPBOT_HOME": str(settings.root),
             "HF_HUB_OFFLINE": "1",
-            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "TF_CPP_MIN_LOG_LEVEL": "2", "RASA_TELEMETRY_ENABLED": "false",
         },
         cwd=settings.root,
     )

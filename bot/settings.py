@@ -52,6 +52,10 @@ class Settings:
         max_message_chars: Longest shopper message accepted by the channels.
         cors_origins: Space-separated origins allowed to call the servers from a browser.
         run_dir: Folder for the rendered server configuration and the server logs.
+        customer_token_secret: HMAC key of the signed customer tokens the store's widget passes
+            for signed-in shoppers (``actions/store/tokens.py``); empty disables tokens.
+        store_now: ISO date or datetime the order service treats as "now" (demos and tests on data
+            seeded for a fixed date); empty → the real clock.
     """
 
     root: Path = field(default_factory=lambda: Path(_env("HOME", str(PROJECT_ROOT))))
@@ -72,6 +76,8 @@ class Settings:
     max_message_chars: int = field(default_factory=lambda: _env_int("MAX_MESSAGE_CHARS", 2000))
     cors_origins: str = field(default_factory=lambda: _env("CORS_ORIGINS", ""))
     run_dir: str = field(default_factory=lambda: _env("RUN_DIR", "var/run"))
+    customer_token_secret: str = field(default_factory=lambda: _env("CUSTOMER_TOKEN_SECRET", ""))
+    store_now: str = field(default_factory=lambda: _env("STORE_NOW", ""))
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
@@ -140,12 +146,22 @@ class Settings:
             token_file.chmod(0o600)
         return self.api_token
 
+    def to_env(self) -> dict[str, str]:
+        """Return the settings as ``SHOPBOT_*`` variables, for the server processes it starts."""
+        env = {f"SHOPBOT_{f.name.upper()}": str(getattr(self, f.name)) for f in fields(self)}
+        env["SHOPBOT_HOME"] = str(self.root)
+        del env["SHOPBOT_ROOT"]
+        env["SHOPBOT_MODEL"] = env.pop("SHOPBOT_MODEL_PATH")
+        env["SHOPBOT_STORE_DB_URL"] = self.resolve_db_url(self.store_db_url)
+        return env
+
     def describe(self) -> dict[str, str]:
         """Return the resolved settings for logging, with secrets masked."""
         out = {}
         for f in fields(self):
             value = str(getattr(self, f.name))
-            out[f.name] = "***" if f.name == "api_token" and value else _mask_url(value)
+            secret = f.name in ("api_token", "customer_token_secret")
+            out[f.name] = "***" if secret and value else _mask_url(value)
         return out
 
 

@@ -13,6 +13,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,7 @@ STOPWORDS: frozenset[str] = frozenset(
 )  # fmt: skip
 
 
+@lru_cache(maxsize=1 << 17)
 def _stem(token: str) -> str:
     """Strip a plural ending ("boards" → "board", "batteries" → "battery", "boxes" → "box")."""
     if len(token) <= 3 or token.isdigit() or not token.endswith("s"):
@@ -61,8 +63,10 @@ def tokenize(text: str, *, stopwords: frozenset[str] = STOPWORDS) -> list[str]:
     Returns:
         The list of terms, in order.
     """
-    folded = unicodedata.normalize("NFKD", text.lower())
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    folded = text.lower()
+    if not folded.isascii():
+        folded = unicodedata.normalize("NFKD", folded)
+        folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
     return [_stem(tok) for tok in _TOKEN_RE.findall(folded) if tok not in stopwords]
 
 
@@ -115,28 +119,28 @@ class BM25Index:
             The index.
         """
         config = config or BM25Config()
-        vocabulary: dict[str, int] = {}
-        rows: list[int] = []
-        cols: list[int] = []
-        tfs: list[int] = []
-        lengths = np.zeros(len(texts), dtype=np.float64)
-        for row, text in enumerate(texts):
-            counts = Counter(tokenize(text))
-            lengths[row] = sum(counts.values())
-            for term, tf in counts.items():
-                col = vocabulary.setdefault(term, len(vocabulary))
-                rows.append(row)
-                cols.append(col)
-                tfs.append(tf)
+        token_lists = [tokenize(text) for text in texts]
         n_docs = len(texts)
-        tf_arr = np.asarray(tfs, dtype=np.float64)
-        row_arr = np.asarray(rows, dtype=np.int64)
-        col_arr = np.asarray(cols, dtype=np.int64)
+        lengths = np.fromiter((len(t) for t in token_lists), dtype=np.int64, count=n_docs)
+        vocabulary: dict[str, int] = {}
+        term_ids = np.fromiter(
+            (vocabulary.setdefault(tok, len(vocabulary)) for toks in token_lists for tok in toks),
+            dtype=np.int64,
+            count=int(lengths.sum()),
+        )
+        doc_ids = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+        # COO → CSR sums repeated (doc, term) pairs: the term frequencies.
+        tf_matrix = sp.csr_matrix(
+            (np.ones(term_ids.size, dtype=np.float64), (doc_ids, term_ids)),
+            shape=(n_docs, max(len(vocabulary), 1)),
+        ).tocoo()
+        row_arr, col_arr, tf_arr = tf_matrix.row, tf_matrix.col, tf_matrix.data
         df = np.bincount(col_arr, minlength=len(vocabulary)).astype(np.float64)
         # Lucene's idf: never negative, so a term in most documents still counts a little.
         idf = np.log1p((n_docs - df + 0.5) / (df + 0.5))
-        avgdl = float(lengths.mean()) if n_docs and lengths.sum() > 0 else 1.0
-        norm = config.k1 * (1.0 - config.b + config.b * lengths[row_arr] / avgdl)
+        dl = lengths.astype(np.float64)
+        avgdl = float(dl.mean()) if n_docs and dl.sum() > 0 else 1.0
+        norm = config.k1 * (1.0 - config.b + config.b * dl[row_arr] / avgdl)
         values = idf[col_arr] * tf_arr * (config.k1 + 1.0) / (tf_arr + norm)
         weights = sp.csc_matrix(
             (values.astype(np.float32), (row_arr, col_arr)),

@@ -148,7 +148,12 @@ class SentenceTransformerEmbedder:
 
         logger.info("Loading embedder %s from %s on %s", self.name, self.model_path, self.device)
         self._model = SentenceTransformer(str(self.model_path), device=self.device)
-        self._dimension = int(self._model.get_sentence_embedding_dimension())
+        # sentence-transformers 5.x renamed the method; keep working with older releases.
+        get_dimension = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
+        self._dimension = int(get_dimension())
 
     def embed(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """Return an array (len(texts), dimension) of L2-normalised float32 embeddings."""

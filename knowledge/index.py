@@ -217,13 +217,19 @@ class VectorIndex:
 
 @dataclass
 class UpdateStats:
-    """What an ingestion changed: counts and timings."""
+    """What an ingestion changed: passage counts by content hash, texts embedded, timings."""
 
     new: int = 0
     removed: int = 0
     unchanged: int = 0
+    embedded: int = 0
     embed_seconds: float = 0.0
     build_seconds: float = 0.0
+
+
+def text_hash(text: str) -> str:
+    """Return the sha256 of a passage text (the key under which its vector is reused)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def data_hash(hashes: Sequence[str]) -> str:
@@ -341,9 +347,10 @@ class KnowledgeIndex:
     ) -> UpdateStats:
         """Make the index hold exactly ``passages``, embedding only content it has not seen.
 
-        Passages whose content hash is already stored reuse their stored vector; removed passages
-        are dropped; FAISS and BM25 are rebuilt from the stored vectors and texts. With the same
-        data nothing is embedded or written ("0 new, 0 removed").
+        Passages are compared by content hash (text + metadata). Only texts never embedded before
+        are embedded (a metadata-only change such as a new URL reuses the stored vector); removed
+        passages are dropped; FAISS and BM25 are rebuilt from the stored vectors and texts. With
+        the same data nothing is embedded or written ("0 new, 0 removed").
 
         Args:
             passages: The full, current set of passages (order is kept).
@@ -353,31 +360,36 @@ class KnowledgeIndex:
             bm25_config: BM25 k1/b (None keeps the current ones).
 
         Returns:
-            Counts of new/removed/unchanged passages and timings.
+            Counts of new/removed/unchanged passages, texts embedded, and timings.
         """
         _check_unique_ids(passages)
         params = params or self.params
         bm25_config = bm25_config or self.bm25.config
         new_hashes = [content_hash(p) for p in passages]
-        old_rows = {h: i for i, h in enumerate(self.hashes)}
+        old_set = set(self.hashes)
         new_set = set(new_hashes)
-        to_embed = [i for i, h in enumerate(new_hashes) if h not in old_rows]
+        # A vector depends on the text alone: reuse it whenever the same text was embedded before,
+        # even if the passage's metadata (price in a chunk, URL, title) changed.
+        old_rows = {text_hash(p.text): i for i, p in enumerate(self.passages)}
+        text_keys = [text_hash(p.text) for p in passages]
+        missing = list(dict.fromkeys(k for k in text_keys if k not in old_rows))
         stats = UpdateStats(
-            new=len(to_embed),
+            new=sum(1 for h in new_hashes if h not in old_set),
             removed=sum(1 for h in self.hashes if h not in new_set),
-            unchanged=len(passages) - len(to_embed),
+            unchanged=sum(1 for h in new_hashes if h in old_set),
+            embedded=len(missing),
         )
         unchanged = (
-            not to_embed
-            and new_hashes == self.hashes
+            new_hashes == self.hashes
             and _same_structure(params.resolve(len(passages)), self.vector_index.params)
             and bm25_config == self.bm25.config
         )
         logger.info(
-            "Ingestion: %d new, %d removed, %d unchanged passages",
+            "Ingestion: %d new, %d removed, %d unchanged passages (%d texts to embed)",
             stats.new,
             stats.removed,
             stats.unchanged,
+            stats.embedded,
         )
         if unchanged and not force:
             # Search-time knobs need no rebuild.
@@ -386,19 +398,27 @@ class KnowledgeIndex:
             return stats
 
         start = time.perf_counter()
-        vectors = np.empty((len(passages), self.embedder.dimension), dtype=np.float32)
-        for i, h in enumerate(new_hashes):
-            if h in old_rows:
-                vectors[i] = self.vectors[old_rows[h]]
-        if to_embed:
-            logger.info("Embedding %d passages with %s", len(to_embed), self.embedder.name)
-            embedded = self.embedder.embed([passages[i].text for i in to_embed], batch_size)
-            if embedded.shape != (len(to_embed), self.embedder.dimension):
+        fresh: dict[str, np.ndarray] = {}
+        if missing:
+            text_of = {k: p.text for k, p in zip(text_keys, passages, strict=True)}
+            texts = [text_of[k] for k in missing]
+            logger.info("Embedding %d passages with %s", len(texts), self.embedder.name)
+            embedded = self.embedder.embed(texts, batch_size)
+            if embedded.shape != (len(texts), self.embedder.dimension):
                 raise IndexMismatchError(
                     f"Embedder {self.embedder.name!r} returned shape {embedded.shape}, expected "
-                    f"({len(to_embed)}, {self.embedder.dimension}). Check the embedder's dimension."
+                    f"({len(texts)}, {self.embedder.dimension}). Check the embedder's dimension."
                 )
-            vectors[to_embed] = embedded
+            fresh = dict(zip(missing, embedded, strict=True))
+        vectors = np.empty((len(passages), self.embedder.dimension), dtype=np.float32)
+        source = np.fromiter(
+            (old_rows.get(k, -1) for k in text_keys), dtype=np.int64, count=len(text_keys)
+        )
+        reuse = source >= 0
+        if reuse.any():
+            vectors[reuse] = self.vectors[source[reuse]]
+        for i in np.flatnonzero(~reuse):
+            vectors[i] = fresh[text_keys[i]]
         stats.embed_seconds = time.perf_counter() - start
 
         start = time.perf_counter()

@@ -197,6 +197,7 @@ _GENERIC_CAPS = {
     "on",
     "at",
 }
+_CURRENCY_CODES = {"USD", "EUR", "GBP", "US"}
 _WORD_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9'&+.-]*")
 
 
@@ -404,8 +405,9 @@ class Verifier:
         run: list[str] = []
         for token in re.findall(r"\S+", text):
             word = token.strip(",.;:!?()\"'")
-            capitalised = bool(word) and (word[0].isupper() or word[0].isdigit())
-            if capitalised and word.lower() not in _GENERIC_CAPS:
+            # A name starts with a capitalised word; numbers may continue one ("Crossbow 41").
+            capitalised = bool(word) and (word[0].isupper() or (bool(run) and word[0].isdigit()))
+            if capitalised and word.lower() not in _GENERIC_CAPS and word not in _CURRENCY_CODES:
                 run.append(word)
             else:
                 if len(run) >= 2:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,7 +37,13 @@ def servers(tmp_path: Path, tiny_rasa_model: Path) -> Iterator[object]:
     """A running action server + Rasa server on free ports with a fresh SQLite tracker store."""
     from tests.e2e.harness import ShopBotServers
 
-    running = ShopBotServers.for_tests(ROOT, tmp_path, tiny_rasa_model)
+    # A private copy of the demo store: conversations write to it (audit log, lockouts).
+    store_db = tmp_path / "shop.db"
+    if (ROOT / "var" / "store" / "shop.db").exists():
+        shutil.copy(ROOT / "var" / "store" / "shop.db", store_db)
+    running = ShopBotServers.for_tests(
+        ROOT, tmp_path, tiny_rasa_model, store_db_url=f"sqlite:///{store_db}"
+    )
     running.start()
     try:
         yield running

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from knowledge.index import INDEX_TYPES, IndexParams
+from knowledge.types import Embedder
 from training.cli_args import parse_args
 
 logger = logging.getLogger(__name__)
@@ -76,17 +77,22 @@ class BuildIndexArgs:
         )
 
 
+def _make_embedder(args: BuildIndexArgs) -> Embedder:
+    from knowledge.embedder import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(args.model, args.device, args.batch_size)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Build or update the knowledge index; returns 0 on success, 1 on a data error."""
     args = parse_args(BuildIndexArgs, argv, "shopbot index", __doc__)
     logger.info("shopbot index configuration: %s", json.dumps(asdict(args)))
-    from knowledge.embedder import SentenceTransformerEmbedder
     from knowledge.index import IndexMismatchError
     from knowledge.ingest import build_knowledge_index
 
     start = time.perf_counter()
     try:
-        embedder = SentenceTransformerEmbedder(args.model, args.device, args.batch_size)
+        embedder = _make_embedder(args)
         index = build_knowledge_index(
             args.catalog,
             args.faq or None,

@@ -142,7 +142,9 @@ def choose_oos_threshold(
     in_scope = labels != oos_index if oos_index is not None else np.ones(len(labels), dtype=bool)
     n_in = int(in_scope.sum())
     if n_in == 0:
-        return ThresholdChoice(0.0, max_accuracy_drop, float("nan"), float("nan"), 0.0, float("nan"), 0)
+        return ThresholdChoice(
+            0.0, max_accuracy_drop, float("nan"), float("nan"), 0.0, float("nan"), 0
+        )
     correct = (preds == labels) & in_scope
     if oos_index is not None:
         correct &= preds != oos_index

@@ -35,6 +35,7 @@ from training.encoder import (
     pad_batch,
     resolve_device,
     resolve_encoder_path,
+    set_torch_threads,
 )
 
 logger = logging.getLogger(__name__)
@@ -178,12 +179,14 @@ def fit_classifier(
         )
     device = resolve_device(config.device)
     base_model = resolve_encoder_path(config.model_name_or_path)
+    threads = set_torch_threads(config.torch_threads) if device.type == "cpu" else 0
     logger.info(
-        "Fine-tuning %s on %d examples, %d labels, device %s; config: %s",
+        "Fine-tuning %s on %d examples, %d labels, device %s (%s CPU threads); config: %s",
         base_model,
         len(texts),
         len(label_set),
         device,
+        threads or "n/a",
         json.dumps(config.as_dict()),
     )
     seed_everything(config.seed)
@@ -221,7 +224,10 @@ def fit_classifier(
     if config.class_weighting:
         counts = Counter(y_train.tolist())
         weights = torch.tensor(
-            [len(y_train) / (len(label_set) * max(counts.get(c, 0), 1)) for c in range(len(label_set))],
+            [
+                len(y_train) / (len(label_set) * max(counts.get(c, 0), 1))
+                for c in range(len(label_set))
+            ],
             dtype=torch.float32,
             device=device,
         )
@@ -263,7 +269,9 @@ def fit_classifier(
         model.train()
         for batch in bucketed_batches(lengths, config.batch_size, rng):
             input_ids, mask = pad_batch([encoded[i] for i in batch], tokenizer.pad_token_id)
-            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            with torch.autocast(
+                device_type=device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"
+            ):
                 logits = model(input_ids.to(device), mask.to(device))  # (B, C)
             loss = loss_fn(logits.float(), y_train[batch].to(device))
             loss.backward()
@@ -277,12 +285,16 @@ def fit_classifier(
             if heldout_texts and (step % eval_every == 0 or step == total_steps):
                 acc, nll = _heldout_scores(classifier, heldout_texts, y_heldout)
                 history.append({"step": step, "accuracy": acc, "loss": nll})
-                bar.set_postfix(epoch=epoch + 1, loss=f"{loss.item():.3f}", heldout_acc=f"{acc:.4f}")
+                bar.set_postfix(
+                    epoch=epoch + 1, loss=f"{loss.item():.3f}", heldout_acc=f"{acc:.4f}"
+                )
                 key = (acc, -nll)
                 if best_key is None or key > best_key:
                     best_key, best_step, stale = key, step, 0
                     best_state = {
-                        n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad
+                        n: p.detach().clone()
+                        for n, p in model.named_parameters()
+                        if p.requires_grad
                     }
                 else:
                     stale += 1
@@ -309,6 +321,7 @@ def fit_classifier(
         "config": config.as_dict(),
         "base_model": base_model,
         "device": str(device),
+        "torch_threads": threads,
         "data_sha256": data_sha256,
         "n_rows": len(texts),
         "n_train": len(train_idx),
@@ -317,11 +330,17 @@ def fit_classifier(
         "train_seconds": seconds,
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__},
     }
-    logger.info("Fine-tuning done in %.1f s; held-out: %s", seconds, {k: v for k, v in heldout_metrics.items() if k != "history"})
+    logger.info(
+        "Fine-tuning done in %.1f s; held-out: %s",
+        seconds,
+        {k: v for k, v in heldout_metrics.items() if k != "history"},
+    )
     return FitResult(classifier, train_args, heldout_metrics, calibration, seconds)
 
 
-def _heldout_scores(classifier: TextClassifier, texts: list[str], y: np.ndarray) -> tuple[float, float]:
+def _heldout_scores(
+    classifier: TextClassifier, texts: list[str], y: np.ndarray
+) -> tuple[float, float]:
     logits = classifier.logits(texts)
     probs = softmax(logits)
     return float((probs.argmax(axis=1) == y).mean()), negative_log_likelihood(probs, y)
@@ -347,7 +366,9 @@ def _calibrate(
     metrics: dict[str, Any] = {
         "n": len(y),
         "accuracy": float((preds == y).mean()),
-        "macro_f1": float(f1_score(y, preds, average="macro", labels=np.unique(y), zero_division=0)),
+        "macro_f1": float(
+            f1_score(y, preds, average="macro", labels=np.unique(y), zero_division=0)
+        ),
         "nll_before": negative_log_likelihood(raw, y),
         "nll_after": negative_log_likelihood(probs, y),
         "ece_before": expected_calibration_error(raw, y),

@@ -3,12 +3,14 @@
 Inputs (CSV with a header row):
 
 - ``--docs``: ``id,text`` and optionally ``doc_id`` (rows sharing a ``doc_id`` are passages of one
-  document; without it each row is a document, chunked when longer than 120 words).
+  document; without it each row is a document, chunked when longer than 120 words) and ``title``
+  (shown in ``misses.csv``).
 - ``--queries``: ``id,text`` and optionally ``group`` (metrics are also reported per group).
 - ``--qrels``: ``query_id,doc_id,relevance`` (relevance > 0 is relevant; graded gains count in nDCG).
 
 Metrics are computed per document (a document's best passage is its rank): nDCG@10, recall@5,
-recall@10, recall@100, MRR (first relevant document within the top 100). Prints a table and writes
+recall@10 and MRR@10 from a top-10 search (the production candidate pool), recall@100 from a
+separate top-100 search. Prints a table and writes
 ``metrics.json`` (and ``misses.csv``: queries whose relevant document the hybrid retriever did not
 rank in its top 5) into ``--out``.
 """
@@ -35,7 +37,8 @@ from training.cli_args import parse_args
 logger = logging.getLogger(__name__)
 
 DEPTH = 100
-METRIC_NAMES = ("ndcg@10", "recall@5", "recall@10", "recall@100", "mrr")
+METRIC_NAMES = ("ndcg@10", "recall@5", "recall@10", "recall@100", "mrr@10")
+SHALLOW = 10
 
 
 class EvalDataError(ValueError):
@@ -46,7 +49,7 @@ class EvalDataError(ValueError):
 class EvalRetrievalArgs:
     """Arguments of ``shopbot eval-retrieval``."""
 
-    docs: str = field(metadata={"help": "Documents CSV: id,text[,doc_id]."})
+    docs: str = field(metadata={"help": "Documents CSV: id,text[,doc_id,title]."})
     queries: str = field(metadata={"help": "Queries CSV: id,text[,group]."})
     qrels: str = field(metadata={"help": "Relevance CSV: query_id,doc_id,relevance."})
     out: str = field(
@@ -69,11 +72,20 @@ class EvalRetrievalArgs:
         },
     )
     fusion: str = field(
-        default="rrf", metadata={"help": "Hybrid fusion.", "choices": list(FUSIONS)}
+        default="weighted", metadata={"help": "Hybrid fusion.", "choices": list(FUSIONS)}
     )
     alpha: float = field(default=0.5, metadata={"help": "Dense weight of weighted fusion."})
     rrf_k: int = field(default=60, metadata={"help": "Reciprocal-rank-fusion constant."})
     fetch_k: int = field(default=100, metadata={"help": "Candidates per retriever before fusion."})
+    k1: float = field(default=1.2, metadata={"help": "BM25 k1."})
+    b: float = field(default=0.75, metadata={"help": "BM25 b."})
+    index_dir: str | None = field(
+        default=None,
+        metadata={
+            "help": "Keep the index here and update it incrementally (re-runs embed nothing new); "
+            "default: build in memory."
+        },
+    )
     sweep: bool = field(
         default=False,
         metadata={"help": "Also evaluate several fusion settings (rrf k, weighted alpha)."},
@@ -143,8 +155,9 @@ def read_docs(path: Path) -> list[Passage]:
         text = _need(row["text"], "text", line, path, "docs")
         if has_doc_id:
             doc_id = row.get("doc_id") or pid
+            title = row.get("title") or doc_id
             passages.append(
-                Passage(id=pid, doc_id=doc_id, kind="faq", text=text, title=doc_id, metadata={})
+                Passage(id=pid, doc_id=doc_id, kind="faq", text=text, title=title, metadata={})
             )
         else:
             plain.append((pid, text))
@@ -202,23 +215,22 @@ def ranked_docs(hits: Sequence[Hit], depth: int = DEPTH) -> list[str]:
     return docs
 
 
-def query_metrics(ranking: Sequence[str], relevant: dict[str, int]) -> dict[str, float]:
-    """nDCG@10, recall@5/10/100 and reciprocal rank of one ranked document list."""
+def query_metrics(
+    ranking: Sequence[str], relevant: dict[str, int], deep: Sequence[str] | None = None
+) -> dict[str, float]:
+    """nDCG@10, recall@5/10, MRR@10 of ``ranking``; recall@100 of ``deep`` (default ``ranking``)."""
     positive = {d: r for d, r in relevant.items() if r > 0}
     if not positive:
         raise ValueError("query_metrics needs at least one relevant document")
+    deep = ranking if deep is None else deep
     dcg = sum(positive.get(d, 0) / math.log2(i + 2) for i, d in enumerate(ranking[:10]))
     ideal = sorted(positive.values(), reverse=True)[:10]
     idcg = sum(r / math.log2(i + 2) for i, r in enumerate(ideal))
     out = {"ndcg@10": dcg / idcg}
-    for k in (5, 10, 100):
+    for k in (5, 10):
         out[f"recall@{k}"] = sum(1 for d in ranking[:k] if d in positive) / len(positive)
-    rr = 0.0
-    for i, d in enumerate(ranking[:DEPTH]):
-        if d in positive:
-            rr = 1.0 / (i + 1)
-            break
-    out["mrr"] = rr
+    out["recall@100"] = sum(1 for d in deep[:DEPTH] if d in positive) / len(positive)
+    out["mrr@10"] = next((1.0 / (i + 1) for i, d in enumerate(ranking[:10]) if d in positive), 0.0)
     return out
 
 
@@ -253,7 +265,8 @@ def _make_embedder(args: EvalRetrievalArgs) -> Embedder:
 
 def run_eval(args: EvalRetrievalArgs, embedder: Embedder | None = None) -> dict[str, Any]:
     """Evaluate dense, BM25 and hybrid retrieval; write ``metrics.json``; return its content."""
-    from knowledge.index import IndexParams, KnowledgeIndex
+    from knowledge.bm25 import BM25Config
+    from knowledge.index import MANIFEST_FILE, IndexParams, KnowledgeIndex
     from knowledge.retriever import (
         BM25Retriever,
         DenseRetriever,
@@ -292,10 +305,21 @@ def run_eval(args: EvalRetrievalArgs, embedder: Embedder | None = None) -> dict[
 
     embedder = embedder or _make_embedder(args)
     start = time.perf_counter()
-    index = KnowledgeIndex.build(
-        passages, embedder, None, params=IndexParams(index_type=args.index_type),
-        batch_size=args.batch_size,
-    )  # fmt: skip
+    params = IndexParams(index_type=args.index_type)
+    bm25 = BM25Config(k1=args.k1, b=args.b)
+    index_dir = Path(args.index_dir) if args.index_dir else None
+    if index_dir is not None and (index_dir / MANIFEST_FILE).exists():
+        index = KnowledgeIndex.load(index_dir, embedder)
+        index.update(passages, params=params, batch_size=args.batch_size, bm25_config=bm25)
+    else:
+        index = KnowledgeIndex.build(
+            passages,
+            embedder,
+            index_dir,
+            params=params,
+            bm25_config=bm25,
+            batch_size=args.batch_size,
+        )
     build_seconds = time.perf_counter() - start
     base = RetrieverConfig(
         fusion=args.fusion, alpha=args.alpha, rrf_k=args.rrf_k, fetch_k=args.fetch_k, max_per_doc=1
@@ -314,6 +338,10 @@ def run_eval(args: EvalRetrievalArgs, embedder: Embedder | None = None) -> dict[
             systems[f"hybrid weighted a={alpha}"] = HybridRetriever(
                 index, RetrieverConfig(**{**asdict(base), "fusion": "weighted", "alpha": alpha})
             )
+        for fetch_k in (20, 50, 200):
+            systems[f"hybrid fetch_k={fetch_k}"] = HybridRetriever(
+                index, RetrieverConfig(**{**asdict(base), "fetch_k": fetch_k})
+            )
 
     texts = [q[1] for q in judged]
     query_vectors = embedder.embed(texts, args.batch_size)
@@ -324,14 +352,17 @@ def run_eval(args: EvalRetrievalArgs, embedder: Embedder | None = None) -> dict[
     # Queries are embedded once; every system reads the same vectors.
     index.embedder = _CachedEmbedder(embedder, texts, query_vectors)
     for name, retriever in tqdm(systems.items(), desc="retrievers", unit="system"):
+        # Two passes: top 10 with the production candidate pool (fetch_k per side) for the
+        # top-heavy metrics, and a deep top-100 pass for recall@100 (its pool is larger).
         t0 = time.perf_counter()
-        all_hits = retriever.search_many(texts, top_k=DEPTH)
+        shallow_hits = retriever.search_many(texts, top_k=SHALLOW)
         timing[f"{name}_ms_per_query"] = (time.perf_counter() - t0) * 1000 / len(texts)
+        deep_hits = retriever.search_many(texts, top_k=DEPTH)
         per_query = []
         groups: dict[str, list[dict[str, float]]] = defaultdict(list)
-        for (qid, text, group), hits in zip(judged, all_hits, strict=True):
+        for (qid, text, group), hits, deep in zip(judged, shallow_hits, deep_hits, strict=True):
             ranking = ranked_docs(hits)
-            metrics = query_metrics(ranking, qrels[qid])
+            metrics = query_metrics(ranking, qrels[qid], ranked_docs(deep))
             per_query.append(metrics)
             groups[group or "all"].append(metrics)
             if name == "hybrid" and metrics["recall@5"] < 1.0:
@@ -416,9 +447,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the evaluation; returns 0 on success, 1 on malformed input."""
     args = parse_args(EvalRetrievalArgs, argv, "shopbot eval-retrieval", __doc__)
     logger.info("shopbot eval-retrieval configuration: %s", json.dumps(asdict(args)))
+    from knowledge.index import IndexMismatchError
+
     try:
         run_eval(args)
-    except (EvalDataError, FileNotFoundError) as exc:
+    except (EvalDataError, FileNotFoundError, IndexMismatchError) as exc:
         logger.error("%s", exc)
         return 1
     return 0

@@ -30,8 +30,8 @@ Decisions:
   ``max_group_fraction`` (5 %) of its intent. Why: plain union-find chains templated data into
   one giant component (at 0.80 one intent has 50 % of its rows in one group; at 0.70 85 %), which
   makes a stratified split impossible; at 0.85 groups stay small but 36 % of test rows still have
-  a training row with cosine ≥ 0.80. With 0.70 and the 5 % cap, measured on Bitext: ~4.6k groups,
-  test rows with a training neighbour ≥ 0.80 drop from 68 % (random split) to ~6 %, and every
+  a training row with cosine ≥ 0.80. With 0.70 and the 5 % cap, measured on Bitext: ~4.7k groups,
+  test rows with a training neighbour ≥ 0.80 drop from 68 % (random split) to ~7 %, and every
   intent's test share stays within 3 points of the target. Pairs at 0.70–0.75 are still clear
   paraphrases ("i need help with canceling purchase" / "i need help with cancelling order").
   Catalog-generated examples take their template as group, so whole templates are held out.
@@ -59,6 +59,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import hashlib
+import io
 import json
 import logging
 import math
@@ -358,7 +359,7 @@ def _amount_number(rng: random.Random) -> str:
 
 
 def _placeholder_value(name: str, rng: random.Random) -> str:
-    """A realistic value for one Bitext placeholder (other than the amount forms)."""
+    """A realistic value for one Bitext placeholder (raises for an unknown placeholder)."""
     if name == "Order Number":
         number = str(rng.randint(100000, 999999))
         return f"#{number}" if rng.random() < 0.25 else number
@@ -1237,11 +1238,11 @@ def write_split_csv(rows: Sequence[NluExample], path: Path) -> None:
     records = sorted(
         ((e.text, _csv_label(e.intent), e.group) for e in rows), key=lambda r: (r[1], r[2], r[0])
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(("text", "label", "group"))
-        writer.writerows(records)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(("text", "label", "group"))
+    writer.writerows(records)
+    _write_if_changed(path, buffer.getvalue())
 
 
 # --- entry point --------------------------------------------------------------------------------
@@ -1375,7 +1376,7 @@ def run_prepare_nlu(args: PrepareNluArgs) -> dict[str, Any]:
         per intent (Rasa label names), Rasa training examples per intent, the near-duplicate
         leak rate of the split, and the files written. Also saved as ``stats.json``.
     """
-    assert args.catalog is not None  # resolved in __post_init__
+    catalog_path = args.catalog if args.catalog is not None else _default_catalog()
     config = {k: (_display(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     logger.info("prepare_nlu configuration: %s", json.dumps(config, sort_keys=True))
 
@@ -1383,7 +1384,7 @@ def run_prepare_nlu(args: PrepareNluArgs) -> dict[str, Any]:
     handwritten = [
         e for name in HANDWRITTEN_FILES for e in read_handwritten(args.source_dir / name)
     ]
-    terms = load_catalog_terms(args.catalog)
+    terms = load_catalog_terms(catalog_path)
     templates = load_product_templates(args.source_dir / PRODUCT_TEMPLATES_FILE)
     catalog = generate_product_examples(
         terms.names, terms.category_paths, templates, args.product_examples, args.seed
@@ -1427,7 +1428,7 @@ def run_prepare_nlu(args: PrepareNluArgs) -> dict[str, Any]:
         "inputs_sha256": _sha256(
             [
                 args.bitext_csv,
-                args.catalog,
+                catalog_path,
                 *(args.source_dir / n for n in (*HANDWRITTEN_FILES, PRODUCT_TEMPLATES_FILE)),
             ]
         ),
@@ -1439,6 +1440,7 @@ def run_prepare_nlu(args: PrepareNluArgs) -> dict[str, Any]:
         },
         "dedup": dataclasses.asdict(dedup),
         "examples": len(grouped),
+        "examples_per_source": dict(sorted(Counter(e.source for e in grouped).items())),
         "groups": len({e.group for e in grouped}),
         "intents": len({e.intent for e in grouped}),
         "train_size": len(train),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import logging
 import random
@@ -25,6 +26,12 @@ from typing import Any
 
 from tqdm import tqdm
 
+from actions.store.policy import (
+    FREE_STANDARD_SHIPPING_FROM,
+    RETURN_WINDOW_DAYS,
+    return_deadline,
+    shipping_method,
+)
 from knowledge.catalog import Product, get_mapping, load_catalog, write_catalog_jsonl
 from knowledge.faq import load_faq, write_faq_jsonl
 
@@ -176,16 +183,18 @@ EMAIL_DOMAINS = ("example.com", "example.com", "example.com", "example.org")
 STATUS_MIX = {"processing": 20, "shipped": 25, "delivered": 40, "cancelled": 7, "returned": 8}
 """Target share (percent) of each order status; counts are allocated exactly, then shuffled."""
 
-RETURN_WINDOW_DAYS = 30
-"""The demo policy's return window, counted from delivery (used to label demo orders)."""
+# RETURN_WINDOW_DAYS (counted from purchase, as the FAQ says), the shipping fees and transit times
+# and FREE_STANDARD_SHIPPING_FROM come from actions.store.policy, so the seeded orders follow the
+# rules the store service applies.
 
 # (method, weight, fee, transit days min, max)
-SHIPPING = (
-    ("standard", 70, Decimal("5.99"), 3, 6),
-    ("express", 22, Decimal("12.99"), 2, 3),
-    ("next_day", 8, Decimal("24.99"), 1, 1),
+SHIPPING = tuple(
+    (code, weight, method.fee, method.min_days, method.max_days)
+    for code, weight in (("standard", 70), ("express", 22), ("next_day", 8))
+    if (method := shipping_method(code)) is not None
 )
-FREE_STANDARD_SHIPPING_FROM = Decimal("35.00")
+FINAL_SALE_ONE_IN = 12
+"""About one catalog product in this many is sold as final sale (clearance), chosen by id hash."""
 CARRIER_WEIGHTS = {"UPS": 35, "FedEx": 25, "USPS": 30, "DHL": 10}
 PAYMENT_WEIGHTS = {"card": 60, "paypal": 20, "apple_pay": 10, "google_pay": 5, "gift_card": 5}
 RETURN_REASONS = (
@@ -257,6 +266,13 @@ def _tracking_number(carrier: str, rng: random.Random) -> str:
     if carrier == "USPS":
         return "9400" + "".join(rng.choices(digits, k=18))
     return "".join(rng.choices(digits, k=10))
+
+
+def _final_sale(product: Product) -> bool:
+    """Whether ``product`` is sold as final sale: a stable hash of its id, so no random draw is used
+    (the seeded orders stay the same whether or not a store marks final-sale items)."""
+    digest = hashlib.sha256(product.id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "big") % FINAL_SALE_ONE_IN == 0
 
 
 def _at(day: dt.date, rng: random.Random, start_hour: int = 7, end_hour: int = 22) -> dt.datetime:
@@ -495,6 +511,7 @@ def _draft_order(
                 "unit_price": _money(Decimal(str(product.price))),
                 "quantity": quantity,
                 "status": status,
+                "final_sale": _final_sale(product),
             }
         )
     subtotal = _money(sum((i["unit_price"] * i["quantity"] for i in items), Decimal("0")))
@@ -608,8 +625,9 @@ def _draft_order(
         delivered_at = shipments[0]["delivered_at"]
         for item in items:
             item["status"] = "delivered"
-        # Some recent deliveries have an open return request on one item (to demo the flow).
-        in_window = now - delivered_at <= dt.timedelta(days=RETURN_WINDOW_DAYS)
+        # Some recent orders have an open return request on one item (to demo the flow); the
+        # window counts from purchase, like the store service's.
+        in_window = today <= return_deadline(placed)
         if in_window and rng.random() < 0.15:
             index = rng.randrange(len(items))
             items[index]["status"] = "return_requested"
@@ -708,16 +726,19 @@ def _demo_rows(data: StoreData) -> list[tuple[str, str, str, str, str]]:
     }
     order_count = Counter(o["customer_id"] for o in orders)
 
-    def days_since_delivery(order: dict[str, Any]) -> int:
-        return (now - shipments[order["id"]]["delivered_at"]).days
+    def days_since_purchase(order: dict[str, Any]) -> int:
+        return (now.date() - order["placed_at"].date()).days
+
+    final_sale = {i["order_id"] for i in data.tables["order_items"] if i["final_sale"]}
 
     picks: list[tuple[str, Any]] = [
         ("Cancel it (not shipped yet, payment captured)", lambda o: o["status"] == "processing" and payments[o["id"]]["status"] == "captured"),
         ("Cancel it (payment only authorised)", lambda o: o["status"] == "processing" and payments[o["id"]]["status"] == "authorized"),
         ("Track it (in transit)", lambda o: o["status"] == "shipped" and shipments[o["id"]]["status"] == "in_transit"),
         ("Track it (delayed: past its estimated delivery)", lambda o: o["status"] == "shipped" and shipments[o["id"]]["status"] == "exception"),
-        ("Return an item (inside the 30-day window)", lambda o: o["status"] == "delivered" and o["id"] not in open_returns and days_since_delivery(o) <= 20),
-        ("Return an item (outside the 30-day window: refuse)", lambda o: o["status"] == "delivered" and days_since_delivery(o) > RETURN_WINDOW_DAYS + 10),
+        ("Return an item (inside the 30-day window)", lambda o: o["status"] == "delivered" and o["id"] not in open_returns and o["id"] not in final_sale and days_since_purchase(o) <= 20),
+        ("Return an item (outside the 30-day window: refuse)", lambda o: o["status"] == "delivered" and days_since_purchase(o) > RETURN_WINDOW_DAYS + 10),
+        ("Return a final-sale item (refuse)", lambda o: o["status"] == "delivered" and o["id"] in final_sale and o["id"] not in open_returns and days_since_purchase(o) <= 20),
         ("Check the open return request", lambda o: o["id"] in open_returns),
         ("Ask about the refund (cancelled order)", lambda o: o["status"] == "cancelled"),
         ("Ask about the refund (returned order)", lambda o: o["status"] == "returned"),

@@ -31,12 +31,10 @@ PRESETS = ("tiny", "demo", "full")
 PRESET_OVERRIDES: dict[str, dict[str, dict[str, Any]]] = {
     "tiny": {
         "DIETClassifier": {"epochs": 20},
-        "TEDPolicy": {"epochs": 20},
         "BertIntentClassifier": {"preset": "tiny"},
     },
     "demo": {
         "DIETClassifier": {"epochs": 40},
-        "TEDPolicy": {"epochs": 40},
         "BertIntentClassifier": {"preset": "demo"},
     },
     "full": {"BertIntentClassifier": {"preset": "full"}},
@@ -97,7 +95,7 @@ def train_rasa(preset: str, root: Path = ROOT, force: bool = False) -> Path:
     ]  # fmt: skip
     logger.info("Training the Rasa model (preset %s): %s", preset, " ".join(command))
     started = time.monotonic()
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "RASA_TELEMETRY_ENABLED": "false", "HF_HUB_OFFLINE": "1"}
     subprocess.run(command, cwd=root, env=env, check=True)
     logger.info("Rasa model trained in %.0f s: %s", time.monotonic() - started, model)
     stamp.write(inputs_hash)

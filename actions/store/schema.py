@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Column,
     Date,
@@ -40,6 +41,7 @@ from sqlalchemy import (
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import declarative_base, relationship, sessionmaker, validates
+from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 
 logger = logging.getLogger(__name__)
@@ -383,6 +385,8 @@ class OrderItem(Base):
     unit_price = Column(Money, nullable=False)
     quantity = Column(Integer, nullable=False, default=1)
     status = Column(_status(ItemStatus, "item_status"), nullable=False)
+    # Sold as final sale (clearance): not returnable, as the FAQ says.
+    final_sale = Column(Boolean, nullable=False, default=False, server_default=false())
 
     order = relationship("Order", back_populates="items")
 

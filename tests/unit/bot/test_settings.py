@@ -87,3 +87,14 @@ def test_render_runtime_config_writes_both_files(tmp_path: Path) -> None:
     assert yaml.safe_load(credentials.read_text()) == {
         "bot.channels.rest.ShopRestInput": {"max_message_chars": 300}
     }
+
+
+def test_to_env_round_trips(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    original = Settings(
+        root=tmp_path, rasa_port=6001, actions_port=6002, preset="tiny", api_token="t"
+    )
+    for key, value in original.to_env().items():
+        monkeypatch.setenv(key, value)
+    copy = Settings()
+    assert copy.root == tmp_path and copy.rasa_port == 6001 and copy.preset == "tiny"
+    assert copy.store_db_url == f"sqlite:///{tmp_path / 'var' / 'store' / 'shop.db'}"

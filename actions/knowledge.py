@@ -1,0 +1,200 @@
+"""Knowledge actions: grounded answers to product/policy questions, and product search.
+
+Both actions are thin: read the message (and a few turns of history), call the answer pipeline
+(``knowledge.answer``), dispatch the reply, return events.
+
+What the tracker keeps (the agent console reads it from there):
+
+- the bot message carries ``json_message`` (``custom`` in the tracker's ``bot`` event):
+  ``{"outcome", "citations": [{doc_id, kind, title, url}], "sources": [{passage_id, doc_id, kind,
+  title, score}], "latency_ms"}`` for answers, ``{"products": [card, ...]}`` for searches;
+- the ``knowledge_sources`` slot (``SlotSet``) holds the same record for the latest knowledge turn,
+  plus the question and any facts the verifier rejected, so each turn's retrieved sources and
+  citations are in the tracker's event stream.
+
+The pipeline is created once per process on first use (never at import) from
+``SHOPBOT_KNOWLEDGE_DIR`` (``Settings.knowledge_dir``, default ``models/knowledge``). When the
+artifacts are missing or a lookup fails, the shopper gets a polite reply and the error goes to the
+log — never a stack trace to the shopper.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from knowledge.answer import AnswerPipeline, render_product_list, search_products
+from knowledge.types import Answer
+
+logger = logging.getLogger(__name__)
+
+UNAVAILABLE_TEXT = (
+    "I can't look that up right now, sorry. Would you like me to connect you with a human agent?"
+)
+SOURCES_SLOT = "knowledge_sources"
+HISTORY_TURNS = 4
+RETRY_AFTER_S = 60.0
+
+_lock = threading.Lock()
+_pipeline: AnswerPipeline | None = None
+_failed_at: float | None = None
+
+
+def get_pipeline() -> AnswerPipeline | None:
+    """The process-wide answer pipeline, loaded on first use; None when it cannot be loaded.
+
+    A failed load is retried at most every ``RETRY_AFTER_S`` seconds, so building the artifacts
+    (`shopbot index`, `shopbot train-generator`) fixes a running action server without a restart
+    and a missing index does not slow down every message.
+    """
+    global _pipeline, _failed_at
+    with _lock:
+        if _pipeline is not None:
+            return _pipeline
+        if _failed_at is not None and time.monotonic() - _failed_at < RETRY_AFTER_S:
+            return None
+        from actions.store.runtime import get_settings
+
+        settings = get_settings()
+        knowledge_dir = settings.path(settings.knowledge_dir)
+        try:
+            pipeline = AnswerPipeline.from_dir(knowledge_dir)
+            pipeline.warm_up()
+        except Exception:
+            _failed_at = time.monotonic()
+            logger.exception(
+                "Knowledge pipeline could not be loaded from %s (set SHOPBOT_KNOWLEDGE_DIR or "
+                "build it with `shopbot index` and `shopbot train-generator`); retrying in %.0f s",
+                knowledge_dir,
+                RETRY_AFTER_S,
+            )
+            return None
+        _pipeline, _failed_at = pipeline, None
+        return _pipeline
+
+
+def set_pipeline(pipeline: AnswerPipeline | None) -> None:
+    """Use ``pipeline`` for this process (tests, or a store wiring its own); None forgets it."""
+    global _pipeline, _failed_at
+    with _lock:
+        _pipeline, _failed_at = pipeline, None
+
+
+def conversation_history(tracker: Tracker, turns: int = HISTORY_TURNS) -> list[tuple[str, str]]:
+    """The last ``turns`` user/bot messages before the latest user message, oldest first."""
+    history: list[tuple[str, str]] = []
+    for event in tracker.events:
+        if event.get("event") in ("user", "bot") and event.get("text"):
+            history.append((str(event["event"]), str(event["text"])))
+    if history and history[-1][0] == "user":
+        history = history[:-1]  # the question itself
+    return history[-turns:]
+
+
+def answer_record(question: str, answer: Answer) -> dict[str, Any]:
+    """The structured record of one answer (``json_message`` and the ``knowledge_sources`` slot)."""
+    return {
+        "question": question,
+        "outcome": answer.outcome,
+        "citations": [
+            {"doc_id": c.doc_id, "kind": c.kind, "title": c.title, "url": c.url}
+            for c in answer.citations
+        ],
+        "sources": [
+            {
+                "passage_id": h.passage.id,
+                "doc_id": h.passage.doc_id,
+                "kind": h.passage.kind,
+                "title": h.passage.title,
+                "score": round(float(h.score), 5),
+                "scores": {k: round(float(v), 4) for k, v in h.scores.items()},
+            }
+            for h in answer.hits
+        ],
+        "unsupported": list(answer.unsupported),
+        "latency_ms": dict(answer.latency_ms),
+    }
+
+
+class ActionAnswerQuestion(Action):
+    """Answer the latest question from the catalog and FAQ, with citations."""
+
+    def name(self) -> str:
+        return "action_answer_question"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        """Retrieve, generate, verify; reply with the text and the structured sources."""
+        question = str(tracker.latest_message.get("text") or "").strip()
+        pipeline = await asyncio.to_thread(get_pipeline)
+        if pipeline is None or not question:
+            dispatcher.utter_message(text=UNAVAILABLE_TEXT)
+            return []
+        try:
+            answer = await asyncio.to_thread(
+                pipeline.answer, question, conversation_history(tracker)
+            )
+        except Exception:
+            logger.exception("Answering %r failed", question)
+            dispatcher.utter_message(text=UNAVAILABLE_TEXT)
+            return []
+        record = answer_record(question, answer)
+        logger.info(
+            "Answered %r: %s, cites %s, %.0f ms",
+            question,
+            answer.outcome,
+            [c["doc_id"] for c in record["citations"]],
+            answer.latency_ms.get("total", 0.0),
+        )
+        dispatcher.utter_message(
+            text=answer.text,
+            json_message={k: record[k] for k in ("outcome", "citations", "sources", "latency_ms")},
+        )
+        return [SlotSet(SOURCES_SLOT, record)]
+
+
+class ActionSearchProducts(Action):
+    """List products matching the shopper's description (price/stock filters understood)."""
+
+    def name(self) -> str:
+        return "action_search_products"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        """Search products; reply with a text list and the product cards."""
+        query = str(tracker.latest_message.get("text") or "").strip()
+        pipeline = await asyncio.to_thread(get_pipeline)
+        if pipeline is None or not query:
+            dispatcher.utter_message(text=UNAVAILABLE_TEXT)
+            return []
+        try:
+            cards = await asyncio.to_thread(search_products, query, pipeline.retriever)
+        except Exception:
+            logger.exception("Product search %r failed", query)
+            dispatcher.utter_message(text=UNAVAILABLE_TEXT)
+            return []
+        products = [card.to_dict() for card in cards]
+        dispatcher.utter_message(
+            text=render_product_list(cards), json_message={"products": products}
+        )
+        record = {
+            "question": query,
+            "outcome": "products",
+            "citations": [
+                {"doc_id": c.id, "kind": "product", "title": c.name, "url": c.url} for c in cards
+            ],
+            "sources": [
+                {"doc_id": c.id, "title": c.name, "score": round(c.score, 4)} for c in cards
+            ],
+        }
+        return [SlotSet(SOURCES_SLOT, record)]

@@ -1,0 +1,172 @@
+"""Frustration over the last user turns, from the sentiment and intents already in the tracker.
+
+Each user turn scores the strongest of: negative sentiment (its confidence, from the
+``sentiment`` parse data that ``bot.nlu.sentiment.BertSentimentAnalyzer`` adds), an escalation
+intent (``complaint``, ``human_handoff``: 1.0) and a fallback (``nlu_fallback``,
+``out_of_scope``: 0.6). The frustration score is the recency-weighted mean over the last
+``window`` user turns, missing turns counting 0 (so one bad first message is not enough), plus a
+bonus per repeated fallback. Turns before the session start, a restart, or the last offer of a
+human (``utter_offer_human``, ``action_handoff``) are ignored, so the offer is not repeated
+every turn.
+
+Wiring (domain + the one ``action_validate_slot_mappings`` of the action server)::
+
+    slots:
+      frustrated: {type: bool, initial_value: false, influence_conversation: true,
+                   mappings: [{type: custom}]}
+      frustration_score: {type: float, influence_conversation: false, mappings: [{type: custom}]}
+
+    class ValidateSlotMappings(FrustrationSlotsMixin, ValidationAction): ...
+
+or run :class:`ActionCheckFrustration` (``action_check_frustration``) where a flow needs it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FrustrationConfig:
+    """Weights of the frustration score.
+
+    Args:
+        window: User turns considered (the latest included).
+        threshold: Score at or above which the shopper counts as frustrated.
+        recency_decay: Weight factor per turn back in time (latest turn weighs 1).
+        escalation_intents: Intents that score 1.0 (explicit unhappiness).
+        fallback_intents: Intents that mean the bot did not understand.
+        fallback_weight: Score of a fallback turn.
+        repeated_fallback_bonus: Added per fallback turn beyond the first in the window.
+        reset_actions: Actions after which earlier turns no longer count.
+    """
+
+    window: int = 3
+    threshold: float = 0.5
+    recency_decay: float = 0.7
+    escalation_intents: frozenset[str] = frozenset({"complaint", "human_handoff"})
+    fallback_intents: frozenset[str] = frozenset({"nlu_fallback", "out_of_scope"})
+    fallback_weight: float = 0.6
+    repeated_fallback_bonus: float = 0.25
+    reset_actions: frozenset[str] = frozenset({"utter_offer_human", "action_handoff"})
+
+
+DEFAULT_CONFIG = FrustrationConfig()
+_RESET_EVENTS = {"session_started", "restart"}
+
+
+def turn_sentiment(parse_data: Mapping[str, Any]) -> tuple[str | None, float]:
+    """Return (label, confidence) from the ``sentiment`` parse data, else the ``sentiment`` entity."""
+    sentiment = parse_data.get("sentiment")
+    if isinstance(sentiment, Mapping) and sentiment.get("label"):
+        return str(sentiment["label"]), float(sentiment.get("confidence") or 0.0)
+    for entity in parse_data.get("entities") or []:
+        if entity.get("entity") == "sentiment":
+            return str(entity.get("value")), float(entity.get("confidence") or 1.0)
+    return None, 0.0
+
+
+def turn_score(event: Mapping[str, Any], config: FrustrationConfig = DEFAULT_CONFIG) -> float:
+    """Score one ``user`` event in [0, 1]."""
+    parse_data = event.get("parse_data") or {}
+    intent = (parse_data.get("intent") or {}).get("name")
+    label, confidence = turn_sentiment(parse_data)
+    negative = confidence if label == "negative" else 0.0
+    escalation = 1.0 if intent in config.escalation_intents else 0.0
+    fallback = config.fallback_weight if intent in config.fallback_intents else 0.0
+    return max(negative, escalation, fallback)
+
+
+def recent_user_turns(
+    events: Iterable[Mapping[str, Any]], config: FrustrationConfig = DEFAULT_CONFIG
+) -> list[Mapping[str, Any]]:
+    """Return the last ``window`` user events since the last reset, newest first."""
+    turns: list[Mapping[str, Any]] = []
+    for event in reversed(list(events)):
+        kind = event.get("event")
+        if kind in _RESET_EVENTS or (
+            kind == "action" and event.get("name") in config.reset_actions
+        ):
+            break
+        if kind == "user":
+            turns.append(event)
+            if len(turns) == config.window:
+                break
+    return turns
+
+
+def frustration_score(
+    events: Iterable[Mapping[str, Any]], config: FrustrationConfig = DEFAULT_CONFIG
+) -> float:
+    """Return the frustration score in [0, 1] for a tracker's events (Rasa SDK event dicts)."""
+    turns = recent_user_turns(events, config)
+    weights = [config.recency_decay**i for i in range(config.window)]
+    weighted = sum(w * turn_score(t, config) for w, t in zip(weights, turns, strict=False))
+    score = weighted / sum(weights)
+    fallbacks = sum(
+        1
+        for t in turns
+        if ((t.get("parse_data") or {}).get("intent") or {}).get("name") in config.fallback_intents
+    )
+    score += config.repeated_fallback_bonus * max(0, fallbacks - 1)
+    return min(1.0, score)
+
+
+def is_frustrated(
+    events: Iterable[Mapping[str, Any]], config: FrustrationConfig = DEFAULT_CONFIG
+) -> bool:
+    """Whether the frustration score reaches ``config.threshold``."""
+    return frustration_score(events, config) >= config.threshold
+
+
+class FrustrationSlotsMixin:
+    """``extract_frustrated`` / ``extract_frustration_score`` for a ``ValidationAction``.
+
+    Mix into the action server's one ``ValidationAction`` so both custom-mapped slots are
+    recomputed after every user message.
+    """
+
+    frustration_config: FrustrationConfig = DEFAULT_CONFIG
+
+    async def extract_frustrated(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Return ``{"frustrated": bool}`` for the current tracker."""
+        return {"frustrated": is_frustrated(tracker.events, self.frustration_config)}
+
+    async def extract_frustration_score(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Return ``{"frustration_score": float}`` for the current tracker."""
+        return {
+            "frustration_score": round(
+                frustration_score(tracker.events, self.frustration_config), 3
+            )
+        }
+
+
+class ActionCheckFrustration(Action):
+    """Set ``frustration_score`` and ``frustrated`` from the recent user turns."""
+
+    def name(self) -> str:
+        """Return the action name the domain refers to."""
+        return "action_check_frustration"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        """Compute the score and return the two slot events."""
+        score = frustration_score(tracker.events)
+        frustrated = score >= DEFAULT_CONFIG.threshold
+        logger.debug("Frustration of %s: %.3f", tracker.sender_id, score)
+        return [SlotSet("frustration_score", round(score, 3)), SlotSet("frustrated", frustrated)]

@@ -1,0 +1,289 @@
+"""``BertIntentClassifier``: a fine-tuned BERT-style encoder as a Rasa 3.6 intent classifier.
+
+During ``rasa train`` it fine-tunes the encoder (default: the offline all-MiniLM-L6-v2) on the
+NLU examples (see :mod:`training.encoder_fit`), calibrates its confidence with temperature
+scaling on a held-out slice and picks the out-of-scope threshold there; the whole classifier
+directory is stored in the Rasa model. At inference it sets ``intent`` and ``intent_ranking``
+and, when the message looks out of scope (the trained ``out_of_scope`` class wins, or the best
+in-scope intent's calibrated confidence is below the threshold), sets the intent to
+``out_of_scope`` with confidence 1 - that in-scope confidence, keeping the original intents in
+the ranking and the decision's details under ``oos`` in the parse data.
+
+Config (``config.yml``)::
+
+    - name: bot.nlu.intent_classifier.BertIntentClassifier
+      preset: demo            # tiny | demo | full (training/encoder.py PRESETS)
+      model_name_or_path: ""  # a local Hugging Face encoder directory; "" = bundled MiniLM
+      oos_intent: out_of_scope
+      oos_threshold: auto     # auto (chosen on held-out data) | off | a float in (0, 1)
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    METADATA,
+    METADATA_EXAMPLE,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from training.encoder import Prediction, TextClassifier, TrainConfig, set_torch_threads
+
+logger = logging.getLogger(__name__)
+
+OOS_KEY = "oos"
+"""Parse-data key with the out-of-scope decision (score, threshold, best in-scope intent)."""
+
+# Config keys passed straight to TrainConfig (None = the preset's value).
+TRAIN_KEYS = (
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "max_length",
+    "seed",
+    "device",
+    "eval_fraction",
+    "freeze_layers",
+    "max_examples_per_label",
+    "oos_max_accuracy_drop",
+)
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class BertIntentClassifier(GraphComponent, IntentClassifier):
+    """Intent classification with a fine-tuned encoder and calibrated out-of-scope detection."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        """The component's default config (see the module docstring)."""
+        return {
+            "model_name_or_path": "",
+            "preset": "demo",
+            "epochs": None,
+            "batch_size": None,
+            "learning_rate": None,
+            "max_length": None,
+            "seed": 42,
+            "device": "auto",
+            "eval_fraction": None,
+            "freeze_layers": None,
+            "max_examples_per_label": None,
+            "oos_intent": "out_of_scope",
+            "oos_threshold": "auto",
+            "oos_max_accuracy_drop": 0.005,
+            "quantize": "auto",
+            "inference_batch_size": 64,
+            # CPU threads torch uses in this process; 1 is as fast for one message and far
+            # faster when the machine is busy; 0 leaves torch's default (all cores).
+            "torch_threads": 1,
+            "ranking_length": 10,
+        }
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        classifier: TextClassifier | None = None,
+    ) -> None:
+        """Create the component; ``classifier`` is set after training or loading."""
+        self._config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self._execution_context = execution_context
+        self._classifier = classifier
+        self._fixed_threshold = _parse_threshold(self._config["oos_threshold"])
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> BertIntentClassifier:
+        """Create an untrained component (checks the configuration early)."""
+        component = cls(config, model_storage, resource, execution_context)
+        component.train_config()
+        return component
+
+    def train_config(self) -> TrainConfig:
+        """Return the resolved :class:`TrainConfig` for this component's configuration."""
+        overrides = {key: self._config.get(key) for key in TRAIN_KEYS}
+        return TrainConfig.from_preset(
+            str(self._config["preset"]),
+            model_name_or_path=str(self._config["model_name_or_path"] or ""),
+            oos_label=str(self._config["oos_intent"]),
+            detect_oos=self._config["oos_threshold"] == "auto",
+            **overrides,
+        )
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Fine-tune on the intent examples and store the classifier in the model storage."""
+        from training.encoder_fit import fit_classifier
+
+        examples = [e for e in training_data.intent_examples if e.get(TEXT) and e.get(INTENT)]
+        texts = [str(e.get(TEXT)) for e in examples]
+        labels = [str(e.get(INTENT)) for e in examples]
+        groups = [_example_group(e) for e in examples]
+        if len(set(labels)) < 2:
+            raise ValueError(
+                f"BertIntentClassifier needs NLU examples of at least 2 intents; the training "
+                f"data has {sorted(set(labels))}. Add intents to the NLU data."
+            )
+        config = self.train_config()
+        has_groups = any(groups)
+        logger.info(
+            "Training BertIntentClassifier on %d examples of %d intents (paraphrase groups: %s)",
+            len(texts),
+            len(set(labels)),
+            "from example metadata" if has_groups else "none, held-out rows drawn at random",
+        )
+        result = fit_classifier(
+            texts,
+            labels,
+            config,
+            [g or f"#{i}" for i, g in enumerate(groups)] if has_groups else None,
+        )
+        if self._fixed_threshold is not None or self._config["oos_threshold"] in (None, "off"):
+            result.classifier.oos_threshold = self._fixed_threshold
+        with self._model_storage.write_to(self._resource) as model_dir:
+            result.save(str(model_dir))
+        self._classifier = result.classifier
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> BertIntentClassifier:
+        """Load the trained classifier from the model storage."""
+        component = cls(config, model_storage, resource, execution_context)
+        apply_torch_threads(component._config["torch_threads"])
+        try:
+            with model_storage.read_from(resource) as model_dir:
+                component._classifier = TextClassifier.load(
+                    model_dir,
+                    device=str(component._config["device"]),
+                    quantize=parse_quantize(component._config["quantize"]),
+                )
+        except ValueError:
+            logger.warning(
+                "BertIntentClassifier: resource %r is not in the model; intents will not be "
+                "predicted. Retrain with `rasa train`.",
+                resource.name,
+            )
+            return component
+        if component._fixed_threshold is not None or component._config["oos_threshold"] in (
+            None,
+            "off",
+        ):
+            component._classifier.oos_threshold = component._fixed_threshold
+        return component
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Set ``intent``, ``intent_ranking`` and ``oos`` on every message with text (batched)."""
+        if self._classifier is None:
+            return messages
+        todo = [m for m in messages if m.get(TEXT)]
+        if not todo:
+            return messages
+        predictions = self._classifier.classify(
+            [str(m.get(TEXT)) for m in todo], int(self._config["inference_batch_size"])
+        )
+        for message, prediction in zip(todo, predictions, strict=True):
+            self._annotate(message, prediction)
+        return messages
+
+    def _annotate(self, message: Message, prediction: Prediction) -> None:
+        assert self._classifier is not None
+        oos_intent = str(self._config["oos_intent"])
+        ranking = [
+            {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: confidence}
+            for name, confidence in prediction.ranking
+        ]
+        if prediction.is_oos:
+            ranking = [
+                {INTENT_NAME_KEY: oos_intent, PREDICTED_CONFIDENCE_KEY: prediction.confidence}
+            ] + [r for r in ranking if r[INTENT_NAME_KEY] != oos_intent]
+        intent = {
+            INTENT_NAME_KEY: prediction.label,
+            PREDICTED_CONFIDENCE_KEY: prediction.confidence,
+        }
+        message.set(INTENT, intent, add_to_output=True)
+        message.set(
+            INTENT_RANKING_KEY, ranking[: int(self._config["ranking_length"])], add_to_output=True
+        )
+        message.set(
+            OOS_KEY,
+            {
+                "is_oos": prediction.is_oos,
+                "score": prediction.oos_score,
+                "threshold": self._classifier.oos_threshold,
+                "top_intent": prediction.top_label,
+                "top_confidence": prediction.top_confidence,
+                "class_confidence": prediction.oos_class_confidence,
+            },
+            add_to_output=True,
+        )
+
+
+def parse_quantize(value: Any) -> bool | str:
+    """``auto`` (int8 on CPU only) or an on/off switch (``true``/``false``/``on``/``off``)."""
+    if value in ("auto", None):
+        return "auto"
+    if value in (True, "on", "true"):
+        return True
+    if value in (False, "off", "false"):
+        return False
+    raise ValueError(f"quantize must be 'auto', true or false. Currently, quantize is {value!r}.")
+
+
+def apply_torch_threads(value: Any) -> None:
+    """Set torch's CPU threads for inference when ``value`` > 0."""
+    threads = int(value or 0)
+    if threads > 0:
+        set_torch_threads(threads)
+
+
+def _parse_threshold(value: Any) -> float | None:
+    """``auto``/``off``/None → None (auto is decided in training); a float in (0, 1) → itself."""
+    if value in ("auto", "off", None):
+        return None
+    try:
+        threshold = float(value)
+    except (TypeError, ValueError):
+        threshold = -1.0
+    if not 0.0 < threshold < 1.0:
+        raise ValueError(
+            f"BertIntentClassifier oos_threshold must be 'auto', 'off' or a number in (0, 1). "
+            f"Currently, oos_threshold is {value!r}."
+        )
+    return threshold
+
+
+def _example_group(example: Message) -> str:
+    """The paraphrase group of an NLU example (``metadata: {group: ...}``), or ''."""
+    metadata = example.get(METADATA) or {}
+    example_meta = metadata.get(METADATA_EXAMPLE) if isinstance(metadata, dict) else None
+    if isinstance(example_meta, dict) and example_meta.get("group") is not None:
+        return str(example_meta["group"])
+    return ""

@@ -1,0 +1,236 @@
+"""``BertSentimentAnalyzer``: message sentiment (negative/neutral/positive) as a Rasa 3.6 component.
+
+The classifier is trained outside Rasa (``shopbot train-sentiment``, on real review data) and
+loaded by path. During ``rasa train`` the component only checks that the directory exists and
+records its path and a hash of its weights in the Rasa model, so the model says which sentiment
+model it was built with; serving refuses a directory whose weights changed since (retrain the
+Rasa model, or restore the directory). Rasa also retrains this node when the hash changes
+(:meth:`fingerprint_addon`).
+
+Every message with text gets, in its parse data (and hence in the tracker's ``UserUttered``
+event): ``sentiment: {label, confidence, scores, model}`` and an entity
+``{entity: sentiment, value: negative|neutral|positive, confidence}`` that a ``sentiment`` slot
+can take ``from_entity``.
+
+Config (``config.yml``)::
+
+    - name: bot.nlu.sentiment.BertSentimentAnalyzer
+      model_path: models/sentiment   # relative to the working directory of rasa
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    ENTITY_ATTRIBUTE_CONFIDENCE,
+    ENTITY_ATTRIBUTE_END,
+    ENTITY_ATTRIBUTE_START,
+    ENTITY_ATTRIBUTE_TYPE,
+    ENTITY_ATTRIBUTE_VALUE,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from training.encoder import TextClassifier, directory_sha256, read_json, write_json
+
+logger = logging.getLogger(__name__)
+
+SENTIMENT_KEY = "sentiment"
+MANIFEST = "sentiment_model.json"
+
+
+class SentimentModelError(ValueError):
+    """The configured sentiment model is missing or differs from the one the Rasa model used."""
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=True)
+class BertSentimentAnalyzer(GraphComponent, EntityExtractorMixin):
+    """Adds a ``sentiment`` entity and ``sentiment`` parse data to every message."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        """The component's default config (see the module docstring)."""
+        return {
+            "model_path": "models/sentiment",
+            "device": "auto",
+            "quantize": "auto",
+            "entity_name": "sentiment",
+            "add_entity": True,
+            "inference_batch_size": 64,
+            # CPU threads torch uses in this process; 1 is as fast for one message and far
+            # faster when the machine is busy; 0 leaves torch's default (all cores).
+            "torch_threads": 1,
+        }
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        classifier: TextClassifier | None = None,
+        manifest: dict[str, Any] | None = None,
+    ) -> None:
+        """Create the component; ``classifier`` is set by :meth:`load`."""
+        self._config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self._execution_context = execution_context
+        self._classifier = classifier
+        self._manifest = manifest or {}
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> BertSentimentAnalyzer:
+        """Create the (not yet loaded) component."""
+        return cls(config, model_storage, resource, execution_context)
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        """Make Rasa retrain this node when the sentiment model's weights change."""
+        path = _model_dir({**cls.get_default_config(), **config})
+        return _cached_sha256(path) if path.is_dir() else f"missing:{path}"
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Check the sentiment model exists and record its path and hash in the Rasa model.
+
+        Raises:
+            SentimentModelError: The directory is missing or not a classifier directory.
+        """
+        path = _model_dir(self._config)
+        _check_model_dir(path, self._config["model_path"])
+        manifest = {
+            "model_path": str(self._config["model_path"]),
+            "resolved_path": str(path),
+            "sha256": _cached_sha256(path),
+            "labels": read_json(path / "label_map.json")["labels"],
+            "train_args": {
+                k: v
+                for k, v in read_json(path / "train_args.json").items()
+                if k in ("base_model", "data_sha256", "n_train", "config")
+            },
+        }
+        with self._model_storage.write_to(self._resource) as resource_dir:
+            write_json(Path(resource_dir) / MANIFEST, manifest)
+        logger.info("BertSentimentAnalyzer uses %s (sha256 %s)", path, manifest["sha256"][:12])
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> BertSentimentAnalyzer:
+        """Load the sentiment model the Rasa model was trained with.
+
+        Raises:
+            SentimentModelError: The directory is missing or its weights changed since training.
+        """
+        from bot.nlu.intent_classifier import apply_torch_threads, parse_quantize
+
+        component = cls(config, model_storage, resource, execution_context)
+        apply_torch_threads(component._config["torch_threads"])
+        with model_storage.read_from(resource) as resource_dir:
+            manifest = read_json(Path(resource_dir) / MANIFEST)
+        path = _model_dir(component._config)
+        _check_model_dir(path, component._config["model_path"])
+        current = _cached_sha256(path)
+        if current != manifest["sha256"]:
+            raise SentimentModelError(
+                f"The sentiment model at {str(path)!r} (sha256 {current[:12]}) is not the one "
+                f"this Rasa model was trained with (sha256 {manifest['sha256'][:12]}, from "
+                f"{manifest['resolved_path']!r}). Retrain the Rasa model (`rasa train` / "
+                f"`shopbot train`) or restore that sentiment model."
+            )
+        component._classifier = TextClassifier.load(
+            path,
+            device=str(component._config["device"]),
+            quantize=parse_quantize(component._config["quantize"]),
+        )
+        component._manifest = manifest
+        return component
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Add the sentiment (parse data + entity) to every message with text (batched)."""
+        if self._classifier is None:
+            return messages
+        todo = [m for m in messages if m.get(TEXT)]
+        if not todo:
+            return messages
+        classifier = self._classifier
+        probs = classifier.predict_proba(
+            [str(m.get(TEXT)) for m in todo], int(self._config["inference_batch_size"])
+        )
+        model_id = str(self._manifest.get("sha256", ""))[:12]
+        for message, row in zip(todo, probs, strict=True):
+            best = int(row.argmax())
+            label, confidence = classifier.labels[best], float(row[best])
+            message.set(
+                SENTIMENT_KEY,
+                {
+                    "label": label,
+                    "confidence": confidence,
+                    "scores": {
+                        name: float(p) for name, p in zip(classifier.labels, row, strict=True)
+                    },
+                    "model": model_id,
+                },
+                add_to_output=True,
+            )
+            if self._config["add_entity"]:
+                entity = {
+                    ENTITY_ATTRIBUTE_TYPE: self._config["entity_name"],
+                    ENTITY_ATTRIBUTE_VALUE: label,
+                    ENTITY_ATTRIBUTE_START: 0,
+                    ENTITY_ATTRIBUTE_END: len(str(message.get(TEXT))),
+                    ENTITY_ATTRIBUTE_CONFIDENCE: confidence,
+                }
+                entities = [*message.get(ENTITIES, []), *self.add_extractor_name([entity])]
+                message.set(ENTITIES, entities, add_to_output=True)
+        return messages
+
+
+def _model_dir(config: dict[str, Any]) -> Path:
+    return Path(str(config["model_path"])).expanduser().resolve()
+
+
+def _check_model_dir(path: Path, configured: Any) -> None:
+    if not (path / "label_map.json").is_file() or not (path / "train_args.json").is_file():
+        raise SentimentModelError(
+            f"BertSentimentAnalyzer model_path {str(configured)!r} (resolved {str(path)!r}) is "
+            f"not a trained sentiment model. Train one first: `python -m "
+            f"training.prepare_sentiment && shopbot train-sentiment --train "
+            f"var/sentiment/train.csv --eval var/sentiment/eval_alexa.csv --out {configured}` "
+            f"(or `shopbot train`), or point model_path at an existing model directory."
+        )
+
+
+@functools.lru_cache(maxsize=8)
+def _sha256_for(path: str, stamp: tuple[tuple[str, int, int], ...]) -> str:
+    return directory_sha256(path)
+
+
+def _cached_sha256(path: Path) -> str:
+    """Hash the directory again only when one of its files changed (name, size, mtime)."""
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else []
+    stamp = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    return _sha256_for(str(path), stamp)

@@ -1,0 +1,95 @@
+"""The BERT intent + sentiment components inside a real `rasa train nlu` and `rasa test nlu`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
+ENV = {
+    **os.environ,
+    "HF_HUB_OFFLINE": "1",
+    "RASA_TELEMETRY_ENABLED": "false",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+}
+
+pytestmark = pytest.mark.rasa
+
+
+def tiny_config(sentiment_model: Path) -> dict[str, object]:
+    """The recommended pipeline shape with tiny budgets."""
+    return {
+        "recipe": "default.v1",
+        "language": "en",
+        "assistant_id": "bert-pipeline-test",
+        "pipeline": [
+            {"name": "WhitespaceTokenizer"},
+            {"name": "RegexEntityExtractor", "use_regexes": True, "use_lookup_tables": True},
+            {"name": "CRFEntityExtractor"},
+            {"name": "EntitySynonymMapper"},
+            {
+                "name": "bot.nlu.intent_classifier.BertIntentClassifier",
+                "preset": "tiny",
+                "device": "cpu",
+            },
+            {"name": "bot.nlu.sentiment.BertSentimentAnalyzer", "model_path": str(sentiment_model)},
+            {"name": "FallbackClassifier", "threshold": 0.3, "ambiguity_threshold": 0.1},
+        ],
+        "policies": [],
+    }
+
+
+def rasa(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "rasa", *args], cwd=ROOT, env=ENV, check=True)
+
+
+def test_train_test_and_parse_with_bert_components(tmp_path: Path) -> None:
+    from training.train_sentiment import main as train_sentiment
+
+    sentiment = tmp_path / "sentiment"
+    assert train_sentiment([
+        "--train", str(FIXTURES / "sentiment" / "train.csv"),
+        "--eval", str(FIXTURES / "sentiment" / "eval.csv"),
+        "--out", str(sentiment), "--preset", "tiny", "--device", "cpu", "--latency-samples", "1",
+    ]) == 0  # fmt: skip
+    config = tmp_path / "config.yml"
+    config.write_text(yaml.safe_dump(tiny_config(sentiment), sort_keys=False), encoding="utf-8")
+
+    rasa("train", "nlu", "--config", str(config), "--nlu", str(FIXTURES / "nlu" / "rasa_nlu.yml"),
+         "--out", str(tmp_path / "models"), "--fixed-model-name", "nlu")  # fmt: skip
+    model = tmp_path / "models" / "nlu.tar.gz"
+    with tarfile.open(model) as archive:
+        names = archive.getnames()
+    assert any("BertIntentClassifier" in n and n.endswith("head.safetensors") for n in names)
+    assert any("BertIntentClassifier" in n and n.endswith("calibration.json") for n in names)
+    assert any("BertSentimentAnalyzer" in n and n.endswith("sentiment_model.json") for n in names)
+
+    results = tmp_path / "results"
+    rasa("test", "nlu", "--model", str(model), "--nlu", str(FIXTURES / "nlu" / "rasa_nlu_test.yml"),
+         "--out", str(results))  # fmt: skip
+    report = json.loads((results / "intent_report.json").read_text())
+    assert report["accuracy"] >= 0.75
+    assert report["get_refund"]["recall"] >= 0.75
+    sentiment_report = json.loads((results / "BertSentimentAnalyzer_report.json").read_text())
+    assert "sentiment" in sentiment_report  # the sentiment entity was predicted for test messages
+
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model))
+    parsed = asyncio.run(agent.parse_message("I want a refund for order 123456, this is awful"))
+    assert parsed["intent"]["name"] in {"get_refund", "out_of_scope", "nlu_fallback"}
+    assert 1 < len(parsed["intent_ranking"]) <= 11
+    assert parsed["oos"]["top_intent"] == "get_refund"
+    assert parsed["sentiment"]["label"] in {"negative", "neutral", "positive"}
+    entities = {e["entity"]: e for e in parsed["entities"]}
+    assert entities["sentiment"]["extractor"] == "BertSentimentAnalyzer"
+    assert entities["order_number"]["value"] == "123456"

@@ -1,0 +1,97 @@
+"""The store service on a real PostgreSQL server (loopback, started by the test): the same rules
+as on SQLite, concurrent duplicates included."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from actions.store.addresses import parse_address
+from actions.store.policy import ItemCondition
+from actions.store.schema import AuditLog, Refund, ReturnRequest
+from actions.store.service import SqlStoreBackend
+from actions.store.types import Actor, LockedOut, NotVerified, OutsideReturnWindow
+from tests.conftest import free_port
+from tests.e2e.postgres import PostgresServer, find_postgres_bin, missing_reason
+from tests.unit.actions.store.seeded import NOW, Pick, pick_orders, seed_store
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture(scope="module")
+def pg_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SqlStoreBackend, dict]]:
+    reason = missing_reason()
+    if reason:
+        pytest.skip(reason)
+    bin_dir = find_postgres_bin()
+    assert bin_dir is not None
+    server = PostgresServer(bin_dir, free_port()).start()
+    try:
+        url = server.create_database(f"shop_{uuid.uuid4().hex[:8]}")
+        seed_store(Path(tmp_path_factory.mktemp("pg-store")), db_url=url)
+        store = SqlStoreBackend(url, clock=lambda: NOW)
+        try:
+            yield store, pick_orders(url)
+        finally:
+            store.engine.dispose()
+    finally:
+        server.stop()
+
+
+def count(store: SqlStoreBackend, model: type, **where: object) -> int:
+    query = select(func.count()).select_from(model)
+    for key, value in where.items():
+        query = query.where(getattr(model, key) == value)
+    with store.engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+def test_concurrent_cancellations_refund_once(pg_store: tuple[SqlStoreBackend, dict]) -> None:
+    store, picks = pg_store
+    pick: Pick = picks["processing"]
+    proof = store.verify_owner(pick.number, pick.email, Actor("pg-1", "rest"))
+    before = count(store, Refund)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(
+            pool.map(lambda i: store.cancel_order(proof, Actor(f"pg-tab-{i}", "rest")), range(4))
+        )
+    assert sum(r.changed for r in results) == 1
+    assert count(store, Refund) == before + 1
+    assert count(store, AuditLog, action="order_cancelled", order_number=pick.number) == 1
+
+
+def test_returns_addresses_and_refusals(pg_store: tuple[SqlStoreBackend, dict]) -> None:
+    store, picks = pg_store
+    actor = Actor("pg-2", "telegram")
+    delivered = picks["delivered"]
+    proof = store.verify_owner(delivered.number, delivered.email, actor)
+    item = store.quote_return(proof).items[0]
+    first = store.create_return(proof, [item.item_id], ItemCondition.LIKE_NEW, actor)
+    again = store.create_return(proof, [item.item_id], ItemCondition.LIKE_NEW, actor)
+    assert first.changed and not again.changed
+    assert count(store, ReturnRequest, return_id=first.returns[0].return_id) == 1
+    with pytest.raises(OutsideReturnWindow):
+        outside = picks["outside"]
+        store.quote_return(store.verify_owner(outside.number, outside.email, actor))
+    moving = picks["processing_2"]
+    proof = store.verify_owner(moving.number, moving.email, actor)
+    change = store.change_shipping_address(proof, parse_address("9 Elm St, Boise, ID 83702"), actor)
+    assert change.changed and store.get_order_summary(proof).shipping_address.startswith("9 Elm St")
+
+
+def test_lockout_on_postgres(pg_store: tuple[SqlStoreBackend, dict]) -> None:
+    store, picks = pg_store
+    attacker = Actor("pg-attacker", "rest")
+    target = picks["shipped"]
+    for attempt in range(4):
+        with pytest.raises(NotVerified):
+            store.verify_owner(target.number, f"g{attempt}@example.com", attacker)
+    with pytest.raises(LockedOut):
+        store.verify_owner(target.number, "g5@example.com", attacker)
+    with pytest.raises(LockedOut):
+        store.verify_owner(target.number, target.email, attacker)

@@ -1,0 +1,84 @@
+"""Frustration score over recorded tracker events, and the action/mixin that set the slots."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.sentiment import (
+    ActionCheckFrustration,
+    FrustrationSlotsMixin,
+    frustration_score,
+    is_frustrated,
+    turn_score,
+)
+
+
+def user(
+    intent: str, sentiment: str = "neutral", confidence: float = 0.9, via_entity: bool = False
+) -> dict[str, Any]:
+    """A recorded ``user`` event as the tracker store holds it."""
+    parse: dict[str, Any] = {"intent": {"name": intent, "confidence": 0.9}, "entities": []}
+    if via_entity:
+        parse["entities"].append(
+            {"entity": "sentiment", "value": sentiment, "confidence": confidence}
+        )
+    else:
+        parse["sentiment"] = {"label": sentiment, "confidence": confidence}
+    return {"event": "user", "text": "...", "parse_data": parse}
+
+
+def bot(name: str) -> dict[str, Any]:
+    return {"event": "action", "name": name}
+
+
+def test_one_bad_message_is_not_frustration() -> None:
+    events = [{"event": "session_started"}, user("track_order", "negative", 0.95)]
+    assert frustration_score(events) == pytest.approx(0.95 / (1 + 0.7 + 0.49))
+    assert not is_frustrated(events)
+
+
+def test_negative_turns_in_a_row_are_frustration() -> None:
+    events = [user("greet", "positive"), bot("utter_greet"), user("track_order", "negative"),
+              bot("action_listen"), user("complaint", "negative", 0.8)]  # fmt: skip
+    assert is_frustrated(events)
+    assert frustration_score(events) == pytest.approx((1.0 + 0.7 * 0.9) / 2.19)
+
+
+def test_sentiment_from_the_entity_when_parse_data_lacks_it() -> None:
+    assert turn_score(user("track_order", "negative", 0.7, via_entity=True)) == pytest.approx(0.7)
+    assert turn_score(user("track_order", "positive", 0.99)) == 0.0
+
+
+def test_repeated_fallbacks_are_frustration() -> None:
+    events = [user("nlu_fallback"), bot("utter_default"), user("nlu_fallback")]
+    assert frustration_score(events) == pytest.approx((0.6 + 0.42) / 2.19 + 0.25)
+    assert is_frustrated(events)
+    assert not is_frustrated(events[-1:])
+
+
+def test_offer_of_a_human_resets_the_window() -> None:
+    angry = [user("complaint", "negative"), user("track_order", "negative")]
+    assert is_frustrated(angry)
+    assert frustration_score([*angry, bot("utter_offer_human")]) == 0.0
+    assert frustration_score([*angry, {"event": "restart"}, user("greet", "positive")]) == 0.0
+
+
+def tracker(events: list[dict[str, Any]]) -> Tracker:
+    return Tracker(
+        "shopper", {}, events[-1]["parse_data"], events, False, None, {}, "action_listen"
+    )
+
+
+def test_action_and_mixin_set_the_slots() -> None:
+    events = [user("complaint", "negative"), user("get_refund", "negative", 0.95)]
+    result = asyncio.run(ActionCheckFrustration().run(CollectingDispatcher(), tracker(events), {}))
+    assert result[1] == {"event": "slot", "name": "frustrated", "value": True, "timestamp": None}
+    assert result[0]["name"] == "frustration_score" and 0.5 < result[0]["value"] <= 1.0
+    mixin = FrustrationSlotsMixin()
+    extracted = asyncio.run(mixin.extract_frustrated(CollectingDispatcher(), tracker(events), {}))
+    assert extracted == {"frustrated": True}

@@ -1,0 +1,139 @@
+"""Knowledge actions on recorded trackers with a CollectingDispatcher and a deterministic pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import knowledge
+from actions.knowledge import ActionAnswerQuestion, ActionSearchProducts, conversation_history
+from knowledge.answer import AnswerPipeline
+from knowledge.prompt import passage_tag
+from knowledge.types import Filters, Hit, Passage
+
+KITE = Passage(
+    id="p:abcdef0123456789abcdef0123456789#0",
+    doc_id="abcdef0123456789abcdef0123456789",
+    kind="product",
+    text="Delta Kite\nBrand: Skyline\nPrice: $24.50\nAvailability: in stock (4 available)",
+    title="Delta Kite",
+    metadata={
+        "price": 24.5,
+        "currency": "USD",
+        "in_stock": True,
+        "url": "https://s/kite",
+        "image": "",
+    },
+)
+
+
+class FixedRetriever:
+    def search(self, query: str, top_k: int = 5, filters: Filters | None = None) -> list[Hit]:
+        return [Hit(passage=KITE, score=0.03, scores={"dense": 0.8})]
+
+
+class FixedGenerator:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def generate(self, prompt: str, max_new_tokens: int = 96) -> str:
+        return self.text
+
+    def stream(self, prompt: str, max_new_tokens: int = 96) -> Iterator[str]:
+        yield self.text
+
+
+def tracker(text: str, earlier: list[dict[str, Any]] | None = None) -> Tracker:
+    events = [*(earlier or []), {"event": "user", "text": text, "parse_data": {}}]
+    return Tracker(
+        sender_id="shopper-1",
+        slots={},
+        latest_message={"text": text, "intent": {"name": "product_question"}, "entities": []},
+        events=events,
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+@pytest.fixture()
+def pipeline() -> Iterator[AnswerPipeline]:
+    pipe = AnswerPipeline(
+        FixedRetriever(), FixedGenerator(f"The Delta Kite costs $24.50 [{passage_tag(KITE)}].")
+    )
+    knowledge.set_pipeline(pipe)
+    yield pipe
+    knowledge.set_pipeline(None)
+
+
+def run(action: Any, track: Tracker) -> tuple[CollectingDispatcher, list[dict[str, Any]]]:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, track, {}))
+    return dispatcher, events
+
+
+def test_answer_question_replies_with_citations_and_keeps_sources(pipeline: AnswerPipeline) -> None:
+    dispatcher, events = run(ActionAnswerQuestion(), tracker("How much is the Delta Kite?"))
+    message = dispatcher.messages[0]
+    assert message["text"].startswith("The Delta Kite costs $24.50 [1].")
+    assert message["custom"]["outcome"] == "generated"
+    assert message["custom"]["citations"][0]["url"] == "https://s/kite"
+    assert message["custom"]["sources"][0]["passage_id"] == KITE.id
+    assert events[0]["event"] == "slot" and events[0]["name"] == "knowledge_sources"
+    assert events[0]["value"]["citations"][0]["doc_id"] == KITE.doc_id
+
+
+def test_search_products_sends_cards(pipeline: AnswerPipeline) -> None:
+    dispatcher, events = run(ActionSearchProducts(), tracker("kites under $30"))
+    message = dispatcher.messages[0]
+    assert "1. Delta Kite — $24.50 (in stock)" in message["text"]
+    assert message["custom"]["products"][0]["id"] == KITE.doc_id
+    assert events[0]["value"]["outcome"] == "products"
+
+
+def test_missing_artifacts_get_a_polite_reply(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    knowledge.set_pipeline(None)
+    monkeypatch.setenv("SHOPBOT_KNOWLEDGE_DIR", str(tmp_path / "nothing-here"))
+    from actions.store import runtime
+
+    monkeypatch.setattr(runtime, "_settings", None)
+    try:
+        for action in (ActionAnswerQuestion(), ActionSearchProducts()):
+            dispatcher, events = run(action, tracker("How much is the kite?"))
+            assert dispatcher.messages[0]["text"] == knowledge.UNAVAILABLE_TEXT
+            assert "Traceback" not in dispatcher.messages[0]["text"]
+            assert events == []
+        assert "could not be loaded" in caplog.text
+    finally:
+        knowledge.set_pipeline(None)
+
+
+def test_failing_pipeline_never_shows_a_stack_trace(pipeline: AnswerPipeline) -> None:
+    def explode(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("boom")
+
+    pipeline.answer = explode  # type: ignore[method-assign]
+    dispatcher, events = run(ActionAnswerQuestion(), tracker("How much is the Delta Kite?"))
+    assert dispatcher.messages[0]["text"] == knowledge.UNAVAILABLE_TEXT
+    assert events == []
+
+
+def test_history_excludes_the_question_itself() -> None:
+    earlier = [
+        {"event": "user", "text": "Tell me about the Delta Kite"},
+        {"event": "bot", "text": "It is a kite."},
+        {"event": "action", "name": "action_listen"},
+    ]
+    assert conversation_history(tracker("How much is it?", earlier)) == [
+        ("user", "Tell me about the Delta Kite"),
+        ("bot", "It is a kite."),
+    ]

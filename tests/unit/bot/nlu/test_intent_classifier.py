@@ -1,0 +1,125 @@
+"""BertIntentClassifier as a Rasa graph component: train, persist, load, process, fallback."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.nlu.intent_classifier import BertIntentClassifier
+
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "nlu"
+CONFIG = {"preset": "tiny", "device": "cpu"}
+
+
+def training_data() -> TrainingData:
+    examples = []
+    for name, label in (("intent_train.csv", None), ("oos_train.csv", "out_of_scope")):
+        with (FIXTURES / name).open(encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh):
+                examples.append(
+                    Message(
+                        data={
+                            "text": row["text"],
+                            "intent": label or row["label"],
+                            "metadata": {"example": {"group": row["group"]}},
+                        }
+                    )
+                )
+    return TrainingData(training_examples=examples)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[LocalModelStorage, Resource]:
+    """Train once into a model storage; tests load from it."""
+    storage = LocalModelStorage(tmp_path_factory.mktemp("storage"))
+    resource = Resource("train_BertIntentClassifier")
+    context = ExecutionContext(GraphSchema({}), "test-model")
+    component = BertIntentClassifier.create(
+        {**BertIntentClassifier.get_default_config(), **CONFIG}, storage, resource, context
+    )
+    assert component.train(training_data()) == resource
+    return storage, resource
+
+
+def load(trained: tuple[LocalModelStorage, Resource], **config: object) -> BertIntentClassifier:
+    storage, resource = trained
+    return BertIntentClassifier.load(
+        {**BertIntentClassifier.get_default_config(), **CONFIG, **config},
+        storage,
+        resource,
+        ExecutionContext(GraphSchema({}), "test-model"),
+    )
+
+
+def test_load_and_predict_in_a_batch(trained: tuple[LocalModelStorage, Resource]) -> None:
+    component = load(trained)
+    messages = [Message(data={"text": t}) for t in ("where is my order", "I want a refund", "")]
+    component.process(messages)
+    first, second, empty = messages
+    assert first.get("intent")["name"] in {"track_order", "out_of_scope"}
+    assert second.get("intent")["name"] in {"get_refund", "out_of_scope"}
+    assert first.get("oos")["top_intent"] == "track_order"
+    assert second.get("oos")["top_intent"] == "get_refund"
+    ranking = first.get("intent_ranking")
+    assert 1 < len(ranking) <= 10
+    assert abs(sum(r["confidence"] for r in ranking if r["name"] != "out_of_scope") - 1.0) < 0.2
+    assert empty.get("intent") is None
+    assert "intent" in first.as_dict(only_output_properties=True)
+    assert "oos" in first.as_dict(only_output_properties=True)
+
+
+def test_threshold_marks_out_of_scope_and_keeps_the_original(
+    trained: tuple[LocalModelStorage, Resource],
+) -> None:
+    component = load(trained, oos_threshold=0.9999)
+    message = Message(data={"text": "can you tell me about cancelling my purchase"})
+    component.process([message])
+    intent, ranking, oos = message.get("intent"), message.get("intent_ranking"), message.get("oos")
+    if oos["top_confidence"] < 0.9999:
+        assert intent["name"] == "out_of_scope" and oos["is_oos"]
+        assert ranking[0]["name"] == "out_of_scope"
+        assert ranking[1]["name"] == oos["top_intent"] == "cancel_order"
+        assert intent["confidence"] == pytest.approx(1.0 - oos["top_confidence"])
+
+
+def test_fallback_classifier_after_it(trained: tuple[LocalModelStorage, Resource]) -> None:
+    component = load(trained)
+    fallback = FallbackClassifier.create(
+        {
+            **FallbackClassifier.get_default_config(),
+            "threshold": 0.999999,
+            "ambiguity_threshold": 0.0,
+        },
+        LocalModelStorage(Path("/nonexistent")),
+        Resource("fb"),
+        ExecutionContext(GraphSchema({}), "test-model"),
+    )
+    message = Message(data={"text": "where is my order"})
+    fallback.process(component.process([message]))
+    assert message.get("intent")["name"] == "nlu_fallback"
+    assert message.get("intent_ranking")[1]["name"] in {"track_order", "out_of_scope"}
+
+
+def test_bad_threshold_config_is_rejected() -> None:
+    with pytest.raises(ValueError, match="oos_threshold is 'sometimes'"):
+        BertIntentClassifier.create(
+            {**BertIntentClassifier.get_default_config(), "oos_threshold": "sometimes"},
+            LocalModelStorage(Path("/nonexistent")),
+            Resource("x"),
+            ExecutionContext(GraphSchema({}), "m"),
+        )
+    with pytest.raises(ValueError, match="preset is 'huge'"):
+        BertIntentClassifier.create(
+            {**BertIntentClassifier.get_default_config(), "preset": "huge"},
+            LocalModelStorage(Path("/nonexistent")),
+            Resource("x"),
+            ExecutionContext(GraphSchema({}), "m"),
+        )

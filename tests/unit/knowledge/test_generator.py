@@ -1,0 +1,218 @@
+"""Generators: the OpenAI-compatible client against a real local HTTP server; a local LM directory."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from knowledge.generator import (
+    GeneratorError,
+    GeneratorSettings,
+    LocalGenerator,
+    OpenAICompatibleGenerator,
+    make_generator,
+)
+from knowledge.prompt import END, SYSTEM_INSTRUCTIONS
+
+CANNED = "The Guillow Airplane Design Studio costs $28.91 [P:18018b6b]."
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """A tiny OpenAI-compatible server: canned completions, JSON or server-sent events."""
+
+    requests: ClassVar[list[dict[str, Any]]] = []
+
+    def log_message(self, format: str, *args: Any) -> None:  # silence the test output
+        pass
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.requests.append(
+            {"path": self.path, "body": body, "auth": self.headers.get("Authorization")}
+        )
+        if body.get("model") == "broken":
+            self.send_response(500)
+            self.end_headers()
+            self.wfile.write(b"internal error")
+            return
+        chat = self.path == "/v1/chat/completions"
+        if self.path not in ("/v1/completions", "/v1/chat/completions"):
+            self.send_response(404)
+            self.end_headers()
+            return
+        if not body.get("stream"):
+            choice = (
+                {"message": {"role": "assistant", "content": CANNED}}
+                if chat
+                else {"text": " " + CANNED + END}
+            )
+            self._send(200, "application/json", json.dumps({"choices": [choice]}).encode())
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for word in CANNED.split(" "):
+            piece = " " + word
+            choice = {"delta": {"content": piece}} if chat else {"text": piece}
+            self.wfile.write(f"data: {json.dumps({'choices': [choice]})}\n\n".encode())
+            self.wfile.flush()
+        self.wfile.write(b"data: [DONE]\n\n")
+
+    def _send(self, status: int, kind: str, payload: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+@pytest.fixture()
+def server() -> Iterator[str]:
+    _Handler.requests = []
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
+
+
+def test_completions_api_generate_and_stream(server: str) -> None:
+    client = OpenAICompatibleGenerator(server + "/v1/", "shopbot-demo", api_key="secret", timeout=5)
+    assert client.generate("<|sources|>...<|answer|>", max_new_tokens=40) == CANNED
+    pieces = list(client.stream("<|sources|>...<|answer|>", max_new_tokens=40))
+    assert len(pieces) > 3
+    assert "".join(pieces).strip() == CANNED
+    first = _Handler.requests[0]
+    assert first["path"] == "/v1/completions"
+    assert first["auth"] == "Bearer secret"
+    assert first["body"]["prompt"] == "<|sources|>...<|answer|>"
+    assert first["body"]["temperature"] == 0
+    assert first["body"]["max_tokens"] == 40
+    assert first["body"]["stop"] == [END]
+    assert _Handler.requests[1]["body"]["stream"] is True
+    client.close()
+
+
+def test_chat_api_sends_the_rules_as_system_message(server: str) -> None:
+    client = OpenAICompatibleGenerator(server, "llama", api="chat", timeout=5)
+    assert client.generate("PROMPT") == CANNED
+    assert "".join(client.stream("PROMPT")).strip() == CANNED
+    messages = _Handler.requests[0]["body"]["messages"]
+    assert messages[0] == {"role": "system", "content": SYSTEM_INSTRUCTIONS}
+    assert messages[1] == {"role": "user", "content": "PROMPT"}
+    assert _Handler.requests[0]["path"] == "/v1/chat/completions"
+
+
+def test_server_errors_raise_a_clear_error(server: str) -> None:
+    client = OpenAICompatibleGenerator(server, "broken", timeout=5)
+    with pytest.raises(GeneratorError, match="SHOPBOT_GENERATOR_URL"):
+        client.generate("x")
+    with pytest.raises(GeneratorError, match="500"):
+        list(client.stream("x"))
+
+
+def test_unreachable_server_raises_generator_error() -> None:
+    client = OpenAICompatibleGenerator("http://127.0.0.1:9", "m", timeout=0.5)
+    with pytest.raises(GeneratorError, match=re.escape("127.0.0.1:9")):
+        client.generate("x")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"base_url": "localhost:8000", "model": "m"}, "base_url"),
+        ({"base_url": "http://x", "model": ""}, "SHOPBOT_GENERATOR_MODEL"),
+        ({"base_url": "http://x", "model": "m", "api": "soap"}, "api"),
+        ({"base_url": "http://x", "model": "m", "timeout": 0}, "timeout"),
+    ],
+)
+def test_bad_client_settings_are_refused(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        OpenAICompatibleGenerator(**kwargs)
+
+
+def test_factory_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("SHOPBOT_GENERATOR_URL", raising=False)
+    assert isinstance(make_generator(tmp_path), LocalGenerator)
+    monkeypatch.setenv("SHOPBOT_GENERATOR_URL", "http://127.0.0.1:8000")
+    monkeypatch.setenv("SHOPBOT_GENERATOR_MODEL", "qwen")
+    monkeypatch.setenv("SHOPBOT_GENERATOR_API", "chat")
+    generator = make_generator(tmp_path)
+    assert isinstance(generator, OpenAICompatibleGenerator)
+    assert (generator.model, generator.api) == ("qwen", "chat")
+    monkeypatch.setenv("SHOPBOT_GENERATOR_TIMEOUT", "soon")
+    with pytest.raises(ValueError, match="SHOPBOT_GENERATOR_TIMEOUT"):
+        GeneratorSettings.from_env()
+
+
+@pytest.fixture(scope="module")
+def tiny_lm_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained 2-layer GPT-2 with a BPE tokenizer trained on a few lines (seconds)."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from training.train_tokenizer import train_tokenizer
+
+    out = tmp_path_factory.mktemp("tiny_lm")
+    texts = [
+        "The Guillow Airplane Design Studio costs $28.91.",
+        "Our return policy is 30 days.",
+    ] * 20
+    tokenizer = train_tokenizer(texts, vocab_size=320)
+    torch.manual_seed(0)
+    config = GPT2Config(
+        vocab_size=len(tokenizer), n_positions=64, n_embd=32, n_layer=2, n_head=2,
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+    )  # fmt: skip
+    GPT2LMHeadModel(config).save_pretrained(str(out))
+    tokenizer.save_pretrained(str(out))
+    (out / "generator_config.json").write_text(
+        json.dumps(
+            {
+                "prompt_budget": {
+                    "max_prompt_tokens": 40,
+                    "max_source_tokens": 16,
+                    "max_question_tokens": 8,
+                    "max_history_tokens": 8,
+                },
+                "max_new_tokens": 12,
+            }
+        )
+    )
+    return out
+
+
+def test_local_generator_loads_a_directory(tiny_lm_dir: Path) -> None:
+    generator = LocalGenerator(tiny_lm_dir, device="cpu")
+    assert not generator.loaded  # nothing loads in __init__
+    generator.warm_up()
+    assert generator.loaded
+    assert generator.max_context == 64
+    assert generator.budget.max_prompt_tokens == 40
+    assert generator.default_max_new_tokens == 12
+    prompt = "<|sources|>\nThe Guillow costs $28.91.\n<|question|>\nHow much?\n<|answer|>"
+    text = generator.generate(prompt, max_new_tokens=8)
+    streamed = "".join(generator.stream(prompt, max_new_tokens=8))
+    assert text == streamed.strip()  # greedy: the same tokens either way
+    assert generator.count_tokens(text) <= 8 + 2
+    assert "<|" not in text
+    # A prompt longer than the context is cut from the left instead of crashing.
+    assert isinstance(generator.generate("word " * 200, max_new_tokens=4), str)
+    with pytest.raises(ValueError, match="max_new_tokens"):
+        list(generator.stream(prompt, max_new_tokens=0))
+
+
+def test_local_generator_without_model_says_how_to_get_one(tmp_path: Path) -> None:
+    with pytest.raises(GeneratorError, match="train-generator"):
+        LocalGenerator(tmp_path).warm_up()

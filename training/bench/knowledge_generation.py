@@ -1,0 +1,243 @@
+"""Benchmark section "Knowledge generation": generator tokens/s and answer latency.
+
+- **Generation**: greedy decoding with the trained generator (``models/knowledge/generator``) on
+  real prompts (held-out questions with their retrieved passages): prompt tokens, time to first
+  token, decode tokens/s, on CPU (torch's threads) and on the GPU when one is present.
+- **Answers**: the whole pipeline (retrieve → generate → verify → reply) on held-out questions:
+  latency p50/p95 per stage and end to end, outcome shares, and a latency histogram
+  (``knowledge_generation_latency.png``).
+
+``ctx.quick``: an untrained 2-layer GPT-2 and a hashing-embedder index over 40 demo products, built
+in a temporary folder in seconds (numbers only show that the section runs).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from training.bench.report import BenchContext, BenchSection, markdown_table
+
+logger = logging.getLogger(__name__)
+
+TITLE = "Knowledge generation"
+PLOT_FILE = "knowledge_generation_latency.png"
+FALLBACK_QUESTIONS = (
+    "How much is the Guillow Airplane Design Studio?",
+    "What is your return policy?",
+    "Who makes the Snap Circuits Mini Kits Classpack?",
+    "Is the Woodstock Collage puzzle in stock?",
+    "How can I track my order?",
+    "What category is the DB Longboards CoreFlex Crossbow in?",
+)
+
+
+def _percentiles(values: Sequence[float]) -> tuple[float, float]:
+    if not values:
+        return float("nan"), float("nan")
+    return float(np.percentile(values, 50)), float(np.percentile(values, 95))
+
+
+def _questions(root: Path, n: int) -> list[str]:
+    path = root / "var" / "generator" / "eval_questions.jsonl"
+    if not path.exists():
+        return list(FALLBACK_QUESTIONS)[:n]
+    with open(path, encoding="utf-8") as fh:
+        rows = [json.loads(line) for line in fh if line.strip()]
+    step = max(1, len(rows) // n)
+    return [str(r["question"]) for r in rows[::step]][:n]
+
+
+def generation_speed(
+    generator: Any, prompts: Sequence[str], max_new_tokens: int
+) -> dict[str, float]:
+    """Greedy-decode every prompt; return prompt length, time to first token and tokens/s."""
+    first_ms: list[float] = []
+    decode_tokens = 0
+    decode_s = 0.0
+    prompt_tokens: list[int] = []
+    for prompt in prompts:
+        prompt_tokens.append(generator.count_tokens(prompt))
+        start = time.perf_counter()
+        first: float | None = None
+        text = ""
+        for piece in generator.stream(prompt, max_new_tokens):
+            if first is None:
+                first = time.perf_counter()
+            text += piece
+        end = time.perf_counter()
+        n = generator.count_tokens(text)
+        if first is not None:
+            first_ms.append((first - start) * 1000)
+            if n > 1:
+                decode_tokens += n - 1
+                decode_s += end - first
+    return {
+        "prompts": len(prompts),
+        "prompt_tokens_mean": float(np.mean(prompt_tokens)) if prompt_tokens else 0.0,
+        "first_token_ms_p50": _percentiles(first_ms)[0],
+        "tokens_per_s": decode_tokens / decode_s if decode_s else float("nan"),
+    }
+
+
+def answer_latency(pipeline: Any, questions: Sequence[str]) -> dict[str, Any]:
+    """Answer every question; return per-stage p50/p95, outcome shares and the totals."""
+    stages: dict[str, list[float]] = {}
+    outcomes: dict[str, int] = {}
+    for question in questions:
+        answer = pipeline.answer(question)
+        outcomes[answer.outcome] = outcomes.get(answer.outcome, 0) + 1
+        for stage, ms in answer.latency_ms.items():
+            stages.setdefault(stage, []).append(ms)
+    return {"stages": stages, "outcomes": outcomes}
+
+
+def _quick_setup(tmp: Path, root: Path) -> tuple[Any, Any]:
+    """An untrained tiny GPT-2 and a hashing-embedder index over 40 demo products."""
+    import torch
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from knowledge.answer import AnswerPipeline
+    from knowledge.catalog import AMAZON_2020, load_catalog
+    from knowledge.embedder import HashingEmbedder
+    from knowledge.faq import load_faq
+    from knowledge.generator import LocalGenerator
+    from knowledge.index import KnowledgeIndex
+    from knowledge.passages import build_passages
+    from knowledge.retriever import HybridRetriever
+    from training.train_tokenizer import train_tokenizer
+
+    products = load_catalog(
+        root / "data" / "demo" / "catalog" / "amazon_products_sample1000.csv", AMAZON_2020, limit=40
+    ).products
+    faqs = load_faq(root / "data" / "demo" / "faq" / "ecommerce_faq.csv")[:20]
+    passages = build_passages(products, faqs)
+    index = KnowledgeIndex.build(passages, HashingEmbedder())
+    tokenizer = train_tokenizer([p.text for p in passages], vocab_size=512)
+    torch.manual_seed(0)
+    config = GPT2Config(
+        vocab_size=len(tokenizer), n_positions=256, n_embd=64, n_layer=2, n_head=4,
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+    )  # fmt: skip
+    GPT2LMHeadModel(config).save_pretrained(str(tmp))
+    tokenizer.save_pretrained(str(tmp))
+    generator = LocalGenerator(tmp, device="cpu")
+    pipeline = AnswerPipeline(HybridRetriever(index), generator, min_score=0.0, max_new_tokens=24)
+    return generator, pipeline
+
+
+def _plot(totals: Sequence[float], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.hist(totals, bins=min(30, max(5, len(totals) // 3)), color="#4c72b0")
+    p50, p95 = _percentiles(totals)
+    for value, label, style in ((p50, "p50", "--"), (p95, "p95", ":")):
+        ax.axvline(value, color="black", linestyle=style, label=f"{label} {value:.0f} ms")
+    ax.set_xlabel("answer latency (ms, end to end)")
+    ax.set_ylabel("questions")
+    ax.set_title("Grounded answers: latency")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def run_section(ctx: BenchContext) -> BenchSection:
+    """Measure generation speed and answer latency; return the report section."""
+    import torch
+
+    from knowledge.answer import AnswerPipeline
+    from knowledge.prompt import build_prompt
+
+    n_questions = 8 if ctx.quick else 60
+    questions = _questions(ctx.project_root, n_questions)
+    tmp: tempfile.TemporaryDirectory[str] | None = None
+    if ctx.quick:
+        tmp = tempfile.TemporaryDirectory(prefix="bench-gen-")
+        generator, pipeline = _quick_setup(Path(tmp.name), ctx.project_root)
+        label = "untrained tiny GPT-2 (quick run)"
+    else:
+        knowledge_dir = ctx.project_root / "models" / "knowledge"
+        if (
+            not (knowledge_dir / "generator" / "config.json").exists()
+            or not (knowledge_dir / "index").exists()
+        ):
+            return BenchSection(
+                TITLE,
+                "Not measured: no generator or index under `models/knowledge/` "
+                "(run `shopbot index` and `shopbot train-generator`).",
+            )
+        pipeline = AnswerPipeline.from_dir(knowledge_dir)
+        generator = pipeline.generator
+        label = f"trained generator ({knowledge_dir / 'generator'})"
+    try:
+        pipeline.warm_up()
+        pipeline.answer(questions[0])  # warm caches: first-call costs stay out of the figures
+        budget, count, max_new = pipeline.prompt_settings()
+        prompts = []
+        for question in questions:
+            hits = pipeline.retriever.search(question, pipeline.top_k)
+            prompts.append(
+                build_prompt(question, [h.passage for h in hits], None, budget, count).text
+            )
+        rows = []
+        speeds: dict[str, dict[str, float]] = {}
+        devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() and not ctx.quick else [])
+        for device in devices:
+            if device != getattr(generator, "device", "cpu") and hasattr(generator, "model_dir"):
+                from knowledge.generator import LocalGenerator
+
+                other = LocalGenerator(generator.model_dir, device=device)
+                other.warm_up()
+                speeds[device] = generation_speed(other, prompts, max_new)
+            else:
+                speeds[device] = generation_speed(generator, prompts, max_new)
+            s = speeds[device]
+            rows.append(
+                [device, f"{torch.get_num_threads()} threads" if device == "cpu" else torch.cuda.get_device_name(0),
+                 s["prompts"], s["prompt_tokens_mean"], s["first_token_ms_p50"], s["tokens_per_s"]]
+            )  # fmt: skip
+        latency = answer_latency(pipeline, questions)
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    totals = latency["stages"].get("total", [])
+    ctx.out_dir.mkdir(parents=True, exist_ok=True)
+    _plot(totals, ctx.out_dir / PLOT_FILE)
+    stage_rows = [
+        [stage, *_percentiles(values)]
+        for stage, values in sorted(latency["stages"].items(), key=lambda kv: kv[0] == "total")
+    ]
+    n = max(1, sum(latency["outcomes"].values()))
+    outcome_text = ", ".join(f"{k} {v / n:.0%}" for k, v in sorted(latency["outcomes"].items()))
+    p50, p95 = _percentiles(totals)
+    header = ["device", "threads / GPU", "prompts", "prompt tokens (mean)"]
+    header += ["first token p50 (ms)", "decode tokens/s"]
+    markdown = "\n\n".join(
+        [
+            f"Generator: {label}. {len(questions)} held-out questions; greedy decoding, "
+            f"at most {max_new} new tokens.",
+            markdown_table(header, rows),
+            markdown_table(["stage", "p50 (ms)", "p95 (ms)"], stage_rows),
+            f"Outcomes: {outcome_text}.",
+        ]
+    )
+    numbers = {
+        "generation_tokens_per_s_cpu": speeds["cpu"]["tokens_per_s"],
+        "answer_latency_ms_p50": p50,
+        "answer_latency_ms_p95": p95,
+    }
+    if "cuda" in speeds:
+        numbers["generation_tokens_per_s_cuda"] = speeds["cuda"]["tokens_per_s"]
+    return BenchSection(TITLE, markdown, [PLOT_FILE], numbers)

@@ -1,0 +1,738 @@
+"""``shopbot train-generator``: train the GPT answer generator (tokenizer included) from scratch.
+
+Stages (GPT-2 architecture from ``transformers``, AdamW + warm-up + cosine decay in each stage):
+
+1. pre-training on the store's own text (``var/generator/pretrain.jsonl``: catalog, FAQ, support
+   responses), packed into fixed-length blocks;
+2. fine-tuning on grounded question → answer examples (``finetune_train.jsonl``), each rendered with
+   the serving prompt format (``knowledge.prompt.build_prompt``); the loss covers answer tokens only.
+
+The data is prepared first (``training.prepare_generator``) when ``--data-dir`` has none for the
+preset. The output directory is a Hugging Face causal-LM directory (``config.json``, weights,
+tokenizer) plus ``generator_config.json`` (the prompt budget serving must use), ``train_args.json``,
+``metrics.json`` (losses, held-in exact match, timings, the data hash) and ``training_curves.png``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import math
+import os
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from knowledge.prompt import BOS, PROMPT_FORMAT, PromptBudget, build_prompt, clean_completion
+from knowledge.prompt import format_target as prompt_target
+from training.cli_args import parse_args
+from training.prepare_generator import (
+    PROMPT_BUDGETS,
+    PrepareGeneratorArgs,
+    QAExample,
+    read_examples,
+    read_passages,
+    read_pretrain,
+)
+from training.prepare_generator import run as prepare_data
+
+logger = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[1]
+GENERATOR_CONFIG = "generator_config.json"
+
+
+@dataclass(frozen=True)
+class GeneratorPreset:
+    """Model size and training budget of a preset."""
+
+    vocab_size: int
+    n_layer: int
+    n_head: int
+    n_embd: int
+    n_positions: int
+    pretrain_steps: int
+    finetune_steps: int
+    batch_size: int
+    block_size: int
+    learning_rate: float
+    max_new_tokens: int
+
+
+PRESETS: dict[str, GeneratorPreset] = {
+    # Seconds on a laptop CPU: for tests and smoke runs.
+    "tiny": GeneratorPreset(
+        vocab_size=512,
+        n_layer=2,
+        n_head=4,
+        n_embd=64,
+        n_positions=208,
+        pretrain_steps=20,
+        finetune_steps=300,
+        batch_size=16,
+        block_size=128,
+        learning_rate=4e-3,
+        max_new_tokens=48,
+    ),
+    # A few minutes on 2 CPU cores (~1.1M parameters, 320-token context).
+    "demo": GeneratorPreset(
+        vocab_size=2048,
+        n_layer=4,
+        n_head=4,
+        n_embd=128,
+        n_positions=320,
+        pretrain_steps=150,
+        finetune_steps=700,
+        batch_size=12,
+        block_size=128,
+        learning_rate=3e-3,
+        max_new_tokens=64,
+    ),
+    # A GPU: a bigger model, longer context, more steps.
+    "full": GeneratorPreset(
+        vocab_size=16384,
+        n_layer=8,
+        n_head=8,
+        n_embd=512,
+        n_positions=1024,
+        pretrain_steps=3000,
+        finetune_steps=6000,
+        batch_size=32,
+        block_size=512,
+        learning_rate=6e-4,
+        max_new_tokens=96,
+    ),
+}
+
+
+@dataclass
+class TrainGeneratorArgs:
+    """Arguments of ``shopbot train-generator`` (``None`` means: the preset's value)."""
+
+    preset: str = field(
+        default="demo",
+        metadata={"help": "Model size and budget preset.", "choices": list(PRESETS)},
+    )
+    data_dir: str = field(
+        default="var/generator",
+        metadata={"help": "Prepared data (built here with prepare_generator when missing)."},
+    )
+    out_dir: str = field(
+        default="models/knowledge/generator",
+        metadata={"help": "Output model directory (Hugging Face format)."},
+    )
+    catalog: str = field(
+        default="var/store/catalog.jsonl",
+        metadata={"help": "Catalog used when the data must be prepared first."},
+    )
+    faq: str = field(
+        default="var/store/faq.jsonl",
+        metadata={"help": "FAQ used when the data must be prepared first."},
+    )
+    vocab_size: int | None = field(default=None, metadata={"help": "Tokenizer vocabulary size."})
+    n_layer: int | None = field(default=None, metadata={"help": "Transformer layers."})
+    n_head: int | None = field(default=None, metadata={"help": "Attention heads per layer."})
+    n_embd: int | None = field(default=None, metadata={"help": "Hidden size."})
+    n_positions: int | None = field(default=None, metadata={"help": "Context length (tokens)."})
+    pretrain_steps: int | None = field(
+        default=None, metadata={"help": "Stage 1 optimiser steps (0 skips pre-training)."}
+    )
+    finetune_steps: int | None = field(default=None, metadata={"help": "Stage 2 optimiser steps."})
+    batch_size: int | None = field(default=None, metadata={"help": "Sequences per step."})
+    block_size: int | None = field(
+        default=None, metadata={"help": "Stage 1 sequence length (packed text)."}
+    )
+    learning_rate: float | None = field(default=None, metadata={"help": "Peak AdamW rate."})
+    max_new_tokens: int | None = field(
+        default=None, metadata={"help": "Answer length limit stored for serving."}
+    )
+    warmup_ratio: float = field(default=0.05, metadata={"help": "Warm-up share of each stage."})
+    weight_decay: float = field(default=0.05, metadata={"help": "AdamW weight decay."})
+    eval_every: int = field(default=100, metadata={"help": "Steps between validation losses."})
+    exact_match_samples: int = field(
+        default=60, metadata={"help": "Validation examples decoded for the exact-match metric."}
+    )
+    seed: int = field(default=13, metadata={"help": "Random seed."})
+    device: str | None = field(
+        default=None, metadata={"help": "cuda or cpu; default: cuda when available."}
+    )
+    threads: int | None = field(
+        default=None,
+        metadata={"help": "CPU threads for torch (1 is fastest on a busy shared machine)."},
+    )
+
+    def __post_init__(self) -> None:
+        if self.preset not in PRESETS:
+            raise ValueError(
+                f"preset must be one of {sorted(PRESETS)}. Currently, preset is {self.preset!r}."
+            )
+        preset = PRESETS[self.preset]
+        for f in fields(preset):
+            if getattr(self, f.name) is None:
+                setattr(self, f.name, getattr(preset, f.name))
+        for name in ("n_layer", "n_head", "n_embd", "n_positions", "batch_size", "block_size"):
+            if int(getattr(self, name)) <= 0:
+                raise ValueError(
+                    f"{name} must be greater than 0. Currently, {name} is {getattr(self, name)}."
+                )
+        if int(self.n_embd or 0) % int(self.n_head or 1):
+            raise ValueError(
+                f"--n-embd ({self.n_embd}) must be divisible by --n-head ({self.n_head}); "
+                "change one of them."
+            )
+        if int(self.block_size or 0) > int(self.n_positions or 0):
+            raise ValueError(
+                f"--block-size ({self.block_size}) must not exceed --n-positions "
+                f"({self.n_positions})."
+            )
+        budget = PROMPT_BUDGETS[self.preset]
+        if budget.max_prompt_tokens + int(self.max_new_tokens or 0) > int(self.n_positions or 0):
+            raise ValueError(
+                f"The {self.preset} prompt budget ({budget.max_prompt_tokens} tokens) plus "
+                f"--max-new-tokens ({self.max_new_tokens}) exceeds --n-positions "
+                f"({self.n_positions}); raise --n-positions or lower --max-new-tokens."
+            )
+        if self.device not in (None, "cpu", "cuda") and not str(self.device).startswith("cuda:"):
+            raise ValueError(
+                f"device must be cpu, cuda or cuda:N. Currently, device is {self.device!r}."
+            )
+
+    @property
+    def budget(self) -> PromptBudget:
+        """The prompt budget of this preset (stored with the checkpoint)."""
+        return PROMPT_BUDGETS[self.preset]
+
+
+def resolve_device(device: str | None) -> str:
+    """``cuda`` when available unless ``device`` says otherwise."""
+    if device:
+        return device
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and torch."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def cosine_lr(step: int, total: int, peak: float, warmup: int) -> float:
+    """Linear warm-up to ``peak`` then cosine decay to 10% of it."""
+    if step < warmup:
+        return peak * (step + 1) / max(1, warmup)
+    progress = (step - warmup) / max(1, total - warmup)
+    return peak * (0.1 + 0.45 * (1.0 + math.cos(math.pi * min(1.0, progress))))
+
+
+# --------------------------------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------------------------------
+
+
+def pack_blocks(token_docs: Sequence[list[int]], block_size: int, bos_id: int) -> torch.Tensor:
+    """Concatenate documents (each preceded by BOS) and cut the stream into blocks."""
+    stream: list[int] = []
+    for ids in token_docs:
+        stream.append(bos_id)
+        stream.extend(ids)
+    n_blocks = max(1, len(stream) // block_size)
+    stream = (stream + [bos_id] * block_size)[: n_blocks * block_size]
+    return torch.tensor(stream, dtype=torch.long).view(n_blocks, block_size)
+
+
+@dataclass
+class EncodedExample:
+    """A fine-tuning sequence: prompt + answer ids, and how many leading ids are prompt."""
+
+    ids: list[int]
+    prompt_len: int
+
+
+def encode_examples(
+    examples: Sequence[QAExample],
+    passages: dict[str, Any],
+    tokenizer: Any,
+    budget: PromptBudget,
+    max_len: int,
+    desc: str = "encode",
+) -> list[EncodedExample]:
+    """Render every example with the serving prompt format and tokenize it.
+
+    Examples whose prompt + answer do not fit ``max_len``, or whose fact (``expected``) the
+    budget cut out of the prompt, are skipped (and counted in the log).
+    """
+    count = token_counter(tokenizer)
+    out: list[EncodedExample] = []
+    skipped = ungrounded = 0
+    for ex in tqdm(examples, desc=desc, unit="ex", mininterval=2.0):
+        prompt = build_prompt(
+            ex.question,
+            [passages[pid] for pid in ex.passage_ids],
+            [(s, t) for s, t in ex.history],
+            budget=budget,
+            count_tokens=count,
+        )
+        if ex.expected and " ".join(ex.expected.split()) not in " ".join(prompt.text.split()):
+            # The budget cut the fact out of the prompt: training on it would teach the model to
+            # state facts it cannot see.
+            ungrounded += 1
+            continue
+        prompt_ids = tokenizer.encode(prompt.text, add_special_tokens=False)
+        answer_ids = tokenizer.encode(prompt_target(ex.answer), add_special_tokens=False)
+        if len(prompt_ids) + len(answer_ids) > max_len:
+            skipped += 1
+            continue
+        out.append(EncodedExample(prompt_ids + answer_ids, len(prompt_ids)))
+    if skipped or ungrounded:
+        logger.info(
+            "%s: skipped %d of %d examples (%d longer than %d tokens, %d whose fact the prompt "
+            "budget cut off)",
+            desc,
+            skipped + ungrounded,
+            len(examples),
+            skipped,
+            max_len,
+            ungrounded,
+        )
+    return out
+
+
+def token_counter(tokenizer: Any) -> Callable[[str], int]:
+    """A function counting the tokens of a text with ``tokenizer``."""
+
+    @functools.lru_cache(maxsize=200_000)
+    def count(text: str) -> int:
+        # Cached: the same passages and headers recur in many examples.
+        return len(tokenizer.encode(text, add_special_tokens=False))
+
+    return count
+
+
+def collate(batch: Sequence[EncodedExample], pad_id: int) -> dict[str, torch.Tensor]:
+    """Right-pad a batch; labels are -100 on prompt and padding tokens (answer-only loss)."""
+    width = max(len(ex.ids) for ex in batch)
+    input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(batch), width), -100, dtype=torch.long)
+    attention = torch.zeros((len(batch), width), dtype=torch.long)
+    for row, ex in enumerate(batch):
+        n = len(ex.ids)
+        input_ids[row, :n] = torch.tensor(ex.ids)
+        labels[row, ex.prompt_len : n] = torch.tensor(ex.ids[ex.prompt_len :])
+        attention[row, :n] = 1
+    return {"input_ids": input_ids, "labels": labels, "attention_mask": attention}
+
+
+def length_batches(
+    examples: Sequence[EncodedExample], batch_size: int, rng: random.Random
+) -> Iterator[list[EncodedExample]]:
+    """Endless batches of similar length (less padding): shuffle, sort in windows, cut, shuffle."""
+    while True:
+        order = list(range(len(examples)))
+        rng.shuffle(order)
+        window = batch_size * 32
+        batches: list[list[EncodedExample]] = []
+        for start in range(0, len(order), window):
+            chunk = sorted(order[start : start + window], key=lambda i: len(examples[i].ids))
+            batches += [
+                [examples[i] for i in chunk[b : b + batch_size]]
+                for b in range(0, len(chunk), batch_size)
+            ]
+        rng.shuffle(batches)
+        yield from batches
+
+
+# --------------------------------------------------------------------------------------------------
+# Training
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Curves:
+    """Loss curves of both stages, for metrics.json and the PNG."""
+
+    pretrain_loss: list[tuple[int, float]] = field(default_factory=list)
+    finetune_loss: list[tuple[int, float]] = field(default_factory=list)
+    valid_loss: list[tuple[int, float]] = field(default_factory=list)
+
+
+def _optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.AdamW:
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    return torch.optim.AdamW(
+        [
+            {"params": decay, "weight_decay": weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
+        lr=lr,
+        betas=(0.9, 0.95),
+    )
+
+
+def run_stage(
+    name: str,
+    model: Any,
+    batches: Iterator[dict[str, torch.Tensor]],
+    steps: int,
+    args: TrainGeneratorArgs,
+    device: str,
+    curve: list[tuple[int, float]],
+    evaluate: Callable[[], float] | None = None,
+    valid_curve: list[tuple[int, float]] | None = None,
+) -> None:
+    """Run ``steps`` AdamW steps over ``batches`` with warm-up + cosine decay."""
+    if steps <= 0:
+        return
+    peak = float(args.learning_rate or 0.0)
+    optimizer = _optimizer(model, peak, args.weight_decay)
+    warmup = max(1, int(steps * args.warmup_ratio))
+    model.train()
+    smoothed: float | None = None
+    bar = tqdm(range(steps), desc=name, unit="step")
+    for step in bar:
+        lr = cosine_lr(step, steps, peak, warmup)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        batch = {k: v.to(device) for k, v in next(batches).items()}
+        loss = model(**batch).loss
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        value = float(loss.item())
+        smoothed = value if smoothed is None else 0.9 * smoothed + 0.1 * value
+        curve.append((step, value))
+        bar.set_postfix(loss=f"{smoothed:.3f}", lr=f"{lr:.1e}")
+        last = step == steps - 1
+        if (
+            evaluate is not None
+            and valid_curve is not None
+            and ((step + 1) % args.eval_every == 0 or last)
+        ):
+            valid_curve.append((step, evaluate()))
+            model.train()
+            logger.info(
+                "%s step %d: train loss %.4f, valid loss %.4f",
+                name,
+                step + 1,
+                smoothed,
+                valid_curve[-1][1],
+            )
+
+
+@torch.no_grad()
+def mean_loss(
+    model: Any, examples: Sequence[EncodedExample], pad_id: int, device: str, batch_size: int
+) -> float:
+    """Mean answer-token loss over ``examples``."""
+    model.eval()
+    total, tokens = 0.0, 0
+    for start in range(0, len(examples), batch_size):
+        batch = collate(examples[start : start + batch_size], pad_id)
+        batch = {k: v.to(device) for k, v in batch.items()}
+        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+        shift_logits = logits[:, :-1].reshape(-1, logits.size(-1))  # (B*(T-1), V)
+        shift_labels = batch["labels"][:, 1:].reshape(-1)
+        loss = torch.nn.functional.cross_entropy(
+            shift_logits.float(), shift_labels, ignore_index=-100, reduction="sum"
+        )
+        total += float(loss)
+        tokens += int((shift_labels != -100).sum())
+    return total / max(1, tokens)
+
+
+@torch.no_grad()
+def exact_match(
+    model: Any, tokenizer: Any, examples: Sequence[EncodedExample], device: str, max_new_tokens: int
+) -> float:
+    """Share of examples whose greedy answer equals the target answer exactly."""
+    model.eval()
+    end_id = tokenizer.eos_token_id
+    hits = 0
+    for ex in examples:
+        prompt = torch.tensor([ex.ids[: ex.prompt_len]], device=device)
+        out = model.generate(
+            prompt,
+            attention_mask=torch.ones_like(prompt),
+            max_new_tokens=max_new_tokens,
+            do_sample=False,
+            eos_token_id=end_id,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+        got = clean_completion(tokenizer.decode(out[0, ex.prompt_len :], skip_special_tokens=False))
+        want = clean_completion(
+            tokenizer.decode(ex.ids[ex.prompt_len :], skip_special_tokens=False)
+        )
+        hits += int(got == want)
+    return hits / max(1, len(examples))
+
+
+def plot_curves(curves: Curves, path: Path, title: str) -> None:
+    """Write the training curves (both stages, validation loss) as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, points, label in (
+        (axes[0], curves.pretrain_loss, "pre-training (all tokens)"),
+        (axes[1], curves.finetune_loss, "fine-tuning (answer tokens)"),
+    ):
+        if points:
+            steps, values = zip(*points, strict=True)
+            ax.plot(steps, values, alpha=0.35, label="train (per step)")
+            window = max(1, len(values) // 30)
+            smooth = np.convolve(values, np.ones(window) / window, mode="valid")
+            ax.plot(steps[window - 1 :], smooth, label=f"train (mean of {window})")
+        ax.set_title(label)
+        ax.set_xlabel("step")
+        ax.set_ylabel("loss")
+    if curves.valid_loss:
+        steps, values = zip(*curves.valid_loss, strict=True)
+        axes[1].plot(steps, values, "o-", label="validation")
+    for ax in axes:
+        ax.legend()
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def ensure_data(args: TrainGeneratorArgs) -> Path:
+    """Return the prepared data folder, preparing it for the preset when missing or stale."""
+    data_dir = ROOT / args.data_dir
+    manifest_path = data_dir / "manifest.json"
+    if manifest_path.exists():
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if manifest.get("preset") == args.preset:
+            return data_dir
+        logger.info(
+            "Data in %s is for preset %r; preparing it for %r",
+            data_dir,
+            manifest.get("preset"),
+            args.preset,
+        )
+    prepare_data(
+        PrepareGeneratorArgs(
+            preset=args.preset,
+            catalog=args.catalog,
+            faq=args.faq,
+            out_dir=str(data_dir),
+            seed=args.seed,
+        )
+    )
+    return data_dir
+
+
+def train(args: TrainGeneratorArgs) -> dict[str, Any]:
+    """Train tokenizer and model as ``args`` describe; returns the metrics written."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    from training.train_tokenizer import train_tokenizer
+
+    started = time.perf_counter()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    set_seed(args.seed)
+    data_dir = ensure_data(args)
+    out_dir = ROOT / args.out_dir
+    manifest = json.loads((data_dir / "manifest.json").read_text(encoding="utf-8"))
+    resolved = {**asdict(args), "device": device, "prompt_budget": asdict(args.budget)}
+    logger.info("train-generator configuration: %s", json.dumps(resolved))
+
+    pretrain = read_pretrain(data_dir / "pretrain.jsonl")
+    passages = read_passages(data_dir / "passages.jsonl")
+    train_examples = read_examples(data_dir / "finetune_train.jsonl")
+    valid_examples = read_examples(data_dir / "finetune_valid.jsonl")
+
+    tok_started = time.perf_counter()
+    corpus = pretrain + [f"{ex.question}\n{ex.answer}" for ex in train_examples]
+    tokenizer = train_tokenizer(corpus, int(args.vocab_size or 0))
+    tokenizer_s = time.perf_counter() - tok_started
+    bos_id = tokenizer.convert_tokens_to_ids(BOS)
+    pad_id = int(tokenizer.pad_token_id)
+
+    n_positions = int(args.n_positions or 0)
+    budget = args.budget
+    train_enc = encode_examples(
+        train_examples, passages, tokenizer, budget, n_positions, "encode train"
+    )
+    valid_enc = encode_examples(
+        valid_examples, passages, tokenizer, budget, n_positions, "encode valid"
+    )
+    if not train_enc:
+        raise ValueError(
+            f"No fine-tuning example fits --n-positions {n_positions}; raise it or lower the budget."
+        )
+    pre_docs = [
+        tokenizer.encode(text, add_special_tokens=False)
+        for text in tqdm(pretrain, desc="encode pretrain", unit="doc", mininterval=2.0)
+    ]
+    blocks = pack_blocks(pre_docs, int(args.block_size or 0), bos_id)
+
+    config = GPT2Config(
+        vocab_size=len(tokenizer),
+        n_positions=n_positions,
+        n_embd=args.n_embd,
+        n_layer=args.n_layer,
+        n_head=args.n_head,
+        bos_token_id=bos_id,
+        eos_token_id=int(tokenizer.eos_token_id),
+        pad_token_id=pad_id,
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+    )
+    model: Any = GPT2LMHeadModel(config)
+    model = model.to(device)
+    n_params = sum(p.numel() for p in model.parameters())
+    logger.info(
+        "GPT-2 generator: %.2fM parameters, vocab %d, %d pre-training blocks, %d/%d fine-tuning examples, "
+        "mean example length %.0f tokens",
+        n_params / 1e6,
+        len(tokenizer),
+        len(blocks),
+        len(train_enc),
+        len(valid_enc),
+        float(np.mean([len(e.ids) for e in train_enc])),
+    )
+
+    rng = random.Random(args.seed)
+    batch_size = int(args.batch_size or 0)
+
+    def pretrain_batches() -> Iterator[dict[str, torch.Tensor]]:
+        while True:
+            rows = torch.tensor([rng.randrange(len(blocks)) for _ in range(batch_size)])
+            x = blocks[rows]
+            yield {"input_ids": x, "labels": x}
+
+    def finetune_batches() -> Iterator[dict[str, torch.Tensor]]:
+        for batch in length_batches(train_enc, batch_size, rng):
+            yield collate(batch, pad_id)
+
+    curves = Curves()
+    t0 = time.perf_counter()
+    run_stage(
+        "pre-train",
+        model,
+        pretrain_batches(),
+        int(args.pretrain_steps or 0),
+        args,
+        device,
+        curves.pretrain_loss,
+    )
+    pretrain_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    valid_probe = valid_enc[:256]
+    run_stage(
+        "fine-tune",
+        model,
+        finetune_batches(),
+        int(args.finetune_steps or 0),
+        args,
+        device,
+        curves.finetune_loss,
+        evaluate=(lambda: mean_loss(model, valid_probe, pad_id, device, batch_size))
+        if valid_probe
+        else None,
+        valid_curve=curves.valid_loss,
+    )
+    finetune_s = time.perf_counter() - t0
+    em = (
+        exact_match(
+            model,
+            tokenizer,
+            valid_enc[: args.exact_match_samples],
+            device,
+            int(args.max_new_tokens or 0),
+        )
+        if valid_enc
+        else 0.0
+    )
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(out_dir))
+    tokenizer.save_pretrained(str(out_dir))
+    generator_config = {
+        "prompt_format": PROMPT_FORMAT,
+        "prompt_budget": asdict(budget),
+        "max_new_tokens": args.max_new_tokens,
+        "preset": args.preset,
+    }
+    (out_dir / GENERATOR_CONFIG).write_text(
+        json.dumps(generator_config, indent=2), encoding="utf-8"
+    )
+    (out_dir / "train_args.json").write_text(json.dumps(resolved, indent=2), encoding="utf-8")
+    plot_curves(
+        curves,
+        out_dir / "training_curves.png",
+        f"ShopBot generator ({args.preset}, {n_params / 1e6:.2f}M params)",
+    )
+    metrics = {
+        "parameters": n_params,
+        "vocab_size": len(tokenizer),
+        "device": device,
+        "threads": torch.get_num_threads(),
+        "train_examples": len(train_enc),
+        "valid_examples": len(valid_enc),
+        "pretrain_blocks": len(blocks),
+        "final_pretrain_loss": _tail_mean(curves.pretrain_loss),
+        "final_finetune_loss": _tail_mean(curves.finetune_loss),
+        "valid_loss": curves.valid_loss[-1][1] if curves.valid_loss else None,
+        "valid_exact_match": em,
+        "tokenizer_seconds": round(tokenizer_s, 2),
+        "pretrain_seconds": round(pretrain_s, 2),
+        "finetune_seconds": round(finetune_s, 2),
+        "total_seconds": round(time.perf_counter() - started, 2),
+        "data_hash": manifest.get("data_hash"),
+        "curves": {
+            "pretrain_loss": curves.pretrain_loss,
+            "finetune_loss": curves.finetune_loss,
+            "valid_loss": curves.valid_loss,
+        },
+    }
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    logger.info(
+        "Generator saved to %s: valid loss %s, exact match %.1f%%, %.0fs in all",
+        out_dir,
+        f"{metrics['valid_loss']:.4f}" if metrics["valid_loss"] is not None else "n/a",
+        100 * em,
+        metrics["total_seconds"],
+    )
+    return metrics
+
+
+def _tail_mean(points: list[tuple[int, float]], n: int = 20) -> float | None:
+    if not points:
+        return None
+    return float(np.mean([v for _, v in points[-n:]]))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Train the generator; returns an exit code."""
+    args = parse_args(TrainGeneratorArgs, argv, "shopbot train-generator", __doc__)
+    try:
+        train(args)
+    except (FileNotFoundError, ValueError) as exc:
+        logger.error("%s", exc)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    from bot.logging_setup import configure_logging
+
+    configure_logging()
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    raise SystemExit(main())

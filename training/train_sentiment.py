@@ -1,0 +1,241 @@
+"""``shopbot train-sentiment``: fine-tune a BERT sentiment classifier (negative/neutral/positive).
+
+Usage::
+
+    python -m training.prepare_sentiment            # var/sentiment/*.csv from the review data
+    shopbot train-sentiment --train var/sentiment/train.csv --eval var/sentiment/eval_alexa.csv \\
+        --extra-eval var/sentiment/eval_uci.csv --out models/sentiment --preset demo
+
+Labels are ``negative``/``neutral``/``positive`` or ``0``/``1`` (negative/positive). The loss is
+weighted by inverse class frequency (review data is mostly positive). An evaluation file with
+only negative/positive rows is scored as a two-class task: the model's choice is restricted to
+those two labels (``macro_f1_three_way`` keeps the unrestricted figure). Writes the model
+directory that ``bot.nlu.sentiment.BertSentimentAnalyzer`` loads, ``DIR/metrics.json``
+(``accuracy``, ``macro_f1`` of ``--eval``; every file under ``evals``) and a confusion-matrix PNG
+per evaluation file.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from training.classification_metrics import (
+    accuracy_and_macro_f1,
+    percentiles_ms,
+    plot_confusion_matrix,
+    time_per_message,
+)
+from training.cli_args import parse_args
+from training.encoder import PRESETS, TextClassifier, TrainConfig, write_json
+from training.labelled_csv import (
+    LabelledCsvError,
+    LabelledData,
+    read_labelled_csv,
+    require_classes,
+)
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = "Fine-tune a BERT sentiment classifier (negative/neutral/positive) on labelled CSVs."
+SENTIMENT_LABELS = ("negative", "neutral", "positive")
+LABEL_ALIASES = {"0": "negative", "1": "positive", **{label: label for label in SENTIMENT_LABELS}}
+
+# Sentiment data is small (a few thousand reviews) and reviews are longer than chat messages:
+# no per-label cap, longer texts, more epochs, one more layer learning than the intent preset.
+SENTIMENT_PRESET_OVERRIDES: dict[str, dict[str, Any]] = {
+    "tiny": {"class_weighting": True},
+    "demo": {
+        "max_examples_per_label": None,
+        "max_length": 96,
+        "epochs": 3,
+        "freeze_layers": 2,
+        "evals_per_epoch": 2,
+        "patience": 3,
+        "class_weighting": True,
+    },
+    "full": {"max_length": 128, "class_weighting": True},
+}
+
+
+@dataclass
+class TrainSentimentArgs:
+    """Arguments of ``shopbot train-sentiment``."""
+
+    train: str = field(metadata={"help": "training CSV (columns text,label[,group])"})
+    eval: str = field(metadata={"help": "evaluation CSV; its scores are the top-level metrics"})
+    out: str = field(metadata={"help": "output directory (model, metrics.json, confusion PNGs)"})
+    extra_eval: str | None = field(
+        default=None,
+        metadata={"help": "more evaluation CSVs, comma separated (reported under 'evals')"},
+    )
+    preset: str = field(
+        default="demo",
+        metadata={
+            "help": "training budget: tiny (tests), demo (CPU minutes), full (GPU)",
+            "choices": sorted(PRESETS),
+        },
+    )
+    model: str = field(
+        default="",
+        metadata={"help": "local Hugging Face encoder directory (empty: bundled all-MiniLM-L6-v2)"},
+    )
+    device: str = field(
+        default="auto", metadata={"help": "auto (cuda if available), cpu, cuda, cuda:N"}
+    )
+    text_column: str = field(default="text", metadata={"help": "name of the text column"})
+    label_column: str = field(default="label", metadata={"help": "name of the label column"})
+    epochs: int | None = field(default=None, metadata={"help": "override the preset's epochs"})
+    seed: int = field(default=42, metadata={"help": "random seed"})
+    class_weighting: bool = field(
+        default=True, metadata={"help": "weight the loss by inverse class frequency"}
+    )
+    quantize: str = field(
+        default="auto",
+        metadata={
+            "help": "int8 dynamic quantisation for evaluation/serving: auto (CPU only), on, off",
+            "choices": ["auto", "on", "off"],
+        },
+    )
+    latency_samples: int = field(
+        default=200, metadata={"help": "messages timed one by one for latency"}
+    )
+
+
+def normalise_labels(data: LabelledData, role: str) -> LabelledData:
+    """Map ``0``/``1`` to negative/positive and check every label is a sentiment label.
+
+    Raises:
+        LabelledCsvError: Quoting the first unknown label and listing the accepted ones.
+    """
+    labels = []
+    for text, label in zip(data.texts, data.labels, strict=True):
+        key = label.strip().lower()
+        if key not in LABEL_ALIASES:
+            raise LabelledCsvError(
+                f"{role} file {data.path!r} has the label {label!r} (text {text[:80]!r}); "
+                f"sentiment labels are negative, neutral, positive or 0/1."
+            )
+        labels.append(LABEL_ALIASES[key])
+    return LabelledData(data.texts, labels, data.groups, data.path)
+
+
+def evaluate(
+    classifier: TextClassifier, data: LabelledData, png: Path, title: str
+) -> dict[str, Any]:
+    """Score one evaluation set; a negative/positive-only set is scored as two classes."""
+    probs = classifier.predict_proba(data.texts)  # (N, C)
+    present = sorted(set(data.labels))
+    unrestricted = [classifier.labels[i] for i in probs.argmax(axis=1)]
+    allowed = [classifier.labels.index(label) for label in present if label in classifier.labels]
+    binary = set(present) <= {"negative", "positive"} and len(allowed) < len(classifier.labels)
+    if binary:
+        restricted = probs[:, allowed]  # (N, 2): argmax over the labels the set can have
+        pred = [classifier.labels[allowed[i]] for i in restricted.argmax(axis=1)]
+    else:
+        pred = unrestricted
+    metrics: dict[str, Any] = accuracy_and_macro_f1(data.labels, pred)
+    if binary:
+        metrics["restricted_to"] = present
+        metrics["macro_f1_three_way"] = accuracy_and_macro_f1(data.labels, unrestricted)["macro_f1"]
+    metrics["n"] = len(data)
+    metrics["label_counts"] = dict(sorted(data.label_counts().items()))
+    metrics["per_label_recall"] = {
+        label: float(
+            np.mean([p == label for g, p in zip(data.labels, pred, strict=True) if g == label])
+        )
+        for label in present
+    }
+    plot_confusion_matrix(data.labels, pred, png, title)
+    metrics["confusion_matrix"] = png.name
+    return metrics
+
+
+def run(args: TrainSentimentArgs) -> dict[str, Any]:
+    """Train, save, evaluate; return the metrics written to ``OUT/metrics.json``."""
+    from training.encoder_fit import fit_classifier
+
+    columns = {"text_column": args.text_column, "label_column": args.label_column}
+    train = normalise_labels(read_labelled_csv(args.train, role="TRAIN", **columns), "TRAIN")
+    require_classes(train, "TRAIN")
+    eval_paths = [args.eval] + [p.strip() for p in (args.extra_eval or "").split(",") if p.strip()]
+    evals = {
+        Path(p).stem: normalise_labels(read_labelled_csv(p, role="EVAL", **columns), "EVAL")
+        for p in eval_paths
+    }
+    config = TrainConfig.from_preset(
+        args.preset,
+        base={**SENTIMENT_PRESET_OVERRIDES[args.preset], "oos_label": None, "detect_oos": False},
+        model_name_or_path=args.model,
+        device=args.device,
+        epochs=args.epochs,
+        seed=args.seed,
+        class_weighting=args.class_weighting,
+    )
+    result = fit_classifier(train.texts, train.labels, config, train.groups, train.sha256())
+    out = Path(args.out)
+    result.save(str(out))
+    classifier = result.classifier
+    if args.quantize == "on" or (args.quantize == "auto" and classifier.device.type == "cpu"):
+        classifier.quantize()
+    scores = {
+        name: evaluate(
+            classifier, data, out / f"confusion_matrix_{name}.png", f"sentiment on {name}"
+        )
+        for name, data in evals.items()
+    }
+    first = scores[Path(args.eval).stem]
+    latency = percentiles_ms(
+        time_per_message(
+            lambda text: classifier.predict_proba([text]),
+            evals[Path(args.eval).stem].texts,
+            args.latency_samples,
+        )
+    )
+    metrics: dict[str, Any] = {
+        "accuracy": first["accuracy"],
+        "macro_f1": first["macro_f1"],
+        "evals": scores,
+        "train_seconds": result.train_seconds,
+        "latency_ms_p50": latency["p50"],
+        "latency_ms_p95": latency["p95"],
+        "temperature": classifier.temperature,
+        "labels": classifier.labels,
+        "n_train": result.train_args["n_train"],
+        "preset": args.preset,
+        "device": str(classifier.device),
+        "quantized": bool(classifier.meta.get("quantized", False)),
+        "heldout": {k: v for k, v in result.heldout_metrics.items() if k != "history"},
+    }
+    write_json(out / "metrics.json", metrics)
+    logger.info("Metrics written to %s: %s", out / "metrics.json", metrics)
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``shopbot train-sentiment``; return the exit code (2 on bad input)."""
+    args = parse_args(TrainSentimentArgs, argv, "shopbot train-sentiment", DESCRIPTION)
+    try:
+        metrics = run(args)
+    except (LabelledCsvError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        logger.error("%s", exc)
+        return 2
+    for name, score in metrics["evals"].items():
+        print(
+            f"sentiment {name}: accuracy {score['accuracy']:.4f}  macro-F1 {score['macro_f1']:.4f}"
+        )
+    print(f"latency p50 {metrics['latency_ms_p50']:.1f} ms -> {args.out}/metrics.json")
+    return 0
+
+
+if __name__ == "__main__":
+    from bot.logging_setup import configure_logging
+
+    configure_logging()
+    raise SystemExit(main())
