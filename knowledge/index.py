@@ -18,8 +18,9 @@ Index types (``IndexParams.index_type``):
 A knowledge index directory holds ``manifest.json`` (embedder, dimension, counts, index type and
 parameters, data hash, file names, created_at, shopbot version), ``passages.jsonl`` (the passage
 store, one passage and its content hash per line), ``vectors.npy`` (row i embeds passage i),
-``faiss.index`` and ``bm25.npz``/``bm25.json``. Because vectors are stored, :meth:`KnowledgeIndex.update`
-embeds only passages whose content hash is new and rebuilds the FAISS structure from stored rows.
+``faiss.index`` and ``bm25.npz``/``bm25.json``. Because vectors are stored,
+:meth:`KnowledgeIndex.update` compares passages by content hash, embeds only texts it has never
+embedded, and rebuilds the FAISS structure from stored rows.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from importlib import metadata as importlib_metadata
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import faiss
 import numpy as np
@@ -47,7 +48,6 @@ from knowledge.types import Embedder, Passage
 
 logger = logging.getLogger(__name__)
 
-IndexType = Literal["auto", "flat", "hnsw", "ivf"]
 INDEX_TYPES: tuple[str, ...] = ("auto", "flat", "hnsw", "ivf")
 AUTO_FLAT_MAX_VECTORS = 50_000
 FORMAT_VERSION = 1

@@ -14,7 +14,7 @@ over alpha 0.3-0.7) vs RRF 0.951-0.955 (k 10-100), BM25 alone 0.946, dense alone
 sees ranks, so it cannot tell a near-tie from a landslide; here one side is often very sure (BM25
 on a rare product word, dense on a reworded FAQ question) and the score margins carry that.
 ``fetch_k`` 50-200 made no difference (0.9665-0.9666); 100 is the default. See
-``docs/decisions/004-retrieval-index-and-fusion.md``.
+``docs/decisions/005-retrieval-index-and-fusion.md``.
 
 Metadata filters (category substring on the category path, price range, stock, kind) are applied
 before ranking, never after truncation: BM25 scores every passage anyway so the mask is exact;

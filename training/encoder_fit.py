@@ -126,6 +126,24 @@ def cap_per_label(indices: list[int], labels: list[str], cap: int | None, seed: 
     return sorted(kept)
 
 
+def oversample_per_label(
+    indices: list[int], labels: list[str], floor: int | None, seed: int
+) -> list[int]:
+    """Repeat random rows of labels with fewer than ``floor`` rows until they have ``floor``."""
+    if floor is None:
+        return indices
+    rng = random.Random(seed)
+    by_label: dict[str, list[int]] = defaultdict(list)
+    for i in indices:
+        by_label[labels[i]].append(i)
+    extra: list[int] = []
+    for label in sorted(by_label):
+        rows = by_label[label]
+        if len(rows) < floor:
+            extra += rng.choices(rows, k=floor - len(rows))
+    return sorted(indices + extra)
+
+
 def bucketed_batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
     """Shuffle, sort by length within chunks of 50 batches, then shuffle the batches.
 
@@ -194,6 +212,7 @@ def fit_classifier(
     y_all = [label_to_id[label] for label in labels]
     train_idx, heldout_idx = heldout_split(labels, groups, config.eval_fraction, config.seed)
     train_idx = cap_per_label(train_idx, labels, config.max_examples_per_label, config.seed)
+    train_idx = oversample_per_label(train_idx, labels, config.min_examples_per_label, config.seed)
     logger.info("Training rows %d, held-out rows %d", len(train_idx), len(heldout_idx))
 
     tokenizer, encoder = load_pretrained(base_model)
@@ -325,6 +344,7 @@ def fit_classifier(
         "data_sha256": data_sha256,
         "n_rows": len(texts),
         "n_train": len(train_idx),
+        "n_train_distinct": len(set(train_idx)),
         "n_heldout": len(heldout_idx),
         "label_counts": dict(sorted(Counter(labels).items())),
         "train_seconds": seconds,

@@ -9,8 +9,8 @@ Writes into ``var/generator/`` (deterministic for a given seed and inputs):
   planted prompt injection).
 - ``finetune_train.jsonl`` / ``finetune_valid.jsonl`` — stage 2 grounded question → answer examples:
   many phrasings per fact (price, brand, category, a spec, availability, "tell me about"), answers that
-  restate the fact and cite the source (``The Guillow Airplane Design Studio costs $28.91
-  [P:18018b6b].``), with distractor passages as retrieval would return them; FAQ questions
+  restate the fact and cite the source (``The price of the Guillow Airplane Design Studio is
+  $28.91 [P:18018b6b].``), with distractor passages as retrieval would return them; FAQ questions
   paraphrased → the FAQ's answer with ``[FAQ:faq-3]``; "not in the sources → say so" examples;
   prompt-injection examples (in the question, or planted in a source) whose answers ignore them;
   follow-up questions that need the history ("how much is it?").
@@ -45,6 +45,7 @@ from knowledge.prompt import (
     UNKNOWN_ANSWER,
     PromptBudget,
     build_prompt,
+    category_path,
     citation_tag,
     format_price,
     render_document,
@@ -295,13 +296,25 @@ DATA_PRESETS: dict[str, DataPreset] = {
 # The prompt budget of each preset; train_generator stores it with the checkpoint.
 PROMPT_BUDGETS: dict[str, PromptBudget] = {
     "tiny": PromptBudget(
-        max_prompt_tokens=160, max_source_tokens=72, max_question_tokens=32, max_history_tokens=24
+        max_prompt_tokens=192,
+        max_source_tokens=80,
+        max_question_tokens=32,
+        max_history_tokens=24,
+        max_top_source_tokens=112,
     ),
     "demo": PromptBudget(
-        max_prompt_tokens=256, max_source_tokens=100, max_question_tokens=40, max_history_tokens=40
+        max_prompt_tokens=288,
+        max_source_tokens=96,
+        max_question_tokens=40,
+        max_history_tokens=40,
+        max_top_source_tokens=144,
     ),
     "full": PromptBudget(
-        max_prompt_tokens=896, max_source_tokens=256, max_question_tokens=96, max_history_tokens=128
+        max_prompt_tokens=896,
+        max_source_tokens=256,
+        max_question_tokens=96,
+        max_history_tokens=128,
+        max_top_source_tokens=384,
     ),
 }
 
@@ -471,42 +484,51 @@ def faq_key_sentence(answer: str, max_words: int = 40) -> str:
 
 
 def product_answer(kind: str, product: Product, spec_key: str = "") -> tuple[str, str]:
-    """Return ``(answer, expected fact)`` for a question of ``kind`` about ``product``."""
+    """Return ``(answer, expected fact)`` for a question of ``kind`` about ``product``.
+
+    Attribute answers share one shape, "The <attribute> of the <name> is <value> [P:tag].", whose
+    value is copied from the source line "<Attribute>: <value>": the first words already commit to
+    what was asked, and the rest is copying, which a small model learns quickly.
+    """
     name = answer_name(product)
     tag = f"[{citation_tag('product', product.id)}]"
-    if kind == "price":
-        price = format_price(product.price, product.currency)
-        return f"The {name} costs {price} {tag}.", price
-    if kind == "brand":
-        brand = sanitize(product.brand)
-        return f"The {name} is made by {brand} {tag}.", brand
-    if kind == "category":
-        leaf = sanitize(product.category[-1])
-        return f"The {name} is in our {leaf} category {tag}.", leaf
-    if kind == "spec":
-        value = sanitize(product.specs[spec_key])
-        label = SPEC_ALIASES.get(spec_key, (spec_key.lower(),))[0]
-        return f"The {label} of the {name} is {value} {tag}.", value
-    if kind == "stock":
-        if product.stock > 0:
-            return (
-                f"Yes, the {name} is in stock ({product.stock} available) {tag}.",
-                "in stock",
-            )
-        return f"Sorry, the {name} is out of stock right now {tag}.", "out of stock"
     if kind == "describe":
         sentence = description_sentence(product.description)
         return f"{name}: {sentence} {tag}", sentence
-    raise ValueError(f"kind must be one of {sorted(TEMPLATES)}. Currently, kind is {kind!r}.")
+    if kind == "price":
+        label, value = "price", format_price(product.price, product.currency)
+        expected = value
+    elif kind == "brand":
+        label, value = "brand", sanitize(product.brand)
+        expected = value
+    elif kind == "category":
+        label, value = "category", category_path(product.category)
+        expected = sanitize(product.category[-1])
+    elif kind == "spec":
+        label = SPEC_ALIASES.get(spec_key, (spec_key.lower(),))[0]
+        value = sanitize(product.specs[spec_key])
+        expected = value
+    elif kind == "stock":
+        label = "availability"
+        value = f"in stock ({product.stock} available)" if product.stock > 0 else "out of stock"
+        expected = "in stock" if product.stock > 0 else "out of stock"
+    else:
+        raise ValueError(f"kind must be one of {sorted(TEMPLATES)}. Currently, kind is {kind!r}.")
+    return f"The {label} of the {name} is {value} {tag}.", expected
+
+
+def approx_tokens(text: str) -> int:
+    """A tokenizer-free token estimate: every digit is a token (the tokenizer splits digits),
+    other text about 3.5 characters per token."""
+    digits = sum(c.isdigit() for c in text)
+    return max(1, digits + int((len(text) - digits) / 3.5) + 1)
 
 
 def visible_specs(product: Product, header: Passage, budget: PromptBudget) -> list[str]:
     """Spec keys (known to shoppers) whose value is inside the prompt when the product is the top
-    source; a conservative estimate (2.5 characters per token) of what the tokenizer will keep.
-    Fine-tuning drops any example whose fact the real tokenizer's prompt does not show."""
-    built = build_prompt(
-        "?", [header], budget=budget, count_tokens=lambda t: max(1, int(len(t) / 2.5) + 1)
-    )
+    source (an estimate with :func:`approx_tokens`; fine-tuning also drops any example whose fact
+    the real tokenizer's prompt does not show)."""
+    built = build_prompt("?", [header], budget=budget, count_tokens=approx_tokens)
     return [
         key
         for key, value in product.specs.items()

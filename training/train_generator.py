@@ -74,7 +74,7 @@ PRESETS: dict[str, GeneratorPreset] = {
         n_layer=2,
         n_head=4,
         n_embd=64,
-        n_positions=208,
+        n_positions=240,
         pretrain_steps=20,
         finetune_steps=300,
         batch_size=16,
@@ -82,13 +82,13 @@ PRESETS: dict[str, GeneratorPreset] = {
         learning_rate=4e-3,
         max_new_tokens=48,
     ),
-    # A few minutes on 2 CPU cores (~1.1M parameters, 320-token context).
+    # A few minutes on 2 CPU cores (~1.1M parameters, 352-token context).
     "demo": GeneratorPreset(
         vocab_size=2048,
         n_layer=4,
         n_head=4,
         n_embd=128,
-        n_positions=320,
+        n_positions=352,
         pretrain_steps=150,
         finetune_steps=700,
         batch_size=12,
@@ -534,10 +534,57 @@ def ensure_data(args: TrainGeneratorArgs) -> Path:
     return data_dir
 
 
-def train(args: TrainGeneratorArgs) -> dict[str, Any]:
-    """Train tokenizer and model as ``args`` describe; returns the metrics written."""
+def build_model(args: TrainGeneratorArgs, tokenizer: Any, device: str) -> Any:
+    """A freshly initialised GPT-2 sized by ``args`` for ``tokenizer``'s vocabulary."""
     from transformers import GPT2Config, GPT2LMHeadModel
 
+    config = GPT2Config(
+        vocab_size=len(tokenizer),
+        n_positions=args.n_positions,
+        n_embd=args.n_embd,
+        n_layer=args.n_layer,
+        n_head=args.n_head,
+        bos_token_id=tokenizer.convert_tokens_to_ids(BOS),
+        eos_token_id=int(tokenizer.eos_token_id),
+        pad_token_id=int(tokenizer.pad_token_id),
+        # No dropout: the model is small and sees each example about once.
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+    )
+    model: Any = GPT2LMHeadModel(config)
+    return model.to(device)
+
+
+def save_checkpoint(
+    out_dir: Path,
+    model: Any,
+    tokenizer: Any,
+    args: TrainGeneratorArgs,
+    resolved: dict[str, Any],
+    curves: Curves,
+    metrics: dict[str, Any],
+) -> None:
+    """Write weights, tokenizer, ``generator_config.json`` (what serving needs), the resolved
+    arguments, the metrics and the training curves into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(out_dir))
+    tokenizer.save_pretrained(str(out_dir))
+    generator_config = {
+        "prompt_format": PROMPT_FORMAT,
+        "prompt_budget": asdict(args.budget),
+        "max_new_tokens": args.max_new_tokens,
+        "preset": args.preset,
+    }
+    (out_dir / GENERATOR_CONFIG).write_text(json.dumps(generator_config, indent=2), "utf-8")
+    (out_dir / "train_args.json").write_text(json.dumps(resolved, indent=2), "utf-8")
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2), "utf-8")
+    title = f"ShopBot generator ({args.preset}, {metrics['parameters'] / 1e6:.2f}M params)"
+    plot_curves(curves, out_dir / "training_curves.png", title)
+
+
+def train(args: TrainGeneratorArgs) -> dict[str, Any]:
+    """Train tokenizer and model as ``args`` describe; returns the metrics written."""
     from training.train_tokenizer import train_tokenizer
 
     started = time.perf_counter()
@@ -546,7 +593,6 @@ def train(args: TrainGeneratorArgs) -> dict[str, Any]:
     device = resolve_device(args.device)
     set_seed(args.seed)
     data_dir = ensure_data(args)
-    out_dir = ROOT / args.out_dir
     manifest = json.loads((data_dir / "manifest.json").read_text(encoding="utf-8"))
     resolved = {**asdict(args), "device": device, "prompt_budget": asdict(args.budget)}
     logger.info("train-generator configuration: %s", json.dumps(resolved))
@@ -556,20 +602,17 @@ def train(args: TrainGeneratorArgs) -> dict[str, Any]:
     train_examples = read_examples(data_dir / "finetune_train.jsonl")
     valid_examples = read_examples(data_dir / "finetune_valid.jsonl")
 
-    tok_started = time.perf_counter()
+    t0 = time.perf_counter()
     corpus = pretrain + [f"{ex.question}\n{ex.answer}" for ex in train_examples]
     tokenizer = train_tokenizer(corpus, int(args.vocab_size or 0))
-    tokenizer_s = time.perf_counter() - tok_started
-    bos_id = tokenizer.convert_tokens_to_ids(BOS)
+    tokenizer_s = time.perf_counter() - t0
     pad_id = int(tokenizer.pad_token_id)
-
     n_positions = int(args.n_positions or 0)
-    budget = args.budget
     train_enc = encode_examples(
-        train_examples, passages, tokenizer, budget, n_positions, "encode train"
+        train_examples, passages, tokenizer, args.budget, n_positions, "encode train"
     )
     valid_enc = encode_examples(
-        valid_examples, passages, tokenizer, budget, n_positions, "encode valid"
+        valid_examples, passages, tokenizer, args.budget, n_positions, "encode valid"
     )
     if not train_enc:
         raise ValueError(
@@ -579,27 +622,13 @@ def train(args: TrainGeneratorArgs) -> dict[str, Any]:
         tokenizer.encode(text, add_special_tokens=False)
         for text in tqdm(pretrain, desc="encode pretrain", unit="doc", mininterval=2.0)
     ]
-    blocks = pack_blocks(pre_docs, int(args.block_size or 0), bos_id)
+    blocks = pack_blocks(pre_docs, int(args.block_size or 0), tokenizer.convert_tokens_to_ids(BOS))
 
-    config = GPT2Config(
-        vocab_size=len(tokenizer),
-        n_positions=n_positions,
-        n_embd=args.n_embd,
-        n_layer=args.n_layer,
-        n_head=args.n_head,
-        bos_token_id=bos_id,
-        eos_token_id=int(tokenizer.eos_token_id),
-        pad_token_id=pad_id,
-        resid_pdrop=0.0,
-        embd_pdrop=0.0,
-        attn_pdrop=0.0,
-    )
-    model: Any = GPT2LMHeadModel(config)
-    model = model.to(device)
+    model = build_model(args, tokenizer, device)
     n_params = sum(p.numel() for p in model.parameters())
     logger.info(
-        "GPT-2 generator: %.2fM parameters, vocab %d, %d pre-training blocks, %d/%d fine-tuning examples, "
-        "mean example length %.0f tokens",
+        "GPT-2 generator: %.2fM parameters, vocab %d, %d pre-training blocks, %d/%d fine-tuning "
+        "examples, mean example length %.0f tokens",
         n_params / 1e6,
         len(tokenizer),
         len(blocks),
@@ -613,8 +642,7 @@ def train(args: TrainGeneratorArgs) -> dict[str, Any]:
 
     def pretrain_batches() -> Iterator[dict[str, torch.Tensor]]:
         while True:
-            rows = torch.tensor([rng.randrange(len(blocks)) for _ in range(batch_size)])
-            x = blocks[rows]
+            x = blocks[torch.tensor([rng.randrange(len(blocks)) for _ in range(batch_size)])]
             yield {"input_ids": x, "labels": x}
 
     def finetune_batches() -> Iterator[dict[str, torch.Tensor]]:
@@ -623,18 +651,13 @@ def train(args: TrainGeneratorArgs) -> dict[str, Any]:
 
     curves = Curves()
     t0 = time.perf_counter()
+    pretrain_steps = int(args.pretrain_steps or 0)
     run_stage(
-        "pre-train",
-        model,
-        pretrain_batches(),
-        int(args.pretrain_steps or 0),
-        args,
-        device,
-        curves.pretrain_loss,
+        "pre-train", model, pretrain_batches(), pretrain_steps, args, device, curves.pretrain_loss
     )
     pretrain_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    valid_probe = valid_enc[:256]
+    probe = valid_enc[:256]
     run_stage(
         "fine-tune",
         model,
@@ -643,42 +666,17 @@ def train(args: TrainGeneratorArgs) -> dict[str, Any]:
         args,
         device,
         curves.finetune_loss,
-        evaluate=(lambda: mean_loss(model, valid_probe, pad_id, device, batch_size))
-        if valid_probe
-        else None,
+        evaluate=(lambda: mean_loss(model, probe, pad_id, device, batch_size)) if probe else None,
         valid_curve=curves.valid_loss,
     )
     finetune_s = time.perf_counter() - t0
+    sample = valid_enc[: args.exact_match_samples]
     em = (
-        exact_match(
-            model,
-            tokenizer,
-            valid_enc[: args.exact_match_samples],
-            device,
-            int(args.max_new_tokens or 0),
-        )
-        if valid_enc
+        exact_match(model, tokenizer, sample, device, int(args.max_new_tokens or 0))
+        if sample
         else 0.0
     )
 
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(str(out_dir))
-    tokenizer.save_pretrained(str(out_dir))
-    generator_config = {
-        "prompt_format": PROMPT_FORMAT,
-        "prompt_budget": asdict(budget),
-        "max_new_tokens": args.max_new_tokens,
-        "preset": args.preset,
-    }
-    (out_dir / GENERATOR_CONFIG).write_text(
-        json.dumps(generator_config, indent=2), encoding="utf-8"
-    )
-    (out_dir / "train_args.json").write_text(json.dumps(resolved, indent=2), encoding="utf-8")
-    plot_curves(
-        curves,
-        out_dir / "training_curves.png",
-        f"ShopBot generator ({args.preset}, {n_params / 1e6:.2f}M params)",
-    )
     metrics = {
         "parameters": n_params,
         "vocab_size": len(tokenizer),
@@ -691,23 +689,22 @@ def train(args: TrainGeneratorArgs) -> dict[str, Any]:
         "final_finetune_loss": _tail_mean(curves.finetune_loss),
         "valid_loss": curves.valid_loss[-1][1] if curves.valid_loss else None,
         "valid_exact_match": em,
+        "valid_exact_match_samples": len(sample),
         "tokenizer_seconds": round(tokenizer_s, 2),
         "pretrain_seconds": round(pretrain_s, 2),
         "finetune_seconds": round(finetune_s, 2),
         "total_seconds": round(time.perf_counter() - started, 2),
         "data_hash": manifest.get("data_hash"),
-        "curves": {
-            "pretrain_loss": curves.pretrain_loss,
-            "finetune_loss": curves.finetune_loss,
-            "valid_loss": curves.valid_loss,
-        },
+        "curves": asdict(curves),
     }
-    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    out_dir = ROOT / args.out_dir
+    save_checkpoint(out_dir, model, tokenizer, args, resolved, curves, metrics)
     logger.info(
-        "Generator saved to %s: valid loss %s, exact match %.1f%%, %.0fs in all",
+        "Generator saved to %s: valid loss %s, exact match %.1f%% (%d samples), %.0fs in all",
         out_dir,
         f"{metrics['valid_loss']:.4f}" if metrics["valid_loss"] is not None else "n/a",
         100 * em,
+        len(sample),
         metrics["total_seconds"],
     )
     return metrics

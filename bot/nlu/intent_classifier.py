@@ -58,6 +58,7 @@ TRAIN_KEYS = (
     "eval_fraction",
     "freeze_layers",
     "max_examples_per_label",
+    "min_examples_per_label",
     "oos_max_accuracy_drop",
 )
 
@@ -81,9 +82,10 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
             "eval_fraction": None,
             "freeze_layers": None,
             "max_examples_per_label": None,
+            "min_examples_per_label": None,
             "oos_intent": "out_of_scope",
             "oos_threshold": "auto",
-            "oos_max_accuracy_drop": 0.005,
+            "oos_max_accuracy_drop": 0.01,
             "quantize": "auto",
             "inference_batch_size": 64,
             # CPU threads torch uses in this process; 1 is as fast for one message and far

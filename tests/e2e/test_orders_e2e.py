@@ -4,7 +4,8 @@ A shopper tracks, cancels and returns real seeded orders; a stranger who knows o
 learns nothing and gets locked out; the same cancellation confirmed twice changes the database once;
 the audit log shows every change with the sender and the channel. The order intents are sent as
 the intent payloads the widget's buttons use (``/cancel_order{...}``), so the dialogue, the action
-server and the database are tested, not the tiny NLU model; the first request is typed text.
+server and the database are tested, not the tiny NLU model (test_rest_conversation.py types them);
+order numbers, emails, item choices and conditions are typed text.
 """
 
 from __future__ import annotations
@@ -119,8 +120,8 @@ def test_shopper_tracks_cancels_and_returns_real_orders(shop: Shop) -> None:
     shipped, processing = shop.picks["shipped"], shop.picks["processing"]
     delivered, outside = shop.picks["delivered"], shop.picks["outside"]
 
-    # Track: typed text, one detail at a time.
-    assert "order number" in shop.say(sender, "where is my order").text.lower()
+    # Track: one detail at a time.
+    assert "order number" in shop.say(sender, "/track_order").text.lower()
     assert "email" in shop.say(sender, shipped.number).text.lower()
     tracked = shop.say(sender, shipped.email).text
     shipment = shop.summary(shipped).shipments[0]

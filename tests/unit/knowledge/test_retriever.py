@@ -244,3 +244,19 @@ def test_open_retriever_loads_a_saved_index(tmp_path: Path) -> None:
     KnowledgeIndex.build(build_passages(products(), FAQS), embedder, tmp_path)
     retriever = open_retriever(tmp_path, embedder)
     assert retriever.search("teddy bear", 1)[0].passage.doc_id == "sku0"
+
+
+@pytest.mark.parametrize(
+    "query,doc_id",
+    [
+        ("longboard made from bamboo", "sku4"),
+        ("plush teddy for a toddler", "sku0"),
+        ("a puzzle with a lake, wooden", "sku1"),
+        ("strategy game for the family", "sku10"),
+    ],
+)
+def test_hybrid_finds_products_by_a_reworded_name(
+    hybrid: HybridRetriever, query: str, doc_id: str
+) -> None:
+    # The hashing double only sees shared words and word pieces: reordered, shortened names.
+    assert hybrid.search(query, 3)[0].passage.doc_id == doc_id
