@@ -80,6 +80,18 @@ def locked_until(tracker: Tracker) -> dt.datetime | None:
     return until if until > get_store().now() else None
 
 
+def slot_before_this_turn(tracker: Tracker, name: str) -> Any:
+    """The value ``name`` had before the slot candidates of the latest message (None if unset)."""
+    events = tracker.events
+    last_action = max(
+        (i for i, e in enumerate(events) if e.get("event") in ("action", "user")), default=-1
+    )
+    for event in reversed(events[:last_action]):
+        if event.get("event") == "slot" and event.get("name") == name:
+            return event.get("value")
+    return None
+
+
 def clear(*names: str) -> list[dict[str, Any]]:
     """``SlotSet(name, None)`` for each name."""
     return [SlotSet(name, None) for name in names]
@@ -91,13 +103,18 @@ def verification_events(dispatcher: CollectingDispatcher, tracker: Tracker) -> l
     Proof is the ``email`` slot or, for a signed-in shopper, the customer token. On success the
     verified slots are set (and the request's flow slots cleared when the order changed). On a
     wrong pair the shopper gets one generic reply, and the order number and email are cleared so the
-    form asks for both again. On a lockout the form ends and ``action_order_request`` explains.
+    form asks for both again (only the email when the shopper switched from an order already proven
+    here to another one). Every wrong pair counts towards the lockout. On a lockout the form ends
+    and ``action_order_request`` explains.
     """
     number = tracker.get_slot("order_number")
     if not number:
         return []
     if ownership_of(tracker) is not None:
         return []
+    # Switching from an order proven in this conversation to another one: on a mismatch keep the
+    # new number and ask only for the email on it (the reply is the same generic one either way).
+    switching = bool(tracker.get_slot(VERIFIED_CUSTOMER))
     events = clear(VERIFIED_ORDER, VERIFIED_CUSTOMER, *FLOW_SLOTS)
     customer = signed_in_customer(tracker)
     email = tracker.get_slot("email")
@@ -123,7 +140,7 @@ def verification_events(dispatcher: CollectingDispatcher, tracker: Tracker) -> l
             dispatcher.utter_message(
                 response="utter_order_not_verified", order_number=number, email=email
             )
-        return [*events, *clear("order_number", "email")]
+        return [*events, *clear("email" if switching else "order_number", "email")]
     except StoreUnavailable:
         dispatcher.utter_message(response="utter_store_unavailable")
         return [*events, *clear("order_number")]

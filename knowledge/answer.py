@@ -342,11 +342,12 @@ class AnswerPipeline:
             ctx.lap("retrieve", since)
             return self._unknown(ctx)
         ctx.lap("retrieve", since)
-        if not ctx.hits or relevance(ctx.hits[0]) < self.min_score:
+        best = max((relevance(h) for h in ctx.hits), default=float("-inf"))
+        if best < self.min_score:
             logger.info(
                 "No relevant passage for %r (best relevance %.3f < %.3f)",
                 query,
-                relevance(ctx.hits[0]) if ctx.hits else float("nan"),
+                best,
                 self.min_score,
             )
             return self._unknown(ctx)

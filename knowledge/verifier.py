@@ -22,6 +22,7 @@ shows the generated text. That is the guarantee: no unsupported price or number 
 from __future__ import annotations
 
 import difflib
+import functools
 import logging
 import re
 from collections.abc import Sequence
@@ -275,6 +276,13 @@ class _Evidence:
         return bool(difflib.get_close_matches(word, self.words, n=1, cutoff=0.85))
 
 
+@functools.lru_cache(maxsize=256)
+def _evidence(passages: tuple[Passage, ...]) -> _Evidence:
+    """Evidence of a set of passages, cached: streaming verifies each sentence against the same
+    passages, and popular passages recur across questions."""
+    return _Evidence.from_passages(passages)
+
+
 class Verifier:
     """Extracts facts from an answer and checks each against the retrieved passages.
 
@@ -315,7 +323,7 @@ class Verifier:
         # A fact must come from the documents the answer cites ("$99.95 [P:a]" is wrong when $99.95
         # is the price of product b); an answer without citations may use any retrieved passage.
         cited_passages = [p for p in passages if passage_tag(p) in cited]
-        evidence = _Evidence.from_passages(cited_passages or passages)
+        evidence = _evidence(tuple(cited_passages or passages))
         body = _words_to_digits(_TAG_RE.sub(" ", answer))
 
         consumed: list[tuple[int, int]] = []

@@ -632,11 +632,11 @@ class _Builder:
         return out
 
     def arrange(self, target: list[Passage], distractors: list[Passage]) -> list[str]:
-        """Place the target document among the distractors (first 70% of the time)."""
+        """Place the target document first (70%) or second, as retrieval ranks it: lower ranks
+        would mostly fall outside the prompt budget."""
         docs = [target] + [[d] for d in distractors]
         if len(docs) > 1 and self.rng.random() >= 0.7:
-            head = docs.pop(0)
-            docs.insert(self.rng.randrange(1, len(docs) + 1), head)
+            docs[0], docs[1] = docs[1], docs[0]
         return [p.id for group in docs for p in group]
 
     def n_distractors(self) -> int:

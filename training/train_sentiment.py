@@ -91,6 +91,15 @@ class TrainSentimentArgs:
     text_column: str = field(default="text", metadata={"help": "name of the text column"})
     label_column: str = field(default="label", metadata={"help": "name of the label column"})
     epochs: int | None = field(default=None, metadata={"help": "override the preset's epochs"})
+    max_length: int | None = field(
+        default=None, metadata={"help": "override the preset's maximum tokens per text"}
+    )
+    freeze_layers: int | None = field(
+        default=None, metadata={"help": "override the preset's number of frozen lower layers"}
+    )
+    min_examples_per_label: int | None = field(
+        default=None, metadata={"help": "override the preset's oversampling floor per label"}
+    )
     seed: int = field(default=42, metadata={"help": "random seed"})
     class_weighting: bool = field(
         default=True, metadata={"help": "weight the loss by inverse class frequency"}
@@ -174,6 +183,9 @@ def run(args: TrainSentimentArgs) -> dict[str, Any]:
         model_name_or_path=args.model,
         device=args.device,
         epochs=args.epochs,
+        max_length=args.max_length,
+        freeze_layers=args.freeze_layers,
+        min_examples_per_label=args.min_examples_per_label,
         seed=args.seed,
         class_weighting=args.class_weighting,
     )

@@ -115,12 +115,12 @@ def shop(
             postgres.stop()
 
 
-def test_shopper_tracks_cancels_and_returns_real_orders(shop: Shop) -> None:
-    sender = f"e2e-owner-{shop.backend}"
+def test_shoppers_track_cancel_and_return_real_orders(shop: Shop) -> None:
     shipped, processing = shop.picks["shipped"], shop.picks["processing"]
     delivered, outside = shop.picks["delivered"], shop.picks["outside"]
 
     # Track: one detail at a time.
+    sender = f"e2e-tracker-{shop.backend}"
     assert "order number" in shop.say(sender, "/track_order").text.lower()
     assert "email" in shop.say(sender, shipped.number).text.lower()
     tracked = shop.say(sender, shipped.email).text
@@ -131,6 +131,7 @@ def test_shopper_tracks_cancels_and_returns_real_orders(shop: Shop) -> None:
     assert shop.servers.tracker(sender)["slots"]["verified_order"] == shipped.number
 
     # Cancel: the question states the refund; nothing changes before the yes.
+    sender = f"e2e-canceller-{shop.backend}"
     shop.say(sender, _payload("cancel_order", order_number=processing.number))
     question = shop.say(sender, processing.email).text
     total = shop.summary(processing).total
@@ -144,6 +145,7 @@ def test_shopper_tracks_cancels_and_returns_real_orders(shop: Shop) -> None:
     ]
 
     # Return: pick the item, say its condition, confirm; a return id comes back.
+    sender = f"e2e-returner-{shop.backend}"
     shop.say(sender, _payload("get_refund", order_number=delivered.number))
     listing = shop.say(sender, delivered.email).text
     assert "Which item" in listing and "1. " in listing
@@ -162,6 +164,7 @@ def test_shopper_tracks_cancels_and_returns_real_orders(shop: Shop) -> None:
     ]
 
     # Outside the window: refused with the reason, nothing written.
+    sender = f"e2e-late-returner-{shop.backend}"
     shop.say(sender, _payload("get_refund", order_number=outside.number))
     refused = shop.say(sender, outside.email).text
     assert "outside our 30-day return window" in refused

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from actions import identity
 from actions.orders import ActionCancellationFee, ActionDeliveryOptions, ActionDeliveryPeriod
@@ -151,7 +151,7 @@ def test_five_wrong_pairs_lock_the_sender_out(seeded: SqlStoreBackend, picks: di
     assert audit_count(seeded, "order_cancelled") == 0
 
 
-def test_switching_to_another_customers_order_mid_flow_is_refused(
+def test_switching_to_another_customers_order_mid_flow_asks_for_its_email(
     seeded: SqlStoreBackend, picks: dict
 ) -> None:
     mine, theirs = picks["processing"], picks["other_customer"]
@@ -159,9 +159,12 @@ def test_switching_to_another_customers_order_mid_flow_is_refused(
     assert chat.slots["requested_slot"] == "order_confirmed"
     reply = chat.say(f"actually order {theirs.number}", order_number=theirs.number)
     assert reply[0]["response"] == "utter_order_not_verified"
-    assert chat.slots["verified_order"] is None and chat.slots["order_number"] is None
-    # A "yes" now does not cancel anything: the form is back to asking for the order number.
+    assert reply[-1]["response"] == "utter_ask_email"
+    assert chat.slots["verified_order"] is None and chat.slots["email"] is None
+    assert chat.slots["order_plan"] is None and chat.slots["requested_slot"] == "email"
+    # A "yes" now does not cancel anything: the form wants the email on the new order.
     chat.say("yes", intent="affirm")
+    assert chat.slots["requested_slot"] == "email"
     assert audit_count(seeded, "order_cancelled") == 0
     assert (
         seeded.get_order_summary(
@@ -264,3 +267,21 @@ def test_lockout_expiry_in_the_slot_is_ignored_after_it_passes(
     chat.start("track_order", order_number=pick.number)
     assert chat.slots["requested_slot"] == "email"
     assert f"Order #{pick.number}" in texts(chat.say(pick.email, email=pick.email))
+
+
+def test_switching_to_another_order_of_the_same_shopper_needs_no_new_email(
+    seeded: SqlStoreBackend, picks: dict
+) -> None:
+    mine = picks["processing"]
+    with seeded.engine.connect() as conn:
+        other = conn.execute(
+            text(
+                "SELECT o.number FROM orders o JOIN customers c ON c.id = o.customer_id "
+                "WHERE c.email = :email AND o.number != :number ORDER BY o.id DESC"
+            ),
+            {"email": mine.email, "number": mine.number},
+        ).scalar()
+    assert other is not None, "the seeded shopper has one order only; pick another"
+    chat, _ = verified_chat("track_order", mine)
+    reply = texts(chat.start("track_order", order_number=other))
+    assert f"Order #{other}" in reply and chat.slots["verified_order"] == other
