@@ -12,7 +12,6 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions import orders, returns
-from actions.identity import slot_before_this_turn
 from actions.validation import normalize_email, normalize_order_number, shorten
 
 logger = logging.getLogger(__name__)
@@ -43,7 +42,7 @@ class ValidateOrderForm(FormValidationAction):
         domain: DomainDict,
     ) -> list[dict[str, Any]]:
         """Validate the slots, then check ownership and choose the request's plan."""
-        events = orders.start_events(tracker)
+        events = orders.start_events(tracker) + orders.stray_order_number_events(tracker)
         validated = await super().get_validation_events(dispatcher, tracker, domain)
         tracker.add_slots(validated)
         return events + validated + orders.after_validation_events(dispatcher, tracker)
@@ -57,13 +56,6 @@ class ValidateOrderForm(FormValidationAction):
     ) -> dict[str, Any]:
         """Accept a 6-digit order number (``#`` and spaces allowed); otherwise ask again."""
         number = normalize_order_number(slot_value)
-        if number is None and tracker.get_slot("requested_slot") not in (None, "order_number"):
-            # The NLU tagged something else as an order number while the form asked another
-            # question (e.g. "1" when picking an item): keep the order number we had.
-            logger.info(
-                "Ignored order number entity %r from %s", shorten(slot_value), tracker.sender_id
-            )
-            return {"order_number": slot_before_this_turn(tracker, "order_number")}
         if number is None:
             logger.info("Rejected order number %r from %s", shorten(slot_value), tracker.sender_id)
             dispatcher.utter_message(

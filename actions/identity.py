@@ -81,12 +81,10 @@ def locked_until(tracker: Tracker) -> dt.datetime | None:
 
 
 def slot_before_this_turn(tracker: Tracker, name: str) -> Any:
-    """The value ``name`` had before the slot candidates of the latest message (None if unset)."""
+    """The value ``name`` had before the latest user message filled slots (None if unset)."""
     events = tracker.events
-    last_action = max(
-        (i for i, e in enumerate(events) if e.get("event") in ("action", "user")), default=-1
-    )
-    for event in reversed(events[:last_action]):
+    last_user = max((i for i, e in enumerate(events) if e.get("event") == "user"), default=0)
+    for event in reversed(events[:last_user]):
         if event.get("event") == "slot" and event.get("name") == name:
             return event.get("value")
     return None

@@ -33,6 +33,7 @@ from actions.identity import (
     lockout_text,
     ownership_of,
     signed_in_customer,
+    slot_before_this_turn,
     verification_events,
 )
 from actions.returns import chosen_items
@@ -65,7 +66,7 @@ from actions.store.types import (
     StoreError,
     StoreUnavailable,
 )
-from actions.validation import shorten
+from actions.validation import normalize_order_number, shorten
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +106,25 @@ def start_events(tracker: Tracker) -> list[dict[str, Any]]:
     if (tracker.active_loop or {}).get("name") == "order_form":
         return []
     events = clear(*FLOW_SLOTS)
+    tracker.add_slots(events)
+    return events
+
+
+def stray_order_number_events(tracker: Tracker) -> list[dict[str, Any]]:
+    """Undo an order number the NLU read into an answer to another question ("1" for an item).
+
+    Only a value that is not an order number at all is undone, and only while the form asks
+    something else; a real order number typed mid-flow is a switch and is checked as one.
+    """
+    requested = tracker.get_slot("requested_slot")
+    if requested in (None, "order_number") or "order_number" not in tracker.slots_to_validate():
+        return []
+    value = tracker.get_slot("order_number")
+    if normalize_order_number(value) is not None:
+        return []
+    previous = slot_before_this_turn(tracker, "order_number")
+    logger.info("Ignored order number entity %r from %s", shorten(value), tracker.sender_id)
+    events = [SlotSet("order_number", previous)]
     tracker.add_slots(events)
     return events
 

@@ -117,7 +117,9 @@ class TrainConfig:
         oos_label: Label of a trained out-of-scope class; predicting it means out of scope.
         detect_oos: Choose an out-of-scope threshold on calibrated confidence.
         oos_max_accuracy_drop: Share of held-out in-scope messages the threshold may reject (a
-            bound on the in-scope accuracy it costs there; see ``choose_oos_threshold``).
+            bound on the in-scope accuracy it costs there; see ``choose_oos_threshold``). Half a
+            point, because new paraphrases are less confident than the held-out slice: on the
+            demo split, rejecting 1% of held-out in-scope messages rejected about 2% of test ones.
         device: ``auto`` (cuda when available), ``cpu``, ``cuda``, ``cuda:1`` ...
         torch_threads: CPU threads for torch; 0 = auto (see :func:`set_torch_threads`).
     """
@@ -143,7 +145,7 @@ class TrainConfig:
     class_weighting: bool = True
     oos_label: str | None = "out_of_scope"
     detect_oos: bool = True
-    oos_max_accuracy_drop: float = 0.01
+    oos_max_accuracy_drop: float = 0.005
     device: str = "auto"
     torch_threads: int = 0
 

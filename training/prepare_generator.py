@@ -267,6 +267,9 @@ _BITEXT_PLACEHOLDERS = {
 }
 
 
+PRODUCT_KINDS = ("price", "brand", "category", "spec", "stock", "describe")
+
+
 @dataclass(frozen=True)
 class DataPreset:
     """How much fine-tuning data a preset makes.
@@ -276,16 +279,25 @@ class DataPreset:
         faq_phrasings: Paraphrased questions per training FAQ entry.
         bitext_responses: Bitext responses in the pre-training text (0 = none).
         eval_products: Held-out products asked about in eval-answers (at most).
+        kinds: Product fact types asked about (the tiny smoke preset keeps price and brand only,
+            so that a model trained for seconds learns them reliably).
     """
 
     phrasings_per_fact: int
     faq_phrasings: int
     bitext_responses: int
     eval_products: int
+    kinds: tuple[str, ...] = PRODUCT_KINDS
 
 
 DATA_PRESETS: dict[str, DataPreset] = {
-    "tiny": DataPreset(phrasings_per_fact=6, faq_phrasings=6, bitext_responses=0, eval_products=4),
+    "tiny": DataPreset(
+        phrasings_per_fact=6,
+        faq_phrasings=6,
+        bitext_responses=0,
+        eval_products=4,
+        kinds=("price", "brand"),
+    ),
     "demo": DataPreset(
         phrasings_per_fact=2, faq_phrasings=14, bitext_responses=1200, eval_products=60
     ),
@@ -569,10 +581,12 @@ class _Builder:
         faqs: Sequence[FaqEntry],
         budget: PromptBudget,
         rng: random.Random,
+        allowed: Sequence[str] = PRODUCT_KINDS,
     ) -> None:
         self.products = list(products)
         self.faqs = list(faqs)
         self.budget = budget
+        self.allowed = set(allowed)
         self.rng = rng
         self.passages: dict[str, Passage] = {}
         self.doc_passages: dict[str, list[Passage]] = {}
@@ -668,7 +682,13 @@ class _Builder:
             kinds.append(("spec", key))
         if len(self.doc_passages[product.id]) > 1 and description_sentence(product.description):
             kinds.append(("describe", ""))
-        return kinds
+        return [k for k in kinds if k[0] in self.allowed]
+
+    def askable(self, product: Product, wanted: Sequence[str]) -> list[str]:
+        """The kinds among ``wanted`` that this preset asks about and ``product`` has (price is
+        always possible)."""
+        out = [k for k in wanted if k in self.allowed and (k != "brand" or product.brand)]
+        return out or ["price"]
 
     def product_examples(
         self, product: Product, pool: Sequence[Product], per_fact: int
@@ -724,7 +744,7 @@ class _Builder:
         rng = self.rng
         out: list[QAExample] = []
         # The asked product is not among the sources (retrieval found only other products).
-        kind = rng.choice(["price", "brand", "stock", "category"])
+        kind = rng.choice(self.askable(product, ("price", "brand", "stock", "category")))
         question = rng.choice(TEMPLATES[kind][0]).format(name=question_name(product, rng), spec="")
         distractors = self.distractors(product.id, pool, rng.choice((1, 2, 3)))
         if distractors:
@@ -760,7 +780,7 @@ class _Builder:
                 QAExample(self.next_id("inj-q"), "injection", injection, OFF_POLICY_ANSWER, ids)
             )
         else:
-            kind = rng.choice(["price", "brand", "stock"]) if product.brand else "price"
+            kind = rng.choice(self.askable(product, ("price", "brand", "stock")))
             real = rng.choice(TEMPLATES[kind][0]).format(name=question_name(product, rng), spec="")
             answer, expected = product_answer(kind, product)
             question = f"{real} {injection}" if rng.random() < 0.5 else f"{injection} {real}"
@@ -776,7 +796,7 @@ class _Builder:
                     expected,
                 )
             )
-        kind = rng.choice(["price", "stock"])
+        kind = rng.choice(self.askable(product, ("price", "stock")))
         question = rng.choice(TEMPLATES[kind][0]).format(name=question_name(product, rng), spec="")
         answer, expected = product_answer(kind, product)
         target = list(self.doc_view(product.id, False))
@@ -1022,7 +1042,7 @@ def build_dataset(
     # Distractors come from the whole store (a held-out product may sit beside the answer as a
     # distractor, as it would in retrieval), but held-out products and FAQ entries are never asked
     # about or answered from.
-    builder = _Builder(products, faqs, budget, rng)
+    builder = _Builder(products, faqs, budget, rng, config.kinds)
     examples: list[QAExample] = []
     for product in tqdm(train_products, desc="QA pairs (products)", unit="product"):
         examples += builder.product_examples(product, products, config.phrasings_per_fact)

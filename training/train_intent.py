@@ -89,7 +89,7 @@ class TrainIntentArgs:
         default=True, metadata={"help": "choose an out-of-scope threshold on held-out confidence"}
     )
     oos_max_accuracy_drop: float = field(
-        default=0.01,
+        default=0.005,
         metadata={
             "help": "share of held-out in-scope messages the threshold may reject (0.01 = 1 point of accuracy at most)"
         },

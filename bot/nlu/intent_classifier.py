@@ -85,7 +85,7 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
             "min_examples_per_label": None,
             "oos_intent": "out_of_scope",
             "oos_threshold": "auto",
-            "oos_max_accuracy_drop": 0.01,
+            "oos_max_accuracy_drop": 0.005,
             "quantize": "auto",
             "inference_batch_size": 64,
             # CPU threads torch uses in this process; 1 is as fast for one message and far

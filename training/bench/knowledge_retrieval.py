@@ -112,6 +112,13 @@ def rss_mb() -> float:
     return 0.0
 
 
+def _load_average() -> float:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return math.nan
+
+
 def percentiles(values_ms: Sequence[float]) -> tuple[float, float]:
     """Return (p50, p95) of a list of milliseconds."""
     if not values_ms:
@@ -361,17 +368,26 @@ def catalog_benchmark(
     rng = random.Random(f"bench:{name}")
     sample = rng.sample(list(products), min(n_queries, len(products)))
     queries = [title_query(p, idf, random.Random(f"bench:{p.id}")) for p in sample]
-    embedder.embed(queries[:3])  # warm-up
-    retriever.search(queries[0], 5)
-    lat: list[float] = []
-    embed_lat: list[float] = []
-    for query in queries:
-        start = time.perf_counter()
-        retriever.search(query, 5)
-        lat.append((time.perf_counter() - start) * 1000)
-        start = time.perf_counter()
-        embedder.embed([query])
-        embed_lat.append((time.perf_counter() - start) * 1000)
+    # One query on one thread: intra-op threads buy nothing for a 10-token input and, on a busy
+    # 2-core machine, spinning worker threads made MiniLM 20x slower (measured: ~40 ms vs ~900 ms).
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        embedder.embed(queries[:3])  # warm-up
+        retriever.search(queries[0], 5)
+        lat: list[float] = []
+        embed_lat: list[float] = []
+        for query in queries:
+            start = time.perf_counter()
+            retriever.search(query, 5)
+            lat.append((time.perf_counter() - start) * 1000)
+            start = time.perf_counter()
+            embedder.embed([query])
+            embed_lat.append((time.perf_counter() - start) * 1000)
+    finally:
+        torch.set_num_threads(threads)
     latencies[f"hybrid {name}"] = lat
     p50, p95 = percentiles(lat)
     e50, _ = percentiles(embed_lat)
@@ -411,7 +427,9 @@ def _plot(ctx: BenchContext, latencies: dict[str, list[float]]) -> str | None:
     lower = max(min(min(v) for v in series.values()), 1e-3)
     bins = np.logspace(math.log10(lower), math.log10(max(upper, lower * 10)), 60)
     for name, values in series.items():
-        ax.hist(values, bins=bins, histtype="step", linewidth=1.5, label=name)
+        ax.hist(
+            values, bins=bins, histtype="step", linewidth=1.5, label=f"{name} (n={len(values)})"
+        )
     ax.set_xscale("log")
     ax.set_xlabel("query latency (ms, log scale, single query)")
     ax.set_ylabel("queries")
@@ -444,6 +462,7 @@ def run_section(ctx: BenchContext) -> BenchSection:
         asdict(settings),
     )
     started = time.perf_counter()
+    load_start = _load_average()
     latencies: dict[str, list[float]] = {}
     notes: list[str] = []
 
@@ -554,8 +573,8 @@ def run_section(ctx: BenchContext) -> BenchSection:
             )
     markdown = "\n".join(
         [
-            "Hybrid = query embedding + FAISS + BM25 + weighted fusion, one query at a time, "
-            "top 5, shopper-style paraphrased product queries. Embedding throughput is measured "
+            "Hybrid = query embedding + FAISS + BM25 + weighted fusion, one query at a time on "
+            "one thread, top 5, shopper-style paraphrased product queries. Embedding throughput is measured "
             "on 128 sampled passages each run and extrapolated to the catalog (the indexes under "
             "`var/bench/knowledge/` are updated incrementally, so their vectors are reused: "
             + ", ".join(
@@ -576,7 +595,9 @@ def run_section(ctx: BenchContext) -> BenchSection:
             "",
             *[f"- {v}" for v in verdicts],
             *[f"- {n}" for n in notes],
-            f"- Section wall time: {time.perf_counter() - started:.0f} s.",
+            f"- Section wall time: {time.perf_counter() - started:.0f} s; 1-minute load average "
+            f"{load_start:.1f} at the start, {_load_average():.1f} at the end on "
+            f"{os.cpu_count()} cores (timings are only comparable on an otherwise idle machine).",
         ]
     )
     return BenchSection(

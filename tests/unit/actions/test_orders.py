@@ -285,3 +285,28 @@ def test_switching_to_another_order_of_the_same_shopper_needs_no_new_email(
     chat, _ = verified_chat("track_order", mine)
     reply = texts(chat.start("track_order", order_number=other))
     assert f"Order #{other}" in reply and chat.slots["verified_order"] == other
+
+
+def test_a_stray_order_number_entity_does_not_derail_the_form(
+    seeded: SqlStoreBackend, picks: dict
+) -> None:
+    from actions.forms import ValidateOrderForm
+
+    pick = picks["delivered"]
+    chat = Chat()
+    chat.start("get_refund", order_number=pick.number)
+    chat.say(pick.email, email=pick.email)
+    assert chat.slots["requested_slot"] == "return_item"
+    # The NLU tags "1" as an order number as well; the previous turns are in the tracker.
+    slots = {**chat.slots, "return_item": "1", "order_number": "1"}
+    tracker = make_tracker(
+        slots,
+        candidates={"return_item": "1", "order_number": "1"},
+    )
+    tracker.events[:0] = [{"event": "slot", "name": "order_number", "value": pick.number}]
+    events, messages = run(ValidateOrderForm(), tracker)
+    values = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    quote = seeded.quote_return(seeded.verify_owner(pick.number, pick.email, chat_actor()))
+    assert values["order_number"] == pick.number
+    assert values["return_item"] == str(quote.items[0].item_id)
+    assert values["requested_slot"] == "item_condition" and not messages

@@ -115,8 +115,8 @@ def test_held_out_products_faq_and_phrasings_never_reach_fine_tuning(
 
 def test_preparation_is_deterministic() -> None:
     products, faqs = read_catalog_jsonl(CATALOG), read_faq_jsonl(FAQ)
-    first = build_dataset(products, faqs, [], preset="tiny", seed=5)
-    second = build_dataset(products, faqs, [], preset="tiny", seed=5)
+    first = build_dataset(products, faqs, [], preset="demo", seed=5)
+    second = build_dataset(products, faqs, [], preset="demo", seed=5)
     assert [(e.question, e.answer, e.passage_ids) for e in first.train] == [
         (e.question, e.answer, e.passage_ids) for e in second.train
     ]
