@@ -119,7 +119,8 @@ def action_server(settings: Settings) -> Service:
             **settings.to_env(),
             "SANIC_HOST": settings.host,
             "HF_HUB_OFFLINE": "1",
-            "TF_CPP_MIN_LOG_LEVEL": "2", "RASA_TELEMETRY_ENABLED": "false",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "RASA_TELEMETRY_ENABLED": "false",
         },
         cwd=settings.root,
     )
@@ -149,7 +150,8 @@ def rasa_server(settings: Settings) -> Service:
         env={
             "SHOPBOT_HOME": str(settings.root),
             "HF_HUB_OFFLINE": "1",
-            "TF_CPP_MIN_LOG_LEVEL": "2", "RASA_TELEMETRY_ENABLED": "false",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "RASA_TELEMETRY_ENABLED": "false",
         },
         cwd=settings.root,
     )
@@ -219,14 +221,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, help="Rasa server port (default 5005)")
     parser.add_argument("--actions-port", type=int, help="action server port (default 5055)")
     args = parser.parse_args(argv)
-    settings = Settings()
+    overrides: dict[str, object] = {}
     if args.preset:
-        settings.preset = args.preset
+        overrides["preset"] = args.preset
     if args.port:
-        settings.rasa_port = args.port
+        overrides["rasa_port"] = args.port
     if args.actions_port:
-        settings.actions_port = args.actions_port
-    settings.__post_init__()
+        overrides["actions_port"] = args.actions_port
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValueError as exc:
+        logger.error("%s", exc)
+        return 2
     logger.info("Resolved settings: %s", settings.describe())
     try:
         return run(settings)

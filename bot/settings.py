@@ -48,7 +48,7 @@ class Settings:
             empty for the in-memory lock store.
         store_db_url: SQLAlchemy URL of the store's order database.
         model_path: Trained Rasa model; empty → ``models/rasa/shopbot-<preset>.tar.gz``.
-        knowledge_dir: Retrieval index and generator (``models/knowledge``).
+        knowledge_dir: Retrieval index and generator; empty → ``models/<preset>/knowledge``.
         max_message_chars: Longest shopper message accepted by the channels.
         cors_origins: Space-separated origins allowed to call the servers from a browser.
         run_dir: Folder for the rendered server configuration and the server logs.
@@ -72,7 +72,7 @@ class Settings:
         default_factory=lambda: _env("STORE_DB_URL", "sqlite:///var/store/shop.db")
     )
     model_path: str = field(default_factory=lambda: _env("MODEL", ""))
-    knowledge_dir: str = field(default_factory=lambda: _env("KNOWLEDGE_DIR", "models/knowledge"))
+    knowledge_dir: str = field(default_factory=lambda: _env("KNOWLEDGE_DIR", ""))
     max_message_chars: int = field(default_factory=lambda: _env_int("MAX_MESSAGE_CHARS", 2000))
     cors_origins: str = field(default_factory=lambda: _env("CORS_ORIGINS", ""))
     run_dir: str = field(default_factory=lambda: _env("RUN_DIR", "var/run"))
@@ -85,6 +85,8 @@ class Settings:
                 f"preset must be one of {', '.join(PRESETS)}. Currently, preset is {self.preset!r} "
                 "(set SHOPBOT_PRESET or pass --preset)."
             )
+        if not self.knowledge_dir:
+            self.knowledge_dir = f"models/{self.preset}/knowledge"
         for name in ("rasa_port", "actions_port"):
             port = getattr(self, name)
             if not 0 < port < 65536:

@@ -552,7 +552,7 @@ def search_products(
     query: str,
     retriever: Retriever,
     limit: int = 5,
-    min_score: float = 0.25,
+    min_score: float = 0.4,
     parse: Callable[[str], tuple[str, Filters]] | None = None,
 ) -> list[ProductCard]:
     """Product search in chat: "waterproof jackets under $100" → filtered product cards.
@@ -565,7 +565,8 @@ def search_products(
         query: The shopper's message.
         retriever: The retriever (filters are applied at retrieval time).
         limit: Maximum number of products.
-        min_score: Minimum relevance (see :func:`relevance`).
+        min_score: Minimum relevance (see :func:`relevance`); below it a product is not shown
+            (MiniLM cosine: product-name queries score 0.5+, unrelated products 0.2-0.4).
         parse: Filter parser; ``knowledge.retriever.parse_filters`` when None.
     """
     if limit <= 0:

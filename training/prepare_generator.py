@@ -281,6 +281,7 @@ class DataPreset:
         eval_products: Held-out products asked about in eval-answers (at most).
         kinds: Product fact types asked about (the tiny smoke preset keeps price and brand only,
             so that a model trained for seconds learns them reliably).
+        max_distractors: Most other documents beside the answer's in one prompt.
     """
 
     phrasings_per_fact: int
@@ -288,15 +289,17 @@ class DataPreset:
     bitext_responses: int
     eval_products: int
     kinds: tuple[str, ...] = PRODUCT_KINDS
+    max_distractors: int = 2
 
 
 DATA_PRESETS: dict[str, DataPreset] = {
     "tiny": DataPreset(
-        phrasings_per_fact=6,
+        phrasings_per_fact=8,
         faq_phrasings=6,
         bitext_responses=0,
         eval_products=4,
         kinds=("price", "brand"),
+        max_distractors=1,
     ),
     "demo": DataPreset(
         phrasings_per_fact=2, faq_phrasings=14, bitext_responses=1200, eval_products=60
@@ -308,11 +311,11 @@ DATA_PRESETS: dict[str, DataPreset] = {
 # The prompt budget of each preset; train_generator stores it with the checkpoint.
 PROMPT_BUDGETS: dict[str, PromptBudget] = {
     "tiny": PromptBudget(
-        max_prompt_tokens=192,
-        max_source_tokens=80,
+        max_prompt_tokens=176,
+        max_source_tokens=72,
         max_question_tokens=32,
         max_history_tokens=24,
-        max_top_source_tokens=112,
+        max_top_source_tokens=104,
     ),
     "demo": PromptBudget(
         max_prompt_tokens=288,
@@ -582,11 +585,13 @@ class _Builder:
         budget: PromptBudget,
         rng: random.Random,
         allowed: Sequence[str] = PRODUCT_KINDS,
+        max_distractors: int = 2,
     ) -> None:
         self.products = list(products)
         self.faqs = list(faqs)
         self.budget = budget
         self.allowed = set(allowed)
+        self.max_distractors = max_distractors
         self.rng = rng
         self.passages: dict[str, Passage] = {}
         self.doc_passages: dict[str, list[Passage]] = {}
@@ -654,7 +659,9 @@ class _Builder:
         return [p.id for group in docs for p in group]
 
     def n_distractors(self) -> int:
-        return self.rng.choices((0, 1, 2), weights=(0.15, 0.5, 0.35))[0]
+        """How many other documents share the prompt (as retrieval's other hits would)."""
+        n = self.rng.choices((0, 1, 2), weights=(0.15, 0.5, 0.35))[0]
+        return min(n, self.max_distractors)
 
     def plant(self, passage: Passage, injection: str) -> Passage:
         """A copy of ``passage`` with a prompt injection appended to its text."""
@@ -746,7 +753,9 @@ class _Builder:
         # The asked product is not among the sources (retrieval found only other products).
         kind = rng.choice(self.askable(product, ("price", "brand", "stock", "category")))
         question = rng.choice(TEMPLATES[kind][0]).format(name=question_name(product, rng), spec="")
-        distractors = self.distractors(product.id, pool, rng.choice((1, 2, 3)))
+        distractors = self.distractors(
+            product.id, pool, rng.randint(1, max(1, self.max_distractors + 1))
+        )
         if distractors:
             out.append(
                 QAExample(
@@ -1042,7 +1051,7 @@ def build_dataset(
     # Distractors come from the whole store (a held-out product may sit beside the answer as a
     # distractor, as it would in retrieval), but held-out products and FAQ entries are never asked
     # about or answered from.
-    builder = _Builder(products, faqs, budget, rng, config.kinds)
+    builder = _Builder(products, faqs, budget, rng, config.kinds, config.max_distractors)
     examples: list[QAExample] = []
     for product in tqdm(train_products, desc="QA pairs (products)", unit="product"):
         examples += builder.product_examples(product, products, config.phrasings_per_fact)

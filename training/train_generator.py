@@ -70,16 +70,16 @@ class GeneratorPreset:
 PRESETS: dict[str, GeneratorPreset] = {
     # Seconds on a laptop CPU: for tests and smoke runs.
     "tiny": GeneratorPreset(
-        vocab_size=512,
+        vocab_size=768,
         n_layer=2,
         n_head=4,
-        n_embd=64,
-        n_positions=240,
+        n_embd=96,
+        n_positions=224,
         pretrain_steps=20,
-        finetune_steps=300,
+        finetune_steps=400,
         batch_size=16,
         block_size=128,
-        learning_rate=4e-3,
+        learning_rate=3e-3,
         max_new_tokens=48,
     ),
     # A few minutes on 2 CPU cores (~1.1M parameters, 352-token context).

@@ -41,6 +41,13 @@ PRESET_OVERRIDES: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
+def preset_overrides(preset: str) -> dict[str, dict[str, Any]]:
+    """The preset's budget overrides plus the paths of the preset's own pre-trained models."""
+    overrides = copy.deepcopy(PRESET_OVERRIDES[preset])
+    overrides.setdefault("BertSentimentAnalyzer", {})["model_path"] = f"models/{preset}/sentiment"
+    return overrides
+
+
 def render_config(base: Path, preset: str, out: Path) -> Path:
     """Write ``base`` with the preset's overrides applied to ``out`` and return ``out``."""
     if preset not in PRESETS:
@@ -49,7 +56,7 @@ def render_config(base: Path, preset: str, out: Path) -> Path:
         )
     config = yaml.safe_load(base.read_text(encoding="utf-8"))
     rendered = copy.deepcopy(config)
-    overrides = PRESET_OVERRIDES[preset]
+    overrides = preset_overrides(preset)
     for section in ("pipeline", "policies"):
         for component in rendered.get(section) or []:
             component.update(overrides.get(component.get("name", ""), {}))
@@ -77,7 +84,7 @@ def train_rasa(preset: str, root: Path = ROOT, force: bool = False) -> Path:
     model = root / "models" / "rasa" / f"shopbot-{preset}.tar.gz"
     stamp = Stamp(model.with_suffix("").with_suffix(".stamp"))
     inputs_hash = hash_inputs(
-        rasa_inputs(root), extra={"preset": preset, "overrides": PRESET_OVERRIDES[preset]}
+        [*rasa_inputs(root), root / "models" / preset / "sentiment" / ".stamp"], extra={"preset": preset, "overrides": preset_overrides(preset)}
     )
     if not force and stamp.matches(inputs_hash, model):
         logger.info("Rasa model %s is up to date; not retraining", model.relative_to(root))
@@ -95,7 +102,12 @@ def train_rasa(preset: str, root: Path = ROOT, force: bool = False) -> Path:
     ]  # fmt: skip
     logger.info("Training the Rasa model (preset %s): %s", preset, " ".join(command))
     started = time.monotonic()
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "RASA_TELEMETRY_ENABLED": "false", "HF_HUB_OFFLINE": "1"}
+    env = {
+        **os.environ,
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "RASA_TELEMETRY_ENABLED": "false",
+        "HF_HUB_OFFLINE": "1",
+    }
     subprocess.run(command, cwd=root, env=env, check=True)
     logger.info("Rasa model trained in %.0f s: %s", time.monotonic() - started, model)
     stamp.write(inputs_hash)

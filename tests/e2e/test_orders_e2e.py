@@ -30,6 +30,7 @@ from tests.e2e.postgres import PostgresServer, find_postgres_bin, missing_reason
 from tests.unit.actions.store.seeded import NOW, Pick, pick_orders, seed_store
 
 TOKEN_SECRET = "e2e-customer-token-secret"
+SERVER_START_TIMEOUT = 600.0
 
 
 @dataclass
@@ -104,8 +105,12 @@ def shop(
             customer_token_secret=TOKEN_SECRET,
         )
         store = SqlStoreBackend(db_url, clock=lambda: NOW)
-        servers.start()
         try:
+            # Like servers.start(), with a longer wait: loading the model is slow on a busy machine.
+            servers.actions.start()
+            servers.rasa.start()
+            servers.actions.wait_ready(timeout=SERVER_START_TIMEOUT)
+            servers.rasa.wait_ready(timeout=SERVER_START_TIMEOUT)
             yield Shop(servers, store, pick_orders(db_url), backend)
         finally:
             servers.stop()

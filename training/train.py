@@ -1,0 +1,146 @@
+"""``shopbot train``: build every model and index of a preset, reusing whatever is up to date.
+
+Layout (one folder per preset, so tests' ``tiny`` models never replace the demo's):
+
+- ``models/<preset>/sentiment/``          BERT sentiment classifier (``shopbot train-sentiment``)
+- ``models/<preset>/knowledge/index/``    FAISS + BM25 index over catalog and FAQ (``shopbot index``)
+- ``models/<preset>/knowledge/generator/``  GPT answer generator (``shopbot train-generator``)
+- ``models/rasa/shopbot-<preset>.tar.gz``  the Rasa model (BERT intents, entities, sentiment, rules)
+
+Each step hashes its inputs and skips itself when nothing changed; ``--force`` rebuilds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from training.artifacts import Stamp, hash_inputs
+
+logger = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[1]
+PRESETS = ("tiny", "demo", "full")
+STEPS = ("sentiment", "index", "generator", "rasa")
+
+
+def preset_dir(preset: str, root: Path = ROOT) -> Path:
+    """The folder holding a preset's models (except the Rasa model)."""
+    return root / "models" / preset
+
+
+def _run_main(main: Callable[[list[str]], object], argv: list[str], what: str) -> None:
+    result = main(argv)
+    if isinstance(result, int) and result != 0:
+        raise RuntimeError(f"{what} failed with exit code {result}; see the log above.")
+
+
+def train_sentiment(preset: str, root: Path, force: bool) -> None:
+    """Prepare the review data and fine-tune the sentiment classifier."""
+    from training import prepare_sentiment, train_sentiment
+
+    out = preset_dir(preset, root) / "sentiment"
+    inputs = [root / "data" / "demo" / "sentiment", root / "training" / "train_sentiment.py"]
+    inputs_hash = hash_inputs(inputs, extra={"preset": preset})
+    stamp = Stamp(out / ".stamp")
+    if not force and stamp.matches(inputs_hash, out / "metrics.json"):
+        logger.info("Sentiment model %s is up to date", out.relative_to(root))
+        return
+    _run_main(
+        prepare_sentiment.main, ["--out", str(root / "var" / "sentiment")], "prepare-sentiment"
+    )
+    data = root / "var" / "sentiment"
+    argv = [
+        "--train", str(data / "train.csv"),
+        "--eval", str(data / "eval_alexa.csv"),
+        "--extra-eval", str(data / "eval_uci.csv"),
+        "--out", str(out),
+        "--preset", preset,
+    ]  # fmt: skip
+    _run_main(train_sentiment.main, argv, "train-sentiment")
+    stamp.write(inputs_hash)
+
+
+def build_index(preset: str, root: Path, force: bool) -> None:
+    """Build (or incrementally update) the retrieval index over the catalog and FAQ."""
+    from training import build_index as build_index_module
+
+    out = preset_dir(preset, root) / "knowledge" / "index"
+    argv = [
+        "--catalog", str(root / "var" / "store" / "catalog.jsonl"),
+        "--faq", str(root / "var" / "store" / "faq.jsonl"),
+        "--out", str(out),
+    ]  # fmt: skip
+    if force:
+        argv.append("--rebuild")
+    _run_main(build_index_module.main, argv, "index")
+
+
+def train_generator(preset: str, root: Path, force: bool) -> None:
+    """Prepare grounded Q/A data, train the tokenizer and the GPT generator."""
+    from training import train_generator as train_generator_module
+
+    out = preset_dir(preset, root) / "knowledge" / "generator"
+    inputs = [
+        root / "var" / "store" / "catalog.jsonl",
+        root / "var" / "store" / "faq.jsonl",
+        root / "training" / "prepare_generator.py",
+        root / "training" / "train_generator.py",
+    ]
+    inputs_hash = hash_inputs(inputs, extra={"preset": preset})
+    stamp = Stamp(out / ".stamp")
+    if not force and stamp.matches(inputs_hash, out / "config.json"):
+        logger.info("Generator %s is up to date", out.relative_to(root))
+        return
+    argv = [
+        "--preset", preset,
+        "--data-dir", str(root / "var" / "generator" / preset),
+        "--out-dir", str(out),
+        "--catalog", str(root / "var" / "store" / "catalog.jsonl"),
+        "--faq", str(root / "var" / "store" / "faq.jsonl"),
+    ]  # fmt: skip
+    _run_main(train_generator_module.main, argv, "train-generator")
+    stamp.write(inputs_hash)
+
+
+def train_rasa_model(preset: str, root: Path, force: bool) -> None:
+    """Train the Rasa model (its BERT intent classifier trains inside ``rasa train``)."""
+    from training.train_rasa import train_rasa
+
+    train_rasa(preset, root=root, force=force)
+
+
+STEP_FUNCTIONS: dict[str, Callable[[str, Path, bool], None]] = {
+    "sentiment": train_sentiment,
+    "index": build_index,
+    "generator": train_generator,
+    "rasa": train_rasa_model,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train every model of a preset (or only some steps)."""
+    parser = argparse.ArgumentParser(
+        prog="shopbot train",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--preset",
+        choices=PRESETS,
+        default=os.environ.get("SHOPBOT_PRESET", "demo"),
+        help="tiny (tests, seconds), demo (default, minutes on a CPU), full (a GPU)",
+    )
+    parser.add_argument("--only", nargs="+", choices=STEPS, help="run only these steps")
+    parser.add_argument("--force", action="store_true", help="rebuild even when up to date")
+    args = parser.parse_args(argv)
+    for step in args.only or STEPS:
+        started = time.monotonic()
+        logger.info("== %s (preset %s)", step, args.preset)
+        STEP_FUNCTIONS[step](args.preset, ROOT, args.force)
+        logger.info("== %s done in %.0f s", step, time.monotonic() - started)
+    return 0
