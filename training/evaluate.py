@@ -30,7 +30,12 @@ def rasa_test_stories(model: Path, out: Path, root: Path = ROOT) -> None:
         "--fail-on-prediction-errors",
     ]  # fmt: skip
     logger.info("Running the test stories: %s", " ".join(command))
-    subprocess.run(command, cwd=root, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "RASA_TELEMETRY_ENABLED": "false"}, check=True)
+    subprocess.run(
+        command,
+        cwd=root,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "RASA_TELEMETRY_ENABLED": "false"},
+        check=True,
+    )
 
 
 def rasa_test_nlu(model: Path, nlu_file: Path, out: Path, root: Path = ROOT) -> None:
@@ -44,7 +49,12 @@ def rasa_test_nlu(model: Path, nlu_file: Path, out: Path, root: Path = ROOT) -> 
         "--out", str(out / "nlu"),
     ]  # fmt: skip
     logger.info("Evaluating NLU on the held-out split: %s", " ".join(command))
-    subprocess.run(command, cwd=root, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "RASA_TELEMETRY_ENABLED": "false"}, check=True)
+    subprocess.run(
+        command,
+        cwd=root,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "RASA_TELEMETRY_ENABLED": "false"},
+        check=True,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -30,11 +30,9 @@ PRESETS = ("tiny", "demo", "full")
 # config.yml values (which are the `full` budgets).
 PRESET_OVERRIDES: dict[str, dict[str, dict[str, Any]]] = {
     "tiny": {
-        "DIETClassifier": {"epochs": 20},
         "BertIntentClassifier": {"preset": "tiny"},
     },
     "demo": {
-        "DIETClassifier": {"epochs": 40},
         "BertIntentClassifier": {"preset": "demo"},
     },
     "full": {"BertIntentClassifier": {"preset": "full"}},
@@ -59,7 +57,9 @@ def render_config(base: Path, preset: str, out: Path) -> Path:
     overrides = preset_overrides(preset)
     for section in ("pipeline", "policies"):
         for component in rendered.get(section) or []:
-            component.update(overrides.get(component.get("name", ""), {}))
+            # Custom components are named by import path; overrides use the class name.
+            short_name = str(component.get("name", "")).rsplit(".", 1)[-1]
+            component.update(overrides.get(short_name, {}))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
         f"# Rendered from {base.name} for preset {preset!r}; edit {base.name}, not this file.\n"
@@ -84,7 +84,8 @@ def train_rasa(preset: str, root: Path = ROOT, force: bool = False) -> Path:
     model = root / "models" / "rasa" / f"shopbot-{preset}.tar.gz"
     stamp = Stamp(model.with_suffix("").with_suffix(".stamp"))
     inputs_hash = hash_inputs(
-        [*rasa_inputs(root), root / "models" / preset / "sentiment" / ".stamp"], extra={"preset": preset, "overrides": preset_overrides(preset)}
+        [*rasa_inputs(root), root / "models" / preset / "sentiment" / ".stamp"],
+        extra={"preset": preset, "overrides": preset_overrides(preset)},
     )
     if not force and stamp.matches(inputs_hash, model):
         logger.info("Rasa model %s is up to date; not retraining", model.relative_to(root))

@@ -17,7 +17,8 @@ def test_render_config_applies_only_preset_budgets(tmp_path: Path) -> None:
     assert [c["name"] for c in rendered["pipeline"]] == [c["name"] for c in base["pipeline"]]
     for section in ("pipeline", "policies"):
         for component in rendered[section]:
-            for key, value in PRESET_OVERRIDES["tiny"].get(component["name"], {}).items():
+            short_name = component["name"].rsplit(".", 1)[-1]
+            for key, value in PRESET_OVERRIDES["tiny"].get(short_name, {}).items():
                 assert component[key] == value
 
 
@@ -44,3 +45,12 @@ def test_stamp_tracks_inputs(tmp_path: Path) -> None:
     )
     output.unlink()
     assert not stamp.matches(first, output)
+
+
+def test_render_config_points_sentiment_at_the_presets_model(tmp_path: Path) -> None:
+    rendered = yaml.safe_load(
+        render_config(ROOT / "config.yml", "tiny", tmp_path / "c.yml").read_text()
+    )
+    by_name = {c["name"].rsplit(".", 1)[-1]: c for c in rendered["pipeline"]}
+    assert by_name["BertSentimentAnalyzer"]["model_path"] == "models/tiny/sentiment"
+    assert by_name["BertIntentClassifier"]["preset"] == "tiny"

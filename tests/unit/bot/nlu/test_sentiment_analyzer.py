@@ -46,13 +46,13 @@ def component(
 
 
 def test_missing_model_tells_how_to_train_one(tmp_path: Path) -> None:
-    analyzer = component(tmp_path / "nope", LocalModelStorage(tmp_path / "s"), Resource("r"))
+    analyzer = component(tmp_path / "nope", LocalModelStorage(tmp_path), Resource("r"))
     with pytest.raises(SentimentModelError, match="shopbot train-sentiment"):
         analyzer.train(TrainingData())
 
 
 def test_train_load_process(sentiment_dir: Path, tmp_path: Path) -> None:
-    storage, resource = LocalModelStorage(tmp_path / "s"), Resource("train_sentiment")
+    storage, resource = LocalModelStorage(tmp_path), Resource("train_sentiment")
     config = {
         **BertSentimentAnalyzer.get_default_config(),
         "model_path": str(sentiment_dir),
@@ -79,9 +79,9 @@ def test_train_load_process(sentiment_dir: Path, tmp_path: Path) -> None:
 
 
 def test_changed_model_is_refused(sentiment_dir: Path, tmp_path: Path) -> None:
-    copy = tmp_path / "model"
+    copy = tmp_path / "copied-model"
     shutil.copytree(sentiment_dir, copy)
-    storage, resource = LocalModelStorage(tmp_path / "s"), Resource("train_sentiment")
+    storage, resource = LocalModelStorage(tmp_path), Resource("train_sentiment")
     component(copy, storage, resource).train(TrainingData())
     (copy / "label_map.json").write_text((copy / "label_map.json").read_text() + "\n")
     config = {**BertSentimentAnalyzer.get_default_config(), "model_path": str(copy)}
