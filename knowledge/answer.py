@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from knowledge.prompt import (
+    CITATION_TAG_RE,
     OFF_POLICY_ANSWER,
     UNKNOWN_ANSWER,
     PromptBudget,
@@ -33,10 +34,11 @@ from knowledge.prompt import (
     clean_completion,
     format_price,
     group_by_document,
-    passage_tag,
+    normalize_tag,
     short_name,
     source_body,
     split_sentences,
+    tag_index,
 )
 from knowledge.types import Answer, Citation, Filters, Generator, Hit, Passage, Retriever
 from knowledge.verifier import Verifier
@@ -45,7 +47,6 @@ logger = logging.getLogger(__name__)
 
 History = Sequence[tuple[str, str]]
 FOLLOW_UP_RE = re.compile(r"\b(it|its|it's|this|that|these|those|they|them|one)\b", re.IGNORECASE)
-_TAG_IN_TEXT_RE = re.compile(r"\[\s*((?:P|FAQ)\s*:\s*[^\]\s]+)\s*\]", re.IGNORECASE)
 _REFUSAL_PREFIXES = ("i don't have that information", "i can only share information")
 _WORD_RE = re.compile(r"[a-z0-9]+")
 _NAME_STOPWORDS = {"the", "a", "an", "and", "for", "with", "of", "by", "in", "to", "&", "-"}
@@ -84,14 +85,21 @@ def citation_for(passage: Passage) -> Citation:
     )
 
 
-def render_reply(text: str, citations: Sequence[Citation], tags: dict[str, int]) -> str:
-    """Replace citation tags with ``[1]``-style markers and append a ``Sources:`` line."""
+def render_reply(text: str, citations: Sequence[Citation], markers: dict[str, int]) -> str:
+    """Replace citation tags with ``[1]``-style markers and append a ``Sources:`` line.
+
+    Args:
+        text: The answer with the generator's tags (``[S1]``).
+        citations: The cited documents, in marker order (empty: no ``Sources:`` line).
+        markers: Normalised tag (see ``knowledge.prompt.normalize_tag``) → marker number; tags
+            not in it are dropped.
+    """
 
     def marker(match: re.Match[str]) -> str:
-        tag = re.sub(r"\s+", "", match.group(1))
-        return f"[{tags[tag]}]" if tag in tags else ""
+        number = markers.get(normalize_tag(match.group(1)))
+        return f"[{number}]" if number else ""
 
-    body = _TAG_IN_TEXT_RE.sub(marker, text)
+    body = CITATION_TAG_RE.sub(marker, text)
     body = re.sub(r"\s+([.,;!?])", r"\1", body).strip()
     if not citations:
         return body
@@ -101,11 +109,12 @@ def render_reply(text: str, citations: Sequence[Citation], tags: dict[str, int])
     return f"{body}\n\nSources: {sources}"
 
 
-def render_passage(group: Sequence[Passage], max_chars: int = 360) -> str:
+def render_passage(group: Sequence[Passage], question: str = "", max_chars: int = 360) -> str:
     """A concise, shopper-facing rendering of one document's passages (no 2 kB blobs).
 
-    Products: name — price, availability; brand; category; a few specs; the first sentence of the
-    description. FAQ entries: the store's answer. Instruction-like sentences are never included.
+    Products: name — price, availability; brand; category; a few specs (those the question names
+    first); the first sentence of the description. FAQ entries: the store's answer.
+    Instruction-like sentences are never included.
     """
     first = group[0]
     if first.kind == "faq":
@@ -128,7 +137,7 @@ def render_passage(group: Sequence[Passage], max_chars: int = 360) -> str:
         body = source_body(passage)
         specs = re.search(r"^Specs:\s*(.+)$", body, re.MULTILINE)
         if specs:
-            lines.append(_cut_items(specs.group(1), 160) + ".")
+            lines.append(_cut_items(specs.group(1), 160, question) + ".")
         if passage.metadata.get("section") == "description" or (
             passage.kind == "product" and "Price:" not in passage.text
         ):
@@ -152,8 +161,12 @@ def _cut_sentences(text: str, max_chars: int) -> str:
     return out
 
 
-def _cut_items(text: str, max_chars: int) -> str:
+def _cut_items(text: str, max_chars: int, question: str = "") -> str:
+    """The first ``;``-separated items that fit ``max_chars``, those whose label the question
+    mentions first ("weight" → "Item Weight: 13.4 ounces")."""
+    asked = set(_WORD_RE.findall(question.lower()))
     items = [i.strip() for i in text.split(";") if i.strip()]
+    items.sort(key=lambda item: -len(asked & set(_WORD_RE.findall(item.split(":")[0].lower()))))
     out: list[str] = []
     for item in items:
         if out and len("; ".join([*out, item])) > max_chars:
@@ -382,7 +395,7 @@ class AnswerPipeline:
         raw = ""
         shown = ""
         verified_upto = 0
-        tags: dict[str, int] = {}
+        markers: dict[str, int] = {}
         citations: list[Citation] = []
         failed: list[str] = []
         try:
@@ -401,8 +414,8 @@ class AnswerPipeline:
                         break
                     delta_raw = raw[verified_upto:cut]
                     verified_upto = cut
-                    self._register(partial.cited, tags, citations, ctx.passages)
-                    delta = render_reply(delta_raw, [], tags)
+                    self._register(partial.cited, markers, citations, ctx.passages)
+                    delta = render_reply(delta_raw, [], markers)
                     if delta:
                         shown += (" " if shown else "") + delta
                         yield AnswerEvent("delta", delta)
@@ -431,14 +444,11 @@ class AnswerPipeline:
                 yield AnswerEvent("replace", answer.text)
             yield self._done(answer)
             return
-        self._register(verdict.cited, tags, citations, ctx.passages)
-        if not citations:
-            # A supported answer without a tag still names its source: the best passage.
-            top = ctx.passages[0]
-            tags[passage_tag(top)] = 1
-            citations.append(citation_for(top))
-        final_text = render_reply(text, citations, tags)
-        rest = render_reply(clean_completion(raw[verified_upto:]), [], tags)
+        # A supported answer without a tag still names its source: the best passage.
+        cited = verdict.cited or [ctx.passages[0].doc_id]
+        self._register(cited, markers, citations, ctx.passages)
+        final_text = render_reply(text, citations, markers)
+        rest = render_reply(clean_completion(raw[verified_upto:]), [], markers)
         if rest:
             yield AnswerEvent("delta", rest)
         yield self._done(Answer(final_text, citations, "generated", ctx.hits, [], ctx.latency))
@@ -446,17 +456,24 @@ class AnswerPipeline:
     @staticmethod
     def _register(
         cited: Sequence[str],
-        tags: dict[str, int],
+        markers: dict[str, int],
         citations: list[Citation],
         passages: Sequence[Passage],
     ) -> None:
-        for tag in cited:
-            if tag in tags:
+        """Give each newly cited document (by ``doc_id``) the next marker number, for every tag
+        that names it."""
+        known = {c.doc_id for c in citations}
+        for doc_id in cited:
+            if doc_id in known:
                 continue
-            passage = next((p for p in passages if passage_tag(p) == tag), None)
-            if passage is not None:
-                tags[tag] = len(citations) + 1
-                citations.append(citation_for(passage))
+            known.add(doc_id)
+            group = next((g for g in group_by_document(passages) if g[0].doc_id == doc_id), None)
+            if group is None:
+                continue
+            citations.append(citation_for(group[0]))
+            for tag, tagged in tag_index(passages).items():
+                if tagged[0].doc_id == doc_id:
+                    markers[tag] = len(citations)
 
     # ------------------------------------------------------------------------------ fallbacks
 
@@ -492,15 +509,13 @@ class AnswerPipeline:
         if not groups:
             return self._unknown(ctx)
         group = groups[0]
-        text = render_passage(group)
+        text = render_passage(group, ctx.question)
         verdict = self.verifier.verify(text, group)
         if not verdict.supported:
             # Keep only the catalog's structured facts (no description text at all).
             text = render_passage([replace(group[0], text="")])
         citation = citation_for(group[0])
-        reply = render_reply(
-            f"{text} [{passage_tag(group[0])}]", [citation], {passage_tag(group[0]): 1}
-        )
+        reply = render_reply(f"{text} [S1]", [citation], {"s1": 1})
         ctx.lap("fallback", since)
         return Answer(reply, [citation], "passage", ctx.hits, [], ctx.latency)
 

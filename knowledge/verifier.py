@@ -8,8 +8,9 @@ Facts extracted from the answer:
 - numbers with a unit (``30 days``, ``10.7 pounds``): the number followed by the same unit;
 - any other number, and codes mixing letters and digits (SKUs, model numbers): present in a source;
 - product names (runs of capitalised words): their words must occur in the sources;
-- citation tags (``[P:18018b6b]``, ``[FAQ:faq-3]``): must name a passage that was in the prompt,
-  and when an answer cites, its facts must come from the cited documents;
+- citation tags (``[S1]`` — the source's position in the prompt — or ``[P:18018b6b]``,
+  ``[FAQ:faq-3]``): must name a document that was in the prompt, and when an answer cites, its
+  facts must come from the cited documents;
 - policy terms (``full refund``, ``free shipping``, ``warranty``...): present in a source;
 - promises (``discount``, ``coupon``, ``for free``, ``compensation``...): present in a store-policy
   (FAQ) source. A product description is no authority for a promise, and sentences that try to
@@ -28,13 +29,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from knowledge.prompt import evidence_text, passage_tag
+from knowledge.prompt import CITATION_TAG_RE, evidence_text, normalize_tag, tag_index
 from knowledge.types import Passage
 
 logger = logging.getLogger(__name__)
 
 _NUM = r"\d[\d,]*(?:\.\d+)?|\.\d+"
-_TAG_RE = re.compile(r"\[\s*((?:P|FAQ)\s*:\s*[^\]\s]+)\s*\]", re.IGNORECASE)
 _MONEY_RE = re.compile(
     rf"(?:US\s?\$|\$|USD\s?|€|£|EUR\s?|GBP\s?)\s?(?P<a>{_NUM})"
     rf"|(?P<b>{_NUM})\s?(?:dollars?|usd|bucks|euros?|eur|pounds sterling)\b",
@@ -209,7 +209,7 @@ class Verification:
     Args:
         supported: True when every extracted fact is supported by the sources.
         unsupported: Human-readable descriptions of the facts that are not (``"price $19.99"``).
-        cited: Citation tags found in the answer that refer to passages in the prompt.
+        cited: Ids (``doc_id``) of the prompt's documents the answer cites, in citation order.
         facts: Every fact that was checked (for logs and the console).
     """
 
@@ -247,7 +247,7 @@ class _Evidence:
 
     @classmethod
     def from_passages(cls, passages: Sequence[Passage]) -> _Evidence:
-        texts = [_words_to_digits(_TAG_RE.sub(" ", evidence_text(p))) for p in passages]
+        texts = [_words_to_digits(CITATION_TAG_RE.sub(" ", evidence_text(p))) for p in passages]
         policy = [t for p, t in zip(passages, texts, strict=True) if p.kind == "faq"]
         text = "\n".join(texts)
         # Numbers may be glued to a following unit ("12.8ounces") or sit in dimensions
@@ -309,22 +309,21 @@ class Verifier:
         """
         unsupported: list[str] = []
         facts: list[str] = []
-        known_tags = {passage_tag(p).lower(): passage_tag(p) for p in passages}
-
+        index = tag_index(passages)
         cited: list[str] = []
-        for match in _TAG_RE.finditer(answer):
+        for match in CITATION_TAG_RE.finditer(answer):
             tag = re.sub(r"\s+", "", match.group(1))
             facts.append(f"citation [{tag}]")
-            if tag.lower() in known_tags:
-                if known_tags[tag.lower()] not in cited:
-                    cited.append(known_tags[tag.lower()])
-            else:
+            group = index.get(normalize_tag(tag))
+            if group is None:
                 unsupported.append(f"citation [{tag}] (not a retrieved passage)")
-        # A fact must come from the documents the answer cites ("$99.95 [P:a]" is wrong when $99.95
-        # is the price of product b); an answer without citations may use any retrieved passage.
-        cited_passages = [p for p in passages if passage_tag(p) in cited]
+            elif group[0].doc_id not in cited:
+                cited.append(group[0].doc_id)
+        # A fact must come from the documents the answer cites ("$99.95 [S1]" is wrong when $99.95
+        # is the price of the product in S2); an answer without citations may use any passage.
+        cited_passages = [p for p in passages if p.doc_id in cited]
         evidence = _evidence(tuple(cited_passages or passages))
-        body = _words_to_digits(_TAG_RE.sub(" ", answer))
+        body = _words_to_digits(CITATION_TAG_RE.sub(" ", answer))
 
         consumed: list[tuple[int, int]] = []
 

@@ -44,8 +44,8 @@ def servers(tmp_path: Path, tiny_rasa_model: Path) -> Iterator[object]:
     running = ShopBotServers.for_tests(
         ROOT, tmp_path, tiny_rasa_model, store_db_url=f"sqlite:///{store_db}"
     )
-    running.start()
     try:
+        running.start()  # inside the try: a server that started before the other failed is stopped
         yield running
     finally:
         running.stop()

@@ -11,7 +11,7 @@ import logging
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import torch
+from scipy.optimize import minimize_scalar
 
 logger = logging.getLogger(__name__)
 
@@ -24,40 +24,35 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
-def fit_temperature(logits: np.ndarray, labels: np.ndarray, max_iter: int = 200) -> float:
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     """Fit the temperature that minimises the negative log-likelihood (Guo et al., 2017).
 
     A weak log-normal prior centred on T = 1 (sigma 1, i.e. a penalty of (log T)^2 / 2N on the
     mean NLL) keeps a small, perfectly separated held-out slice from driving T towards 0, which
     would make every message, out-of-scope ones included, look certain. With thousands of
-    held-out rows the prior is negligible.
+    held-out rows the prior is negligible. One parameter: a bounded scalar search over log T.
 
     Args:
         logits: Held-out logits, shape (N, C).
         labels: Held-out label indices, shape (N,).
-        max_iter: L-BFGS iterations.
 
     Returns:
-        The temperature (> 0); 1.0 when there is nothing to fit on.
+        The temperature, in [0.05, 20]; 1.0 when there is nothing to fit on.
     """
     if len(labels) == 0:
         return 1.0
-    logits_t = torch.as_tensor(logits, dtype=torch.float64)
-    labels_t = torch.as_tensor(labels, dtype=torch.long)
-    # Optimise log T so the temperature stays positive.
-    log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.LBFGS([log_t], lr=0.1, max_iter=max_iter, line_search_fn="strong_wolfe")
+    logits = np.asarray(logits, dtype=np.float64)
+    rows = np.arange(len(labels))
 
-    def closure() -> torch.Tensor:
-        optimizer.zero_grad()
-        nll = torch.nn.functional.cross_entropy(logits_t / log_t.exp(), labels_t)
-        loss = nll + log_t.pow(2).sum() / (2 * len(labels))
-        loss.backward()
-        return loss
+    def objective(log_t: float) -> float:
+        scaled = logits / np.exp(log_t)
+        top = scaled.max(axis=1)
+        log_z = top + np.log(np.exp(scaled - top[:, None]).sum(axis=1))
+        nll = float((log_z - scaled[rows, labels]).mean())
+        return nll + log_t**2 / (2 * len(labels))
 
-    optimizer.step(closure)
-    temperature = float(log_t.exp().item())
-    return float(min(max(temperature, 0.05), 20.0))
+    result = minimize_scalar(objective, bounds=(np.log(0.05), np.log(20.0)), method="bounded")
+    return float(np.exp(result.x))
 
 
 def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, n_bins: int = 15) -> float:

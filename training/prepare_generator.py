@@ -9,9 +9,9 @@ Writes into ``var/generator/`` (deterministic for a given seed and inputs):
   planted prompt injection).
 - ``finetune_train.jsonl`` / ``finetune_valid.jsonl`` — stage 2 grounded question → answer examples:
   many phrasings per fact (price, brand, category, a spec, availability, "tell me about"), answers that
-  restate the fact and cite the source (``The price of the Guillow Airplane Design Studio is
-  $28.91 [P:18018b6b].``), with distractor passages as retrieval would return them; FAQ questions
-  paraphrased → the FAQ's answer with ``[FAQ:faq-3]``; "not in the sources → say so" examples;
+  restate the fact and cite the source by its position in the prompt (``The price of the Guillow
+  Airplane Design Studio is $28.91 [S1].``), with distractor passages as retrieval would return them; FAQ questions
+  paraphrased → the FAQ's answer with its source tag; "not in the sources → say so" examples;
   prompt-injection examples (in the question, or planted in a source) whose answers ignore them;
   follow-up questions that need the history ("how much is it?").
 - ``eval_questions.jsonl`` — the held-out set for ``shopbot eval-answers``: questions about products
@@ -46,11 +46,11 @@ from knowledge.prompt import (
     PromptBudget,
     build_prompt,
     category_path,
-    citation_tag,
     format_price,
     render_document,
     sanitize,
     short_name,
+    source_tag,
     split_sentences,
 )
 from knowledge.types import Passage
@@ -498,15 +498,18 @@ def faq_key_sentence(answer: str, max_words: int = 40) -> str:
     return text if text[-1:] in ".!?" else text + "."
 
 
-def product_answer(kind: str, product: Product, spec_key: str = "") -> tuple[str, str]:
-    """Return ``(answer, expected fact)`` for a question of ``kind`` about ``product``.
+def product_answer(
+    kind: str, product: Product, spec_key: str = "", position: int = 1
+) -> tuple[str, str]:
+    """Return ``(answer, expected fact)`` for a question of ``kind`` about ``product``, whose
+    document is source ``position`` of the prompt (the answer cites ``[S<position>]``).
 
     Attribute answers share one shape, "The <attribute> of the <name> is <value> [P:tag].", whose
     value is copied from the source line "<Attribute>: <value>": the first words already commit to
     what was asked, and the rest is copying, which a small model learns quickly.
     """
     name = answer_name(product)
-    tag = f"[{citation_tag('product', product.id)}]"
+    tag = f"[{source_tag(position)}]"
     if kind == "describe":
         sentence = description_sentence(product.description)
         return f"{name}: {sentence} {tag}", sentence
@@ -658,6 +661,11 @@ class _Builder:
             docs[0], docs[1] = docs[1], docs[0]
         return [p.id for group in docs for p in group]
 
+    def position(self, passage_ids: Sequence[str], doc_id: str) -> int:
+        """The 1-based position of document ``doc_id`` among the prompt's documents."""
+        docs = list(dict.fromkeys(self.passages[pid].doc_id for pid in passage_ids))
+        return docs.index(doc_id) + 1
+
     def n_distractors(self) -> int:
         """How many other documents share the prompt (as retrieval's other hits would)."""
         n = self.rng.choices((0, 1, 2), weights=(0.15, 0.5, 0.35))[0]
@@ -713,11 +721,13 @@ class _Builder:
                 question = template.format(
                     name=question_name(product, rng), spec=spec_question_key(spec_key, rng)
                 )
-                answer, expected = product_answer(kind, product, spec_key)
                 target = self.doc_view(
                     product.id, with_description=kind == "describe" or rng.random() < 0.3
                 )
                 ids = self.arrange(target, self.distractors(product.id, pool, self.n_distractors()))
+                answer, expected = product_answer(
+                    kind, product, spec_key, self.position(ids, product.id)
+                )
                 examples.append(
                     QAExample(
                         self.next_id(kind), kind, question, answer, ids, [], product.id, expected
@@ -728,10 +738,10 @@ class _Builder:
             kind = rng.choice([k for k in FOLLOW_UPS if k in dict(kinds)])
             first = rng.choice(TEMPLATES["describe"][0]).format(name=question_name(product, rng))
             previous = f"Here is the {answer_name(product)}."
-            answer, expected = product_answer(kind, product)
             ids = self.arrange(
                 self.doc_view(product.id, False), self.distractors(product.id, pool, 1)
             )
+            answer, expected = product_answer(kind, product, "", self.position(ids, product.id))
             examples.append(
                 QAExample(
                     self.next_id("follow"),
@@ -791,7 +801,7 @@ class _Builder:
         else:
             kind = rng.choice(self.askable(product, ("price", "brand", "stock")))
             real = rng.choice(TEMPLATES[kind][0]).format(name=question_name(product, rng), spec="")
-            answer, expected = product_answer(kind, product)
+            answer, expected = product_answer(kind, product, "", self.position(ids, product.id))
             question = f"{real} {injection}" if rng.random() < 0.5 else f"{injection} {real}"
             out.append(
                 QAExample(
@@ -807,7 +817,6 @@ class _Builder:
             )
         kind = rng.choice(self.askable(product, ("price", "stock")))
         question = rng.choice(TEMPLATES[kind][0]).format(name=question_name(product, rng), spec="")
-        answer, expected = product_answer(kind, product)
         target = list(self.doc_view(product.id, False))
         distractors = self.distractors(product.id, pool, 1)
         planted_injection = rng.choice(PASSAGE_INJECTIONS)
@@ -815,16 +824,11 @@ class _Builder:
             distractors[0] = self.plant(distractors[0], planted_injection)
         else:
             target[0] = self.plant(target[0], planted_injection)
+        ids = self.arrange(target, distractors)
+        answer, expected = product_answer(kind, product, "", self.position(ids, product.id))
         out.append(
             QAExample(
-                self.next_id("inj-p"),
-                "injection",
-                question,
-                answer,
-                self.arrange(target, distractors),
-                [],
-                product.id,
-                expected,
+                self.next_id("inj-p"), "injection", question, answer, ids, [], product.id, expected
             )
         )
         return out
@@ -833,7 +837,6 @@ class _Builder:
 
     def faq_examples(self, entry: FaqEntry, pool: Sequence[FaqEntry], n: int) -> list[QAExample]:
         rng = self.rng
-        answer = f"{faq_key_sentence(entry.answer)} [{citation_tag('faq', entry.id)}]"
         out: list[QAExample] = []
         others = [e for e in pool if e.id != entry.id]
         for i in range(n):
@@ -844,14 +847,17 @@ class _Builder:
                     distractors += self.doc_view(rng.choice(others).id, False)
                 elif self.products:
                     distractors.append(self.doc_passages[rng.choice(self.products).id][0])
-            ids = self.arrange([self.passages[entry.id]], distractors)
+            ids = list(dict.fromkeys(self.arrange([self.passages[entry.id]], distractors)))
+            answer = (
+                f"{faq_key_sentence(entry.answer)} [{source_tag(self.position(ids, entry.id))}]"
+            )
             out.append(
                 QAExample(
                     self.next_id("faq"),
                     "faq",
                     question,
                     answer,
-                    list(dict.fromkeys(ids)),
+                    ids,
                     [],
                     entry.id,
                     faq_key_sentence(entry.answer),

@@ -154,6 +154,13 @@ class TrainGeneratorArgs:
     max_new_tokens: int | None = field(
         default=None, metadata={"help": "Answer length limit stored for serving."}
     )
+    prompt_loss_weight: float = field(
+        default=0.0,
+        metadata={
+            "help": "Fine-tuning loss weight of prompt tokens relative to answer tokens "
+            "(0: answer tokens only)."
+        },
+    )
     warmup_ratio: float = field(default=0.05, metadata={"help": "Warm-up share of each stage."})
     weight_decay: float = field(default=0.05, metadata={"help": "AdamW weight decay."})
     eval_every: int = field(default=100, metadata={"help": "Steps between validation losses."})
@@ -183,6 +190,11 @@ class TrainGeneratorArgs:
                 raise ValueError(
                     f"{name} must be greater than 0. Currently, {name} is {getattr(self, name)}."
                 )
+        if not 0.0 <= self.prompt_loss_weight <= 1.0:
+            raise ValueError(
+                "--prompt-loss-weight must be between 0 and 1. Currently, prompt_loss_weight is "
+                f"{self.prompt_loss_weight}."
+            )
         if int(self.n_embd or 0) % int(self.n_head or 1):
             raise ValueError(
                 f"--n-embd ({self.n_embd}) must be divisible by --n-head ({self.n_head}); "
@@ -317,18 +329,44 @@ def token_counter(tokenizer: Any) -> Callable[[str], int]:
     return count
 
 
-def collate(batch: Sequence[EncodedExample], pad_id: int) -> dict[str, torch.Tensor]:
-    """Right-pad a batch; labels are -100 on prompt and padding tokens (answer-only loss)."""
+def collate(
+    batch: Sequence[EncodedExample], pad_id: int, prompt_weight: float = 0.0
+) -> dict[str, torch.Tensor]:
+    """Right-pad a batch. Labels are -100 on padding and — with ``prompt_weight`` 0, the
+    default — on prompt tokens (answer-only loss); otherwise ``weights`` (1 for answer tokens,
+    ``prompt_weight`` for prompt tokens, 0 for padding) go with the batch."""
     width = max(len(ex.ids) for ex in batch)
     input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
     labels = torch.full((len(batch), width), -100, dtype=torch.long)
     attention = torch.zeros((len(batch), width), dtype=torch.long)
+    weights = torch.zeros((len(batch), width), dtype=torch.float32)
     for row, ex in enumerate(batch):
         n = len(ex.ids)
-        input_ids[row, :n] = torch.tensor(ex.ids)
-        labels[row, ex.prompt_len : n] = torch.tensor(ex.ids[ex.prompt_len :])
+        ids = torch.tensor(ex.ids)
+        input_ids[row, :n] = ids
         attention[row, :n] = 1
-    return {"input_ids": input_ids, "labels": labels, "attention_mask": attention}
+        start = 0 if prompt_weight > 0 else ex.prompt_len
+        labels[row, start:n] = ids[start:]
+        weights[row, : ex.prompt_len] = prompt_weight
+        weights[row, ex.prompt_len : n] = 1.0
+    out = {"input_ids": input_ids, "labels": labels, "attention_mask": attention}
+    if prompt_weight > 0:
+        out["weights"] = weights
+    return out
+
+
+def batch_loss(model: Any, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Causal LM loss of a batch; per-token weighted when the batch carries ``weights``."""
+    if "weights" not in batch:
+        return model(**batch).loss
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    shift_logits = logits[:, :-1].reshape(-1, logits.size(-1))  # (B*(T-1), V)
+    targets = batch["labels"][:, 1:].reshape(-1)
+    weights = batch["weights"][:, 1:].reshape(-1)
+    ce = torch.nn.functional.cross_entropy(
+        shift_logits.float(), targets, ignore_index=-100, reduction="none"
+    )
+    return (ce * weights).sum() / weights.sum().clamp_min(1e-6)
 
 
 def length_batches(
@@ -402,7 +440,7 @@ def run_stage(
         for group in optimizer.param_groups:
             group["lr"] = lr
         batch = {k: v.to(device) for k, v in next(batches).items()}
-        loss = model(**batch).loss
+        loss = batch_loss(model, batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -647,7 +685,7 @@ def train(args: TrainGeneratorArgs) -> dict[str, Any]:
 
     def finetune_batches() -> Iterator[dict[str, torch.Tensor]]:
         for batch in length_batches(train_enc, batch_size, rng):
-            yield collate(batch, pad_id)
+            yield collate(batch, pad_id, args.prompt_loss_weight)
 
     curves = Curves()
     t0 = time.perf_counter()

@@ -47,19 +47,21 @@ SENTIMENT_LABELS = ("negative", "neutral", "positive")
 LABEL_ALIASES = {"0": "negative", "1": "positive", **{label: label for label in SENTIMENT_LABELS}}
 
 # Sentiment data is small (a few thousand reviews) and reviews are longer than chat messages:
-# no per-label cap, longer texts, more epochs, one more layer learning than the intent preset.
+# no per-label cap, every layer learns (measured on the demo data: held-out yelp+imdb macro-F1
+# 0.913 vs 0.898 with the two lower layers frozen), rare labels repeated up to 400 per epoch.
 SENTIMENT_PRESET_OVERRIDES: dict[str, dict[str, Any]] = {
     "tiny": {"class_weighting": True},
     "demo": {
         "max_examples_per_label": None,
-        "max_length": 96,
+        "min_examples_per_label": 400,
+        "max_length": 64,
         "epochs": 3,
-        "freeze_layers": 2,
+        "freeze_layers": 0,
         "evals_per_epoch": 2,
         "patience": 3,
         "class_weighting": True,
     },
-    "full": {"max_length": 128, "class_weighting": True},
+    "full": {"max_length": 128, "min_examples_per_label": 400, "class_weighting": True},
 }
 
 

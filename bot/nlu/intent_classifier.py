@@ -161,8 +161,7 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
             config,
             [g or f"#{i}" for i, g in enumerate(groups)] if has_groups else None,
         )
-        if self._fixed_threshold is not None or self._config["oos_threshold"] in (None, "off"):
-            result.classifier.oos_threshold = self._fixed_threshold
+        self._apply_configured_threshold(result.classifier)
         with self._model_storage.write_to(self._resource) as model_dir:
             result.save(str(model_dir))
         self._classifier = result.classifier
@@ -194,12 +193,13 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
                 resource.name,
             )
             return component
-        if component._fixed_threshold is not None or component._config["oos_threshold"] in (
-            None,
-            "off",
-        ):
-            component._classifier.oos_threshold = component._fixed_threshold
+        component._apply_configured_threshold(component._classifier)
         return component
+
+    def _apply_configured_threshold(self, classifier: TextClassifier) -> None:
+        """A float ``oos_threshold`` replaces the learned one; ``off`` removes it."""
+        if self._fixed_threshold is not None or self._config["oos_threshold"] in (None, "off"):
+            classifier.oos_threshold = self._fixed_threshold
 
     def process(self, messages: list[Message]) -> list[Message]:
         """Set ``intent``, ``intent_ranking`` and ``oos`` on every message with text (batched)."""

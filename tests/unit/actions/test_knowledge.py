@@ -14,7 +14,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import knowledge
 from actions.knowledge import ActionAnswerQuestion, ActionSearchProducts, conversation_history
 from knowledge.answer import AnswerPipeline
-from knowledge.prompt import passage_tag
 from knowledge.types import Filters, Hit, Passage
 
 KITE = Passage(
@@ -65,9 +64,7 @@ def tracker(text: str, earlier: list[dict[str, Any]] | None = None) -> Tracker:
 
 @pytest.fixture()
 def pipeline() -> Iterator[AnswerPipeline]:
-    pipe = AnswerPipeline(
-        FixedRetriever(), FixedGenerator(f"The Delta Kite costs $24.50 [{passage_tag(KITE)}].")
-    )
+    pipe = AnswerPipeline(FixedRetriever(), FixedGenerator("The Delta Kite costs $24.50 [S1]."))
     knowledge.set_pipeline(pipe)
     yield pipe
     knowledge.set_pipeline(None)

@@ -13,7 +13,7 @@ from knowledge.answer import (
     render_product_list,
     search_products,
 )
-from knowledge.prompt import OFF_POLICY_ANSWER, UNKNOWN_ANSWER, passage_tag
+from knowledge.prompt import OFF_POLICY_ANSWER, UNKNOWN_ANSWER
 from knowledge.types import Filters, Hit, Passage
 
 GUILLOW = Passage(
@@ -57,7 +57,7 @@ RETURNS = Passage(
     title="What is your return policy?",
     metadata={"section": "faq"},
 )
-TAG = passage_tag(GUILLOW)
+TAG = "S1"  # the Guillow is the first source in these prompts
 
 
 class FakeRetriever:

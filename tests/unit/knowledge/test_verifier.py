@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.prompt import passage_tag
 from knowledge.types import Passage
 from knowledge.verifier import Verifier
 
@@ -49,7 +48,7 @@ INJECTED = Passage(
     title="Plush Pikachu Costume",
     metadata={"price": 29.12},
 )
-G = passage_tag(GUILLOW)
+G = "S1"  # GUILLOW is the first source of every prompt below
 
 
 @pytest.fixture()
@@ -72,7 +71,9 @@ def test_planted_unsupported_price_is_rejected(verifier: Verifier) -> None:
         "The Snap Circuits Mini Kits Classpack costs $1099.95.",
         f"It weighs 13.4 ounces [{G}].",
         f"The model number is GW-142 and it measures 3.5 x 6.2 x 13 inches [{G}].",
+        "You can return products within 30 days for a full refund [S3].",
         "You can return products within 30 days for a full refund [FAQ:faq-3].",
+        "The Guillow Airplane Design Studio is $28.91 [P:18018b6b].",
     ],
 )
 def test_supported_facts_in_other_formats_are_accepted(verifier: Verifier, answer: str) -> None:
@@ -95,6 +96,7 @@ def test_price_of_another_product_is_rejected_when_the_answer_cites(verifier: Ve
         (f"Only 3 left [{G}].", "number 3"),
         (f"The model number is GW-999 [{G}].", "code GW-999"),
         ("It costs $28.91 [P:ffffffff].", "citation [P:ffffffff] (not a retrieved passage)"),
+        ("It costs $28.91 [S9].", "citation [S9] (not a retrieved passage)"),
         ("The Turbo Jet Deluxe 3000 costs $28.91.", "name 'Turbo Jet Deluxe 3000'"),
         ("We also offer free shipping on it.", "policy term 'free shipping'"),
     ],
@@ -125,10 +127,10 @@ def test_injected_promises_are_rejected(verifier: Verifier, answer: str) -> None
 
 def test_citations_are_collected(verifier: Verifier) -> None:
     verdict = verifier.verify(
-        f"It costs $28.91 [{G}]. Returns within 30 days [FAQ:faq-3].", [GUILLOW, RETURNS]
+        f"It costs $28.91 [{G}]. Returns within 30 days [S2].", [GUILLOW, RETURNS]
     )
     assert verdict.supported
-    assert verdict.cited == [G, "FAQ:faq-3"]
+    assert verdict.cited == [GUILLOW.doc_id, "faq-3"]
 
 
 def test_answer_without_facts_is_supported(verifier: Verifier) -> None:

@@ -88,7 +88,7 @@ def test_reloaded_generator_answers_a_held_out_question(trained: tuple[Path, Pat
     )
     answer = generator.generate(prompt.text, generator.default_max_new_tokens)
     assert "$28.91" in answer
-    assert "[P:18018b6b]" in answer
+    assert "[S1]" in answer
     assert Verifier().verify(answer, prompt.passages).supported
 
 
