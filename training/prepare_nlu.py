@@ -181,6 +181,8 @@ HANDWRITTEN_FILES: tuple[str, ...] = (
     "inform.yml",
     "out_of_scope.yml",
 )
+SEED_FILES: tuple[str, ...] = ("shopper_phrasings.yml",)
+"""Hand-written seed phrasings the Bitext data lacks: always trained on, never held out or capped."""
 PRODUCT_TEMPLATES_FILE = "product_templates.yml"
 SOURCE_KEY = "nlu_source"
 TEMPLATES_KEY = "product_templates"
@@ -1108,9 +1110,12 @@ def cap_per_intent(
     if limit is None:
         return list(examples)
     by_intent: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-    for index, example in enumerate(examples):
-        by_intent[example.intent][example.group].append(index)
     keep: set[int] = set()
+    for index, example in enumerate(examples):
+        if example.source == "seed":  # seed phrasings are never capped away
+            keep.add(index)
+            continue
+        by_intent[example.intent][example.group].append(index)
     for intent in sorted(by_intent):
         groups = sorted(by_intent[intent])
         random.Random(f"{seed}:cap:{intent}").shuffle(groups)
@@ -1343,7 +1348,7 @@ class PrepareNluArgs:
                 raise ValueError(
                     f"{name}={str(path)!r} does not exist; pass an existing file (see --help)."
                 )
-        for name in (*HANDWRITTEN_FILES, PRODUCT_TEMPLATES_FILE):
+        for name in (*HANDWRITTEN_FILES, *SEED_FILES, PRODUCT_TEMPLATES_FILE):
             if not (self.source_dir / name).is_file():
                 raise ValueError(
                     f"source_dir={str(self.source_dir)!r} lacks {name}; point it at bot/data/nlu."
@@ -1384,6 +1389,11 @@ def run_prepare_nlu(args: PrepareNluArgs) -> dict[str, Any]:
     handwritten = [
         e for name in HANDWRITTEN_FILES for e in read_handwritten(args.source_dir / name)
     ]
+    handwritten += [
+        dataclasses.replace(e, source="seed")
+        for name in SEED_FILES
+        for e in read_handwritten(args.source_dir / name)
+    ]
     terms = load_catalog_terms(catalog_path)
     templates = load_product_templates(args.source_dir / PRODUCT_TEMPLATES_FILE)
     catalog = generate_product_examples(
@@ -1410,6 +1420,9 @@ def run_prepare_nlu(args: PrepareNluArgs) -> dict[str, Any]:
         filled.append(example)
     grouped = assign_paraphrase_groups(filled, args.similarity_threshold, args.max_group_fraction)
     train, test = split_grouped(grouped, args.test_fraction, args.seed)
+    # Seed phrasings are part of the assistant's design, not of the measured data: always train.
+    train = [*train, *(e for e in test if e.source == "seed")]
+    test = [e for e in test if e.source != "seed"]
 
     rasa_files = write_rasa_nlu(
         train, args.rasa_out_dir, args.preset, args.seed, {"product": product_lookup(terms.names)}
@@ -1429,7 +1442,10 @@ def run_prepare_nlu(args: PrepareNluArgs) -> dict[str, Any]:
             [
                 args.bitext_csv,
                 catalog_path,
-                *(args.source_dir / n for n in (*HANDWRITTEN_FILES, PRODUCT_TEMPLATES_FILE)),
+                *(
+                    args.source_dir / n
+                    for n in (*HANDWRITTEN_FILES, *SEED_FILES, PRODUCT_TEMPLATES_FILE)
+                ),
             ]
         ),
         "rows_read": {

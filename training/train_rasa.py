@@ -30,7 +30,9 @@ PRESETS = ("tiny", "demo", "full")
 # config.yml values (which are the `full` budgets).
 PRESET_OVERRIDES: dict[str, dict[str, dict[str, Any]]] = {
     "tiny": {
-        "BertIntentClassifier": {"preset": "tiny"},
+        # Tests need the canonical phrasings right, not the last point of accuracy: a few more
+        # epochs than the encoder's bare tiny preset, still about a minute on 2 CPU cores.
+        "BertIntentClassifier": {"preset": "tiny", "epochs": 4},
     },
     "demo": {
         "BertIntentClassifier": {"preset": "demo"},
