@@ -167,8 +167,12 @@ class ActionAskReturnItem(Action):
         except StoreError as error:
             dispatcher.utter_message(text=refusal_text(error))
             return [SlotSet("order_plan", "refused"), SlotSet("requested_slot", None)]
-        buttons = [{"title": str(n), "payload": str(n)} for n in range(1, len(quote.items) + 1)]
+        # Button payloads carry the choice as an entity, so a click never depends on the NLU.
+        buttons = [
+            {"title": str(n), "payload": f'/inform{{"return_item": "{n}"}}'}
+            for n in range(1, len(quote.items) + 1)
+        ]
         if len(quote.items) > 1:
-            buttons.append({"title": "All", "payload": "all"})
+            buttons.append({"title": "All", "payload": '/inform{"return_item": "all"}'})
         dispatcher.utter_message(text=return_items_text(quote), buttons=buttons)
         return []

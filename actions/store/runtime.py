@@ -68,7 +68,10 @@ def get_store() -> StoreBackend:
             if settings.store_now:
                 frozen = fixed_clock(settings.store_now)
                 logger.warning("Store clock fixed at %s (SHOPBOT_STORE_NOW)", frozen.isoformat())
-                clock = lambda: frozen  # noqa: E731
+
+                def clock() -> dt.datetime:
+                    return frozen
+
             _store = SqlStoreBackend(url, clock=clock)
             logger.info("Store backend: %r", _store)
         return _store

@@ -5,7 +5,7 @@ learns nothing and gets locked out; the same cancellation confirmed twice change
 the audit log shows every change with the sender and the channel. The order intents are sent as
 the intent payloads the widget's buttons use (``/cancel_order{...}``), so the dialogue, the action
 server and the database are tested, not the tiny NLU model (test_rest_conversation.py types them);
-order numbers, emails, item choices and conditions are typed text.
+item choices and conditions are the buttons' payloads; order numbers and emails are typed text.
 """
 
 from __future__ import annotations
@@ -154,8 +154,9 @@ def test_shoppers_track_cancel_and_return_real_orders(shop: Shop) -> None:
     shop.say(sender, _payload("get_refund", order_number=delivered.number))
     listing = shop.say(sender, delivered.email).text
     assert "Which item" in listing and "1. " in listing
-    assert "condition" in shop.say(sender, "1").text.lower()
-    confirm = shop.say(sender, "unopened").text
+    # The item and condition buttons (their payloads are what the widget sends on a click).
+    assert "condition" in shop.say(sender, _payload("inform", return_item="1")).text.lower()
+    confirm = shop.say(sender, _payload("inform", item_condition="unopened")).text
     assert "Shall I open the return?" in confirm
     opened = shop.say(sender, "/affirm").text
     match = re.search(r"RET-\d{6}", opened)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -55,10 +56,8 @@ def machine_description() -> str:
     except OSError:
         pass
     mem_gib = 0.0
-    try:
+    with contextlib.suppress(ValueError, OSError):
         mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    except (ValueError, OSError):
-        pass
     gpu = "no GPU"
     try:
         import torch
