@@ -8,10 +8,11 @@ Writes into ``var/generator/`` (deterministic for a given seed and inputs):
 - ``passages.jsonl`` — every passage a fine-tuning prompt refers to (store passages and copies with a
   planted prompt injection).
 - ``finetune_train.jsonl`` / ``finetune_valid.jsonl`` — stage 2 grounded question → answer examples:
-  many phrasings per fact (price, brand, category, a spec, availability, "tell me about"), answers that
-  restate the fact and cite the source by its position in the prompt (``The price of the Guillow
-  Airplane Design Studio is $28.91 [S1].``), with distractor passages as retrieval would return them; FAQ questions
-  paraphrased → the FAQ's answer with its source tag; "not in the sources → say so" examples;
+  many phrasings per fact (price, brand, category, a spec, availability, "tell me about"),
+  answers that cite the source by its position in the prompt and restate the fact as the source
+  states it (``[S1] Guillow Airplane Design Studio — Price: $28.91.``), with distractor passages
+  as retrieval would return them; FAQ questions paraphrased → the FAQ's answer with its source
+  tag; "not in the sources → say so" examples;
   prompt-injection examples (in the question, or planted in a source) whose answers ignore them;
   follow-up questions that need the history ("how much is it?").
 - ``eval_questions.jsonl`` — the held-out set for ``shopbot eval-answers``: questions about products
@@ -502,37 +503,37 @@ def product_answer(
     kind: str, product: Product, spec_key: str = "", position: int = 1
 ) -> tuple[str, str]:
     """Return ``(answer, expected fact)`` for a question of ``kind`` about ``product``, whose
-    document is source ``position`` of the prompt (the answer cites ``[S<position>]``).
+    document is source ``position`` of the prompt.
 
-    Attribute answers share one shape, "The <attribute> of the <name> is <value> [P:tag].", whose
-    value is copied from the source line "<Attribute>: <value>": the first words already commit to
-    what was asked, and the rest is copying, which a small model learns quickly.
+    Answers cite first and then restate the fact the way the source states it:
+    ``[S1] Guillow Airplane Design Studio — Price: $28.91.`` Every step is a copy a small model
+    learns quickly: the title follows the tag ``[S1]`` in the source, and the value follows the
+    label ``Price:`` there; only the label itself comes from the question.
     """
     name = answer_name(product)
     tag = f"[{source_tag(position)}]"
     if kind == "describe":
         sentence = description_sentence(product.description)
-        return f"{name}: {sentence} {tag}", sentence
+        return f"{tag} {name}: {sentence}", sentence
     if kind == "price":
-        label, value = "price", format_price(product.price, product.currency)
+        label, value = "Price", format_price(product.price, product.currency)
         expected = value
     elif kind == "brand":
-        label, value = "brand", sanitize(product.brand)
+        label, value = "Brand", sanitize(product.brand)
         expected = value
     elif kind == "category":
-        label, value = "category", category_path(product.category)
+        label, value = "Category", category_path(product.category)
         expected = sanitize(product.category[-1])
     elif kind == "spec":
-        label = SPEC_ALIASES.get(spec_key, (spec_key.lower(),))[0]
-        value = sanitize(product.specs[spec_key])
+        label, value = sanitize(spec_key), sanitize(product.specs[spec_key])
         expected = value
     elif kind == "stock":
-        label = "availability"
+        label = "Availability"
         value = f"in stock ({product.stock} available)" if product.stock > 0 else "out of stock"
         expected = "in stock" if product.stock > 0 else "out of stock"
     else:
         raise ValueError(f"kind must be one of {sorted(TEMPLATES)}. Currently, kind is {kind!r}.")
-    return f"The {label} of the {name} is {value} {tag}.", expected
+    return f"{tag} {name} — {label}: {value}.", expected
 
 
 def approx_tokens(text: str) -> int:
@@ -848,9 +849,8 @@ class _Builder:
                 elif self.products:
                     distractors.append(self.doc_passages[rng.choice(self.products).id][0])
             ids = list(dict.fromkeys(self.arrange([self.passages[entry.id]], distractors)))
-            answer = (
-                f"{faq_key_sentence(entry.answer)} [{source_tag(self.position(ids, entry.id))}]"
-            )
+            tag = source_tag(self.position(ids, entry.id))
+            answer = f"[{tag}] {faq_key_sentence(entry.answer)}"
             out.append(
                 QAExample(
                     self.next_id("faq"),

@@ -79,8 +79,13 @@ def test_train_test_and_parse_with_bert_components(tmp_path: Path) -> None:
     report = json.loads((results / "intent_report.json").read_text())
     assert report["accuracy"] >= 0.75
     assert report["get_refund"]["recall"] >= 0.75
-    sentiment_report = json.loads((results / "BertSentimentAnalyzer_report.json").read_text())
-    assert "sentiment" in sentiment_report  # the sentiment entity was predicted for test messages
+    # rasa test lists a sentiment entity it did not expect as an extractor "error" per message.
+    predicted = json.loads((results / "BertSentimentAnalyzer_errors.json").read_text())
+    assert len(predicted) >= 30
+    for item in predicted:
+        (entity,) = item["predicted_entities"]
+        assert entity["entity"] == "sentiment"
+        assert entity["value"] in {"negative", "neutral", "positive"}
 
     from rasa.core.agent import Agent
 

@@ -281,3 +281,21 @@ def test_invalid_arguments_are_refused() -> None:
         AnswerPipeline(FakeRetriever([]), ScriptedGenerator(""), top_k=0)
     with pytest.raises(ValueError, match="limit"):
         search_products("x", FakeRetriever([]), limit=0)
+
+
+def test_render_passage_puts_the_asked_spec_first() -> None:
+    header = Passage(
+        id=GUILLOW.id,
+        doc_id=GUILLOW.doc_id,
+        kind="product",
+        text=GUILLOW.text.replace(
+            "Specs: Item Weight: 13.4 ounces",
+            "Specs: Product Dimensions: 3.5 x 6.2 x 13 inches; Shipping Weight: 14 ounces; "
+            "Domestic Shipping: Item can be shipped within U.S.; Item Model Number: 142",
+        ),
+        title=GUILLOW.title,
+        metadata=GUILLOW.metadata,
+    )
+    text = render_passage([header], "What is the model number of the Guillow?")
+    assert "Item Model Number: 142" in text
+    assert text.index("Item Model Number") < text.index("Product Dimensions")
