@@ -83,7 +83,9 @@ def test_train_test_and_parse_with_bert_components(tmp_path: Path) -> None:
     predicted = json.loads((results / "BertSentimentAnalyzer_errors.json").read_text())
     assert len(predicted) >= 30
     for item in predicted:
-        (entity,) = item["predicted_entities"]
+        (entity,) = [
+            e for e in item["predicted_entities"] if e["extractor"] == "BertSentimentAnalyzer"
+        ]
         assert entity["entity"] == "sentiment"
         assert entity["value"] in {"negative", "neutral", "positive"}
 
