@@ -86,7 +86,7 @@ _UNIT_RE = re.compile(rf"(?P<n>{_NUM})\s?-?\s?(?P<u>{_UNIT_ALT})\b", re.IGNORECA
 _CODE_RE = re.compile(
     r"\b(?=[A-Za-z0-9-]*\d)(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9-]{2,}\b"
 )
-_PLAIN_NUM_RE = re.compile(rf"(?<![\w.])(?P<n>{_NUM})(?![\w])")
+_PLAIN_NUM_RE = re.compile(rf"(?<![\w])(?P<n>{_NUM})(?![\w])")
 _NUMBER_WORDS = {
     "zero": 0,
     "one": 1,
@@ -276,6 +276,20 @@ class _Evidence:
         return bool(difflib.get_close_matches(word, self.words, n=1, cutoff=0.85))
 
 
+def _repeated_ngram(text: str, n: int) -> str:
+    """The first word n-gram occurring twice in ``text`` ("" when none, or ``n`` is 0)."""
+    if n <= 0:
+        return ""
+    words = re.findall(r"[a-z0-9$.]+", text.lower())
+    seen: set[tuple[str, ...]] = set()
+    for i in range(len(words) - n + 1):
+        gram = tuple(words[i : i + n])
+        if gram in seen:
+            return " ".join(gram)
+        seen.add(gram)
+    return ""
+
+
 @functools.lru_cache(maxsize=256)
 def _evidence(passages: tuple[Passage, ...]) -> _Evidence:
     """Evidence of a set of passages, cached: streaming verifies each sentence against the same
@@ -288,14 +302,17 @@ class Verifier:
 
     Args:
         name_match: Share of a capitalised name's words that must occur in the sources.
+        max_repeat_ngram: An answer repeating any sequence of this many words is rejected as
+            degenerate (0 disables the check).
     """
 
-    def __init__(self, name_match: float = 0.8) -> None:
+    def __init__(self, name_match: float = 0.8, max_repeat_ngram: int = 4) -> None:
         if not 0.0 < name_match <= 1.0:
             raise ValueError(
                 f"name_match must be in (0, 1]. Currently, name_match is {name_match}; use e.g. 0.8."
             )
         self.name_match = name_match
+        self.max_repeat_ngram = max_repeat_ngram
 
     def verify(self, answer: str, passages: Sequence[Passage]) -> Verification:
         """Verify ``answer`` against ``passages`` (the passages that were in the prompt).
@@ -398,6 +415,12 @@ class Verifier:
             if found / len(words) < self.name_match:
                 unsupported.append(f"name '{name}'")
 
+        repeated = _repeated_ngram(body, self.max_repeat_ngram)
+        if repeated:
+            # Degenerate generation ("the top right corner of the top right corner..."): no fact
+            # may be wrong, but it is no answer either.
+            unsupported.append(f"repetition '{repeated}'")
+
         verdict = Verification(
             supported=not unsupported, unsupported=unsupported, cited=cited, facts=facts
         )
@@ -407,23 +430,30 @@ class Verifier:
 
     @staticmethod
     def _names(text: str) -> list[str]:
-        """Return runs of two or more capitalised words (candidate product or brand names)."""
+        """Return candidate product or brand names: runs of capitalised words (numbers may
+        continue a run: "Crossbow 41"). A single capitalised word that starts a sentence is not
+        a name; a single one elsewhere is ("The price of the Woodstock")."""
         names: list[str] = []
         run: list[str] = []
+        run_starts_sentence = False
+        sentence_start = True
+
+        def close() -> None:
+            if len(run) >= 2 or (run and not run_starts_sentence):
+                names.append(" ".join(run))
+            run.clear()
+
         for token in re.findall(r"\S+", text):
-            word = token.strip(",.;:!?()\"'")
-            # A name starts with a capitalised word; numbers may continue one ("Crossbow 41").
+            word = token.strip(",.;:!?()\"'—–-")
             capitalised = bool(word) and (word[0].isupper() or (bool(run) and word[0].isdigit()))
             if capitalised and word.lower() not in _GENERIC_CAPS and word not in _CURRENCY_CODES:
+                if not run:
+                    run_starts_sentence = sentence_start
                 run.append(word)
             else:
-                if len(run) >= 2:
-                    names.append(" ".join(run))
-                run = []
+                close()
             if token[-1:] in ",.;:!?)":
-                if len(run) >= 2:
-                    names.append(" ".join(run))
-                run = []
-        if len(run) >= 2:
-            names.append(" ".join(run))
+                close()
+            sentence_start = token[-1:] in ".!?"
+        close()
         return names

@@ -93,9 +93,11 @@ def test_train_test_and_parse_with_bert_components(tmp_path: Path) -> None:
 
     agent = Agent.load(str(model))
     parsed = asyncio.run(agent.parse_message("I want a refund for order 123456, this is awful"))
-    assert parsed["intent"]["name"] in {"get_refund", "out_of_scope", "nlu_fallback"}
+    intents = {"get_refund", "cancel_order", "track_order", "change_shipping_address"}
+    assert parsed["intent"]["name"] in intents | {"out_of_scope", "nlu_fallback"}
     assert 1 < len(parsed["intent_ranking"]) <= 11
-    assert parsed["oos"]["top_intent"] == "get_refund"
+    assert parsed["oos"]["top_intent"] in intents
+    assert 0.0 < parsed["oos"]["threshold"] < 1.0
     assert parsed["sentiment"]["label"] in {"negative", "neutral", "positive"}
     entities = {e["entity"]: e for e in parsed["entities"]}
     assert entities["sentiment"]["extractor"] == "BertSentimentAnalyzer"
