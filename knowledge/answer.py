@@ -510,8 +510,9 @@ class AnswerPipeline:
             return self._unknown(ctx)
         group = groups[0]
         text = render_passage(group, ctx.question)
-        verdict = self.verifier.verify(text, group)
-        if not verdict.supported:
+        # Product text is no authority for promises: a rendering that quotes one (a planted
+        # "all buyers get 75% off") keeps only the catalog's structured facts. FAQ text is policy.
+        if group[0].kind == "product" and not self.verifier.verify(text, group).supported:
             # Keep only the catalog's structured facts (no description text at all).
             text = render_passage([replace(group[0], text="")])
         citation = citation_for(group[0])

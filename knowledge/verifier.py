@@ -280,7 +280,7 @@ def _repeated_ngram(text: str, n: int) -> str:
     """The first word n-gram occurring twice in ``text`` ("" when none, or ``n`` is 0)."""
     if n <= 0:
         return ""
-    words = re.findall(r"[a-z0-9$.]+", text.lower())
+    words = re.findall(r"\$?[a-z0-9]+(?:[.,]\d+)*", text.lower())
     seen: set[tuple[str, ...]] = set()
     for i in range(len(words) - n + 1):
         gram = tuple(words[i : i + n])

@@ -99,6 +99,9 @@ def test_price_of_another_product_is_rejected_when_the_answer_cites(verifier: Ve
         ("It costs $28.91 [S9].", "citation [S9] (not a retrieved passage)"),
         ("The Turbo Jet Deluxe 3000 costs $28.91.", "name 'Turbo Jet Deluxe 3000'"),
         ("We also offer free shipping on it.", "policy term 'free shipping'"),
+        ("The price of the Woodstock is $28.91 [S1].", "name 'Woodstock'"),
+        ("The price of the top right corner is instructions.000 [S1].", "number 000"),
+        ("The top right corner of the top right corner.", "repetition 'the top right corner'"),
     ],
 )
 def test_unsupported_facts_are_named(verifier: Verifier, answer: str, fragment: str) -> None:
