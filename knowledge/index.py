@@ -5,15 +5,17 @@ Index types (``IndexParams.index_type``):
 - ``flat``: exact inner-product search (``IndexFlatIP``). Recall 1.0, no build cost, nothing to
   tune; a query scans every vector, so latency grows linearly with the collection.
 - ``hnsw``: graph ANN (``IndexHNSWFlat``, inner product). Sub-linear queries at high recall; costs
-  a slower build and ``M * 2 * 4`` bytes of links per vector on top of the vectors.
+  a slower build (~700 CPU-seconds for 1M vectors at M=32, efConstruction=64) and ``M * 2 * 4``
+  bytes of links per vector on top of the vectors.
 - ``ivf``: inverted lists (``IndexIVFFlat``); needs k-means training, recall depends on ``nprobe``.
   The only type whose lists FAISS can memory-map (``IO_FLAG_MMAP``).
 - ``auto``: ``flat`` below :data:`AUTO_FLAT_MAX_VECTORS` vectors, ``hnsw`` above. Exact search
   over 50k 384-d vectors is a ~19M-multiply scan, a few milliseconds on one core, which is below
   the query embedding time, so an approximate index buys nothing there and costs recall and build
-  time. Past that the scan grows linearly (tens of ms at 1M) while HNSW stays around a millisecond
-  at recall@10 >= 0.95 (see the "Knowledge retrieval" benchmark section); HNSW needs no training
-  and holds recall without per-collection tuning of ``nprobe``, so it is the default at scale.
+  time. Past that the scan grows linearly (measured on a busy 2-core machine: 11 ms at 25k, 31 ms
+  at 100k, 390 ms at 1M) while HNSW (M=32, efConstruction=64, efSearch=128) answered in 0.6 ms at
+  recall@10 0.96 at 1M (see the "Knowledge retrieval" benchmark section). HNSW needs no training;
+  IVF needed nprobe 8 on real MiniLM vectors where HNSW reached the same recall at efSearch 16.
 
 A knowledge index directory holds ``manifest.json`` (embedder, dimension, counts, index type and
 parameters, data hash, file names, created_at, shopbot version), ``passages.jsonl`` (the passage
@@ -87,8 +89,8 @@ class IndexParams:
 
     index_type: str = "auto"
     hnsw_m: int = 32
-    ef_construction: int = 80
-    ef_search: int = 96
+    ef_construction: int = 64
+    ef_search: int = 128
     nlist: int | None = None
     nprobe: int = 16
 

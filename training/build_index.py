@@ -51,8 +51,8 @@ class BuildIndexArgs:
     )
     batch_size: int = field(default=64, metadata={"help": "Embedding batch size."})
     hnsw_m: int = field(default=32, metadata={"help": "HNSW links per vector (M)."})
-    ef_construction: int = field(default=80, metadata={"help": "HNSW efConstruction."})
-    ef_search: int = field(default=96, metadata={"help": "HNSW efSearch."})
+    ef_construction: int = field(default=64, metadata={"help": "HNSW efConstruction."})
+    ef_search: int = field(default=128, metadata={"help": "HNSW efSearch."})
     nlist: int | None = field(default=None, metadata={"help": "IVF lists; default 4*sqrt(n)."})
     nprobe: int = field(default=16, metadata={"help": "IVF lists probed per query."})
     rebuild: bool = field(

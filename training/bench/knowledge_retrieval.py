@@ -15,8 +15,9 @@ Two parts:
 
 Catalog indexes are kept under ``var/bench/knowledge/`` and updated incrementally, so a re-run
 embeds nothing new; embedding throughput is measured on a fresh 128-passage sample every run.
-HNSW: M=32, efConstruction=64 at every size (measured 39 CPU-s for 100k here, ~470 CPU-s
-extrapolated to 1M: about 4 minutes on two idle cores, so the section stays near 10 minutes). A
+HNSW: M=32, efConstruction=64 at every size (measured 38 CPU-s for 100k and 696 CPU-s for 1M:
+about 6 minutes on two idle cores, so the whole section takes ~12 minutes on an idle 2-core
+machine; 31 minutes were measured with other jobs holding the load at ~7). A
 weaker graph to save build time is a false economy: M=16, efConstruction=40 reached only
 recall@10 0.81 at efSearch 256 on the 1M set. Before each larger size the build time is predicted
 from the previous one (CPU-s, ``n log n``) and logged. When the Myntra bench index exists, its
@@ -437,10 +438,11 @@ def _plot(ctx: BenchContext, latencies: dict[str, list[float]]) -> str | None:
     upper = max(float(np.percentile(v, 99)) for v in series.values())
     lower = max(min(min(v) for v in series.values()), 1e-3)
     bins = np.logspace(math.log10(lower), math.log10(max(upper, lower * 10)), 60)
-    for name, values in series.items():
-        ax.hist(
-            values, bins=bins, histtype="step", linewidth=1.5, label=f"{name} (n={len(values)})"
-        )
+    # tab20: distinct colours for up to 20 series (the default cycle repeats after 10).
+    colors = plt.get_cmap("tab20")(np.linspace(0, 1, max(len(series), 2)))
+    for color, (name, values) in zip(colors, series.items(), strict=False):
+        label = f"{name} (n={len(values)})"
+        ax.hist(values, bins=bins, histtype="step", linewidth=1.5, color=color, label=label)
     ax.set_xscale("log")
     ax.set_xlabel("query latency (ms, log scale, single query)")
     ax.set_ylabel("queries")

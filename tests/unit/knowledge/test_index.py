@@ -76,9 +76,7 @@ def test_index_types_find_the_exact_neighbours(index_type: str) -> None:
     vectors = clustered(2000)
     queries = clustered(50, seed=1)
     exact = VectorIndex.build(vectors, IndexParams(index_type="flat"), progress=False)
-    index = VectorIndex.build(
-        vectors, IndexParams(index_type=index_type, nprobe=8, ef_search=64), progress=False
-    )
+    index = VectorIndex.build(vectors, IndexParams(index_type=index_type, nprobe=8), progress=False)
     _, truth = exact.search(queries, 10)
     _, found = index.search(queries, 10)
     recall = np.mean([len(set(t) & set(f)) / 10 for t, f in zip(truth, found, strict=True)])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -44,7 +45,7 @@ def test_presets_and_overrides() -> None:
         ({"colour": "red"}, "Unknown TrainConfig field"),
     ],
 )
-def test_config_errors_quote_the_value(kwargs: dict[str, object], message: str) -> None:
+def test_config_errors_quote_the_value(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         TrainConfig.from_preset("tiny", **kwargs)
     with pytest.raises(ValueError, match="preset is 'huge'"):
