@@ -548,7 +548,7 @@ def exact_match(
     return hits / max(1, len(examples))
 
 
-def plot_curves(curves: Curves, path: Path, title: str) -> None:
+def plot_curves(curves: Curves, path: Path, title: str, prompt_weight: float = 0.0) -> None:
     """Write the training curves (both stages, validation loss) as a PNG."""
     import matplotlib
 
@@ -558,7 +558,12 @@ def plot_curves(curves: Curves, path: Path, title: str) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, points, label in (
         (axes[0], curves.pretrain_loss, "pre-training (all tokens)"),
-        (axes[1], curves.finetune_loss, "fine-tuning (answer tokens)"),
+        (
+            axes[1],
+            curves.finetune_loss,
+            "fine-tuning (answer tokens"
+            + (f" + {prompt_weight:g} x prompt tokens)" if prompt_weight else ")"),
+        ),
     ):
         if points:
             steps, values = zip(*points, strict=True)
@@ -571,7 +576,7 @@ def plot_curves(curves: Curves, path: Path, title: str) -> None:
         ax.set_ylabel("loss")
     if curves.valid_loss:
         steps, values = zip(*curves.valid_loss, strict=True)
-        axes[1].plot(steps, values, "o-", label="validation")
+        axes[1].plot(steps, values, "o-", label="validation (answer tokens)")
     for ax in axes:
         ax.legend()
         ax.grid(alpha=0.3)
@@ -672,7 +677,7 @@ def save_checkpoint(
     (out_dir / "train_args.json").write_text(json.dumps(resolved, indent=2), "utf-8")
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2), "utf-8")
     title = f"ShopBot generator ({args.preset}, {metrics['parameters'] / 1e6:.2f}M params)"
-    plot_curves(curves, out_dir / "training_curves.png", title)
+    plot_curves(curves, out_dir / "training_curves.png", title, args.prompt_loss_weight)
 
 
 def train(args: TrainGeneratorArgs) -> dict[str, Any]:
