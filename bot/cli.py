@@ -29,6 +29,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "training.evaluate",
         "evaluate the Rasa model: NLU on the held-out split and test stories",
     ),
+    "prepare-retrieval-eval": (
+        "training.prepare_retrieval_eval",
+        "build a retrieval test set (docs, queries, qrels) from the catalog and FAQ",
+    ),
     "eval-retrieval": ("training.eval_retrieval", "evaluate dense, BM25 and hybrid retrieval"),
     "eval-answers": ("training.eval_answers", "evaluate grounded answers on held-out questions"),
     "bench": ("training.bench.run", "run the benchmarks and write bench/out/report.md"),

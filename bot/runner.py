@@ -7,6 +7,7 @@ same processes on free ports.
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
 import os
 import signal
@@ -54,6 +55,8 @@ class Service:
             start_new_session=True,
         )
         log.close()
+        # The servers run in their own process group: stop them even if our caller forgets to.
+        atexit.register(self.stop)
 
     def wait_ready(self, timeout: float = 180.0) -> None:
         """Poll ``ready_url`` until it answers 200, the process dies, or ``timeout`` passes."""

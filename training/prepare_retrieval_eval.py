@@ -17,7 +17,7 @@ Writes ``docs.csv`` (``id,text,doc_id,title``: the exact passages ``shopbot inde
   question and answer are near-duplicates of the source are judged relevant too (grade 1; the
   source is grade 2): the demo FAQ repeats some entries almost word for word.
 
-Run: ``python -m training.prepare_retrieval_eval`` then
+Run: ``shopbot prepare-retrieval-eval`` then
 ``shopbot eval-retrieval --docs var/eval/retrieval/docs.csv --queries var/eval/retrieval/queries.csv
 --qrels var/eval/retrieval/qrels.csv``.
 """
@@ -51,7 +51,7 @@ GROUP_FAQ = "faq_paraphrase"
 
 @dataclass
 class PrepareRetrievalEvalArgs:
-    """Arguments of ``python -m training.prepare_retrieval_eval``."""
+    """Arguments of ``shopbot prepare-retrieval-eval``."""
 
     catalog: str = field(
         default="var/store/catalog.jsonl",
