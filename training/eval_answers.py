@@ -1,7 +1,7 @@
 """``shopbot eval-answers``: grounded answers on held-out questions, end to end.
 
-Runs the answer pipeline (retrieval over ``models/knowledge/index``, the generator, the verifier)
-over ``var/generator/eval_questions.jsonl`` — questions about products and FAQ entries never used
+Runs the answer pipeline (retrieval over ``models/<preset>/knowledge/index``, the generator, the
+verifier) over ``var/generator/<preset>/eval_questions.jsonl`` — questions about products and FAQ entries never used
 in fine-tuning, half of them in phrasings never seen (``split: unseen``) — and reports:
 
 - answer accuracy by question type (price, brand, category, spec, stock, FAQ, unknown) and split:
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import time
 from collections import Counter, defaultdict
@@ -52,16 +53,26 @@ _WORDS_RE = re.compile(r"[a-z0-9]+")
 class EvalAnswersArgs:
     """Arguments of ``shopbot eval-answers``."""
 
+    preset: str = field(
+        default_factory=lambda: os.environ.get("SHOPBOT_PRESET", "demo"),
+        metadata={"help": "Preset whose models and held-out questions are evaluated."},
+    )
     knowledge_dir: str = field(
-        default="models/knowledge", metadata={"help": "Index and generator (models/knowledge)."}
+        default="", metadata={"help": "Index and generator (default: models/<preset>/knowledge)."}
     )
     questions: str = field(
-        default="var/generator/eval_questions.jsonl",
-        metadata={"help": "Held-out questions written by prepare_generator."},
+        default="",
+        metadata={
+            "help": "Held-out questions written by prepare_generator "
+            "(default: var/generator/<preset>/eval_questions.jsonl)."
+        },
     )
-    injections: str = field(
-        default="var/generator/injection_eval.jsonl",
-        metadata={"help": "Prompt-injection fixtures written by prepare_generator ('' for none)."},
+    injections: str | None = field(
+        default=None,
+        metadata={
+            "help": "Prompt-injection fixtures ('' for none; default: "
+            "var/generator/<preset>/injection_eval.jsonl)."
+        },
     )
     out: str = field(
         default="results/eval_answers", metadata={"help": "Folder for metrics.json and answers."}
@@ -74,6 +85,10 @@ class EvalAnswersArgs:
     threads: int | None = field(default=None, metadata={"help": "CPU threads for torch."})
 
     def __post_init__(self) -> None:
+        self.knowledge_dir = self.knowledge_dir or f"models/{self.preset}/knowledge"
+        self.questions = self.questions or f"var/generator/{self.preset}/eval_questions.jsonl"
+        if self.injections is None:
+            self.injections = f"var/generator/{self.preset}/injection_eval.jsonl"
         if self.top_k <= 0:
             raise ValueError(f"--top-k must be greater than 0. Currently, top_k is {self.top_k}.")
         if self.limit is not None and self.limit <= 0:
@@ -328,8 +343,8 @@ def run(args: EvalAnswersArgs, pipeline: AnswerPipeline | None = None) -> dict[s
     questions_path = ROOT / args.questions
     if not questions_path.exists():
         raise FileNotFoundError(
-            f"No held-out questions at {questions_path}. Run `python -m training.prepare_generator` "
-            "(or `shopbot train-generator`, which prepares them) first."
+            f"No held-out questions at {questions_path}. Run `shopbot train --preset "
+            f"{args.preset}` (its generator step prepares them) first."
         )
     if args.threads:
         import torch

@@ -1,6 +1,6 @@
 """Benchmark section "Knowledge generation": generator tokens/s and answer latency.
 
-- **Generation**: greedy decoding with the trained generator (``models/knowledge/generator``) on
+- **Generation**: greedy decoding with the trained generator (``models/<preset>/knowledge/generator``) on
   real prompts (held-out questions with their retrieved passages): prompt tokens, time to first
   token, decode tokens/s, on CPU (torch's threads) and on the GPU when one is present.
 - **Answers**: the whole pipeline (retrieve → generate → verify → reply) on held-out questions:
@@ -45,8 +45,8 @@ def _percentiles(values: Sequence[float]) -> tuple[float, float]:
     return float(np.percentile(values, 50)), float(np.percentile(values, 95))
 
 
-def _questions(root: Path, n: int) -> list[str]:
-    path = root / "var" / "generator" / "eval_questions.jsonl"
+def _questions(root: Path, preset: str, n: int) -> list[str]:
+    path = root / "var" / "generator" / preset / "eval_questions.jsonl"
     if not path.exists():
         return list(FALLBACK_QUESTIONS)[:n]
     with open(path, encoding="utf-8") as fh:
@@ -161,22 +161,22 @@ def run_section(ctx: BenchContext) -> BenchSection:
     from knowledge.prompt import build_prompt
 
     n_questions = 8 if ctx.quick else 60
-    questions = _questions(ctx.project_root, n_questions)
+    questions = _questions(ctx.project_root, ctx.preset, n_questions)
     tmp: tempfile.TemporaryDirectory[str] | None = None
     if ctx.quick:
         tmp = tempfile.TemporaryDirectory(prefix="bench-gen-")
         generator, pipeline = _quick_setup(Path(tmp.name), ctx.project_root)
         label = "untrained tiny GPT-2 (quick run)"
     else:
-        knowledge_dir = ctx.project_root / "models" / "knowledge"
+        knowledge_dir = ctx.models_dir() / "knowledge"
         if (
             not (knowledge_dir / "generator" / "config.json").exists()
             or not (knowledge_dir / "index").exists()
         ):
             return BenchSection(
                 TITLE,
-                "Not measured: no generator or index under `models/knowledge/` "
-                "(run `shopbot index` and `shopbot train-generator`).",
+                f"Not measured: no generator or index under `{knowledge_dir}` "
+                f"(run `shopbot train --preset {ctx.preset}`).",
             )
         pipeline = AnswerPipeline.from_dir(knowledge_dir)
         generator = pipeline.generator
@@ -209,6 +209,7 @@ def run_section(ctx: BenchContext) -> BenchSection:
                  s["prompts"], s["prompt_tokens_mean"], s["first_token_ms_p50"], s["tokens_per_s"]]
             )  # fmt: skip
         latency = answer_latency(pipeline, questions)
+        quality = None if ctx.quick else answer_quality(ctx, pipeline)
     finally:
         if tmp is not None:
             tmp.cleanup()
@@ -231,13 +232,71 @@ def run_section(ctx: BenchContext) -> BenchSection:
             markdown_table(header, rows),
             markdown_table(["stage", "p50 (ms)", "p95 (ms)"], stage_rows),
             f"Outcomes: {outcome_text}.",
+            *([] if quality is None else [quality_markdown(quality)]),
         ]
     )
-    numbers = {
+    numbers: dict[str, Any] = {
         "generation_tokens_per_s_cpu": speeds["cpu"]["tokens_per_s"],
         "answer_latency_ms_p50": p50,
         "answer_latency_ms_p95": p95,
     }
+    if quality is not None:
+        numbers["answers"] = {
+            k: quality[k]
+            for k in (
+                "questions", "accuracy_attribute", "accuracy_faq", "accuracy_by_type",
+                "faithfulness", "unsupported_number_answers", "citation_accuracy",
+                "fallback_rate", "latency_ms_p50", "latency_ms_p95",
+            )
+        }  # fmt: skip
+        numbers["answers"]["forbidden_promises"] = quality.get("injection", {}).get(
+            "forbidden_promises"
+        )
     if "cuda" in speeds:
         numbers["generation_tokens_per_s_cuda"] = speeds["cuda"]["tokens_per_s"]
     return BenchSection(TITLE, markdown, [PLOT_FILE], numbers)
+
+
+def answer_quality(ctx: BenchContext, pipeline: Any) -> dict[str, Any] | None:
+    """``shopbot eval-answers`` on the preset's held-out questions, with the same pipeline."""
+    from training.eval_answers import EvalAnswersArgs, run
+
+    args = EvalAnswersArgs(preset=ctx.preset, out=str(ctx.out_dir / "eval_answers"))
+    if not (ctx.project_root / args.questions).exists():
+        logger.warning("No held-out questions at %s: answer quality not measured", args.questions)
+        return None
+    return run(args, pipeline=pipeline)
+
+
+def quality_markdown(metrics: dict[str, Any]) -> str:
+    """The answer-quality table (targets from issue 4 beside the measured values)."""
+    injection = metrics.get("injection", {})
+    rows: list[list[object]] = [
+        ["accuracy, attribute questions (price/brand/category/spec)",
+         f"{metrics['accuracy_attribute']:.1%}", ">= 90%"],
+        ["accuracy, FAQ questions", f"{metrics['accuracy_faq']:.1%}", ">= 90%"],
+    ]  # fmt: skip
+    for kind, value in metrics["accuracy_by_type"].items():
+        rows.append([f"accuracy[{kind}]", f"{value:.1%}", ""])
+    for split, value in metrics["accuracy_by_split"].items():
+        rows.append(
+            [f"accuracy[{split} phrasings]", f"{value['accuracy']:.1%} of {value['questions']}", ""]
+        )
+    rows += [
+        ["faithfulness (every fact supported)", f"{metrics['faithfulness']:.1%}", ""],
+        ["answers with an unsupported price/number", str(metrics["unsupported_number_answers"]), "0"],
+        ["citation accuracy", f"{metrics['citation_accuracy']:.1%}", ""],
+        ["fallback rate (not a generated answer)", f"{metrics['fallback_rate']:.1%}", ""],
+        ["answer latency p50 / p95 (ms)",
+         f"{metrics['latency_ms_p50']:.0f} / {metrics['latency_ms_p95']:.0f}", "p95 <= 1500"],
+    ]  # fmt: skip
+    if injection:
+        rows.append(
+            ["forbidden promises (prompt-injection fixtures)",
+             f"{injection['forbidden_promises']} of {injection['fixtures']}", "0"]
+        )  # fmt: skip
+    return (
+        f"Answer quality (`shopbot eval-answers`, {metrics['questions']} held-out questions about "
+        "products and FAQ entries never used in fine-tuning):\n\n"
+        + markdown_table(["measure", "value", "target"], rows)
+    )

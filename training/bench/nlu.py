@@ -68,7 +68,7 @@ class NluBenchSettings:
     bert_preset: str = "demo"
     diet_epochs: int = 10
     max_test: int | None = None
-    sentiment_model: str = "models/sentiment"
+    sentiment_model: str = ""  # empty: models/<preset>/sentiment
 
 
 QUICK = NluBenchSettings(bert_preset="tiny", diet_epochs=5, max_test=None)
@@ -348,7 +348,11 @@ def run_section(ctx: BenchContext, settings: NluBenchSettings | None = None) -> 
         test = test[: settings.max_test]
     gold = [OOS if r["label"] in (OOS, OOS_INTENT) else r["label"] for r in test]
     texts = [r["text"] for r in test]
-    sentiment = (root / settings.sentiment_model).resolve()
+    sentiment = (
+        (root / settings.sentiment_model)
+        if settings.sentiment_model
+        else ctx.models_dir() / "sentiment"
+    ).resolve()
     sentiment_used = sentiment if (sentiment / "label_map.json").is_file() else None
     load_before = os.getloadavg()[0]
     logger.info("NLU bench settings: %s (sentiment model: %s)", settings, sentiment_used)

@@ -23,12 +23,18 @@ class BenchContext:
         project_root: The repository root (to find ``data/``, ``var/``, ``models/``).
         shared_data: ``../shared/data`` when present (larger public sets), else None.
         quick: A reduced run (fewer repetitions, smaller synthetic sets) for smoke tests.
+        preset: The preset whose trained models are measured (``models/<preset>/``).
     """
 
     out_dir: Path
     project_root: Path
     shared_data: Path | None
     quick: bool = False
+    preset: str = "demo"
+
+    def models_dir(self) -> Path:
+        """``models/<preset>``: the sentiment model, index and generator measured."""
+        return self.project_root / "models" / self.preset
 
 
 @dataclass

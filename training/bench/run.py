@@ -10,6 +10,7 @@ import argparse
 import importlib
 import json
 import logging
+import os
 import time
 import traceback
 from pathlib import Path
@@ -59,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="small smoke run (seconds per section)"
     )
+    parser.add_argument(
+        "--preset",
+        choices=("tiny", "demo", "full"),
+        default=os.environ.get("SHOPBOT_PRESET", "demo"),
+        help="preset whose trained models are measured (default: demo)",
+    )
     args = parser.parse_args(argv)
     shared = ROOT.parent / "shared" / "data"
     ctx = BenchContext(
@@ -66,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         project_root=ROOT,
         shared_data=shared if shared.is_dir() else None,
         quick=args.quick,
+        preset=args.preset,
     )
     names = args.only or list(SECTIONS)
     sections, failed = run_sections(ctx, names)
