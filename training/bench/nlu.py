@@ -13,9 +13,9 @@ in-scope accuracy (each pipeline's own confidence threshold set on the test set 
 accuracy drops by exactly the same 1 point), training time, parse latency p50/p95.
 
 Budgets: DIET uses Rasa's default pipeline (``rasa init``) with epochs capped (``diet_epochs``,
-10; Rasa's default is 100). Measured on the shared 2-core machine: one DIET epoch over ~21k
-examples took ~210 s and DIET's training accuracy was 0.996 after 2 epochs, so 10 epochs
-(~35 min there) is already a larger budget than the BERT ``demo`` preset (~12 min there). ``ctx.quick``: the 4-intent test fixture, DIET 5 epochs, BERT ``tiny``.
+6; Rasa's default is 100). Measured on the shared 2-core machine: one DIET epoch over ~21k
+examples took ~210 s and DIET's training accuracy was 0.996 after 2 epochs, so 6 epochs
+(~21 min there) is already a larger budget than the BERT ``demo`` preset (~12 min there). ``ctx.quick``: the 4-intent test fixture, DIET 5 epochs, BERT ``tiny``.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class NluBenchSettings:
     """
 
     bert_preset: str = "demo"
-    diet_epochs: int = 10
+    diet_epochs: int = 6
     max_test: int | None = None
     sentiment_model: str = ""  # empty: models/<preset>/sentiment
 
