@@ -48,7 +48,7 @@ rasa-stories:
 	$(SHOPBOT) eval --preset tiny --stories-only
 
 integration:
-	$(BIN)/pytest -q -m "rasa or e2e or postgres or browser" --timeout 900
+	SHOPBOT_REQUIRE_POSTGRES=1 $(BIN)/pytest -q -m "rasa or e2e or postgres or browser" --timeout 900
 
 ## bench: run the benchmarks and write bench/out/report.md
 bench: venv

@@ -45,6 +45,21 @@ def missing_reason() -> str | None:
     return None
 
 
+def postgres_or_skip() -> Path:
+    """The PostgreSQL ``bin`` folder; skip the test when there is none, unless
+    ``SHOPBOT_REQUIRE_POSTGRES=1`` (``make test`` sets it): then a missing server fails."""
+    reason = missing_reason()
+    if reason:
+        import pytest
+
+        if os.environ.get("SHOPBOT_REQUIRE_POSTGRES") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    bin_dir = find_postgres_bin()
+    assert bin_dir is not None
+    return bin_dir
+
+
 @dataclass
 class PostgresServer:
     """One PostgreSQL server for a test session."""

@@ -26,7 +26,7 @@ from actions.store.tokens import sign_customer_token
 from actions.store.types import OrderSummary, Ownership
 from tests.conftest import ROOT, free_port
 from tests.e2e.harness import Reply, ShopBotServers
-from tests.e2e.postgres import PostgresServer, find_postgres_bin, missing_reason
+from tests.e2e.postgres import PostgresServer, postgres_or_skip
 from tests.unit.actions.store.seeded import NOW, Pick, pick_orders, seed_store
 
 TOKEN_SECRET = "e2e-customer-token-secret"
@@ -85,11 +85,7 @@ def shop(
     work = tmp_path_factory.mktemp(f"orders-{backend}")
     postgres = None
     if backend == "postgres":
-        reason = missing_reason()
-        if reason:
-            pytest.skip(reason)
-        bin_dir = find_postgres_bin()
-        assert bin_dir is not None
+        bin_dir = postgres_or_skip()
         postgres = PostgresServer(bin_dir, free_port()).start()
         db_url = postgres.create_database(f"shop_{uuid.uuid4().hex[:8]}")
     else:

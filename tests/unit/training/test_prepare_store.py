@@ -15,6 +15,8 @@ from sqlalchemy import select, text
 from actions.store.schema import Base, create_engine_from_url
 from knowledge.catalog import read_catalog_jsonl
 from knowledge.faq import read_faq_jsonl
+from tests.conftest import free_port
+from tests.e2e.postgres import PostgresServer, postgres_or_skip
 from training.prepare_store import PrepareStoreArgs, run_prepare_store
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -235,19 +237,25 @@ def test_command_line_smoke(tmp_path: Path) -> None:
 
 @pytest.mark.postgres
 def test_postgresql_gets_the_same_rows(store: dict[str, Any], tmp_path: Path) -> None:
-    """Set SHOPBOT_TEST_POSTGRES_URL (e.g. postgresql+psycopg2://shop@127.0.0.1:5432/shop)."""
+    """A real PostgreSQL server on loopback (``SHOPBOT_TEST_POSTGRES_URL`` to use another)."""
+    server = None
     url = os.environ.get("SHOPBOT_TEST_POSTGRES_URL")
     if not url:
-        pytest.skip("SHOPBOT_TEST_POSTGRES_URL is not set")
-    run_prepare_store(_args(tmp_path, db_url=url))
-    summary = run_prepare_store(_args(tmp_path, db_url=url))  # idempotent on PostgreSQL too
-    assert _dump(summary["db_url"]) == store["dump"]
-    engine = create_engine_from_url(url)
+        server = PostgresServer(postgres_or_skip(), free_port()).start()
+        url = server.create_database("prepare_store")
     try:
-        with engine.begin() as conn:  # sequences moved past the seeded ids
-            next_id = conn.execute(
-                text("SELECT nextval(pg_get_serial_sequence('orders', 'id'))")
-            ).scalar_one()
-            assert next_id == SIZES["n_orders"] + 1
+        run_prepare_store(_args(tmp_path, db_url=url))
+        summary = run_prepare_store(_args(tmp_path, db_url=url))  # idempotent on PostgreSQL too
+        assert _dump(summary["db_url"]) == store["dump"]
+        engine = create_engine_from_url(url)
+        try:
+            with engine.begin() as conn:  # sequences moved past the seeded ids
+                next_id = conn.execute(
+                    text("SELECT nextval(pg_get_serial_sequence('orders', 'id'))")
+                ).scalar_one()
+                assert next_id == SIZES["n_orders"] + 1
+        finally:
+            engine.dispose()
     finally:
-        engine.dispose()
+        if server is not None:
+            server.stop()

@@ -17,7 +17,7 @@ from actions.store.schema import AuditLog, Refund, ReturnRequest
 from actions.store.service import SqlStoreBackend
 from actions.store.types import Actor, LockedOut, NotVerified, OutsideReturnWindow
 from tests.conftest import free_port
-from tests.e2e.postgres import PostgresServer, find_postgres_bin, missing_reason
+from tests.e2e.postgres import PostgresServer, postgres_or_skip
 from tests.unit.actions.store.seeded import NOW, Pick, pick_orders, seed_store
 
 pytestmark = pytest.mark.postgres
@@ -25,11 +25,7 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture(scope="module")
 def pg_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SqlStoreBackend, dict]]:
-    reason = missing_reason()
-    if reason:
-        pytest.skip(reason)
-    bin_dir = find_postgres_bin()
-    assert bin_dir is not None
+    bin_dir = postgres_or_skip()
     server = PostgresServer(bin_dir, free_port()).start()
     try:
         url = server.create_database(f"shop_{uuid.uuid4().hex[:8]}")
