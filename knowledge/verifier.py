@@ -2,8 +2,9 @@
 
 Facts extracted from the answer:
 
-- prices and amounts (``$28.91``, ``28.91 dollars``, ``USD 28.91``): the same value must appear in a
-  source (``$28.91`` == ``28.91`` == ``28.910``; ``1,000`` == ``1000``);
+- prices and amounts (``$28.91``, ``28.91 dollars``, ``USD 28.91``): the same value must appear as a
+  money amount in a source (``$28.91`` == ``28.91 dollars`` == ``USD 28.910``; ``1,000`` ==
+  ``1000``); a bare number is no evidence of a price (``$12`` is not ``(12 available)``);
 - percentages (``100%``, ``20 percent``): the same number followed by ``%``/``percent`` in a source;
 - numbers with a unit (``30 days``, ``10.7 pounds``): the number followed by the same unit;
 - any other number, and codes mixing letters and digits (SKUs, model numbers): present in a source;
@@ -241,6 +242,7 @@ class _Evidence:
     text: str
     policy_text: str
     numbers: list[float]
+    amounts: list[float]
     percents: list[float]
     units: list[tuple[float, str]]
     words: set[str]
@@ -257,6 +259,12 @@ class _Evidence:
             for m in re.finditer(rf"(?<![A-WYZa-wyz0-9.,])({_NUM})", text)
             if (n := _to_number(m.group(1).rstrip(",."))) is not None
         ]
+        # A price must be a money amount of the sources: "$1" is not supported by "(1 available)".
+        amounts = [
+            n
+            for m in _MONEY_RE.finditer(text)
+            if (n := _to_number((m["a"] or m["b"]).rstrip(",."))) is not None
+        ]
         percents = [n for m in _PERCENT_RE.finditer(text) if (n := _to_number(m["n"])) is not None]
         units = [
             (n, _UNITS[m["u"].lower()])
@@ -264,10 +272,13 @@ class _Evidence:
             if (n := _to_number(m["n"])) is not None
         ]
         words = {w.lower().strip(".-'") for w in _WORD_RE.findall(text)}
-        return cls(text, "\n".join(policy), numbers, percents, units, words)
+        return cls(text, "\n".join(policy), numbers, amounts, percents, units, words)
 
     def has_number(self, value: float) -> bool:
         return any(_same(value, n) for n in self.numbers)
+
+    def has_amount(self, value: float) -> bool:
+        return any(_same(value, n) for n in self.amounts)
 
     def has_word(self, word: str) -> bool:
         word = word.lower().strip(".-'")
@@ -354,7 +365,7 @@ class Verifier:
             raw = m["a"] or m["b"]
             value = _to_number(raw)
             facts.append(f"price {m.group(0).strip()}")
-            if value is None or not evidence.has_number(value):
+            if value is None or not evidence.has_amount(value):
                 unsupported.append(f"price {m.group(0).strip()}")
             claim(m.span())
         for m in _PERCENT_RE.finditer(body):

@@ -62,6 +62,12 @@ def test_planted_unsupported_price_is_rejected(verifier: Verifier) -> None:
     assert verdict.unsupported == ["price $19.99"]
 
 
+def test_a_price_needs_a_money_amount_in_the_sources(verifier: Verifier) -> None:
+    """Seen in the demo: "Price: $12." passed because the passage said "(12 available)"."""
+    verdict = verifier.verify(f"Guillow — Price: $12 [{G}].", [GUILLOW])
+    assert verdict.unsupported == ["price $12"]
+
+
 @pytest.mark.parametrize(
     "answer",
     [
