@@ -69,6 +69,26 @@ def name_overlap(question: str, title: str) -> float:
     return len(name_words & asked) / len(name_words)
 
 
+def names_no_cited_product(text: str, cited: Sequence[str], ctx: _Context) -> str:
+    """Why a verified answer about products still does not answer ("" when it does).
+
+    Answers learnt from the grounded pairs restate the product's name ("The Guillow Airplane
+    Design Studio costs $28.91 [S1]"). A small generator can also emit a verified fragment that
+    names nothing ("La — Item Weight: 1.", seen with the demo preset): every fact in it is in the
+    source, yet it answers nothing. When the answer cites only products, at least half of the
+    words of one cited product's short name must appear in it, else the pipeline falls back to the
+    verified passage.
+    """
+    titles = [
+        p.title for p in ctx.passages if p.doc_id in cited and p.kind == "product" and p.title
+    ]
+    if not titles or any(p.kind != "product" for p in ctx.passages if p.doc_id in cited):
+        return ""
+    if max(name_overlap(text, title) for title in titles) >= 0.5:
+        return ""
+    return "answer names no cited product"
+
+
 def is_refusal(text: str) -> bool:
     """Whether a generated answer is the trained "not in the sources" / "off policy" reply."""
     lowered = text.strip().lower()
@@ -436,6 +456,9 @@ class AnswerPipeline:
             return
         verdict = self.verifier.verify(text, ctx.passages) if not failed else None
         ctx.lap("verify", since)
+        if not failed and verdict is not None and verdict.supported and text:
+            off_topic = names_no_cited_product(text, verdict.cited or [ctx.passages[0].doc_id], ctx)
+            failed = [off_topic] if off_topic else []
         if failed or verdict is None or not verdict.supported or not text:
             reasons = failed or (verdict.unsupported if verdict else []) or ["empty answer"]
             answer = self._passage(ctx, "unsupported: " + "; ".join(reasons))

@@ -144,6 +144,17 @@ def test_planted_unsupported_price_falls_back_to_the_passage() -> None:
     assert answer.citations[0].doc_id == GUILLOW.doc_id
 
 
+def test_a_verified_fragment_that_names_no_product_falls_back_to_the_passage() -> None:
+    """Every fact of "Guillow — Item Weight: 13.4 ounces" is in the source, but it names no product
+    and answers no price question (seen with the demo generator)."""
+    answer = _pipeline(f"[{TAG}] Guillow — Item Weight: 13.4 ounces.").answer(
+        "How much is the Guillow Airplane Design Studio?"
+    )
+    assert answer.outcome == "passage"
+    assert answer.unsupported == ["answer names no cited product"]
+    assert "$28.91" in answer.text
+
+
 def test_passage_fallback_is_concise() -> None:
     hits = [_hit(GUILLOW_CHUNK), _hit(GUILLOW)]
     answer = _pipeline("It costs $1.00.", hits=hits).answer("Tell me about the Guillow")
