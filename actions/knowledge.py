@@ -12,8 +12,10 @@ What the tracker keeps (the agent console reads it from there):
   plus the question and any facts the verifier rejected, so each turn's retrieved sources and
   citations are in the tracker's event stream.
 
-The pipeline is created once per process on first use (never at import) from
-``SHOPBOT_KNOWLEDGE_DIR`` (``Settings.knowledge_dir``, default ``models/knowledge``). When the
+The pipeline is created once per process on first use from ``SHOPBOT_KNOWLEDGE_DIR``
+(``Settings.knowledge_dir``, default ``models/<preset>/knowledge``); ``shopbot run`` sets
+``SHOPBOT_WARM_KNOWLEDGE=1`` so the action server starts loading it in a background thread at
+start-up (the first question would otherwise wait ~20 s on 2 CPU cores for the models to load). When the
 artifacts are missing or a lookup fails, the shopper gets a polite reply and the error goes to the
 log — never a stack trace to the shopper.
 """
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 import time
 from typing import Any
@@ -79,6 +82,13 @@ def get_pipeline() -> AnswerPipeline | None:
             return None
         _pipeline, _failed_at = pipeline, None
         return _pipeline
+
+
+def warm_up_in_background() -> threading.Thread:
+    """Load the pipeline in a daemon thread; a question arriving meanwhile waits on the lock."""
+    thread = threading.Thread(target=get_pipeline, name="knowledge-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def set_pipeline(pipeline: AnswerPipeline | None) -> None:
@@ -198,3 +208,7 @@ class ActionSearchProducts(Action):
             ],
         }
         return [SlotSet(SOURCES_SLOT, record)]
+
+
+if os.environ.get("SHOPBOT_WARM_KNOWLEDGE") == "1":
+    warm_up_in_background()

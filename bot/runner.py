@@ -121,6 +121,7 @@ def action_server(settings: Settings) -> Service:
         env={
             **settings.to_env(),
             "SANIC_HOST": settings.host,
+            "SHOPBOT_WARM_KNOWLEDGE": "1",  # load the answer pipeline at start-up, not on first use
             "HF_HUB_OFFLINE": "1",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "RASA_TELEMETRY_ENABLED": "false",

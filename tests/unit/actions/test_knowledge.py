@@ -114,6 +114,26 @@ def test_missing_artifacts_get_a_polite_reply(
         knowledge.set_pipeline(None)
 
 
+def test_warm_up_loads_the_pipeline_before_the_first_question(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    knowledge.set_pipeline(None)
+    loaded = AnswerPipeline(FixedRetriever(), FixedGenerator("The Delta Kite costs $24.50 [S1]."))
+    calls: list[Path] = []
+
+    def from_dir(path: Path, *args: Any, **kwargs: Any) -> AnswerPipeline:
+        calls.append(Path(path))
+        return loaded
+
+    monkeypatch.setattr(AnswerPipeline, "from_dir", staticmethod(from_dir))
+    try:
+        knowledge.warm_up_in_background().join(timeout=30)
+        assert len(calls) == 1
+        assert knowledge.get_pipeline() is loaded and len(calls) == 1  # not loaded twice
+    finally:
+        knowledge.set_pipeline(None)
+
+
 def test_failing_pipeline_never_shows_a_stack_trace(pipeline: AnswerPipeline) -> None:
     def explode(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("boom")
