@@ -153,18 +153,21 @@ def render_passage(group: Sequence[Passage], question: str = "", max_chars: int 
     category = category_path(meta.get("category"))
     if category:
         lines.append(f"Category: {category}.")
+    # The passages come in retrieval order: a description chunk may rank above the header that
+    # holds the specs, so look through all of them for each part.
+    spec_line = sentence = ""
     for passage in group:
         body = source_body(passage)
         specs = re.search(r"^Specs:\s*(.+)$", body, re.MULTILINE)
-        if specs:
-            lines.append(_cut_items(specs.group(1), 160, question) + ".")
-        if passage.metadata.get("section") == "description" or (
-            passage.kind == "product" and "Price:" not in passage.text
+        if specs and not spec_line:
+            spec_line = _cut_items(specs.group(1), 160, question) + "."
+        if not sentence and (
+            passage.metadata.get("section") == "description"
+            or (passage.kind == "product" and "Price:" not in passage.text)
         ):
-            sentence = next((s for s in split_sentences(body) if len(s.split()) >= 5), "")
-            if sentence:
-                lines.append(_cut_sentences(sentence, 200))
-            break
+            first_long = next((s for s in split_sentences(body) if len(s.split()) >= 5), "")
+            sentence = _cut_sentences(first_long, 200) if first_long else ""
+    lines += [part for part in (spec_line, sentence) if part]
     return " ".join(lines)
 
 
@@ -181,10 +184,26 @@ def _cut_sentences(text: str, max_chars: int) -> str:
     return out
 
 
+# Shoppers' words for catalog spec labels ("how big is it" → "Product Dimensions").
+_SPEC_WORDS = {
+    "size": "dimensions",
+    "big": "dimensions",
+    "large": "dimensions",
+    "measure": "dimensions",
+    "measurements": "dimensions",
+    "heavy": "weight",
+    "weigh": "weight",
+    "weighs": "weight",
+    "old": "age",
+    "ages": "age",
+}
+
+
 def _cut_items(text: str, max_chars: int, question: str = "") -> str:
     """The first ``;``-separated items that fit ``max_chars``, those whose label the question
     mentions first ("weight" → "Item Weight: 13.4 ounces")."""
     asked = set(_WORD_RE.findall(question.lower()))
+    asked |= {label for word, label in _SPEC_WORDS.items() if word in asked}
     items = [i.strip() for i in text.split(";") if i.strip()]
     items.sort(key=lambda item: -len(asked & set(_WORD_RE.findall(item.split(":")[0].lower()))))
     out: list[str] = []

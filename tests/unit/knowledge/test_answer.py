@@ -310,3 +310,22 @@ def test_render_passage_puts_the_asked_spec_first() -> None:
     text = render_passage([header], "What is the model number of the Guillow?")
     assert "Item Model Number: 142" in text
     assert text.index("Item Model Number") < text.index("Product Dimensions")
+
+
+def test_render_passage_finds_the_specs_behind_a_higher_ranked_description() -> None:
+    """Seen in the demo: the description chunk ranked first and the specs were never shown."""
+    header = Passage(
+        id=GUILLOW.id,
+        doc_id=GUILLOW.doc_id,
+        kind="product",
+        text=GUILLOW.text.replace(
+            "Specs: Item Weight: 13.4 ounces",
+            "Specs: Item Weight: 13.4 ounces; ASIN: B000GW142; Product Dimensions: 3.5 x 6.2 x 13 inches",
+        ),
+        title=GUILLOW.title,
+        metadata=GUILLOW.metadata,
+    )
+    text = render_passage([GUILLOW_CHUNK, header], "How big is the Guillow?")
+    assert "Product Dimensions: 3.5 x 6.2 x 13 inches" in text
+    assert text.index("Product Dimensions") < text.index("Item Weight")
+    assert "Design and build your own balsa gliders." in text
