@@ -50,6 +50,8 @@ FOLLOW_UP_RE = re.compile(r"\b(it|its|it's|this|that|these|those|they|them|one)\
 _REFUSAL_PREFIXES = ("i don't have that information", "i can only share information")
 _WORD_RE = re.compile(r"[a-z0-9]+")
 _NAME_STOPWORDS = {"the", "a", "an", "and", "for", "with", "of", "by", "in", "to", "&", "-"}
+FAQ_MIN_WORDS = 5  # content words an FAQ answer needs ("If a product is listed as 'ing." has 3)
+FAQ_MAX_NEW_WORDS = 0.25  # share of an FAQ answer's content words that may not be in the entry
 
 
 def relevance(hit: Hit) -> float:
@@ -69,24 +71,44 @@ def name_overlap(question: str, title: str) -> float:
     return len(name_words & asked) / len(name_words)
 
 
-def names_no_cited_product(text: str, cited: Sequence[str], ctx: _Context) -> str:
-    """Why a verified answer about products still does not answer ("" when it does).
+def answer_gap(text: str, cited: Sequence[str], ctx: _Context) -> str:
+    """Why a verified answer still does not answer from its sources ("" when it does).
 
-    Answers learnt from the grounded pairs restate the product's name ("The Guillow Airplane
-    Design Studio costs $28.91 [S1]"). A small generator can also emit a verified fragment that
-    names nothing ("La — Item Weight: 1.", seen with the demo preset): every fact in it is in the
-    source, yet it answers nothing. When the answer cites only products, at least half of the
-    words of one cited product's short name must appear in it, else the pipeline falls back to the
-    verified passage.
+    The verifier checks facts; a small generator can also emit a verified fragment that answers
+    nothing (both seen with the demo preset): "La — Item Weight: 1." (every fact is in the
+    product's passage, no product named) or "If a product is listed as 'ing." (an FAQ answer with
+    no number or name to check). So:
+
+    - an answer citing only products must restate one cited product's name (at least half of the
+      words of its short name), as the grounded training answers do;
+    - an answer citing only FAQ entries must say something (at least ``FAQ_MIN_WORDS`` content
+      words) in the entry's own words (at most ``FAQ_MAX_NEW_WORDS`` of them not in the entry).
+
+    The pipeline then falls back to the verified passage.
     """
-    titles = [
-        p.title for p in ctx.passages if p.doc_id in cited and p.kind == "product" and p.title
-    ]
-    if not titles or any(p.kind != "product" for p in ctx.passages if p.doc_id in cited):
+    sources = [p for p in ctx.passages if p.doc_id in cited]
+    if not sources:
         return ""
-    if max(name_overlap(text, title) for title in titles) >= 0.5:
-        return ""
-    return "answer names no cited product"
+    kinds = {p.kind for p in sources}
+    if kinds == {"product"}:
+        titles = [p.title for p in sources if p.title]
+        if titles and max(name_overlap(text, title) for title in titles) < 0.5:
+            return "answer names no cited product"
+    elif kinds == {"faq"}:
+        source_words = set(
+            _WORD_RE.findall(" ".join(f"{p.title} {source_body(p)}" for p in sources).lower())
+        )
+        words = [
+            w
+            for w in _WORD_RE.findall(CITATION_TAG_RE.sub(" ", text).lower())
+            if len(w) > 2 and w not in _NAME_STOPWORDS
+        ]
+        if len(words) < FAQ_MIN_WORDS:
+            return "answer too short for an FAQ entry"
+        new_words = sum(w not in source_words for w in words)
+        if new_words / len(words) > FAQ_MAX_NEW_WORDS:
+            return "answer strays from the cited FAQ entry"
+    return ""
 
 
 def is_refusal(text: str) -> bool:
@@ -476,7 +498,7 @@ class AnswerPipeline:
         verdict = self.verifier.verify(text, ctx.passages) if not failed else None
         ctx.lap("verify", since)
         if not failed and verdict is not None and verdict.supported and text:
-            off_topic = names_no_cited_product(text, verdict.cited or [ctx.passages[0].doc_id], ctx)
+            off_topic = answer_gap(text, verdict.cited or [ctx.passages[0].doc_id], ctx)
             failed = [off_topic] if off_topic else []
         if failed or verdict is None or not verdict.supported or not text:
             reasons = failed or (verdict.unsupported if verdict else []) or ["empty answer"]

@@ -155,6 +155,34 @@ def test_a_verified_fragment_that_names_no_product_falls_back_to_the_passage() -
     assert "$28.91" in answer.text
 
 
+@pytest.mark.parametrize(
+    ("completion", "reason"),
+    [
+        ("If a product is listed as 'ing [S1].", "answer too short for an FAQ entry"),
+        (
+            "Our warehouse ships parcels worldwide within hours of ordering [S1].",
+            "answer strays from the cited FAQ entry",
+        ),
+    ],
+)
+def test_an_faq_answer_must_say_something_in_the_entrys_words(completion: str, reason: str) -> None:
+    """The demo generator's "If a product is listed as 'ing." has no fact to reject."""
+    hits = [_hit(RETURNS), _hit(GUILLOW, 0.4)]
+    answer = _pipeline(completion, hits=hits).answer("What is your return policy?")
+    assert answer.outcome == "passage"
+    assert answer.unsupported == [reason]
+    assert "within 30 days of purchase for a full refund" in answer.text
+
+
+def test_an_faq_answer_in_the_entrys_words_is_shown() -> None:
+    hits = [_hit(RETURNS), _hit(GUILLOW, 0.4)]
+    answer = _pipeline(
+        "You can return products within 30 days of purchase for a full refund [S1].", hits=hits
+    ).answer("Can I return something?")
+    assert answer.outcome == "generated"
+    assert answer.citations[0].doc_id == RETURNS.doc_id
+
+
 def test_passage_fallback_is_concise() -> None:
     hits = [_hit(GUILLOW_CHUNK), _hit(GUILLOW)]
     answer = _pipeline("It costs $1.00.", hits=hits).answer("Tell me about the Guillow")
