@@ -458,6 +458,68 @@ def _plot(ctx: BenchContext, latencies: dict[str, list[float]]) -> str | None:
 # ------------------------------------------------------------------------------------ entry
 
 
+def retrieval_quality(ctx: BenchContext) -> tuple[str, dict[str, Any]]:
+    """Dense vs BM25 vs hybrid on the project's retrieval test set over the demo catalog and FAQ
+    (``shopbot prepare-retrieval-eval`` + ``shopbot eval-retrieval``): nDCG@10, recall, MRR,
+    overall and per query group (paraphrased product titles, attribute questions, FAQ)."""
+    from training import prepare_retrieval_eval
+    from training.eval_retrieval import EvalRetrievalArgs, run_eval
+
+    root = ctx.project_root
+    out = ctx.out_dir / "retrieval_eval"
+    set_dir = root / "var" / "eval" / "retrieval"
+    code = prepare_retrieval_eval.main(
+        ["--catalog", str(root / "var" / "store" / "catalog.jsonl"),
+         "--faq", str(root / "var" / "store" / "faq.jsonl"), "--out", str(set_dir)]
+    )  # fmt: skip
+    if code != 0:
+        return "Retrieval quality: not measured (run `shopbot prepare` first).", {}
+    report = run_eval(
+        EvalRetrievalArgs(
+            docs=str(set_dir / "docs.csv"),
+            queries=str(set_dir / "queries.csv"),
+            qrels=str(set_dir / "qrels.csv"),
+            out=str(out),
+            index_dir=str(root / "var" / "bench" / "knowledge" / "retrieval-eval"),
+        )
+    )
+    metric_names = ["ndcg@10", "recall@5", "recall@10", "recall@100", "mrr@10"]
+    rows: list[list[object]] = [
+        ["all", system, *[m[k] for k in metric_names]] for system, m in report["metrics"].items()
+    ]
+    for group, systems in sorted(report["by_group"].items()):
+        rows += [[group, system, *[m[k] for k in metric_names]] for system, m in systems.items()]
+    data = report["data"]
+    hybrid, dense, bm25 = (report["metrics"][k]["ndcg@10"] for k in ("hybrid", "dense", "bm25"))
+    titles = report["by_group"].get("title_paraphrase", {}).get("hybrid", {}).get("recall@5")
+    verdicts = [
+        f"Hybrid nDCG@10 {hybrid:.3f} vs dense {dense:.3f} and BM25 {bm25:.3f}: hybrid ≥ both "
+        f"{'met' if hybrid >= max(dense, bm25) else 'NOT met'}."
+    ]
+    if titles is not None:
+        verdicts.append(
+            f"Recall@5 for questions naming a product by a paraphrase of its title: "
+            f"{titles:.3f} (target ≥ 0.95: {'met' if titles >= 0.95 else 'NOT met'})."
+        )
+    markdown = "\n".join(
+        [
+            f"Retrieval quality (`shopbot prepare-retrieval-eval` + `shopbot eval-retrieval`): "
+            f"{data['queries']} queries over {data['documents']} documents "
+            f"({data['passages']} passages) of the demo catalog and FAQ; groups: "
+            + ", ".join(f"{g} {n}" for g, n in data["groups"].items())
+            + ".",
+            "",
+            markdown_table(["queries", "system", *metric_names], rows),
+            "",
+            *[f"- {v}" for v in verdicts],
+        ]
+    )
+    numbers = {f"quality_{k}_ndcg@10": v["ndcg@10"] for k, v in report["metrics"].items()}
+    if titles is not None:
+        numbers["quality_title_paraphrase_recall@5"] = titles
+    return markdown, numbers
+
+
 def run_section(ctx: BenchContext) -> BenchSection:
     """Run the knowledge-retrieval benchmarks and return the report section."""
     import faiss
@@ -591,6 +653,10 @@ def run_section(ctx: BenchContext) -> BenchSection:
                 f"{row['recall@10']:.3f} ({row['params']}) — target p50 ≤ 5 ms at recall ≥ 0.95: "
                 f"{'met' if ok else 'NOT met'}."
             )
+    quality = None
+    if not ctx.quick:
+        quality, quality_numbers = retrieval_quality(ctx)
+        numbers.update(quality_numbers)
     markdown = "\n".join(
         [
             "Hybrid = query embedding + FAISS + BM25 + weighted fusion, one query at a time on "
@@ -616,6 +682,7 @@ def run_section(ctx: BenchContext) -> BenchSection:
             "",
             ann_table,
             "",
+            *([] if quality is None else [quality, ""]),
             *[f"- {v}" for v in verdicts],
             *[f"- {n}" for n in notes],
             f"- Section wall time: {time.perf_counter() - started:.0f} s; 1-minute load average "
