@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 import pytest
 
@@ -322,18 +323,17 @@ def test_invalid_arguments_are_refused() -> None:
         search_products("x", FakeRetriever([]), limit=0)
 
 
+def _guillow_with_specs(specs: str) -> Passage:
+    """The Guillow's header passage with another ``Specs:`` line."""
+    return replace(
+        GUILLOW, text=GUILLOW.text.replace("Specs: Item Weight: 13.4 ounces", f"Specs: {specs}")
+    )
+
+
 def test_render_passage_puts_the_asked_spec_first() -> None:
-    header = Passage(
-        id=GUILLOW.id,
-        doc_id=GUILLOW.doc_id,
-        kind="product",
-        text=GUILLOW.text.replace(
-            "Specs: Item Weight: 13.4 ounces",
-            "Specs: Product Dimensions: 3.5 x 6.2 x 13 inches; Shipping Weight: 14 ounces; "
-            "Domestic Shipping: Item can be shipped within U.S.; Item Model Number: 142",
-        ),
-        title=GUILLOW.title,
-        metadata=GUILLOW.metadata,
+    header = _guillow_with_specs(
+        "Product Dimensions: 3.5 x 6.2 x 13 inches; Shipping Weight: 14 ounces; "
+        "Domestic Shipping: Item can be shipped within U.S.; Item Model Number: 142"
     )
     text = render_passage([header], "What is the model number of the Guillow?")
     assert "Item Model Number: 142" in text
@@ -342,16 +342,8 @@ def test_render_passage_puts_the_asked_spec_first() -> None:
 
 def test_render_passage_finds_the_specs_behind_a_higher_ranked_description() -> None:
     """Seen in the demo: the description chunk ranked first and the specs were never shown."""
-    header = Passage(
-        id=GUILLOW.id,
-        doc_id=GUILLOW.doc_id,
-        kind="product",
-        text=GUILLOW.text.replace(
-            "Specs: Item Weight: 13.4 ounces",
-            "Specs: Item Weight: 13.4 ounces; ASIN: B000GW142; Product Dimensions: 3.5 x 6.2 x 13 inches",
-        ),
-        title=GUILLOW.title,
-        metadata=GUILLOW.metadata,
+    header = _guillow_with_specs(
+        "Item Weight: 13.4 ounces; ASIN: B000GW142; Product Dimensions: 3.5 x 6.2 x 13 inches"
     )
     text = render_passage([GUILLOW_CHUNK, header], "How big is the Guillow?")
     assert "Product Dimensions: 3.5 x 6.2 x 13 inches" in text
