@@ -576,7 +576,14 @@ class AnswerPipeline:
         text = render_passage(group, ctx.question)
         # Product text is no authority for promises: a rendering that quotes one (a planted
         # "all buyers get 75% off") keeps only the catalog's structured facts. FAQ text is policy.
-        if group[0].kind == "product" and not self.verifier.verify(text, group).supported:
+        # (Repetition is a check on generated text: a listing that repeats its title in its
+        # description is still the catalog's own words.)
+        problems = [
+            u
+            for u in self.verifier.verify(text, group).unsupported
+            if not u.startswith("repetition")
+        ]
+        if group[0].kind == "product" and problems:
             # Keep only the catalog's structured facts (no description text at all).
             text = render_passage([replace(group[0], text="")])
         citation = citation_for(group[0])

@@ -349,3 +349,19 @@ def test_render_passage_finds_the_specs_behind_a_higher_ranked_description() -> 
     assert "Product Dimensions: 3.5 x 6.2 x 13 inches" in text
     assert text.index("Product Dimensions") < text.index("Item Weight")
     assert "Design and build your own balsa gliders." in text
+
+
+def test_passage_fallback_keeps_a_description_that_repeats_the_title() -> None:
+    """Seen in the demo: "Sunny toys 38" ... Marionette" repeated in its description made the
+    verifier's repetition check strip the specs from the fallback."""
+    chunk = replace(
+        GUILLOW_CHUNK,
+        text="Guillow Airplane Design Studio with Travel Case: Guillow Airplane Design Studio "
+        "with Travel Case for young pilots.",
+    )
+    header = _guillow_with_specs("Product Dimensions: 3.5 x 6.2 x 13 inches")
+    answer = _pipeline("It costs $1.00.", hits=[_hit(chunk), _hit(header)]).answer(
+        "How big is the Guillow?"
+    )
+    assert answer.outcome == "passage"
+    assert "Product Dimensions: 3.5 x 6.2 x 13 inches" in answer.text
