@@ -133,10 +133,12 @@ def fact_correct(question: EvalQuestion, answer: Answer) -> bool:
 
 
 def unsupported_facts(verifier: Verifier, answer: Answer, passages: Sequence[Passage]) -> list[str]:
-    """Facts of the shown reply that the retrieved passages do not support."""
+    """Facts of the shown reply that the retrieved passages do not support (a repeated phrase is
+    no fact: a catalog listing may repeat its title in its description)."""
     if answer.outcome == "unknown":
         return []
-    return verifier.verify(reply_body(answer.text), passages).unsupported
+    found = verifier.verify(reply_body(answer.text), passages).unsupported
+    return [fact for fact in found if not fact.startswith("repetition")]
 
 
 def _is_number_fact(fact: str) -> bool:
