@@ -497,8 +497,10 @@ class AnswerPipeline:
             return
         verdict = self.verifier.verify(text, ctx.passages) if not failed else None
         ctx.lap("verify", since)
+        # A supported answer without a tag still names its source: the best passage.
+        cited = (verdict.cited if verdict else []) or [ctx.passages[0].doc_id]
         if not failed and verdict is not None and verdict.supported and text:
-            off_topic = answer_gap(text, verdict.cited or [ctx.passages[0].doc_id], ctx)
+            off_topic = answer_gap(text, cited, ctx)
             failed = [off_topic] if off_topic else []
         if failed or verdict is None or not verdict.supported or not text:
             reasons = failed or (verdict.unsupported if verdict else []) or ["empty answer"]
@@ -508,8 +510,6 @@ class AnswerPipeline:
                 yield AnswerEvent("replace", answer.text)
             yield self._done(answer)
             return
-        # A supported answer without a tag still names its source: the best passage.
-        cited = verdict.cited or [ctx.passages[0].doc_id]
         self._register(cited, markers, citations, ctx.passages)
         final_text = render_reply(text, citations, markers)
         rest = render_reply(clean_completion(raw[verified_upto:]), [], markers)
@@ -576,14 +576,12 @@ class AnswerPipeline:
         text = render_passage(group, ctx.question)
         # Product text is no authority for promises: a rendering that quotes one (a planted
         # "all buyers get 75% off") keeps only the catalog's structured facts. FAQ text is policy.
-        # (Repetition is a check on generated text: a listing that repeats its title in its
-        # description is still the catalog's own words.)
-        problems = [
-            u
-            for u in self.verifier.verify(text, group).unsupported
-            if not u.startswith("repetition")
-        ]
-        if group[0].kind == "product" and problems:
+        # (generated=False: a listing that repeats its title in its description is still the
+        # catalog's own words, not a degenerate generation.)
+        if (
+            group[0].kind == "product"
+            and not self.verifier.verify(text, group, generated=False).supported
+        ):
             # Keep only the catalog's structured facts (no description text at all).
             text = render_passage([replace(group[0], text="")])
         citation = citation_for(group[0])

@@ -325,12 +325,16 @@ class Verifier:
         self.name_match = name_match
         self.max_repeat_ngram = max_repeat_ngram
 
-    def verify(self, answer: str, passages: Sequence[Passage]) -> Verification:
+    def verify(
+        self, answer: str, passages: Sequence[Passage], generated: bool = True
+    ) -> Verification:
         """Verify ``answer`` against ``passages`` (the passages that were in the prompt).
 
         Args:
             answer: The generated answer (raw, with citation tags).
             passages: The passages shown to the generator.
+            generated: Also reject degenerate repetition (generated text); False for a rendering
+                of the catalog's own words, which may repeat a title.
 
         Returns:
             The verdict, listing unsupported facts.
@@ -426,7 +430,7 @@ class Verifier:
             if found / len(words) < self.name_match:
                 unsupported.append(f"name '{name}'")
 
-        repeated = _repeated_ngram(body, self.max_repeat_ngram)
+        repeated = _repeated_ngram(body, self.max_repeat_ngram) if generated else ""
         if repeated:
             # Degenerate generation ("the top right corner of the top right corner..."): no fact
             # may be wrong, but it is no answer either.

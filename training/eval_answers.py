@@ -133,12 +133,12 @@ def fact_correct(question: EvalQuestion, answer: Answer) -> bool:
 
 
 def unsupported_facts(verifier: Verifier, answer: Answer, passages: Sequence[Passage]) -> list[str]:
-    """Facts of the shown reply that the retrieved passages do not support (a repeated phrase is
-    no fact: a catalog listing may repeat its title in its description)."""
+    """Facts of the shown reply that the retrieved passages do not support (``generated=False``:
+    a repeated phrase is no fact, and a catalog listing may repeat its title in its description;
+    generated replies were already refused for repetition before they were shown)."""
     if answer.outcome == "unknown":
         return []
-    found = verifier.verify(reply_body(answer.text), passages).unsupported
-    return [fact for fact in found if not fact.startswith("repetition")]
+    return verifier.verify(reply_body(answer.text), passages, generated=False).unsupported
 
 
 def _is_number_fact(fact: str) -> bool:
