@@ -32,9 +32,11 @@ from knowledge.prompt import (
     build_prompt,
     category_path,
     clean_completion,
+    document_body,
     format_price,
     group_by_document,
     normalize_tag,
+    sanitize,
     short_name,
     source_body,
     split_sentences,
@@ -52,6 +54,57 @@ _WORD_RE = re.compile(r"[a-z0-9]+")
 _NAME_STOPWORDS = {"the", "a", "an", "and", "for", "with", "of", "by", "in", "to", "&", "-"}
 FAQ_MIN_WORDS = 5  # content words an FAQ answer needs ("If a product is listed as 'ing." has 3)
 FAQ_MAX_NEW_WORDS = 0.25  # share of an FAQ answer's content words that may not be in the entry
+FAQ_MIN_SPAN_SHARE = 0.75  # share of an FAQ answer's word 4-grams that must occur in the entry
+FACT_SEPARATOR = " — "  # "<product name> — <Attribute>: <value>", the trained answer shape
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _source_items(group: Sequence[Passage]) -> set[str]:
+    """The lines and spec items of one document as the generator saw them, normalised
+    (``"Price: $28.91"``, ``"Item Weight: 13.4 ounces"``)."""
+    items = set()
+    for item in re.split(r"[\n;]", document_body(group)):
+        item = _norm(item).removeprefix("specs:").strip()
+        if item:
+            items.add(item)
+    return items
+
+
+def fact_gap(text: str, sources: Sequence[Passage]) -> str:
+    """For an answer of the trained shape ``"[S1] <name> — <Attribute>: <value>."``, why it does not
+    restate its cited product ("" when it does, or when the answer has another shape).
+
+    The name must be a run of words of a cited product's title, and ``<Attribute>: <value>`` one
+    whole line or spec item of that product's source: "Sunny 38" Large — Brand: Sunny." (words
+    skipped from the title, a brand cut short) is not; "Sunny toys 38" Large — Brand: Sunny toys."
+    is. Verified facts alone let such garbles through (every word is in the source).
+    """
+    body = CITATION_TAG_RE.sub(" ", text).strip()
+    name, sep, fact = body.partition(FACT_SEPARATOR)
+    if not sep:
+        return ""
+    fact = _norm(fact).rstrip(". ")
+    groups = group_by_document(sources)
+    titles = [f" {_norm(sanitize(g[0].title))} " for g in groups]
+    if not any(f" {_norm(name)} " in title for title in titles):
+        return "answer's product name is not a cited title"
+    if not any(fact in _source_items(g) for g in groups):
+        return "answer's fact is not a line of its source"
+    return ""
+
+
+def _span_share(text: str, source: str, n: int = 4) -> float:
+    """Share of the word ``n``-grams of ``text`` that occur in ``source`` (1.0 when too short)."""
+    words = _WORD_RE.findall(text.lower())
+    if len(words) < n:
+        return 1.0
+    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+    src_words = _WORD_RE.findall(source.lower())
+    src_grams = {tuple(src_words[i : i + n]) for i in range(len(src_words) - n + 1)}
+    return sum(g in src_grams for g in grams) / len(grams)
 
 
 def relevance(hit: Hit) -> float:
@@ -81,8 +134,12 @@ def answer_gap(text: str, cited: Sequence[str], ctx: _Context) -> str:
 
     - an answer citing only products must restate one cited product's name (at least half of the
       words of its short name), as the grounded training answers do;
+    - an answer in the trained product shape must restate its product's name and one whole line
+      of its source (:func:`fact_gap`);
     - an answer citing only FAQ entries must say something (at least ``FAQ_MIN_WORDS`` content
-      words) in the entry's own words (at most ``FAQ_MAX_NEW_WORDS`` of them not in the entry).
+      words) in the entry's own words (at most ``FAQ_MAX_NEW_WORDS`` of them not in the entry,
+      and at least ``FAQ_MIN_SPAN_SHARE`` of its word 4-grams found in the entry: policy is
+      quoted, not paraphrased by a small model into "We do not available for a product").
 
     The pipeline then falls back to the verified passage.
     """
@@ -94,6 +151,7 @@ def answer_gap(text: str, cited: Sequence[str], ctx: _Context) -> str:
         titles = [p.title for p in sources if p.title]
         if titles and max(name_overlap(text, title) for title in titles) < 0.5:
             return "answer names no cited product"
+        return fact_gap(text, sources)
     elif kinds == {"faq"}:
         source_words = set(
             _WORD_RE.findall(" ".join(f"{p.title} {source_body(p)}" for p in sources).lower())
@@ -107,6 +165,9 @@ def answer_gap(text: str, cited: Sequence[str], ctx: _Context) -> str:
             return "answer too short for an FAQ entry"
         new_words = sum(w not in source_words for w in words)
         if new_words / len(words) > FAQ_MAX_NEW_WORDS:
+            return "answer strays from the cited FAQ entry"
+        entry = " ".join(f"{p.title} {source_body(p)}" for p in sources)
+        if _span_share(CITATION_TAG_RE.sub(" ", text), entry) < FAQ_MIN_SPAN_SHARE:
             return "answer strays from the cited FAQ entry"
     return ""
 

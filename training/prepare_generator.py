@@ -303,7 +303,11 @@ DATA_PRESETS: dict[str, DataPreset] = {
         max_distractors=1,
     ),
     "demo": DataPreset(
-        phrasings_per_fact=2, faq_phrasings=14, bitext_responses=1200, eval_products=60
+        phrasings_per_fact=2,
+        faq_phrasings=14,
+        bitext_responses=1200,
+        eval_products=60,
+        max_distractors=1,
     ),
     "full": DataPreset(
         phrasings_per_fact=5, faq_phrasings=30, bitext_responses=4514, eval_products=120
@@ -319,11 +323,11 @@ PROMPT_BUDGETS: dict[str, PromptBudget] = {
         max_top_source_tokens=104,
     ),
     "demo": PromptBudget(
-        max_prompt_tokens=288,
-        max_source_tokens=96,
+        max_prompt_tokens=200,
+        max_source_tokens=56,
         max_question_tokens=40,
-        max_history_tokens=40,
-        max_top_source_tokens=144,
+        max_history_tokens=32,
+        max_top_source_tokens=120,
     ),
     "full": PromptBudget(
         max_prompt_tokens=896,

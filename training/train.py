@@ -90,6 +90,7 @@ def train_generator(preset: str, root: Path, force: bool) -> None:
         root / "var" / "store" / "faq.jsonl",
         root / "training" / "prepare_generator.py",
         root / "training" / "train_generator.py",
+        root / "training" / "counterfactual.py",
     ]
     overrides = ["--finetune-steps", "60"] if preset == "tiny" else []
     inputs_hash = hash_inputs(inputs, extra={"preset": preset, "overrides": overrides})

@@ -175,6 +175,53 @@ def test_an_faq_answer_must_say_something_in_the_entrys_words(completion: str, r
     assert "within 30 days of purchase for a full refund" in answer.text
 
 
+@pytest.mark.parametrize(
+    ("completion", "reason"),
+    [
+        # Words skipped from the title: a name no listing has.
+        (
+            f"[{TAG}] Guillow Studio Travel — Price: $28.91.",
+            "answer's product name is not a cited title",
+        ),
+        # Every word is in the source, but no line says "Category: Model Kits > Hobbies".
+        (
+            f"[{TAG}] Guillow Airplane Design Studio — Category: Model Kits > Hobbies.",
+            "answer's fact is not a line of its source",
+        ),
+    ],
+)
+def test_a_product_answer_must_restate_a_title_and_a_whole_source_line(
+    completion: str, reason: str
+) -> None:
+    answer = _pipeline(completion).answer("How much is the Guillow Airplane Design Studio?")
+    assert answer.outcome == "passage"
+    assert answer.unsupported == [reason]
+
+
+@pytest.mark.parametrize(
+    "completion",
+    [
+        f"[{TAG}] Guillow Airplane Design Studio — Price: $28.91.",
+        f"[{TAG}] Guillow Airplane Design Studio — Category: Hobbies > Model Kits.",
+        f"[{TAG}] guillow airplane design studio — Item Weight: 13.4 ounces.",
+    ],
+)
+def test_a_product_answer_restating_its_source_is_shown(completion: str) -> None:
+    answer = _pipeline(completion).answer("Tell me about the Guillow Airplane Design Studio")
+    assert answer.outcome == "generated", answer.unsupported
+
+
+def test_an_faq_answer_made_of_the_entrys_words_but_not_its_sentences_falls_back() -> None:
+    """Every word is the entry's, in another order ("a product is listed as possible")."""
+    hits = [_hit(RETURNS), _hit(GUILLOW, 0.4)]
+    answer = _pipeline(
+        "Our full refund policy allows return of purchase within 30 products days [S1].",
+        hits=hits,
+    ).answer("What is your return policy?")
+    assert answer.outcome == "passage"
+    assert answer.unsupported == ["answer strays from the cited FAQ entry"]
+
+
 def test_an_faq_answer_in_the_entrys_words_is_shown() -> None:
     hits = [_hit(RETURNS), _hit(GUILLOW, 0.4)]
     answer = _pipeline(
