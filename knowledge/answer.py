@@ -88,8 +88,8 @@ def fact_gap(text: str, sources: Sequence[Passage]) -> str:
         return ""
     fact = _norm(fact).rstrip(". ")
     groups = group_by_document(sources)
-    titles = [f" {_norm(sanitize(g[0].title))} " for g in groups]
-    if not any(f" {_norm(name)} " in title for title in titles):
+    named = f" {_norm(name)} "
+    if not any(named in f" {_norm(sanitize(g[0].title))} " for g in groups):
         return "answer's product name is not a cited title"
     if not any(fact in _source_items(g) for g in groups):
         return "answer's fact is not a line of its source"
@@ -153,21 +153,18 @@ def answer_gap(text: str, cited: Sequence[str], ctx: _Context) -> str:
             return "answer names no cited product"
         return fact_gap(text, sources)
     elif kinds == {"faq"}:
-        source_words = set(
-            _WORD_RE.findall(" ".join(f"{p.title} {source_body(p)}" for p in sources).lower())
-        )
+        entry = " ".join(f"{p.title} {source_body(p)}" for p in sources)
+        said = CITATION_TAG_RE.sub(" ", text)
+        source_words = set(_WORD_RE.findall(entry.lower()))
         words = [
-            w
-            for w in _WORD_RE.findall(CITATION_TAG_RE.sub(" ", text).lower())
-            if len(w) > 2 and w not in _NAME_STOPWORDS
+            w for w in _WORD_RE.findall(said.lower()) if len(w) > 2 and w not in _NAME_STOPWORDS
         ]
         if len(words) < FAQ_MIN_WORDS:
             return "answer too short for an FAQ entry"
         new_words = sum(w not in source_words for w in words)
         if new_words / len(words) > FAQ_MAX_NEW_WORDS:
             return "answer strays from the cited FAQ entry"
-        entry = " ".join(f"{p.title} {source_body(p)}" for p in sources)
-        if _span_share(CITATION_TAG_RE.sub(" ", text), entry) < FAQ_MIN_SPAN_SHARE:
+        if _span_share(said, entry) < FAQ_MIN_SPAN_SHARE:
             return "answer strays from the cited FAQ entry"
     return ""
 

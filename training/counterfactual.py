@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
+from knowledge.catalog import parse_price
 from knowledge.prompt import format_price
 from knowledge.types import Passage
 from training.prepare_generator import QAExample
@@ -55,12 +56,13 @@ class Substitution:
 
     def __init__(self, title: str, texts: Sequence[str], rng: random.Random, pool: Sequence[str]):
         names = [w for w in dict.fromkeys(_WORD_RE.findall(title)) if w.lower() not in _KEEP]
-        self.words = {w.lower(): rng.choice(pool) for w in names}
-        self.words = {k: v for k, v in self.words.items() if k != v.lower()}
+        # One draw per name word; a word that drew itself keeps its name.
+        drawn = ((w.lower(), rng.choice(pool)) for w in names)
+        self.words = {k: v for k, v in drawn if k != v.lower()}
         joined = "\n".join(texts)
         self.money: dict[str, str] = {}
         for amount in dict.fromkeys(_MONEY_RE.findall(joined)):
-            value = float(amount[1:].replace(",", "")) * rng.uniform(0.3, 3.0)
+            value = parse_price(amount) * rng.uniform(0.3, 3.0)
             self.money[amount] = format_price(max(0.5, value))
         self.counts = {n: str(rng.randint(1, 80)) for n in _AVAILABLE_RE.findall(joined)}
         self._word_re = (
@@ -75,7 +77,7 @@ class Substitution:
     def new_price(self, price: float) -> float | None:
         """The substituted value of a metadata price (None when unchanged)."""
         new = self.money.get(format_price(price))
-        return float(new[1:].replace(",", "")) if new else None
+        return parse_price(new) if new else None
 
     def __call__(self, text: str) -> str:
         if self._word_re is not None:
