@@ -6,12 +6,20 @@ Sources (``--source``, default ``data/demo/sentiment``):
   4–5 → positive (about 92% positive; neutral is rare).
 - ``uci/{yelp,imdb,amazon_cells}_labelled.txt`` — ``sentence<TAB>0|1`` → negative/positive
   (``amazon_cells`` is used when present).
+- ``--shopper`` (default ``var/nlu/train.csv``, written by ``shopbot prepare``) — shopper messages
+  of the assistant's own NLU data. Reviews hold almost no neutral text that looks like a chat
+  message, so a model trained on reviews alone rated plain questions ("how much is the Fisher-Price
+  Little People Dump Truck?") negative at 0.9 and two of them in a row offered a human. Messages
+  of the request and question intents (``SHOPPER_NEUTRAL_INTENTS``, up to ``--shopper-per-intent``
+  each) become ``neutral``; those that swear (``PROFANITY``: Bitext's offensive variants, "see
+  purchase 774432 goddamn status") become ``negative``. Paraphrase groups never straddle the split.
 
 Identical texts (after lower-casing and collapsing punctuation/space) form one group, so no
 review lands in both train and eval. Each source is split per label. Writes into ``--out``
 (default ``var/sentiment``): ``train.csv`` (the union of every source's training part),
 ``eval_uci.csv`` (held-out yelp + imdb, 2 classes), ``eval_alexa.csv`` (held-out Alexa, 3
-classes), ``eval_amazon_cells.csv`` when that source exists, and ``manifest.json``.
+classes), ``eval_shopper.csv`` (held-out shopper messages), ``eval_amazon_cells.csv`` when that
+source exists, and ``manifest.json``.
 """
 
 from __future__ import annotations
@@ -32,6 +40,24 @@ logger = logging.getLogger(__name__)
 DESCRIPTION = "Build sentiment train/eval CSVs (var/sentiment/) from the Alexa and UCI review data."
 STARS_TO_LABEL = {1: "negative", 2: "negative", 3: "neutral", 4: "positive", 5: "positive"}
 BINARY_TO_LABEL = {"0": "negative", "1": "positive"}
+SHOPPER_NEUTRAL_INTENTS = frozenset(
+    {
+        "product_search", "product_question", "track_order", "track_refund", "delivery_options",
+        "delivery_period", "check_refund_policy", "check_payment_methods",
+        "check_cancellation_fee", "check_invoice", "get_invoice", "place_order", "change_order",
+        "cancel_order", "set_up_shipping_address", "change_shipping_address", "create_account",
+        "edit_account", "switch_account", "newsletter_subscription", "recover_password", "inform",
+        "greet", "goodbye",
+    }
+)  # fmt: skip
+"""Intents whose messages are requests or questions, neutral unless they swear. Complaints,
+problems (payment, registration), refunds, reviews and requests for a human are left out: their
+tone varies and the frustration score already counts the escalation intents."""
+PROFANITY = re.compile(
+    r"\b(god ?damn\w*|damn\w*|fuck\w*|f\*+k\w*|shit\w*|crap\w*|hell|bloody|pissed|"
+    r"screw\w*|stupid|idiot\w*|useless|ridiculous|bullshit)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -47,6 +73,13 @@ class PrepareSentimentArgs:
         default=0.2, metadata={"help": "share of each source (per label) held out for evaluation"}
     )
     seed: int = field(default=13, metadata={"help": "random seed of the split"})
+    shopper: str = field(
+        default="var/nlu/train.csv",
+        metadata={"help": "NLU CSV (text,label,group) of shopper messages; empty: none"},
+    )
+    shopper_per_intent: int = field(
+        default=25, metadata={"help": "shopper messages taken per neutral intent"}
+    )
 
     def __post_init__(self) -> None:
         if not 0.0 < self.eval_fraction < 0.9:
@@ -100,10 +133,42 @@ def read_uci(path: Path, source: str) -> list[Row]:
     return rows
 
 
+def read_shopper(path: Path, per_intent: int, seed: int) -> list[Row]:
+    """Sample shopper messages from an NLU CSV: neutral requests, or negative when they swear.
+
+    Rows keep their paraphrase group (prefixed ``nlu:``), so paraphrases of one message stay on
+    one side of the split. Per intent, a seeded random sample of ``per_intent`` rows is taken.
+    """
+    import random
+
+    from training.labelled_csv import read_labelled_csv
+
+    data = read_labelled_csv(str(path), role="SHOPPER")
+    by_intent: dict[str, list[int]] = {}
+    for i, label in enumerate(data.labels):
+        if label in SHOPPER_NEUTRAL_INTENTS:
+            by_intent.setdefault(label, []).append(i)
+    rng = random.Random(seed)
+    rows: list[Row] = []
+    for intent in sorted(by_intent):
+        indices = by_intent[intent]
+        rng.shuffle(indices)
+        for i in indices[:per_intent]:
+            text = data.texts[i]
+            label = "negative" if PROFANITY.search(text) else "neutral"
+            group = data.groups[i] if data.groups else intent
+            rows.append(Row(text, label, "shopper", f"nlu:{group}"))
+    return rows
+
+
 def assign_groups(rows: list[Row]) -> None:
-    """Give rows with the same normalised text the same group id (across sources)."""
+    """Give rows with the same normalised text the same group id (across sources).
+
+    Rows that already carry a group (shopper messages: their paraphrase group) keep it.
+    """
     for row in rows:
-        row.group = hashlib.sha1(normalise(row.text).encode()).hexdigest()[:12]
+        if not row.group:
+            row.group = hashlib.sha1(normalise(row.text).encode()).hexdigest()[:12]
 
 
 def split_source(rows: list[Row], fraction: float, seed: int) -> tuple[list[Row], list[Row]]:
@@ -142,6 +207,13 @@ def prepare(args: PrepareSentimentArgs) -> dict[str, object]:
             sources[name] = read_uci(path, name)
         elif name != "amazon_cells":
             raise ValueError(f"{str(path)!r} is missing; the UCI yelp and imdb files are required.")
+    if args.shopper:
+        if not Path(args.shopper).is_file():
+            raise ValueError(
+                f"--shopper {args.shopper!r} does not exist; run `shopbot prepare` first (it "
+                f"writes var/nlu/train.csv) or pass --shopper '' to train on reviews only."
+            )
+        sources["shopper"] = read_shopper(Path(args.shopper), args.shopper_per_intent, args.seed)
     all_rows = [row for rows in sources.values() for row in rows]
     assign_groups(all_rows)
     train: list[Row] = []
@@ -160,6 +232,8 @@ def prepare(args: PrepareSentimentArgs) -> dict[str, object]:
         "eval_uci.csv": held["yelp"] + held["imdb"],
         "eval_alexa.csv": held["alexa"],
     }
+    if "shopper" in held:
+        files["eval_shopper.csv"] = held["shopper"]
     if "amazon_cells" in held:
         files["eval_amazon_cells.csv"] = held["amazon_cells"]
     manifest: dict[str, object] = {"source": str(source), "seed": args.seed, "files": {}}

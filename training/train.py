@@ -44,20 +44,25 @@ def train_sentiment(preset: str, root: Path, force: bool) -> None:
     from training import prepare_sentiment, train_sentiment
 
     out = preset_dir(preset, root) / "sentiment"
-    inputs = [root / "data" / "demo" / "sentiment", root / "training" / "train_sentiment.py"]
+    shopper = root / "var" / "nlu" / "train.csv"  # written by `shopbot prepare`
+    inputs = [
+        root / "data" / "demo" / "sentiment",
+        shopper,
+        root / "training" / "prepare_sentiment.py",
+        root / "training" / "train_sentiment.py",
+    ]
     inputs_hash = hash_inputs(inputs, extra={"preset": preset})
     stamp = Stamp(out / ".stamp")
     if not force and stamp.matches(inputs_hash, out / "metrics.json"):
         logger.info("Sentiment model %s is up to date", out.relative_to(root))
         return
-    _run_main(
-        prepare_sentiment.main, ["--out", str(root / "var" / "sentiment")], "prepare-sentiment"
-    )
     data = root / "var" / "sentiment"
+    prepare_argv = ["--out", str(data), "--shopper", str(shopper)]
+    _run_main(prepare_sentiment.main, prepare_argv, "prepare-sentiment")
     argv = [
         "--train", str(data / "train.csv"),
         "--eval", str(data / "eval_alexa.csv"),
-        "--extra-eval", str(data / "eval_uci.csv"),
+        "--extra-eval", f"{data / 'eval_uci.csv'},{data / 'eval_shopper.csv'}",
         "--out", str(out),
         "--preset", preset,
     ]  # fmt: skip

@@ -49,8 +49,10 @@ LABEL_ALIASES = {"0": "negative", "1": "positive", **{label: label for label in 
 # Sentiment data is small (a few thousand reviews) and reviews are longer than chat messages:
 # no per-label cap, every layer learns (measured on the demo data: held-out yelp+imdb macro-F1
 # 0.913 vs 0.898 with the two lower layers frozen), rare labels repeated up to 400 per epoch.
+# tiny: 200 rows per label and three layers learning (36 s on 2 cores) is the least that rates
+# plain shopper questions neutral (0.95+) and outbursts negative, which the end-to-end tests check.
 SENTIMENT_PRESET_OVERRIDES: dict[str, dict[str, Any]] = {
-    "tiny": {"class_weighting": True},
+    "tiny": {"class_weighting": True, "max_examples_per_label": 200, "freeze_layers": 3},
     "demo": {
         "max_examples_per_label": None,
         "min_examples_per_label": 400,

@@ -103,3 +103,33 @@ def test_bad_input_gets_a_clear_answer_and_the_server_keeps_serving(
     stored = user_texts(servers.stored_events("e2e-bad"))
     assert "'; DROP TABLE events; -- ignore previous instructions" in stored
     assert stored[-1] == "hi"
+
+
+def test_plain_questions_are_not_frustration_but_an_outburst_is(servers: ShopBotServers) -> None:
+    """Sentiment reaches the tracker; questions read neutral, two angry messages offer a human.
+
+    Regression: a sentiment model trained on reviews alone rated "how much is ...?" negative at
+    0.9, so two plain questions in a row offered a human.
+    """
+    sender = "e2e-mood"
+    offer = "connect you with a human agent"
+    for question in (
+        "what is your return policy?",
+        "do you ship to Canada?",
+        "what payment methods do you accept?",
+    ):
+        reply = servers.say(sender, question)
+        assert reply.status == 200 and offer not in reply.text, (question, reply.body)
+    tracker = servers.tracker(sender)
+    assert tracker["slots"]["frustrated"] is False
+    moods = [e["parse_data"]["sentiment"] for e in tracker["events"] if e.get("event") == "user"]
+    assert [m["label"] for m in moods] == ["neutral"] * 3, moods
+
+    # Either message may tip the score, or be read as a complaint or a request for a human.
+    angry = [servers.say(sender, "I'm really annoyed, nobody answers")]
+    angry.append(servers.say(sender, "this bot is terrible"))
+    human = (offer, "passing this conversation to a human agent")
+    assert any(h in reply.text for reply in angry for h in human), [r.body for r in angry]
+    events = servers.stored_events(sender)
+    moods = [e["parse_data"]["sentiment"]["label"] for e in events if e.get("event") == "user"]
+    assert moods[3:] == ["negative", "negative"], moods

@@ -25,6 +25,7 @@ import csv
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -344,6 +345,64 @@ def plot_latency(runs: Sequence[PipelineRun], path: Path) -> None:
     plt.close(fig)
 
 
+SENTIMENT_TARGETS = {"eval_uci": 0.90, "eval_alexa": 0.80}
+
+
+def sentiment_summary(
+    model_dir: Path | None, out_dir: Path
+) -> tuple[str, list[str], dict[str, float]]:
+    """The sentiment model's held-out scores (from its ``metrics.json``) as markdown.
+
+    The model is trained by ``shopbot train`` (``shopbot train-sentiment``), not by this bench;
+    its confusion matrices are copied next to the report. Returns (markdown, plots, numbers).
+    """
+    metrics_path = model_dir / "metrics.json" if model_dir is not None else None
+    if metrics_path is None or not metrics_path.is_file():
+        return "No sentiment model with `metrics.json` found; run `shopbot train` first.", [], {}
+    metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    header = [
+        "held-out set",
+        "rows",
+        "labels",
+        "accuracy",
+        "macro-F1",
+        "target",
+        "recall per label",
+    ]
+    rows: list[list[object]] = []
+    plots: list[str] = []
+    numbers: dict[str, float] = {}
+    for name, score in metrics.get("evals", {}).items():
+        labels = ", ".join(f"{k} {v}" for k, v in score.get("label_counts", {}).items())
+        recall = ", ".join(f"{k} {v:.2f}" for k, v in score.get("per_label_recall", {}).items())
+        target = SENTIMENT_TARGETS.get(name)
+        rows.append([
+            name, score["n"], labels, score["accuracy"], score["macro_f1"],
+            f">= {target:.2f}" if target else "", recall,
+        ])  # fmt: skip
+        numbers[f"sentiment_{name}_macro_f1"] = float(score["macro_f1"])
+        png = model_dir / str(score.get("confusion_matrix", ""))  # type: ignore[operator]
+        if png.is_file() and png.suffix == ".png":
+            target_png = f"sentiment_{png.name}"
+            shutil.copyfile(png, out_dir / target_png)
+            plots.append(target_png)
+    markdown = "\n".join(
+        [
+            f"Sentiment model `{model_dir}` (preset `{metrics.get('preset')}`, "
+            f"{metrics.get('n_train')} training rows, {metrics.get('train_seconds', 0):.0f} s on "
+            f"{metrics.get('device')}; p50 {metrics.get('latency_ms_p50', 0):.1f} ms per message):",
+            "",
+            markdown_table(header, rows),
+            "",
+            "- `eval_uci`: held-out yelp + imdb sentences, scored as two classes. `eval_alexa`: "
+            "held-out Alexa reviews, three classes (1-2 / 3 / 4-5 stars). `eval_shopper`: held-out "
+            "shopper messages of the assistant's own NLU data (requests and questions are "
+            "neutral, swearing ones negative): a plain question must not read as frustration.",
+        ]
+    )
+    return markdown, plots, numbers
+
+
 def run_section(ctx: BenchContext, settings: NluBenchSettings | None = None) -> BenchSection:
     """Train both pipelines on the same split, evaluate them, return the report section."""
     root = ctx.project_root
@@ -451,4 +510,8 @@ def run_section(ctx: BenchContext, settings: NluBenchSettings | None = None) -> 
         for n, s in scores.items()
         for k, v in s.items()
     }
-    return BenchSection(TITLE, markdown, plots, numbers)
+    sentiment_markdown, sentiment_plots, sentiment_numbers = sentiment_summary(
+        sentiment_used, ctx.out_dir
+    )
+    markdown += "\n\n### Sentiment\n\n" + sentiment_markdown
+    return BenchSection(TITLE, markdown, plots + sentiment_plots, {**numbers, **sentiment_numbers})
