@@ -20,7 +20,10 @@ Config (``config.yml``)::
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+from pathlib import Path
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -123,16 +126,40 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
         component.train_config()
         return component
 
-    def train_config(self) -> TrainConfig:
-        """Return the resolved :class:`TrainConfig` for this component's configuration."""
-        overrides = {key: self._config.get(key) for key in TRAIN_KEYS}
+    @classmethod
+    def resolve_train_config(cls, config: dict[str, Any]) -> TrainConfig:
+        """Return the :class:`TrainConfig` a component configuration resolves to."""
+        config = {**cls.get_default_config(), **config}
+        overrides = {key: config.get(key) for key in TRAIN_KEYS}
         return TrainConfig.from_preset(
-            str(self._config["preset"]),
-            model_name_or_path=str(self._config["model_name_or_path"] or ""),
-            oos_label=str(self._config["oos_intent"]),
-            detect_oos=self._config["oos_threshold"] == "auto",
+            str(config["preset"]),
+            model_name_or_path=str(config["model_name_or_path"] or ""),
+            oos_label=str(config["oos_intent"]),
+            detect_oos=config["oos_threshold"] == "auto",
             **overrides,
         )
+
+    def train_config(self) -> TrainConfig:
+        """Return the resolved :class:`TrainConfig` for this component's configuration."""
+        return self.resolve_train_config(self._config)
+
+    @classmethod
+    def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
+        """Make Rasa retrain this node when what it trains with changes.
+
+        Rasa's cache key covers the component's config (``preset: demo``) but not what a preset
+        means or the training code: without this, a changed preset silently reused the cached
+        classifier (seen in the NLU benchmark). The key adds the resolved training configuration
+        and the source of the training modules.
+        """
+        from training import calibration, encoder, encoder_fit
+
+        digest = hashlib.sha256(
+            json.dumps(cls.resolve_train_config(config).as_dict(), sort_keys=True).encode()
+        )
+        for module in (encoder, encoder_fit, calibration):
+            digest.update(Path(str(module.__file__)).read_bytes())
+        return digest.hexdigest()
 
     def train(self, training_data: TrainingData) -> Resource:
         """Fine-tune on the intent examples and store the classifier in the model storage."""

@@ -123,3 +123,16 @@ def test_bad_threshold_config_is_rejected() -> None:
             Resource("x"),
             ExecutionContext(GraphSchema({}), "m"),
         )
+
+
+def test_fingerprint_follows_what_the_preset_means(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rasa's cache key must change when a preset's values change, not only its name."""
+    from training import encoder
+
+    config = {"preset": "demo"}
+    before = BertIntentClassifier.fingerprint_addon(config)
+    assert before == BertIntentClassifier.fingerprint_addon(dict(config))
+    assert before != BertIntentClassifier.fingerprint_addon({"preset": "demo", "epochs": 3})
+    changed = {**encoder.PRESETS, "demo": {**encoder.PRESETS["demo"], "freeze_layers": 5}}
+    monkeypatch.setattr(encoder, "PRESETS", changed)
+    assert BertIntentClassifier.fingerprint_addon(config) != before
