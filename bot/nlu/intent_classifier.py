@@ -20,8 +20,6 @@ Config (``config.yml``)::
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -153,13 +151,10 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
         and the source of the training modules.
         """
         from training import calibration, encoder, encoder_fit
+        from training.artifacts import hash_inputs
 
-        digest = hashlib.sha256(
-            json.dumps(cls.resolve_train_config(config).as_dict(), sort_keys=True).encode()
-        )
-        for module in (encoder, encoder_fit, calibration):
-            digest.update(Path(str(module.__file__)).read_bytes())
-        return digest.hexdigest()
+        sources = [Path(str(module.__file__)) for module in (encoder, encoder_fit, calibration)]
+        return hash_inputs(sources, extra=cls.resolve_train_config(config).as_dict())
 
     def train(self, training_data: TrainingData) -> Resource:
         """Fine-tune on the intent examples and store the classifier in the model storage."""

@@ -359,10 +359,9 @@ def sentiment_summary(
     The model is trained by ``shopbot train`` (``shopbot train-sentiment``), not by this bench;
     its confusion matrices are copied next to the report. Returns (markdown, plots, numbers).
     """
-    metrics_path = model_dir / "metrics.json" if model_dir is not None else None
-    if metrics_path is None or not metrics_path.is_file():
+    if model_dir is None or not (model_dir / "metrics.json").is_file():
         return "No sentiment model with `metrics.json` found; run `shopbot train` first.", [], {}
-    metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    metrics = json.loads((model_dir / "metrics.json").read_text(encoding="utf-8"))
     header = [
         "held-out set",
         "rows",
@@ -384,7 +383,7 @@ def sentiment_summary(
             f">= {target:.2f}" if target else "", recall,
         ])  # fmt: skip
         numbers[f"sentiment_{name}_macro_f1"] = float(score["macro_f1"])
-        png = model_dir / str(score.get("confusion_matrix", ""))  # type: ignore[operator]
+        png = model_dir / str(score.get("confusion_matrix", ""))
         if png.is_file() and png.suffix == ".png":
             target_png = f"sentiment_{png.name}"
             shutil.copyfile(png, out_dir / target_png)
