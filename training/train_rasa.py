@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from training.artifacts import Stamp, hash_inputs
+from core.artifacts import Stamp, hash_inputs
 
 logger = logging.getLogger(__name__)
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from core.encoder import PRESETS, TextClassifier, TrainConfig, write_json
 from training.classification_metrics import (
     accuracy_and_macro_f1,
     percentiles_ms,
@@ -32,7 +33,6 @@ from training.classification_metrics import (
     time_per_message,
 )
 from training.cli_args import parse_args
-from training.encoder import PRESETS, TextClassifier, TrainConfig, write_json
 from training.labelled_csv import (
     LabelledCsvError,
     LabelledData,
@@ -171,7 +171,7 @@ def evaluate(
 
 def run(args: TrainSentimentArgs) -> dict[str, Any]:
     """Train, save, evaluate; return the metrics written to ``OUT/metrics.json``."""
-    from training.encoder_fit import fit_classifier
+    from core.encoder_fit import fit_classifier
 
     columns = {"text_column": args.text_column, "label_column": args.label_column}
     train = normalise_labels(read_labelled_csv(args.train, role="TRAIN", **columns), "TRAIN")
@@ -251,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from bot.logging_setup import configure_logging
+    from core.logging_setup import configure_logging
 
     configure_logging()
     raise SystemExit(main())

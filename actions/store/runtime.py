@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from actions.store.service import StoreBackend
-    from bot.settings import Settings
+    from core.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ def get_settings() -> Settings:
     global _settings
     with _lock:
         if _settings is None:
-            from bot.settings import Settings
+            from core.settings import Settings
 
             _settings = Settings()
         return _settings

@@ -1,7 +1,7 @@
 """``BertIntentClassifier``: a fine-tuned BERT-style encoder as a Rasa 3.6 intent classifier.
 
 During ``rasa train`` it fine-tunes the encoder (default: the offline all-MiniLM-L6-v2) on the
-NLU examples (see :mod:`training.encoder_fit`), calibrates its confidence with temperature
+NLU examples (see :mod:`core.encoder_fit`), calibrates its confidence with temperature
 scaling on a held-out slice and picks the out-of-scope threshold there; the whole classifier
 directory is stored in the Rasa model. At inference it sets ``intent`` and ``intent_ranking``
 and, when the message looks out of scope (the trained ``out_of_scope`` class wins, or the best
@@ -12,7 +12,7 @@ the ranking and the decision's details under ``oos`` in the parse data.
 Config (``config.yml``)::
 
     - name: bot.nlu.intent_classifier.BertIntentClassifier
-      preset: demo            # tiny | demo | full (training/encoder.py PRESETS)
+      preset: demo            # tiny | demo | full (core/encoder.py PRESETS)
       model_name_or_path: ""  # a local Hugging Face encoder directory; "" = bundled MiniLM
       oos_intent: out_of_scope
       oos_threshold: auto     # auto (chosen on held-out data) | off | a float in (0, 1)
@@ -41,7 +41,8 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from training.encoder import Prediction, TextClassifier, TrainConfig, set_torch_threads
+from core.device import set_torch_threads
+from core.encoder import Prediction, TextClassifier, TrainConfig
 
 logger = logging.getLogger(__name__)
 
@@ -150,15 +151,15 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
         classifier (seen in the NLU benchmark). The key adds the resolved training configuration
         and the source of the training modules.
         """
-        from training import calibration, encoder, encoder_fit
-        from training.artifacts import hash_inputs
+        from core import calibration, encoder, encoder_fit
+        from core.artifacts import hash_inputs
 
         sources = [Path(str(module.__file__)) for module in (encoder, encoder_fit, calibration)]
         return hash_inputs(sources, extra=cls.resolve_train_config(config).as_dict())
 
     def train(self, training_data: TrainingData) -> Resource:
         """Fine-tune on the intent examples and store the classifier in the model storage."""
-        from training.encoder_fit import fit_classifier
+        from core.encoder_fit import fit_classifier
 
         examples = [e for e in training_data.intent_examples if e.get(TEXT) and e.get(INTENT)]
         texts = [str(e.get(TEXT)) for e in examples]

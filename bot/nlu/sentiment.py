@@ -42,7 +42,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from training.encoder import TextClassifier, directory_sha256, read_json, write_json
+from core.encoder import TextClassifier, directory_sha256, read_json, write_json
 
 logger = logging.getLogger(__name__)
 

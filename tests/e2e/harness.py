@@ -11,7 +11,7 @@ from urllib.error import HTTPError
 from urllib.request import Request, urlopen
 
 from bot.runner import Service, action_server, rasa_server
-from bot.settings import Settings
+from core.settings import Settings
 
 
 @dataclass

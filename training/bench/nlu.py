@@ -488,7 +488,7 @@ def run_section(ctx: BenchContext, settings: NluBenchSettings | None = None) -> 
             "",
             f"- Budgets: DIET = Rasa's default pipeline with `epochs: {settings.diet_epochs}` "
             f"(default 100) on all training examples; BERT = `BertIntentClassifier` preset "
-            f"`{settings.bert_preset}` (see `training/encoder.py` PRESETS: per-label cap, frozen "
+            f"`{settings.bert_preset}` (see `core/encoder.py` PRESETS: per-label cap, frozen "
             f"lower layers, 2 epochs) + regex/CRF entities"
             + (" + `BertSentimentAnalyzer`" if sentiment_used else " (no sentiment model found)")
             + ". Train time is the wall time of `rasa train nlu` (process start included).",

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from training.artifacts import Stamp, hash_inputs
+from core.artifacts import Stamp, hash_inputs
 from training.train_rasa import PRESET_OVERRIDES, render_config
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -127,7 +127,7 @@ def test_bad_threshold_config_is_rejected() -> None:
 
 def test_fingerprint_follows_what_the_preset_means(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rasa's cache key must change when a preset's values change, not only its name."""
-    from training import encoder
+    from core import encoder
 
     config = {"preset": "demo"}
     before = BertIntentClassifier.fingerprint_addon(config)

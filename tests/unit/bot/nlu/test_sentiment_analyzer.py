@@ -13,8 +13,8 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.sentiment import BertSentimentAnalyzer, SentimentModelError
-from training.encoder import TrainConfig
-from training.encoder_fit import fit_classifier
+from core.encoder import TrainConfig
+from core.encoder_fit import fit_classifier
 from training.labelled_csv import read_labelled_csv
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "sentiment"

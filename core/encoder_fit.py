@@ -1,4 +1,4 @@
-"""Fine-tune an :class:`~training.encoder.EncoderClassifier` on labelled texts.
+"""Fine-tune an :class:`~core.encoder.EncoderClassifier` on labelled texts.
 
 Held-out slice (grouped by paraphrase group when groups are known) → length-bucketed batches →
 AdamW with linear warm-up/decay → early stopping on held-out accuracy → temperature scaling and
@@ -20,22 +20,21 @@ import torch
 from sklearn.metrics import f1_score
 from tqdm.auto import tqdm
 
-from training.calibration import (
+from core.calibration import (
     choose_oos_threshold,
     expected_calibration_error,
     fit_temperature,
     negative_log_likelihood,
     softmax,
 )
-from training.encoder import (
+from core.device import resolve_device, set_torch_threads
+from core.encoder import (
     EncoderClassifier,
     TextClassifier,
     TrainConfig,
     load_pretrained,
     pad_batch,
-    resolve_device,
     resolve_encoder_path,
-    set_torch_threads,
 )
 
 logger = logging.getLogger(__name__)

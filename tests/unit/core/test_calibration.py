@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training.calibration import (
+from core.calibration import (
     choose_oos_threshold,
     expected_calibration_error,
     fit_temperature,
