@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 import time
 from typing import Any
@@ -34,6 +33,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.store.runtime import get_settings
 from knowledge.answer import AnswerPipeline, render_product_list, search_products
 from knowledge.types import Answer
 
@@ -64,8 +64,6 @@ def get_pipeline() -> AnswerPipeline | None:
             return _pipeline
         if _failed_at is not None and time.monotonic() - _failed_at < RETRY_AFTER_S:
             return None
-        from actions.store.runtime import get_settings
-
         settings = get_settings()
         knowledge_dir = settings.path(settings.knowledge_dir)
         try:
@@ -210,5 +208,5 @@ class ActionSearchProducts(Action):
         return [SlotSet(SOURCES_SLOT, record)]
 
 
-if os.environ.get("SHOPBOT_WARM_KNOWLEDGE") == "1":
+if get_settings().warm_knowledge:
     warm_up_in_background()

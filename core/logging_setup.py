@@ -7,8 +7,12 @@ import os
 
 
 def configure_logging(level: str | None = None) -> None:
-    """Configure root logging once: ``SHOPBOT_LOG_LEVEL`` or ``level`` (default INFO)."""
-    resolved = (level or os.environ.get("SHOPBOT_LOG_LEVEL", "INFO")).upper()
+    """Configure root logging once: ``level``, else the settings' ``log_level`` (default INFO)."""
+    if not level:
+        from core.settings import Settings
+
+        level = Settings().log_level
+    resolved = level.upper()
     logging.basicConfig(
         level=resolved,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -30,6 +30,21 @@ def _env_int(name: str, default: int) -> int:
         ) from None
 
 
+def _env_float(name: str, default: float) -> float:
+    raw = _env(name, str(default))
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(
+            f"SHOPBOT_{name} must be a number. Currently, SHOPBOT_{name} is {raw!r}."
+        ) from None
+
+
+def _env_optional_int(name: str) -> int | None:
+    raw = _env(name, "")
+    return _env_int(name, 0) if raw else None
+
+
 @dataclass
 class Settings:
     """Runtime configuration of ShopBot.
@@ -56,6 +71,17 @@ class Settings:
             for signed-in shoppers (``actions/store/tokens.py``); empty disables tokens.
         store_now: ISO date or datetime the order service treats as "now" (demos and tests on data
             seeded for a fixed date); empty → the real clock.
+        log_level: Log level of the ``shopbot`` commands and the servers they start.
+        warm_knowledge: Load the answer pipeline when the action server starts (``shopbot run``
+            sets it) instead of on the first question.
+        generator_url: An OpenAI-compatible server (vLLM, Ollama) that writes the answers; empty
+            → the local generator directory under ``knowledge_dir``.
+        generator_model: The served model's name (with ``generator_url``).
+        generator_api_key: Bearer key of the served model, if it needs one.
+        generator_api: ``completions`` or ``chat``.
+        generator_timeout: Seconds per request to the served model.
+        generator_device: Device of the local generator (empty → cuda when available).
+        generator_threads: CPU threads of the local generator (empty → torch's choice).
     """
 
     root: Path = field(default_factory=lambda: Path(_env("HOME", str(PROJECT_ROOT))))
@@ -78,6 +104,17 @@ class Settings:
     run_dir: str = field(default_factory=lambda: _env("RUN_DIR", "var/run"))
     customer_token_secret: str = field(default_factory=lambda: _env("CUSTOMER_TOKEN_SECRET", ""))
     store_now: str = field(default_factory=lambda: _env("STORE_NOW", ""))
+    log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
+    warm_knowledge: bool = field(default_factory=lambda: _env("WARM_KNOWLEDGE", "0") == "1")
+    generator_url: str = field(default_factory=lambda: _env("GENERATOR_URL", ""))
+    generator_model: str = field(default_factory=lambda: _env("GENERATOR_MODEL", ""))
+    generator_api_key: str = field(default_factory=lambda: _env("GENERATOR_API_KEY", ""))
+    generator_api: str = field(default_factory=lambda: _env("GENERATOR_API", "completions"))
+    generator_timeout: float = field(default_factory=lambda: _env_float("GENERATOR_TIMEOUT", 30.0))
+    generator_device: str = field(default_factory=lambda: _env("GENERATOR_DEVICE", ""))
+    generator_threads: int | None = field(
+        default_factory=lambda: _env_optional_int("GENERATOR_THREADS")
+    )
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
@@ -150,7 +187,7 @@ class Settings:
 
     def to_env(self) -> dict[str, str]:
         """Return the settings as ``SHOPBOT_*`` variables, for the server processes it starts."""
-        env = {f"SHOPBOT_{f.name.upper()}": str(getattr(self, f.name)) for f in fields(self)}
+        env = {f"SHOPBOT_{f.name.upper()}": _env_value(getattr(self, f.name)) for f in fields(self)}
         env["SHOPBOT_HOME"] = str(self.root)
         del env["SHOPBOT_ROOT"]
         env["SHOPBOT_MODEL"] = env.pop("SHOPBOT_MODEL_PATH")
@@ -162,9 +199,16 @@ class Settings:
         out = {}
         for f in fields(self):
             value = str(getattr(self, f.name))
-            secret = f.name in ("api_token", "customer_token_secret")
+            secret = f.name in ("api_token", "customer_token_secret", "generator_api_key")
             out[f.name] = "***" if secret and value else _mask_url(value)
         return out
+
+
+def _env_value(value: object) -> str:
+    """A setting as the environment spells it (booleans ``1``/``0``, None empty)."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return "" if value is None else str(value)
 
 
 def _mask_url(value: str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from core.device import resolve_device_name
+from core.settings import Settings
 from knowledge.prompt import (
     END,
     SPECIAL_TOKENS,
@@ -322,7 +322,7 @@ class OpenAICompatibleGenerator:
 
 @dataclass(frozen=True)
 class GeneratorSettings:
-    """Which generator to use (from the environment, see :meth:`from_env`).
+    """Which generator to use (from the runtime settings, see :meth:`from_settings`).
 
     Args:
         url: OpenAI-compatible server root; empty → the local model directory.
@@ -343,28 +343,17 @@ class GeneratorSettings:
     threads: int | None = None
 
     @classmethod
-    def from_env(cls) -> GeneratorSettings:
-        """Read ``SHOPBOT_GENERATOR_URL``, ``_MODEL``, ``_API_KEY``, ``_API``, ``_TIMEOUT``,
-        ``_DEVICE`` and ``_THREADS``."""
-        env = os.environ
-        timeout_raw = env.get("SHOPBOT_GENERATOR_TIMEOUT", "30")
-        threads_raw = env.get("SHOPBOT_GENERATOR_THREADS", "")
-        try:
-            timeout = float(timeout_raw)
-            threads = int(threads_raw) if threads_raw else None
-        except ValueError:
-            raise ValueError(
-                "SHOPBOT_GENERATOR_TIMEOUT must be a number and SHOPBOT_GENERATOR_THREADS an "
-                f"integer. Currently, they are {timeout_raw!r} and {threads_raw!r}."
-            ) from None
+    def from_settings(cls, settings: Settings | None = None) -> GeneratorSettings:
+        """The generator part of the runtime settings (``SHOPBOT_GENERATOR_*``)."""
+        settings = settings or Settings()
         return cls(
-            url=env.get("SHOPBOT_GENERATOR_URL", ""),
-            model=env.get("SHOPBOT_GENERATOR_MODEL", ""),
-            api_key=env.get("SHOPBOT_GENERATOR_API_KEY", ""),
-            api=env.get("SHOPBOT_GENERATOR_API", "completions"),
-            timeout=timeout,
-            device=env.get("SHOPBOT_GENERATOR_DEVICE") or None,
-            threads=threads,
+            url=settings.generator_url,
+            model=settings.generator_model,
+            api_key=settings.generator_api_key,
+            api=settings.generator_api,
+            timeout=settings.generator_timeout,
+            device=settings.generator_device or None,
+            threads=settings.generator_threads,
         )
 
 
@@ -373,7 +362,7 @@ def make_generator(
 ) -> LocalGenerator | OpenAICompatibleGenerator:
     """Return the configured generator: the server when ``settings.url`` is set, else the local
     directory ``model_dir``. Nothing is loaded until ``warm_up()`` (or the first call)."""
-    settings = settings or GeneratorSettings.from_env()
+    settings = settings or GeneratorSettings.from_settings()
     if settings.url:
         logger.info(
             "Generator: OpenAI-compatible server %s, model %s", settings.url, settings.model

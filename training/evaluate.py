@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from core.settings import Settings
+
 logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--preset",
         choices=("tiny", "demo", "full"),
-        default=os.environ.get("SHOPBOT_PRESET", "demo"),
+        default=Settings().preset,
     )
     parser.add_argument("--stories-only", action="store_true", help="run only the test stories")
     parser.add_argument("--out", type=Path, default=ROOT / "results", help="folder for the reports")

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from pathlib import Path
 
 from core.artifacts import Stamp, hash_inputs
+from core.settings import Settings
 from training.prepare_nlu import PrepareNluArgs, run_prepare_nlu
 from training.prepare_store import PrepareStoreArgs, run_prepare_store
 
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--preset",
         choices=("tiny", "demo", "full"),
-        default=os.environ.get("SHOPBOT_PRESET", "demo"),
+        default=Settings().preset,
         help="caps the Rasa NLU training data per intent (tiny=25, demo=150, full=all)",
     )
     parser.add_argument(
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--store-db-url",
-        default=os.environ.get("SHOPBOT_STORE_DB_URL") or None,
+        default=Settings().store_db_url,
         help="order database URL (default sqlite:///var/store/shop.db)",
     )
     parser.add_argument("--seed", type=int, default=7, help="seed of the generated orders")

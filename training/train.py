@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from core.artifacts import Stamp, hash_inputs
+from core.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--preset",
         choices=PRESETS,
-        default=os.environ.get("SHOPBOT_PRESET", "demo"),
+        default=Settings().preset,
         help="tiny (tests, seconds), demo (default, minutes on a CPU), full (a GPU)",
     )
     parser.add_argument("--only", nargs="+", choices=STEPS, help="run only these steps")

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from core.artifacts import Stamp, hash_inputs
+from core.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -120,9 +121,7 @@ def train_rasa(preset: str, root: Path = ROOT, force: bool = False) -> Path:
 def main(argv: list[str] | None = None) -> int:
     """``shopbot train-rasa``: train the Rasa model for a preset."""
     parser = argparse.ArgumentParser(prog="shopbot train-rasa", description=__doc__)
-    parser.add_argument(
-        "--preset", choices=PRESETS, default=os.environ.get("SHOPBOT_PRESET", "demo")
-    )
+    parser.add_argument("--preset", choices=PRESETS, default=Settings().preset)
     parser.add_argument("--force", action="store_true", help="retrain even if nothing changed")
     args = parser.parse_args(argv)
     train_rasa(args.preset, force=args.force)

@@ -153,7 +153,7 @@ def test_factory_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert (generator.model, generator.api) == ("qwen", "chat")
     monkeypatch.setenv("SHOPBOT_GENERATOR_TIMEOUT", "soon")
     with pytest.raises(ValueError, match="SHOPBOT_GENERATOR_TIMEOUT"):
-        GeneratorSettings.from_env()
+        GeneratorSettings.from_settings()
 
 
 @pytest.fixture(scope="module")
