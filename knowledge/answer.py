@@ -11,7 +11,8 @@ Outcomes (``Answer.outcome``):
 The generated text reaches the shopper only after the verifier accepted it — when streaming, one
 sentence at a time — so no unsupported price or number is ever shown.
 
-Also here: :func:`search_products` ("waterproof jackets under $100" → filtered product cards).
+The checks a verified answer must still pass are in ``knowledge.answer_checks``, the shopper-facing
+rendering in ``knowledge.render``, product search in ``knowledge.product_search``.
 """
 
 from __future__ import annotations
@@ -24,274 +25,25 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from knowledge.answer_checks import answer_gap, is_refusal, name_overlap, relevance
 from knowledge.prompt import (
-    CITATION_TAG_RE,
     OFF_POLICY_ANSWER,
     UNKNOWN_ANSWER,
     PromptBudget,
     build_prompt,
-    category_path,
     clean_completion,
-    document_body,
-    format_price,
     group_by_document,
-    normalize_tag,
-    sanitize,
-    short_name,
-    source_body,
-    split_sentences,
     tag_index,
 )
+from knowledge.render import citation_for, render_passage, render_reply
 from knowledge.types import Answer, Citation, Filters, Generator, Hit, Passage, Retriever
 from knowledge.verifier import Verifier
 
 logger = logging.getLogger(__name__)
 
 History = Sequence[tuple[str, str]]
+
 FOLLOW_UP_RE = re.compile(r"\b(it|its|it's|this|that|these|those|they|them|one)\b", re.IGNORECASE)
-_REFUSAL_PREFIXES = ("i don't have that information", "i can only share information")
-_WORD_RE = re.compile(r"[a-z0-9]+")
-_NAME_STOPWORDS = {"the", "a", "an", "and", "for", "with", "of", "by", "in", "to", "&", "-"}
-FAQ_MIN_WORDS = 5  # content words an FAQ answer needs ("If a product is listed as 'ing." has 3)
-FAQ_MAX_NEW_WORDS = 0.25  # share of an FAQ answer's content words that may not be in the entry
-FAQ_MIN_SPAN_SHARE = 0.75  # share of an FAQ answer's word 4-grams that must occur in the entry
-FACT_SEPARATOR = " — "  # "<product name> — <Attribute>: <value>", the trained answer shape
-
-
-def _norm(text: str) -> str:
-    return " ".join(text.lower().split())
-
-
-def _source_items(group: Sequence[Passage]) -> set[str]:
-    """The lines and spec items of one document as the generator saw them, normalised
-    (``"Price: $28.91"``, ``"Item Weight: 13.4 ounces"``)."""
-    items = set()
-    for item in re.split(r"[\n;]", document_body(group)):
-        item = _norm(item).removeprefix("specs:").strip()
-        if item:
-            items.add(item)
-    return items
-
-
-def fact_gap(text: str, sources: Sequence[Passage]) -> str:
-    """For an answer of the trained shape ``"[S1] <name> — <Attribute>: <value>."``, why it does not
-    restate its cited product ("" when it does, or when the answer has another shape).
-
-    The name must be a run of words of a cited product's title, and ``<Attribute>: <value>`` one
-    whole line or spec item of that product's source: "Sunny 38" Large — Brand: Sunny." (words
-    skipped from the title, a brand cut short) is not; "Sunny toys 38" Large — Brand: Sunny toys."
-    is. Verified facts alone let such garbles through (every word is in the source).
-    """
-    body = CITATION_TAG_RE.sub(" ", text).strip()
-    name, sep, fact = body.partition(FACT_SEPARATOR)
-    if not sep:
-        return ""
-    fact = _norm(fact).rstrip(". ")
-    groups = group_by_document(sources)
-    named = f" {_norm(name)} "
-    if not any(named in f" {_norm(sanitize(g[0].title))} " for g in groups):
-        return "answer's product name is not a cited title"
-    if not any(fact in _source_items(g) for g in groups):
-        return "answer's fact is not a line of its source"
-    return ""
-
-
-def _span_share(text: str, source: str, n: int = 4) -> float:
-    """Share of the word ``n``-grams of ``text`` that occur in ``source`` (1.0 when too short)."""
-    words = _WORD_RE.findall(text.lower())
-    if len(words) < n:
-        return 1.0
-    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
-    src_words = _WORD_RE.findall(source.lower())
-    src_grams = {tuple(src_words[i : i + n]) for i in range(len(src_words) - n + 1)}
-    return sum(g in src_grams for g in grams) / len(grams)
-
-
-def relevance(hit: Hit) -> float:
-    """The relevance score the pipeline gates on: the dense cosine similarity when the retriever
-    reports one (comparable across queries, unlike rank-fusion scores), else the hit's score."""
-    return float(hit.scores.get("dense", hit.score))
-
-
-def name_overlap(question: str, title: str) -> float:
-    """Share of the words of a product's short name that the question contains."""
-    name_words = {
-        w for w in _WORD_RE.findall(short_name(title).lower()) if w not in _NAME_STOPWORDS
-    }
-    if not name_words:
-        return 0.0
-    asked = set(_WORD_RE.findall(question.lower()))
-    return len(name_words & asked) / len(name_words)
-
-
-def answer_gap(text: str, cited: Sequence[str], ctx: _Context) -> str:
-    """Why a verified answer still does not answer from its sources ("" when it does).
-
-    The verifier checks facts; a small generator can also emit a verified fragment that answers
-    nothing (both seen with the demo preset): "La — Item Weight: 1." (every fact is in the
-    product's passage, no product named) or "If a product is listed as 'ing." (an FAQ answer with
-    no number or name to check). So:
-
-    - an answer citing only products must restate one cited product's name (at least half of the
-      words of its short name), as the grounded training answers do;
-    - an answer in the trained product shape must restate its product's name and one whole line
-      of its source (:func:`fact_gap`);
-    - an answer citing only FAQ entries must say something (at least ``FAQ_MIN_WORDS`` content
-      words) in the entry's own words (at most ``FAQ_MAX_NEW_WORDS`` of them not in the entry,
-      and at least ``FAQ_MIN_SPAN_SHARE`` of its word 4-grams found in the entry: policy is
-      quoted, not paraphrased by a small model into "We do not available for a product").
-
-    The pipeline then falls back to the verified passage.
-    """
-    sources = [p for p in ctx.passages if p.doc_id in cited]
-    if not sources:
-        return ""
-    kinds = {p.kind for p in sources}
-    if kinds == {"product"}:
-        titles = [p.title for p in sources if p.title]
-        if titles and max(name_overlap(text, title) for title in titles) < 0.5:
-            return "answer names no cited product"
-        return fact_gap(text, sources)
-    elif kinds == {"faq"}:
-        entry = " ".join(f"{p.title} {source_body(p)}" for p in sources)
-        said = CITATION_TAG_RE.sub(" ", text)
-        source_words = set(_WORD_RE.findall(entry.lower()))
-        words = [
-            w for w in _WORD_RE.findall(said.lower()) if len(w) > 2 and w not in _NAME_STOPWORDS
-        ]
-        if len(words) < FAQ_MIN_WORDS:
-            return "answer too short for an FAQ entry"
-        new_words = sum(w not in source_words for w in words)
-        if new_words / len(words) > FAQ_MAX_NEW_WORDS:
-            return "answer strays from the cited FAQ entry"
-        if _span_share(said, entry) < FAQ_MIN_SPAN_SHARE:
-            return "answer strays from the cited FAQ entry"
-    return ""
-
-
-def is_refusal(text: str) -> bool:
-    """Whether a generated answer is the trained "not in the sources" / "off policy" reply."""
-    lowered = text.strip().lower()
-    return lowered.startswith(_REFUSAL_PREFIXES)
-
-
-def citation_for(passage: Passage) -> Citation:
-    """The citation of a passage (URL from the catalog metadata when there is one)."""
-    return Citation(
-        doc_id=passage.doc_id,
-        kind=passage.kind,
-        title=passage.title,
-        url=str(passage.metadata.get("url") or ""),
-    )
-
-
-def render_reply(text: str, citations: Sequence[Citation], markers: dict[str, int]) -> str:
-    """Replace citation tags with ``[1]``-style markers and append a ``Sources:`` line.
-
-    Args:
-        text: The answer with the generator's tags (``[S1]``).
-        citations: The cited documents, in marker order (empty: no ``Sources:`` line).
-        markers: Normalised tag (see ``knowledge.prompt.normalize_tag``) → marker number; tags
-            not in it are dropped.
-    """
-
-    def marker(match: re.Match[str]) -> str:
-        number = markers.get(normalize_tag(match.group(1)))
-        return f"[{number}]" if number else ""
-
-    body = CITATION_TAG_RE.sub(marker, text)
-    body = re.sub(r"\s+([.,;!?])", r"\1", body).strip()
-    if not citations:
-        return body
-    sources = "; ".join(
-        f"[{i}] {c.title}" + (f" ({c.url})" if c.url else "") for i, c in enumerate(citations, 1)
-    )
-    return f"{body}\n\nSources: {sources}"
-
-
-def render_passage(group: Sequence[Passage], question: str = "", max_chars: int = 360) -> str:
-    """A concise, shopper-facing rendering of one document's passages (no 2 kB blobs).
-
-    Products: name — price, availability; brand; category; a few specs (those the question names
-    first); the first sentence of the description. FAQ entries: the store's answer.
-    Instruction-like sentences are never included.
-    """
-    first = group[0]
-    if first.kind == "faq":
-        body = source_body(first)
-        return _cut_sentences(body, max_chars)
-    meta = first.metadata
-    head = first.title
-    facts: list[str] = []
-    if isinstance(meta.get("price"), (int, float)):
-        facts.append(format_price(float(meta["price"]), str(meta.get("currency") or "USD")))
-    if "in_stock" in meta:
-        facts.append("in stock" if meta["in_stock"] else "out of stock")
-    lines = [f"{head} — {', '.join(facts)}." if facts else f"{head}."]
-    if meta.get("brand"):
-        lines.append(f"Brand: {meta['brand']}.")
-    category = category_path(meta.get("category"))
-    if category:
-        lines.append(f"Category: {category}.")
-    # The passages come in retrieval order: a description chunk may rank above the header that
-    # holds the specs, so look through all of them for each part.
-    spec_line = sentence = ""
-    for passage in group:
-        body = source_body(passage)
-        specs = re.search(r"^Specs:\s*(.+)$", body, re.MULTILINE)
-        if specs and not spec_line:
-            spec_line = _cut_items(specs.group(1), 160, question) + "."
-        if not sentence and (
-            passage.metadata.get("section") == "description"
-            or (passage.kind == "product" and "Price:" not in passage.text)
-        ):
-            first_long = next((s for s in split_sentences(body) if len(s.split()) >= 5), "")
-            sentence = _cut_sentences(first_long, 200) if first_long else ""
-    lines += [part for part in (spec_line, sentence) if part]
-    return " ".join(lines)
-
-
-def _cut_sentences(text: str, max_chars: int) -> str:
-    if len(text) <= max_chars:
-        return text
-    out = ""
-    for sentence in re.split(r"(?<=[.!?])\s+", text):
-        if out and len(out) + len(sentence) + 1 > max_chars:
-            break
-        out = f"{out} {sentence}".strip()
-    if len(out) > max_chars:
-        out = out[:max_chars].rsplit(" ", 1)[0] + "…"
-    return out
-
-
-# Shoppers' words for catalog spec labels ("how big is it" → "Product Dimensions").
-_SPEC_WORDS = {
-    "size": "dimensions",
-    "big": "dimensions",
-    "large": "dimensions",
-    "measure": "dimensions",
-    "measurements": "dimensions",
-    "heavy": "weight",
-    "weigh": "weight",
-    "weighs": "weight",
-    "old": "age",
-    "ages": "age",
-}
-
-
-def _cut_items(text: str, max_chars: int, question: str = "") -> str:
-    """The first ``;``-separated items that fit ``max_chars``, those whose label the question
-    mentions first ("weight" → "Item Weight: 13.4 ounces")."""
-    asked = set(_WORD_RE.findall(question.lower()))
-    asked |= {label for word, label in _SPEC_WORDS.items() if word in asked}
-    items = [i.strip() for i in text.split(";") if i.strip()]
-    items.sort(key=lambda item: -len(asked & set(_WORD_RE.findall(item.split(":")[0].lower()))))
-    out: list[str] = []
-    for item in items:
-        if out and len("; ".join([*out, item])) > max_chars:
-            break
-        out.append(item)
-    return "; ".join(out)
 
 
 @dataclass
@@ -558,7 +310,7 @@ class AnswerPipeline:
         # A supported answer without a tag still names its source: the best passage.
         cited = (verdict.cited if verdict else []) or [ctx.passages[0].doc_id]
         if not failed and verdict is not None and verdict.supported and text:
-            off_topic = answer_gap(text, cited, ctx)
+            off_topic = answer_gap(text, cited, ctx.passages)
             failed = [off_topic] if off_topic else []
         if failed or verdict is None or not verdict.supported or not text:
             reasons = failed or (verdict.unsupported if verdict else []) or ["empty answer"]
@@ -656,115 +408,3 @@ def _last_sentence_end(text: str) -> int:
     if best and text[best : best + 1] == ".":
         best += 1
     return best
-
-
-# --------------------------------------------------------------------------------------------------
-# Product search
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ProductCard:
-    """A product as the chat widget shows it (one card)."""
-
-    id: str
-    name: str
-    price: float | None
-    currency: str
-    url: str
-    image: str
-    in_stock: bool | None
-    brand: str = ""
-    score: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (for ``json_message``)."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "price": self.price,
-            "currency": self.currency,
-            "url": self.url,
-            "image": self.image,
-            "in_stock": self.in_stock,
-            "brand": self.brand,
-        }
-
-
-def search_products(
-    query: str,
-    retriever: Retriever,
-    limit: int = 5,
-    min_score: float = 0.4,
-    parse: Callable[[str], tuple[str, Filters]] | None = None,
-) -> list[ProductCard]:
-    """Product search in chat: "waterproof jackets under $100" → filtered product cards.
-
-    Price and stock constraints are parsed out of the text (``knowledge.retriever.parse_filters``),
-    the rest is the retrieval query over product passages only; results are deduplicated by
-    product and those below ``min_score`` relevance are dropped.
-
-    Args:
-        query: The shopper's message.
-        retriever: The retriever (filters are applied at retrieval time).
-        limit: Maximum number of products.
-        min_score: Minimum relevance (see :func:`relevance`); below it a product is not shown
-            (MiniLM cosine: product-name queries score 0.5+, unrelated products 0.2-0.4).
-        parse: Filter parser; ``knowledge.retriever.parse_filters`` when None.
-    """
-    if limit <= 0:
-        raise ValueError(f"limit must be greater than 0. Currently, limit is {limit}.")
-    if parse is None:
-        from knowledge.retriever import parse_filters
-
-        parse = parse_filters
-    clean, filters = parse(query)
-    filters = replace(filters, kind="product")
-    hits = retriever.search(clean or query, top_k=limit * 4, filters=filters)
-    cards: list[ProductCard] = []
-    seen: set[str] = set()
-    for hit in hits:
-        passage = hit.passage
-        if passage.kind != "product" or passage.doc_id in seen or relevance(hit) < min_score:
-            continue
-        seen.add(passage.doc_id)
-        meta = passage.metadata
-        price = meta.get("price")
-        cards.append(
-            ProductCard(
-                id=passage.doc_id,
-                name=passage.title,
-                price=float(price) if isinstance(price, (int, float)) else None,
-                currency=str(meta.get("currency") or "USD"),
-                url=str(meta.get("url") or ""),
-                image=str(meta.get("image") or ""),
-                in_stock=meta.get("in_stock") if isinstance(meta.get("in_stock"), bool) else None,
-                brand=str(meta.get("brand") or ""),
-                score=relevance(hit),
-            )
-        )
-        if len(cards) == limit:
-            break
-    logger.info("Product search %r (%s) → %d products", clean, filters, len(cards))
-    return cards
-
-
-def render_product_list(cards: Sequence[ProductCard]) -> str:
-    """The chat text for a product list (the widget renders the cards from ``json_message``)."""
-    if not cards:
-        return (
-            "Sorry, I couldn't find products matching that. Could you describe it differently, "
-            "or would you like me to connect you with a human agent?"
-        )
-    lines = ["Here is what I found:" if len(cards) > 1 else "Here is one match:"]
-    for i, card in enumerate(cards, 1):
-        price = (
-            format_price(card.price, card.currency)
-            if card.price is not None
-            else "price on request"
-        )
-        stock = (
-            "" if card.in_stock is None else (" (in stock)" if card.in_stock else " (out of stock)")
-        )
-        lines.append(f"{i}. {card.name} — {price}{stock}")
-    return "\n".join(lines)

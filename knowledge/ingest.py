@@ -28,7 +28,7 @@ def load_store_passages(
     Raises:
         FileNotFoundError: A file is missing (the message says how to create it).
     """
-    from knowledge.catalog import read_catalog_jsonl
+    from knowledge.catalog.jsonl import read_catalog_jsonl
     from knowledge.faq import read_faq_jsonl
 
     products = read_catalog_jsonl(catalog_jsonl)

@@ -23,7 +23,7 @@ logger = logging.getLogger(__name__)
 
 
 class ProductLike(Protocol):
-    """The fields of ``knowledge.catalog.Product`` that passages read (any object with them works)."""
+    """The fields of ``knowledge.catalog.model.Product`` that passages read (any object with them works)."""
 
     @property
     def id(self) -> str: ...

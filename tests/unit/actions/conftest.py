@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from actions.store import runtime
-from actions.store.service import SqlStoreBackend
+from actions.store.sql.backend import SqlStoreBackend
 from tests.unit.actions.store.seeded import NOW, Pick, pick_orders, seed_store
 
 

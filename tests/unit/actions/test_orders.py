@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 from actions import identity
 from actions.orders import ActionCancellationFee, ActionDeliveryOptions, ActionDeliveryPeriod
 from actions.store.schema import AuditLog, Refund
-from actions.store.service import SqlStoreBackend
+from actions.store.sql.backend import SqlStoreBackend
 from actions.store.tokens import sign_customer_token
 from tests.unit.actions.store.dialogue import Chat, make_tracker, run, texts
 from tests.unit.actions.store.seeded import NOW, Pick

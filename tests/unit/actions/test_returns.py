@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from actions.returns import parse_condition, parse_items
 from actions.store.policy import ItemCondition
 from actions.store.schema import AuditLog, OrderItem, ReturnRequest
-from actions.store.service import SqlStoreBackend
+from actions.store.sql.backend import SqlStoreBackend
 from actions.store.types import Actor, ReturnableItem
 from tests.unit.actions.store.dialogue import Chat, texts
 from tests.unit.actions.store.seeded import Pick

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.catalog import Product
+from knowledge.catalog.model import Product
 from knowledge.faq import FaqEntry
 from knowledge.passages import (
     ChunkConfig,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.catalog import Product
+from knowledge.catalog.model import Product
 from knowledge.embedder import HashingEmbedder
 from knowledge.faq import FaqEntry
 from knowledge.index import KnowledgeIndex

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from actions.store.addresses import parse_address
 from actions.store.policy import ItemCondition
 from actions.store.schema import AuditLog, Refund, ReturnRequest
-from actions.store.service import SqlStoreBackend
+from actions.store.sql.backend import SqlStoreBackend
 from actions.store.types import Actor, LockedOut, NotVerified, OutsideReturnWindow
 from tests.conftest import free_port
 from tests.e2e.postgres import PostgresServer, postgres_or_skip

@@ -1,0 +1,160 @@
+"""The checks a verified answer must still pass, and the relevance scores the pipeline gates on.
+
+The verifier (``knowledge.verifier``) checks that every fact is in a retrieved passage; these
+checks catch the verified answers that still answer nothing: a product answer that names no cited
+product or garbles its source line, an FAQ answer that paraphrases policy (:func:`answer_gap`),
+and the generator's trained refusals (:func:`is_refusal`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from knowledge.prompt import (
+    CITATION_TAG_RE,
+    document_body,
+    group_by_document,
+    sanitize,
+    short_name,
+    source_body,
+)
+from knowledge.types import Hit, Passage
+
+__all__ = [
+    "FACT_SEPARATOR",
+    "FAQ_MAX_NEW_WORDS",
+    "FAQ_MIN_SPAN_SHARE",
+    "FAQ_MIN_WORDS",
+    "answer_gap",
+    "fact_gap",
+    "is_refusal",
+    "name_overlap",
+    "relevance",
+]
+
+
+_REFUSAL_PREFIXES = ("i don't have that information", "i can only share information")
+_WORD_RE = re.compile(r"[a-z0-9]+")
+_NAME_STOPWORDS = {"the", "a", "an", "and", "for", "with", "of", "by", "in", "to", "&", "-"}
+FAQ_MIN_WORDS = 5  # content words an FAQ answer needs ("If a product is listed as 'ing." has 3)
+FAQ_MAX_NEW_WORDS = 0.25  # share of an FAQ answer's content words that may not be in the entry
+FAQ_MIN_SPAN_SHARE = 0.75  # share of an FAQ answer's word 4-grams that must occur in the entry
+FACT_SEPARATOR = " — "  # "<product name> — <Attribute>: <value>", the trained answer shape
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _source_items(group: Sequence[Passage]) -> set[str]:
+    """The lines and spec items of one document as the generator saw them, normalised
+    (``"Price: $28.91"``, ``"Item Weight: 13.4 ounces"``)."""
+    items = set()
+    for item in re.split(r"[\n;]", document_body(group)):
+        item = _norm(item).removeprefix("specs:").strip()
+        if item:
+            items.add(item)
+    return items
+
+
+def fact_gap(text: str, sources: Sequence[Passage]) -> str:
+    """For an answer of the trained shape ``"[S1] <name> — <Attribute>: <value>."``, why it does not
+    restate its cited product ("" when it does, or when the answer has another shape).
+
+    The name must be a run of words of a cited product's title, and ``<Attribute>: <value>`` one
+    whole line or spec item of that product's source: "Sunny 38" Large — Brand: Sunny." (words
+    skipped from the title, a brand cut short) is not; "Sunny toys 38" Large — Brand: Sunny toys."
+    is. Verified facts alone let such garbles through (every word is in the source).
+    """
+    body = CITATION_TAG_RE.sub(" ", text).strip()
+    name, sep, fact = body.partition(FACT_SEPARATOR)
+    if not sep:
+        return ""
+    fact = _norm(fact).rstrip(". ")
+    groups = group_by_document(sources)
+    named = f" {_norm(name)} "
+    if not any(named in f" {_norm(sanitize(g[0].title))} " for g in groups):
+        return "answer's product name is not a cited title"
+    if not any(fact in _source_items(g) for g in groups):
+        return "answer's fact is not a line of its source"
+    return ""
+
+
+def _span_share(text: str, source: str, n: int = 4) -> float:
+    """Share of the word ``n``-grams of ``text`` that occur in ``source`` (1.0 when too short)."""
+    words = _WORD_RE.findall(text.lower())
+    if len(words) < n:
+        return 1.0
+    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+    src_words = _WORD_RE.findall(source.lower())
+    src_grams = {tuple(src_words[i : i + n]) for i in range(len(src_words) - n + 1)}
+    return sum(g in src_grams for g in grams) / len(grams)
+
+
+def relevance(hit: Hit) -> float:
+    """The relevance score the pipeline gates on: the dense cosine similarity when the retriever
+    reports one (comparable across queries, unlike rank-fusion scores), else the hit's score."""
+    return float(hit.scores.get("dense", hit.score))
+
+
+def name_overlap(question: str, title: str) -> float:
+    """Share of the words of a product's short name that the question contains."""
+    name_words = {
+        w for w in _WORD_RE.findall(short_name(title).lower()) if w not in _NAME_STOPWORDS
+    }
+    if not name_words:
+        return 0.0
+    asked = set(_WORD_RE.findall(question.lower()))
+    return len(name_words & asked) / len(name_words)
+
+
+def answer_gap(text: str, cited: Sequence[str], passages: Sequence[Passage]) -> str:
+    """Why a verified answer still does not answer from its sources ("" when it does).
+
+    The verifier checks facts; a small generator can also emit a verified fragment that answers
+    nothing (both seen with the demo preset): "La — Item Weight: 1." (every fact is in the
+    product's passage, no product named) or "If a product is listed as 'ing." (an FAQ answer with
+    no number or name to check). So:
+
+    - an answer citing only products must restate one cited product's name (at least half of the
+      words of its short name), as the grounded training answers do;
+    - an answer in the trained product shape must restate its product's name and one whole line
+      of its source (:func:`fact_gap`);
+    - an answer citing only FAQ entries must say something (at least ``FAQ_MIN_WORDS`` content
+      words) in the entry's own words (at most ``FAQ_MAX_NEW_WORDS`` of them not in the entry,
+      and at least ``FAQ_MIN_SPAN_SHARE`` of its word 4-grams found in the entry: policy is
+      quoted, not paraphrased by a small model into "We do not available for a product").
+
+    The pipeline then falls back to the verified passage.
+    """
+    sources = [p for p in passages if p.doc_id in cited]
+    if not sources:
+        return ""
+    kinds = {p.kind for p in sources}
+    if kinds == {"product"}:
+        titles = [p.title for p in sources if p.title]
+        if titles and max(name_overlap(text, title) for title in titles) < 0.5:
+            return "answer names no cited product"
+        return fact_gap(text, sources)
+    elif kinds == {"faq"}:
+        entry = " ".join(f"{p.title} {source_body(p)}" for p in sources)
+        said = CITATION_TAG_RE.sub(" ", text)
+        source_words = set(_WORD_RE.findall(entry.lower()))
+        words = [
+            w for w in _WORD_RE.findall(said.lower()) if len(w) > 2 and w not in _NAME_STOPWORDS
+        ]
+        if len(words) < FAQ_MIN_WORDS:
+            return "answer too short for an FAQ entry"
+        new_words = sum(w not in source_words for w in words)
+        if new_words / len(words) > FAQ_MAX_NEW_WORDS:
+            return "answer strays from the cited FAQ entry"
+        if _span_share(said, entry) < FAQ_MIN_SPAN_SHARE:
+            return "answer strays from the cited FAQ entry"
+    return ""
+
+
+def is_refusal(text: str) -> bool:
+    """Whether a generated answer is the trained "not in the sources" / "off policy" reply."""
+    lowered = text.strip().lower()
+    return lowered.startswith(_REFUSAL_PREFIXES)
