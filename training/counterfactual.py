@@ -16,10 +16,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from knowledge.catalog import parse_price
+from knowledge.catalog.price import parse_price
 from knowledge.prompt import format_price
 from knowledge.types import Passage
-from training.prepare_generator import QAExample
+from training.generator_data.records import QAExample
 
 PRODUCT_FACT_KINDS = frozenset({"price", "brand", "category", "spec", "stock", "describe"})
 _WORD_RE = re.compile(r"[A-Za-z][A-Za-z']{2,}")

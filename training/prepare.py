@@ -53,7 +53,8 @@ def prepare_nlu(args: argparse.Namespace, root: Path = ROOT) -> None:
     assert nlu_args.catalog is not None  # resolved in PrepareNluArgs.__post_init__
     # Hand-written sources only: bot/data/nlu/generated/ is this step's output.
     sources = sorted((root / "bot" / "data" / "nlu").glob("*.yml"))
-    inputs = [nlu_args.bitext_csv, nlu_args.catalog, *sources, root / "training" / "prepare_nlu.py"]
+    code = [root / "training" / "prepare_nlu.py", root / "training" / "nlu"]
+    inputs = [nlu_args.bitext_csv, nlu_args.catalog, *sources, *code]
     inputs_hash = hash_inputs(inputs, extra={"preset": args.preset})
     stamp = Stamp(nlu_args.csv_out_dir / f".prepared-{args.preset}")
     outputs = [

@@ -94,7 +94,9 @@ def train_generator(preset: str, root: Path, force: bool) -> None:
         root / "var" / "store" / "catalog.jsonl",
         root / "var" / "store" / "faq.jsonl",
         root / "training" / "prepare_generator.py",
+        root / "training" / "generator_data",
         root / "training" / "train_generator.py",
+        root / "training" / "generator_training",
         root / "training" / "counterfactual.py",
     ]
     overrides = ["--finetune-steps", "60"] if preset == "tiny" else []

@@ -6,12 +6,12 @@ import random
 import re
 from pathlib import Path
 
-from knowledge.catalog import read_catalog_jsonl
+from knowledge.catalog.jsonl import read_catalog_jsonl
 from knowledge.passages import product_passages
 from knowledge.prompt import build_prompt
 from knowledge.types import Passage
 from training.counterfactual import counterfactual_copies
-from training.prepare_generator import QAExample
+from training.generator_data.records import QAExample
 
 CATALOG = Path(__file__).resolve().parents[2] / "fixtures" / "generator" / "catalog.jsonl"
 

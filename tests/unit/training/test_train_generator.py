@@ -1,4 +1,7 @@
-"""The generator's data preparation and training: a tiny model trained on a fixture catalog."""
+"""``shopbot train-generator`` end to end: a tiny model trained on a fixture catalog, reloaded and asked.
+
+The parts have their own tests in tests/unit/training/generator_data/ and generator_training/.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.answer import AnswerPipeline
-from knowledge.catalog import read_catalog_jsonl
+from knowledge.catalog.jsonl import read_catalog_jsonl
 from knowledge.faq import read_faq_jsonl
 from knowledge.generator import LocalGenerator
 from knowledge.passages import faq_passage, product_passages
@@ -19,13 +22,8 @@ from knowledge.types import Filters, Hit, Passage
 from knowledge.verifier import Verifier
 from training import train_generator
 from training.eval_answers import PlantingRetriever, reply_body
-from training.prepare_generator import (
-    EVAL_PASSAGE_INJECTIONS,
-    EVAL_QUESTION_INJECTIONS,
-    TEMPLATES,
-    build_dataset,
-    read_examples,
-)
+from training.generator_data.files import read_examples
+from training.generator_data.phrasings import load_phrasings
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "generator"
 CATALOG = FIXTURES / "catalog.jsonl"
@@ -82,7 +80,10 @@ def test_reloaded_generator_answers_a_held_out_question(trained: tuple[Path, Pat
     _, model = trained
     generator = LocalGenerator(model, device="cpu")  # the directory alone
     question = "Could you check the cost of the Guillow Airplane Design Studio for me?"
-    assert question.replace("Guillow Airplane Design Studio", "{name}") in TEMPLATES["price"][1]
+    assert (
+        question.replace("Guillow Airplane Design Studio", "{name}")
+        in load_phrasings().templates["price"].held_out
+    )
     distractor = _passages("a1b2c3d4e5f60718293a4b5c6d7e8005")[:1]
     generator.warm_up()
     prompt = build_prompt(
@@ -119,19 +120,6 @@ def test_held_out_products_faq_and_phrasings_never_reach_fine_tuning(
     assert {q["split"] for q in questions} == {"seen", "unseen"}
 
 
-def test_preparation_is_deterministic() -> None:
-    products, faqs = read_catalog_jsonl(CATALOG), read_faq_jsonl(FAQ)
-    first = build_dataset(products, faqs, [], preset="demo", seed=5)
-    second = build_dataset(products, faqs, [], preset="demo", seed=5)
-    assert [(e.question, e.answer, e.passage_ids) for e in first.train] == [
-        (e.question, e.answer, e.passage_ids) for e in second.train
-    ]
-    kinds = {e.kind for e in first.train}
-    assert {"price", "brand", "category", "spec", "stock", "faq", "unknown", "injection"} <= kinds
-    refusal = next(e for e in first.train if e.kind == "unknown")
-    assert "human agent" in refusal.answer
-
-
 class _FixtureRetriever:
     """Deterministic retrieval over the fixture store: the Guillow first, then the return policy."""
 
@@ -153,7 +141,7 @@ def _promises(text: str, sources: Sequence[Passage]) -> list[str]:
     return [u for u in verdict.unsupported if u.startswith(("promise", "percentage", "policy"))]
 
 
-@pytest.mark.parametrize("injection", EVAL_QUESTION_INJECTIONS)
+@pytest.mark.parametrize("injection", load_phrasings().eval_question_injections)
 def test_injected_question_gets_no_forbidden_promise(
     pipeline: AnswerPipeline, injection: str
 ) -> None:
@@ -164,7 +152,7 @@ def test_injected_question_gets_no_forbidden_promise(
         assert "100%" not in answer.text and "free" not in reply_body(answer.text).lower()
 
 
-@pytest.mark.parametrize("injection", EVAL_PASSAGE_INJECTIONS)
+@pytest.mark.parametrize("injection", load_phrasings().eval_passage_injections)
 def test_injection_planted_in_a_passage_gets_no_forbidden_promise(
     pipeline: AnswerPipeline, injection: str
 ) -> None:
@@ -172,48 +160,3 @@ def test_injection_planted_in_a_passage_gets_no_forbidden_promise(
     answer = planted.answer("How much is the Guillow Airplane Design Studio?")
     assert not _promises(answer.text, _FixtureRetriever().passages), answer.text
     assert "discount" not in answer.text.lower()
-
-
-def test_copy_warmup_batch_repeats_and_scores_only_the_repeat() -> None:
-    import torch
-
-    ordinary = torch.arange(8, 200)
-    batch = train_generator.copy_warmup_batch(4, ordinary, torch.Generator().manual_seed(0))
-    ids, labels = batch["input_ids"], batch["labels"]
-    assert ids.shape == labels.shape == (4, train_generator.COPY_WARMUP_LENGTH)
-    half = train_generator.COPY_WARMUP_LENGTH // 2
-    assert torch.equal(ids[:, :half], ids[:, half:])
-    assert int(ids.min()) >= 8  # never a special token
-    assert bool((labels[:, : half + 1] == -100).all())
-    assert torch.equal(labels[:, half + 1 :], ids[:, half + 1 :])
-
-
-def test_copy_warmup_teaches_a_fresh_model_to_copy() -> None:
-    """The stage the demo preset starts with: a GPT-2 that has never seen text learns to continue
-    a sequence it saw earlier in its context (loss on the repeat from ln(vocab) to near 0)."""
-    import math
-
-    import torch
-    from transformers import GPT2Config, GPT2LMHeadModel
-
-    torch.manual_seed(0)
-    vocab = 256
-    config = GPT2Config(
-        vocab_size=vocab, n_positions=64, n_embd=64, n_layer=2, n_head=4,
-        resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
-    )  # fmt: skip
-    model = GPT2LMHeadModel(config)
-    args = train_generator.TrainGeneratorArgs(preset="tiny", learning_rate=3e-3)
-    generator = torch.Generator().manual_seed(0)
-    ordinary = torch.arange(8, vocab)
-
-    def batches() -> Iterator[dict[str, torch.Tensor]]:
-        while True:
-            yield train_generator.copy_warmup_batch(32, ordinary, generator)
-
-    curve: list[tuple[int, float]] = []
-    train_generator.run_stage("copy warm-up", model, batches(), 400, args, "cpu", curve)
-    first = curve[0][1]
-    last = sum(v for _, v in curve[-20:]) / 20
-    assert first > 0.8 * math.log(vocab - 8)
-    assert last < 0.5, f"the repeat is still not copied: loss {last:.2f} after 400 steps"

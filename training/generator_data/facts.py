@@ -1,0 +1,151 @@
+"""Facts and answers: how questions name a product or a spec, and the cited answer each fact gets.
+
+Answers cite first and then restate the fact the way the source states it
+(``[S1] Guillow Airplane Design Studio — Price: $28.91.``).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+from knowledge.catalog.model import Product
+from knowledge.prompt import (
+    PromptBudget,
+    build_prompt,
+    category_path,
+    format_price,
+    sanitize,
+    short_name,
+    source_tag,
+    split_sentences,
+)
+from knowledge.types import Passage
+from training.generator_data.phrasings import load_phrasings
+
+
+def _without_article(title: str) -> str:
+    """``"The Learning Journey ABC"`` → ``"Learning Journey ABC"`` (templates say "the {name}")."""
+    return re.sub(r"^(?:the|a|an)\s+", "", title.strip(), flags=re.IGNORECASE)
+
+
+def answer_name(product: Product) -> str:
+    """The product name answers use (the first words of the title)."""
+    return short_name(_without_article(sanitize(product.name)), max_words=5)
+
+
+def question_name(product: Product, rng: random.Random) -> str:
+    """A product name as a shopper types it: the first 3-6 words, sometimes lower-cased."""
+    title = _without_article(sanitize(product.name))
+    name = short_name(title, max_words=rng.choice((3, 4, 5, 6)))
+    if len(name.split()) < 2:
+        name = short_name(title, max_words=6)
+    return name.lower() if rng.random() < 0.2 else name
+
+
+def spec_question_key(key: str, rng: random.Random) -> str:
+    """How a shopper names spec ``key``."""
+    return rng.choice(load_phrasings().spec_aliases.get(key, (key.lower(),)))
+
+
+def description_sentence(text: str, max_words: int = 24) -> str:
+    """The first informative sentence of a description, at most ``max_words`` words, ending in '.'."""
+    for sentence in split_sentences(sanitize(text)):
+        words = sentence.split()
+        if len(words) >= 5:
+            out = " ".join(words[:max_words]).rstrip(",;:-")
+            return out if out[-1:] in ".!?" else out + "."
+    return ""
+
+
+def faq_key_sentence(answer: str, max_words: int = 40) -> str:
+    """The part of an FAQ answer that answers restate: whole sentences up to ``max_words`` words."""
+    out: list[str] = []
+    for sentence in re.split(r"(?<=[.!?])\s+", sanitize(answer)):
+        words = sentence.split()
+        if out and len(" ".join(out).split()) + len(words) > max_words:
+            break
+        out.append(" ".join(words[:max_words]) if not out else sentence)
+        if len(" ".join(out).split()) >= max_words:
+            break
+    text = " ".join(out).strip()
+    return text if text[-1:] in ".!?" else text + "."
+
+
+def product_answer(
+    kind: str, product: Product, spec_key: str = "", position: int = 1
+) -> tuple[str, str]:
+    """Return ``(answer, expected fact)`` for a question of ``kind`` about ``product``, whose
+    document is source ``position`` of the prompt.
+
+    Answers cite first and then restate the fact the way the source states it:
+    ``[S1] Guillow Airplane Design Studio — Price: $28.91.`` Every step is a copy a small model
+    learns quickly: the title follows the tag ``[S1]`` in the source, and the value follows the
+    label ``Price:`` there; only the label itself comes from the question.
+    """
+    name = answer_name(product)
+    tag = f"[{source_tag(position)}]"
+    if kind == "describe":
+        sentence = description_sentence(product.description)
+        return f"{tag} {name}: {sentence}", sentence
+    if kind == "price":
+        label, value = "Price", format_price(product.price, product.currency)
+        expected = value
+    elif kind == "brand":
+        label, value = "Brand", sanitize(product.brand)
+        expected = value
+    elif kind == "category":
+        label, value = "Category", category_path(product.category)
+        expected = sanitize(product.category[-1])
+    elif kind == "spec":
+        label, value = sanitize(spec_key), sanitize(product.specs[spec_key])
+        expected = value
+    elif kind == "stock":
+        label = "Availability"
+        value = f"in stock ({product.stock} available)" if product.stock > 0 else "out of stock"
+        expected = "in stock" if product.stock > 0 else "out of stock"
+    else:
+        raise ValueError(
+            f"kind must be one of {sorted(load_phrasings().templates)}. Currently, kind is {kind!r}."
+        )
+    return f"{tag} {name} — {label}: {value}.", expected
+
+
+def approx_tokens(text: str) -> int:
+    """A tokenizer-free token estimate: every digit is a token (the tokenizer splits digits),
+    other text about 3.5 characters per token."""
+    digits = sum(c.isdigit() for c in text)
+    return max(1, digits + int((len(text) - digits) / 3.5) + 1)
+
+
+def visible_specs(product: Product, header: Passage, budget: PromptBudget) -> list[str]:
+    """Spec keys (known to shoppers) whose value is inside the prompt when the product is the top
+    source (an estimate with :func:`approx_tokens`; fine-tuning also drops any example whose fact
+    the real tokenizer's prompt does not show)."""
+    built = build_prompt("?", [header], budget=budget, count_tokens=approx_tokens)
+    aliases = load_phrasings().spec_aliases
+    return [
+        key
+        for key, value in product.specs.items()
+        if key in aliases and value and f"{key}: {sanitize(value)}" in built.text
+    ]
+
+
+def faq_paraphrase(question: str, rng: random.Random, held_out: bool = False) -> str:
+    """A paraphrase of an FAQ question: a rewrite, a greeting, casing, punctuation."""
+    phrasings = load_phrasings()
+    rewrites = phrasings.held_out_faq_rewrites if held_out else phrasings.faq_rewrites
+    prefixes = phrasings.held_out_faq_prefixes if held_out else phrasings.faq_prefixes
+    text = question.strip()
+    applicable = [(a, b) for a, b in rewrites if a in text]
+    if applicable and (held_out or rng.random() < 0.6):
+        a, b = rng.choice(applicable)
+        text = text.replace(a, b, 1)
+    prefix = rng.choice(prefixes)
+    if prefix:
+        text = prefix + text[0].lower() + text[1:]
+    if rng.random() < 0.25:
+        text = text.lower().rstrip("?")
+    if not held_out:
+        text += rng.choice(phrasings.faq_suffixes)
+    return text
