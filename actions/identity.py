@@ -34,8 +34,17 @@ FLOW_SLOTS = ("order_plan", "return_item", "item_condition", "new_address", "ord
 
 
 def actor_of(tracker: Tracker) -> Actor:
-    """The sender id and input channel of the conversation (for the audit log and lockout)."""
-    return Actor(tracker.sender_id, tracker.get_latest_input_channel() or "unknown")
+    """The sender id, input channel and client of the conversation (for the audit log and lockout).
+
+    The client is the opaque hash of the client address the channel put in the latest user
+    message's metadata as ``client`` (``""`` when the channel sent none).
+    """
+    client = latest_metadata(tracker).get("client")
+    return Actor(
+        tracker.sender_id,
+        tracker.get_latest_input_channel() or "unknown",
+        client=client.strip() if isinstance(client, str) else "",
+    )
 
 
 def latest_metadata(tracker: Tracker) -> dict[str, Any]:

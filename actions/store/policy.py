@@ -107,25 +107,31 @@ def return_deadline(placed_at: dt.datetime | dt.date) -> dt.date:
 
 @dataclass(frozen=True)
 class LockoutPolicy:
-    """How many failed ownership checks a sender gets before a pause.
+    """How many failed ownership checks a conversation, a client or an order number gets.
 
-    ``max_failures`` failures within ``window`` lock the sender for ``lock_for`` from the failure
-    that reached the limit. Failures are counted in the audit log, so the lock holds across
-    restarts and across several action servers sharing the database.
+    Failures are counted under three keys at once, and reaching any limit pauses checks:
+    ``max_failures`` per conversation (sender id), ``max_failures_per_client`` per client address
+    (the channel's hash of it; a fresh conversation from the same client buys no new guesses) and
+    ``max_failures_per_order`` per order number (any sender; stops guessing one order's email
+    from many clients). That many failures within ``window`` lock the key for ``lock_for`` from
+    the failure that reached the limit. Failures are counted in the audit log, so the lock holds
+    across restarts and across several action servers sharing the database.
 
     Raises:
         ValueError: If a value is not positive.
     """
 
     max_failures: int = 5
+    max_failures_per_client: int = 5
+    max_failures_per_order: int = 8
     window: dt.timedelta = dt.timedelta(minutes=15)
     lock_for: dt.timedelta = dt.timedelta(minutes=15)
 
     def __post_init__(self) -> None:
-        if self.max_failures < 1:
-            raise ValueError(
-                f"max_failures must be at least 1. Currently, max_failures is {self.max_failures}."
-            )
+        for name in ("max_failures", "max_failures_per_client", "max_failures_per_order"):
+            value = getattr(self, name)
+            if value < 1:
+                raise ValueError(f"{name} must be at least 1. Currently, {name} is {value}.")
         for name in ("window", "lock_for"):
             value = getattr(self, name)
             if value <= dt.timedelta(0):
@@ -133,14 +139,17 @@ class LockoutPolicy:
                     f"{name} must be a positive duration. Currently, {name} is {value}."
                 )
 
-    def locked_until(self, failures: list[dt.datetime]) -> dt.datetime | None:
+    def locked_until(
+        self, failures: list[dt.datetime], max_failures: int | None = None
+    ) -> dt.datetime | None:
         """The end of the latest lock the ``failures`` (any order) trigger, or None.
 
-        A lock starts at the failure that makes ``max_failures`` within ``window``.
+        A lock starts at the failure that makes ``max_failures`` (default: the per-conversation
+        limit) within ``window``.
         """
         times = sorted(failures)
         until: dt.datetime | None = None
-        n = self.max_failures
+        n = self.max_failures if max_failures is None else max_failures
         for i in range(n - 1, len(times)):
             if times[i] - times[i - n + 1] <= self.window:
                 end = times[i] + self.lock_for

@@ -11,8 +11,9 @@ Rules live in the backend, not in the actions:
 - Ownership first. ``verify_owner`` (order number + email) and ``verify_customer_order`` (a signed-in
   customer) return an ``Ownership``; every other call takes one and re-checks it against the
   database. A wrong pair and a missing order raise the same ``NotVerified``.
-- Failed checks are counted per sender in the audit log; ``LockoutPolicy`` (5 in 15 minutes →
-  15 minutes' pause by default) turns them into ``LockedOut``.
+- Failed checks are counted in the audit log per sender, per client address and per order
+  number; ``LockoutPolicy`` (5 per sender or client, 8 per order number, in 15 minutes → 15
+  minutes' pause by default) turns them into ``LockedOut``.
 - Every change is one transaction, guarded by a conditional ``UPDATE`` on the state it changes, so
   a retry or a concurrent duplicate finds the change already made and returns it (``changed`` is
   False) instead of cancelling, refunding or opening a return twice. Each change writes one audit
@@ -66,7 +67,7 @@ class StoreBackend(Protocol):
 
         Raises:
             NotVerified: No such order, or the email is not the order's (indistinguishable).
-            LockedOut: The sender failed too often recently.
+            LockedOut: The sender, its client or the order had too many failed checks recently.
         """
         ...
 
@@ -75,7 +76,7 @@ class StoreBackend(Protocol):
 
         Raises:
             NotVerified: No such order of this customer.
-            LockedOut: The sender failed too often recently.
+            LockedOut: The sender, its client or the order had too many failed checks recently.
         """
         ...
 

@@ -57,10 +57,14 @@ class Actor:
     Args:
         sender_id: The conversation's sender id (one shopper on one channel).
         channel: The input channel (``rest``, ``telegram``, ``widget``...).
+        client: The client address as the channel hashed it (opaque, keyed, never the raw
+            address); empty when the channel does not know it. Failed identity checks are also
+            counted per client, so a fresh conversation from the same client buys no new guesses.
     """
 
     sender_id: str
     channel: str = "unknown"
+    client: str = ""
 
 
 @dataclass(frozen=True)

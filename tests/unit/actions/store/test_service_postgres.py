@@ -91,3 +91,35 @@ def test_lockout_on_postgres(pg_store: tuple[SqlStoreBackend, dict]) -> None:
         store.verify_owner(target.number, "g5@example.com", attacker)
     with pytest.raises(LockedOut):
         store.verify_owner(target.number, target.email, attacker)
+
+
+def test_lockout_per_client_and_per_order_on_postgres(
+    pg_store: tuple[SqlStoreBackend, dict],
+) -> None:
+    """The client LIKE on the JSON text and the per-order count, as on SQLite (exact case, and
+    ``_``/``%`` in a client hash are no wildcards)."""
+    store, picks = pg_store
+    target = picks["authorized"]
+    client = "Pg_%client"
+
+    def guess(actor: Actor, attempt: int) -> type[Exception]:
+        with pytest.raises((NotVerified, LockedOut)) as caught:
+            store.verify_owner(target.number, f"pg{attempt}@example.com", actor)
+        return type(caught.value)
+
+    first = Actor("pg-conv-a", "widget", client=client)
+    assert [guess(first, i) for i in range(5)] == [NotVerified] * 4 + [LockedOut]
+    fresh = Actor("pg-conv-b", "widget", client=client)
+    with pytest.raises(LockedOut):
+        store.verify_owner(target.number, target.email, fresh)
+    for lookalike in ("PG_%client", "Pgx%client", "Pg_%clien"):
+        assert store.locked_until(Actor("pg-new", "widget", client=lookalike)) is None
+    # The owner gets through below the per-order limit; failure 8 on the order locks it.
+    other = Actor("pg-conv-c", "widget", client="pg-other-client")
+    assert [guess(other, i) for i in range(2)] == [NotVerified] * 2
+    owner = Actor("pg-owner", "widget", client="pg-owner-client")
+    assert store.verify_owner(target.number, target.email, owner).order_number == target.number
+    assert guess(other, 2) is LockedOut
+    with pytest.raises(LockedOut):
+        store.verify_owner(target.number, target.email, owner)
+    assert store.verify_customer_order(target.number, target.customer_id, owner).method == "token"
