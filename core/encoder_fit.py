@@ -28,14 +28,8 @@ from core.calibration import (
     softmax,
 )
 from core.device import resolve_device, set_torch_threads
-from core.encoder import (
-    EncoderClassifier,
-    TextClassifier,
-    TrainConfig,
-    load_pretrained,
-    pad_batch,
-    resolve_encoder_path,
-)
+from core.encoder import EncoderClassifier, TextClassifier, load_pretrained, pad_batch
+from core.encoder_config import TrainConfig, resolve_encoder_path
 
 logger = logging.getLogger(__name__)
 

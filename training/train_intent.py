@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from core.encoder import PRESETS, TrainConfig, write_json
+from core.encoder import write_json
+from core.encoder_config import PRESETS, TrainConfig
 from training.classification_metrics import (
     intent_metrics,
-    percentiles_ms,
     plot_confusion_matrix,
     time_per_message,
 )
@@ -35,6 +35,7 @@ from training.labelled_csv import (
     reject_label,
     require_classes,
 )
+from training.stats import percentiles_ms
 
 logger = logging.getLogger(__name__)
 

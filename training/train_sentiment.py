@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from core.encoder import PRESETS, TextClassifier, TrainConfig, write_json
+from core.encoder import TextClassifier, write_json
+from core.encoder_config import PRESETS, TrainConfig
 from training.classification_metrics import (
     accuracy_and_macro_f1,
-    percentiles_ms,
     plot_confusion_matrix,
     time_per_message,
 )
@@ -39,6 +39,7 @@ from training.labelled_csv import (
     read_labelled_csv,
     require_classes,
 )
+from training.stats import percentiles_ms
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ the ranking and the decision's details under ``oos`` in the parse data.
 Config (``config.yml``)::
 
     - name: bot.nlu.intent_classifier.BertIntentClassifier
-      preset: demo            # tiny | demo | full (core/encoder.py PRESETS)
+      preset: demo            # tiny | demo | full (core/encoder_config.py PRESETS)
       model_name_or_path: ""  # a local Hugging Face encoder directory; "" = bundled MiniLM
       oos_intent: out_of_scope
       oos_threshold: auto     # auto (chosen on held-out data) | off | a float in (0, 1)
@@ -42,7 +42,8 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from core.device import set_torch_threads
-from core.encoder import Prediction, TextClassifier, TrainConfig
+from core.encoder import Prediction, TextClassifier
+from core.encoder_config import TrainConfig
 
 logger = logging.getLogger(__name__)
 
@@ -151,10 +152,11 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
         classifier (seen in the NLU benchmark). The key adds the resolved training configuration
         and the source of the training modules.
         """
-        from core import calibration, encoder, encoder_fit
+        from core import calibration, encoder, encoder_config, encoder_fit
         from core.artifacts import hash_inputs
 
-        sources = [Path(str(module.__file__)) for module in (encoder, encoder_fit, calibration)]
+        modules = (encoder, encoder_config, encoder_fit, calibration)
+        sources = [Path(str(module.__file__)) for module in modules]
         return hash_inputs(sources, extra=cls.resolve_train_config(config).as_dict())
 
     def train(self, training_data: TrainingData) -> Resource:

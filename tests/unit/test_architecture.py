@@ -70,3 +70,24 @@ def test_a_wrong_import_breaks_a_contract(
     broken_section = result.stdout.split("Broken contracts", 1)[1]
     assert contract in broken_section, result.stdout
     assert module.removesuffix(".py").replace("/", ".") in broken_section
+
+
+RUNTIME_PACKAGES = ("core", "knowledge", "actions", "bot")
+MAX_RUNTIME_LINES = 600
+LONG_FILE_REASON = "Why this file is long:"
+
+
+def test_runtime_files_stay_small_or_say_why() -> None:
+    """One job per file: a runtime module over ~600 lines states its reason at its top."""
+    too_long = []
+    for package in RUNTIME_PACKAGES:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            text = path.read_text(encoding="utf-8")
+            lines = text.count("\n")
+            head = "\n".join(text.splitlines()[:40])
+            if lines > MAX_RUNTIME_LINES and LONG_FILE_REASON not in head:
+                too_long.append(f"{path.relative_to(ROOT)} ({lines} lines)")
+    assert not too_long, (
+        f"Runtime files over {MAX_RUNTIME_LINES} lines without a {LONG_FILE_REASON!r} note at "
+        f"their top; split them by job: {too_long}"
+    )

@@ -43,10 +43,10 @@ from training.classification_metrics import (
     OOS,
     accuracy_and_macro_f1,
     intent_metrics,
-    percentiles_ms,
     plot_confusion_matrix,
 )
 from training.prepare_nlu import BITEXT_INTENTS
+from training.stats import percentiles_ms
 
 logger = logging.getLogger(__name__)
 
@@ -488,7 +488,7 @@ def run_section(ctx: BenchContext, settings: NluBenchSettings | None = None) -> 
             "",
             f"- Budgets: DIET = Rasa's default pipeline with `epochs: {settings.diet_epochs}` "
             f"(default 100) on all training examples; BERT = `BertIntentClassifier` preset "
-            f"`{settings.bert_preset}` (see `core/encoder.py` PRESETS: per-label cap, frozen "
+            f"`{settings.bert_preset}` (see `core/encoder_config.py` PRESETS: per-label cap, frozen "
             f"lower layers, 2 epochs) + regex/CRF entities"
             + (" + `BertSentimentAnalyzer`" if sentiment_used else " (no sentiment model found)")
             + ". Train time is the wall time of `rasa train nlu` (process start included).",

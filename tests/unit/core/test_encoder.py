@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from core.encoder import TextClassifier, TrainConfig, directory_sha256
+from core.encoder import TextClassifier, directory_sha256
+from core.encoder_config import TrainConfig
 from core.encoder_fit import FitResult, cap_per_label, fit_classifier, heldout_split
 from training.labelled_csv import read_labelled_csv
 

@@ -127,12 +127,13 @@ def test_bad_threshold_config_is_rejected() -> None:
 
 def test_fingerprint_follows_what_the_preset_means(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rasa's cache key must change when a preset's values change, not only its name."""
-    from core import encoder
+    from core import encoder_config
 
     config = {"preset": "demo"}
     before = BertIntentClassifier.fingerprint_addon(config)
     assert before == BertIntentClassifier.fingerprint_addon(dict(config))
     assert before != BertIntentClassifier.fingerprint_addon({"preset": "demo", "epochs": 3})
-    changed = {**encoder.PRESETS, "demo": {**encoder.PRESETS["demo"], "freeze_layers": 5}}
-    monkeypatch.setattr(encoder, "PRESETS", changed)
+    presets = encoder_config.PRESETS
+    changed = {**presets, "demo": {**presets["demo"], "freeze_layers": 5}}
+    monkeypatch.setattr(encoder_config, "PRESETS", changed)
     assert BertIntentClassifier.fingerprint_addon(config) != before

@@ -13,7 +13,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.sentiment import BertSentimentAnalyzer, SentimentModelError
-from core.encoder import TrainConfig
+from core.encoder_config import TrainConfig
 from core.encoder_fit import fit_classifier
 from training.labelled_csv import read_labelled_csv
 
