@@ -49,3 +49,45 @@ class Stamp:
         """Record ``inputs_hash`` as built."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.path.write_text(inputs_hash + "\n", encoding="utf-8")
+
+
+def sha256_chunks(chunks: Iterable[str | bytes]) -> str:
+    """Return the sha256 of the concatenated ``chunks`` (strings are encoded as UTF-8).
+
+    The fingerprint of an ordered record stream (passage hashes, labelled rows): the caller
+    writes each record with its own separator, so the result matches a hand-rolled
+    ``digest.update`` loop over the same chunks.
+    """
+    digest = hashlib.sha256()
+    for chunk in chunks:
+        digest.update(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
+    return digest.hexdigest()
+
+
+def sha256_files(files: Iterable[Path], root: Path) -> str:
+    """Return a sha256 over each file's path relative to ``root`` and its contents, in order.
+
+    Files are streamed in 1 MiB blocks, so model weights of any size hash in constant memory.
+
+    Args:
+        files: The files, in the order to hash them (sort them for a stable result).
+        root: The folder every file lies under; only the relative path enters the hash, so a
+            copied folder hashes the same.
+
+    Raises:
+        ValueError: When a file is not under ``root``.
+    """
+    digest = hashlib.sha256()
+    for path in files:
+        try:
+            name = path.relative_to(root)
+        except ValueError:
+            raise ValueError(
+                f"files must lie under root. Currently, {str(path)!r} is not under "
+                f"{str(root)!r}; pass the folder that holds every file as root."
+            ) from None
+        digest.update(str(name).encode())
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()

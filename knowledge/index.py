@@ -44,6 +44,7 @@ import faiss
 import numpy as np
 from tqdm.auto import tqdm
 
+from core.artifacts import sha256_chunks
 from knowledge.bm25 import BM25Config, BM25Index
 from knowledge.passages import content_hash, passage_from_dict, passage_to_dict
 from knowledge.types import Embedder, Passage
@@ -236,10 +237,7 @@ def text_hash(text: str) -> str:
 
 def data_hash(hashes: Sequence[str]) -> str:
     """Return the sha256 over the ordered passage content hashes (the index's data fingerprint)."""
-    digest = hashlib.sha256()
-    for h in hashes:
-        digest.update(h.encode("ascii"))
-    return digest.hexdigest()
+    return sha256_chunks(hashes)
 
 
 def _atomic_write_text(path: Path, text: str) -> None:

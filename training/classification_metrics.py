@@ -1,4 +1,7 @@
-"""Metrics, latency percentiles and confusion-matrix plots for the classifier commands."""
+"""Metrics, per-message timing and confusion-matrix plots for the classifier commands.
+
+Latency percentiles come from :mod:`training.stats`.
+"""
 
 from __future__ import annotations
 
@@ -65,14 +68,6 @@ def intent_metrics(
             float(np.mean([gold_c[i] == OOS for i in said_oos])) if said_oos else 0.0
         )
     return metrics
-
-
-def percentiles_ms(seconds: Sequence[float]) -> dict[str, float]:
-    """Return p50/p95 of durations given in seconds, in milliseconds."""
-    if not seconds:
-        return {"p50": float("nan"), "p95": float("nan")}
-    ms = np.asarray(seconds) * 1000.0
-    return {"p50": float(np.percentile(ms, 50)), "p95": float(np.percentile(ms, 95))}
 
 
 def time_per_message(

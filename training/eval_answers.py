@@ -38,7 +38,9 @@ from knowledge.answer import AnswerPipeline
 from knowledge.types import Answer, Filters, Hit, Passage, Retriever
 from knowledge.verifier import Verifier
 from training.cli_args import parse_args
-from training.prepare_generator import EvalQuestion, read_eval_questions
+from training.generator_data.files import read_eval_questions
+from training.generator_data.records import EvalQuestion
+from training.stats import percentile
 
 logger = logging.getLogger(__name__)
 
@@ -149,11 +151,6 @@ def _is_promise(fact: str) -> bool:
     return any(fact.startswith(kind) for kind in PROMISE_KINDS)
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """The q-th percentile (0 for no values)."""
-    return float(np.percentile(values, q)) if values else 0.0
-
-
 class PlantingRetriever:
     """Wraps a retriever and appends an injection to the text of the top hit (an attack fixture)."""
 
@@ -255,8 +252,8 @@ def summarise(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         },
         "fallback_rate": 1.0 - outcomes.get("generated", 0) / max(1, len(records)),
         "verifier_rejections": sum(bool(r["verifier_rejected"]) for r in records),
-        "latency_ms_p50": percentile(totals, 50),
-        "latency_ms_p95": percentile(totals, 95),
+        "latency_ms_p50": percentile(totals, 50, empty=0.0),
+        "latency_ms_p95": percentile(totals, 95, empty=0.0),
     }
 
 

@@ -7,11 +7,12 @@ so ``shopbot train-intent`` / ``train-sentiment`` can print it instead of a stac
 from __future__ import annotations
 
 import csv
-import hashlib
 import logging
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+
+from core.artifacts import sha256_chunks
 
 logger = logging.getLogger(__name__)
 
@@ -48,10 +49,9 @@ class LabelledData:
 
     def sha256(self) -> str:
         """Return a hash of the (text, label) rows, saved with models to record their data."""
-        digest = hashlib.sha256()
-        for text, label in zip(self.texts, self.labels, strict=True):
-            digest.update(f"{text}\t{label}\n".encode())
-        return digest.hexdigest()
+        return sha256_chunks(
+            f"{text}\t{label}\n" for text, label in zip(self.texts, self.labels, strict=True)
+        )
 
     def subset(self, keep: list[int]) -> LabelledData:
         """Return the rows at the given indices."""

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from training.bench.report import BenchContext, BenchSection, markdown_table
+from training.stats import p50_p95
 
 logger = logging.getLogger(__name__)
 
@@ -37,12 +38,6 @@ FALLBACK_QUESTIONS = (
     "How can I track my order?",
     "What category is the DB Longboards CoreFlex Crossbow in?",
 )
-
-
-def _percentiles(values: Sequence[float]) -> tuple[float, float]:
-    if not values:
-        return float("nan"), float("nan")
-    return float(np.percentile(values, 50)), float(np.percentile(values, 95))
 
 
 def _questions(root: Path, preset: str, n: int) -> list[str]:
@@ -82,7 +77,7 @@ def generation_speed(
     return {
         "prompts": len(prompts),
         "prompt_tokens_mean": float(np.mean(prompt_tokens)) if prompt_tokens else 0.0,
-        "first_token_ms_p50": _percentiles(first_ms)[0],
+        "first_token_ms_p50": p50_p95(first_ms)[0],
         "tokens_per_s": decode_tokens / decode_s if decode_s else float("nan"),
     }
 
@@ -105,7 +100,8 @@ def _quick_setup(tmp: Path, root: Path) -> tuple[Any, Any]:
     from transformers import GPT2Config, GPT2LMHeadModel
 
     from knowledge.answer import AnswerPipeline
-    from knowledge.catalog import AMAZON_2020, load_catalog
+    from knowledge.catalog.load import load_catalog
+    from knowledge.catalog.mappings import AMAZON_2020
     from knowledge.embedder import HashingEmbedder
     from knowledge.faq import load_faq
     from knowledge.generator import LocalGenerator
@@ -141,7 +137,7 @@ def _plot(totals: Sequence[float], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(7, 3.5))
     ax.hist(totals, bins=min(30, max(5, len(totals) // 3)), color="#4c72b0")
-    p50, p95 = _percentiles(totals)
+    p50, p95 = p50_p95(totals)
     for value, label, style in ((p50, "p50", "--"), (p95, "p95", ":")):
         ax.axvline(value, color="black", linestyle=style, label=f"{label} {value:.0f} ms")
     ax.set_xlabel("answer latency (ms, end to end)")
@@ -217,12 +213,12 @@ def run_section(ctx: BenchContext) -> BenchSection:
     ctx.out_dir.mkdir(parents=True, exist_ok=True)
     _plot(totals, ctx.out_dir / PLOT_FILE)
     stage_rows = [
-        [stage, *_percentiles(values)]
+        [stage, *p50_p95(values)]
         for stage, values in sorted(latency["stages"].items(), key=lambda kv: kv[0] == "total")
     ]
     n = max(1, sum(latency["outcomes"].values()))
     outcome_text = ", ".join(f"{k} {v / n:.0%}" for k, v in sorted(latency["outcomes"].items()))
-    p50, p95 = _percentiles(totals)
+    p50, p95 = p50_p95(totals)
     header = ["device", "threads / GPU", "prompts", "prompt tokens (mean)"]
     header += ["first token p50 (ms)", "decode tokens/s"]
     markdown = "\n\n".join(

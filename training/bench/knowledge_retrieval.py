@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from training.bench.report import BenchContext, BenchSection, markdown_table
+from training.stats import p50_p95
 
 logger = logging.getLogger(__name__)
 
@@ -116,14 +117,6 @@ def _load_average() -> float:
         return os.getloadavg()[0]
     except OSError:
         return math.nan
-
-
-def percentiles(values_ms: Sequence[float]) -> tuple[float, float]:
-    """Return (p50, p95) of a list of milliseconds."""
-    if not values_ms:
-        return math.nan, math.nan
-    arr = np.asarray(values_ms)
-    return float(np.percentile(arr, 50)), float(np.percentile(arr, 95))
 
 
 def dir_size_mb(path: Path) -> float:
@@ -213,7 +206,7 @@ def ann_benchmark(
     _, truth = exact.search(queries, 10)
     faiss.omp_set_num_threads(1)
     lat, found = _timed_queries(exact, queries[: settings.n_flat_queries])
-    p50, p95 = percentiles(lat)
+    p50, p95 = p50_p95(lat)
     latencies[f"flat {label}"] = lat
     rows.append(
         {"n": label, "index": "flat (exact)", "params": "-", "build_s": build_s,
@@ -244,7 +237,7 @@ def ann_benchmark(
         hnsw.hnsw.efSearch = ef
         _timed_queries(hnsw, queries[:5])  # warm caches
         lat, found = _timed_queries(hnsw, queries)
-        p50, p95 = percentiles(lat)
+        p50, p95 = p50_p95(lat)
         row = {"n": label, "index": "hnsw", "params": f"M={hnsw_m} efC="
                f"{ef_construction} efSearch={ef}", "build_s": build_s, "build_cpu_s": build_cpu_s,
                "memory_mb": hnsw_mem, "p50_ms": p50, "p95_ms": p95,
@@ -274,7 +267,7 @@ def ann_benchmark(
     for nprobe in settings.nprobe_grid:
         ivf.nprobe = nprobe
         lat, found = _timed_queries(ivf, queries)
-        p50, p95 = percentiles(lat)
+        p50, p95 = p50_p95(lat)
         row = {"n": label, "index": "ivf", "params": f"nlist={nlist} nprobe={nprobe}",
                "build_s": build_s, "memory_mb": ivf_mem, "p50_ms": p50, "p95_ms": p95,
                "recall@10": recall_at_k(found, truth)}  # fmt: skip
@@ -311,7 +304,9 @@ def _real_vectors(
 
 
 def _demo_catalog(ctx: BenchContext) -> tuple[list[Any], list[Any]]:
-    from knowledge.catalog import AMAZON_2020, load_catalog, read_catalog_jsonl
+    from knowledge.catalog.jsonl import read_catalog_jsonl
+    from knowledge.catalog.load import load_catalog
+    from knowledge.catalog.mappings import AMAZON_2020
     from knowledge.faq import load_faq, read_faq_jsonl
 
     store = ctx.project_root / "var/store"
@@ -401,8 +396,8 @@ def catalog_benchmark(
     finally:
         torch.set_num_threads(threads)
     latencies[f"hybrid {name}"] = lat
-    p50, p95 = percentiles(lat)
-    e50, _ = percentiles(embed_lat)
+    p50, p95 = p50_p95(lat)
+    e50, _ = p50_p95(embed_lat)
     return {
         "catalog": name,
         "products": len(products),
@@ -567,7 +562,8 @@ def run_section(ctx: BenchContext) -> BenchSection:
     elif myntra is None or not myntra.exists():
         notes.append(f"Myntra catalog not found ({myntra}); skipped.")
     else:
-        from knowledge.catalog import MYNTRA, load_catalog
+        from knowledge.catalog.load import load_catalog
+        from knowledge.catalog.mappings import MYNTRA
 
         myntra_products = load_catalog(myntra, MYNTRA).products
         catalog_rows.append(

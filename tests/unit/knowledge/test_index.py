@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from knowledge.catalog import Product
+from knowledge.catalog.model import Product
 from knowledge.embedder import HashingEmbedder, l2_normalize
 from knowledge.faq import FaqEntry
 from knowledge.index import (

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.catalog import Product, write_catalog_jsonl
+from knowledge.catalog.jsonl import write_catalog_jsonl
+from knowledge.catalog.model import Product
 from knowledge.embedder import HashingEmbedder
 from knowledge.faq import FaqEntry, write_faq_jsonl
 from training import build_index
