@@ -458,7 +458,9 @@ def _write_csv(path: Path, rows: Sequence[dict[str, Any]], columns: Sequence[str
 
 
 def _load_products(args: PrepareRetrievalEvalArgs) -> list[Any]:
-    from knowledge.catalog import get_mapping, load_catalog, read_catalog_jsonl
+    from knowledge.catalog.jsonl import read_catalog_jsonl
+    from knowledge.catalog.load import load_catalog
+    from knowledge.catalog.mappings import get_mapping
 
     if args.catalog_mapping:
         return list(load_catalog(args.catalog, get_mapping(args.catalog_mapping)).products)

@@ -32,7 +32,10 @@ from actions.store.policy import (
     return_deadline,
     shipping_method,
 )
-from knowledge.catalog import Product, get_mapping, load_catalog, write_catalog_jsonl
+from knowledge.catalog.jsonl import write_catalog_jsonl
+from knowledge.catalog.load import load_catalog
+from knowledge.catalog.mappings import get_mapping
+from knowledge.catalog.model import Product
 from knowledge.faq import load_faq, write_faq_jsonl
 
 logger = logging.getLogger(__name__)

@@ -10,11 +10,11 @@ import argparse
 import importlib
 import json
 import logging
-import os
 import time
 import traceback
 from pathlib import Path
 
+from core.settings import Settings
 from training.bench.report import BenchContext, BenchSection, write_report
 
 logger = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--preset",
         choices=("tiny", "demo", "full"),
-        default=os.environ.get("SHOPBOT_PRESET", "demo"),
+        default=Settings().preset,
         help="preset whose trained models are measured (default: demo)",
     )
     args = parser.parse_args(argv)

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.catalog import AMAZON_2020, Product, load_catalog
+from knowledge.catalog.load import load_catalog
+from knowledge.catalog.mappings import AMAZON_2020
+from knowledge.catalog.model import Product
 from knowledge.faq import FaqEntry, load_faq
 from training.prepare_retrieval_eval import (
     GROUP_ATTRIBUTE,

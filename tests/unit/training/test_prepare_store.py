@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select, text
 
 from actions.store.schema import Base, create_engine_from_url
-from knowledge.catalog import read_catalog_jsonl
+from knowledge.catalog.jsonl import read_catalog_jsonl
 from knowledge.faq import read_faq_jsonl
 from tests.conftest import free_port
 from tests.e2e.postgres import PostgresServer, postgres_or_skip
