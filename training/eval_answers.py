@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import time
 from collections import Counter, defaultdict
@@ -34,6 +33,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from core.settings import Settings
 from knowledge.answer import AnswerPipeline
 from knowledge.types import Answer, Filters, Hit, Passage, Retriever
 from knowledge.verifier import Verifier
@@ -56,7 +56,7 @@ class EvalAnswersArgs:
     """Arguments of ``shopbot eval-answers``."""
 
     preset: str = field(
-        default_factory=lambda: os.environ.get("SHOPBOT_PRESET", "demo"),
+        default_factory=lambda: Settings().preset,
         metadata={"help": "Preset whose models and held-out questions are evaluated."},
     )
     knowledge_dir: str = field(
