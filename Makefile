@@ -9,25 +9,36 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONUNBUFFERED := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: demo test bench venv system-deps lint prepare-tiny unit rasa-validate rasa-stories integration clean
+.PHONY: demo test bench venv system-deps node-deps lint prepare-tiny unit rasa-validate rasa-stories integration clean
 
 $(VENV)/.installed: pyproject.toml scripts/bootstrap.sh
 	scripts/bootstrap.sh
 
 venv: $(VENV)/.installed
 
-# Debian packages the tests need: postgresql (the order service and e2e tests on PostgreSQL).
+# Debian packages the tests need: postgresql (the order service and e2e tests on PostgreSQL),
+# chromium (the widget's browser tests; Playwright drives Debian's build, never its own download)
+# and, where no npm is on PATH yet (a nodejs build may bring its own), npm for axe-core.
+NPM_APT := $(if $(shell command -v npm 2>/dev/null),,npm)
 system-deps:
-	SHOPBOT_APT_PACKAGES="postgresql" scripts/system-deps.sh
+	SHOPBOT_APT_PACKAGES="postgresql chromium $(NPM_APT)" scripts/system-deps.sh
+
+# Node packages of the browser tests (axe-core), exactly as package-lock.json pins them.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch node_modules/.installed
+
+node-deps: node_modules/.installed
 
 ## demo: build everything for the demo preset (reused when up to date) and run the assistant
 demo: venv
 	$(SHOPBOT) prepare --preset demo
 	$(SHOPBOT) train --preset demo
+	$(SHOPBOT) agents ensure-demo
 	$(SHOPBOT) run --preset demo
 
 ## test: lint, unit tests, Rasa data validation and test stories, end-to-end tests (tiny preset)
-test: venv system-deps lint prepare-tiny unit rasa-validate rasa-stories integration
+test: venv system-deps node-deps lint prepare-tiny unit rasa-validate rasa-stories integration
 
 lint:
 	$(BIN)/ruff check .
@@ -48,7 +59,7 @@ rasa-stories:
 	$(SHOPBOT) train --preset tiny
 	$(SHOPBOT) eval --preset tiny --stories-only
 
-integration:
+integration: node-deps
 	SHOPBOT_REQUIRE_POSTGRES=1 $(BIN)/pytest -q -m "rasa or e2e or postgres or browser" --timeout 900
 
 ## bench: run the benchmarks and write bench/out/report.md

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from types import ModuleType
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -15,6 +17,58 @@ from actions import orders, returns
 from actions.validation import normalize_email, normalize_order_number, shorten
 
 logger = logging.getLogger(__name__)
+
+_Check = Callable[[Any, CollectingDispatcher, Tracker], dict[str, Any]]
+"""Validation of one slot value: the slots to set (``{slot: None}`` asks again)."""
+
+_SlotValidator = Callable[[Any, Any, CollectingDispatcher, Tracker, DomainDict], dict[str, Any]]
+
+
+def _validator(check: _Check, doc: str) -> _SlotValidator:
+    """The ``validate_<slot>`` method ``FormValidationAction`` looks up, running ``check``."""
+
+    def validate(
+        self: Any,
+        slot_value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        return check(slot_value, dispatcher, tracker)
+
+    validate.__doc__ = doc
+    return validate
+
+
+def _format_check(slot: str, normalize: Callable[[Any], str | None]) -> _Check:
+    """``normalize`` the value; when that gives None, say why (``utter_invalid_<slot>``) and
+    leave the slot empty so the form asks again."""
+
+    def check(
+        slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        normalized = normalize(slot_value)
+        if normalized is None:
+            label = slot.replace("_", " ")
+            logger.info("Rejected %s %r from %s", label, shorten(slot_value), tracker.sender_id)
+            dispatcher.utter_message(
+                response=f"utter_invalid_{slot}", bad_value=shorten(slot_value)
+            )
+        return {slot: normalized}
+
+    return check
+
+
+def _delegate(module: ModuleType, function: str) -> _Check:
+    """Call ``module.function`` (looked up at call time, so tests can replace it)."""
+
+    def check(
+        slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = getattr(module, function)(slot_value, dispatcher, tracker)
+        return result
+
+    return check
 
 
 class ValidateOrderForm(FormValidationAction):
@@ -47,74 +101,28 @@ class ValidateOrderForm(FormValidationAction):
         tracker.add_slots(validated)
         return events + validated + orders.after_validation_events(dispatcher, tracker)
 
-    def validate_order_number(
-        self,
-        slot_value: Any,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-    ) -> dict[str, Any]:
-        """Accept a 6-digit order number (``#`` and spaces allowed); otherwise ask again."""
-        number = normalize_order_number(slot_value)
-        if number is None:
-            logger.info("Rejected order number %r from %s", shorten(slot_value), tracker.sender_id)
-            dispatcher.utter_message(
-                response="utter_invalid_order_number", bad_value=shorten(slot_value)
-            )
-            return {"order_number": None}
-        return {"order_number": number}
+    # Format first: a malformed value is asked for again before anything is looked up.
+    validate_order_number = _validator(
+        _format_check("order_number", normalize_order_number),
+        "Accept a 6-digit order number (``#`` and spaces allowed); otherwise ask again.",
+    )
+    validate_email = _validator(
+        _format_check("email", normalize_email),
+        "Accept a well-formed email address (lower-cased); otherwise ask again.",
+    )
 
-    def validate_email(
-        self,
-        slot_value: Any,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-    ) -> dict[str, Any]:
-        """Accept a well-formed email address (lower-cased); otherwise ask again."""
-        email = normalize_email(slot_value)
-        if email is None:
-            logger.info("Rejected email %r from %s", shorten(slot_value), tracker.sender_id)
-            dispatcher.utter_message(response="utter_invalid_email", bad_value=shorten(slot_value))
-            return {"email": None}
-        return {"email": email}
-
-    def validate_return_item(
-        self,
-        slot_value: Any,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-    ) -> dict[str, Any]:
-        """Which item(s) to return: a list number, "all", or part of the name."""
-        return returns.validate_return_item(slot_value, dispatcher, tracker)
-
-    def validate_item_condition(
-        self,
-        slot_value: Any,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-    ) -> dict[str, Any]:
-        """The item's condition (unopened, like new, arrived damaged, used)."""
-        return returns.validate_item_condition(slot_value, dispatcher, tracker)
-
-    def validate_new_address(
-        self,
-        slot_value: Any,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-    ) -> dict[str, Any]:
-        """A full postal address."""
-        return orders.validate_new_address(slot_value, dispatcher, tracker)
-
-    def validate_order_confirmed(
-        self,
-        slot_value: Any,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        domain: DomainDict,
-    ) -> dict[str, Any]:
-        """A yes to this change of this order."""
-        return orders.validate_order_confirmed(slot_value, dispatcher, tracker)
+    # The request's own steps: each is the function of that feature's module.
+    validate_return_item = _validator(
+        _delegate(returns, "validate_return_item"),
+        'Which item(s) to return: a list number, "all", or part of the name.',
+    )
+    validate_item_condition = _validator(
+        _delegate(returns, "validate_item_condition"),
+        "The item's condition (unopened, like new, arrived damaged, used).",
+    )
+    validate_new_address = _validator(
+        _delegate(orders, "validate_new_address"), "A full postal address."
+    )
+    validate_order_confirmed = _validator(
+        _delegate(orders, "validate_order_confirmed"), "A yes to this change of this order."
+    )

@@ -21,6 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.store.runtime import customer_token_secret, get_store
 from actions.store.tokens import verify_customer_token
 from actions.store.types import Actor, LockedOut, NotVerified, Ownership, StoreUnavailable
+from core.client_key import CLIENT_METADATA_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ def actor_of(tracker: Tracker) -> Actor:
     The client is the opaque hash of the client address the channel put in the latest user
     message's metadata as ``client`` (``""`` when the channel sent none).
     """
-    client = latest_metadata(tracker).get("client")
+    client = latest_metadata(tracker).get(CLIENT_METADATA_KEY)
     return Actor(
         tracker.sender_id,
         tracker.get_latest_input_channel() or "unknown",

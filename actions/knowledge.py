@@ -12,6 +12,11 @@ What the tracker keeps (the agent console reads it from there):
   plus the question and any facts the verifier rejected, so each turn's retrieved sources and
   citations are in the tracker's event stream.
 
+On the web widget the answer streams: the action runs ``stream_answer`` and pushes each verified
+piece to the widget's stream through ``actions.streaming`` (a side channel to the Rasa server);
+the final message carries the same ``stream_id`` in ``json_message`` so the widget replaces the
+pieces with it. Other channels get the whole answer at once, as before.
+
 The pipeline is created once per process on first use from ``SHOPBOT_KNOWLEDGE_DIR``
 (``Settings.knowledge_dir``, default ``models/<preset>/knowledge``); ``shopbot run`` sets
 ``SHOPBOT_WARM_KNOWLEDGE=1`` so the action server starts loading it in a background thread at
@@ -26,6 +31,7 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -34,7 +40,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.store.runtime import get_settings
-from knowledge.answer import AnswerPipeline, render_product_list, search_products
+from actions.streaming import TokenPusher, pusher_for
+from knowledge.answer import AnswerPipeline
+from knowledge.product_search import render_product_list, search_products
 from knowledge.types import Answer
 
 logger = logging.getLogger(__name__)
@@ -45,6 +53,7 @@ UNAVAILABLE_TEXT = (
 SOURCES_SLOT = "knowledge_sources"
 HISTORY_TURNS = 4
 RETRY_AFTER_S = 60.0
+SOURCES_PARAGRAPH = "\n\nSources: "  # how knowledge.render.render_reply appends the sources
 
 _lock = threading.Lock()
 _pipeline: AnswerPipeline | None = None
@@ -107,14 +116,56 @@ def conversation_history(tracker: Tracker, turns: int = HISTORY_TURNS) -> list[t
     return history[-turns:]
 
 
+def token_pusher(tracker: Tracker) -> TokenPusher | None:
+    """A token pusher when the conversation is on the web widget (None otherwise)."""
+    channel = tracker.get_latest_input_channel()
+    if channel != "widget":
+        return None
+    settings = get_settings()
+    return pusher_for(
+        channel, tracker.sender_id, settings.widget_push_url, settings.ensure_stream_secret()
+    )
+
+
+def answer_streamed(
+    pipeline: AnswerPipeline,
+    question: str,
+    history: Sequence[tuple[str, str]],
+    pusher: TokenPusher,
+) -> Answer:
+    """Answer ``question`` while pushing each verified piece (or a replacement) to the widget."""
+    final: Answer | None = None
+    try:
+        for event in pipeline.stream_answer(question, history):
+            if event.type == "delta":
+                pusher.push(event.text)
+            elif event.type == "replace":
+                pusher.replace(event.text)
+            elif event.type == "done":
+                final = event.answer
+    finally:
+        pusher.close()
+    if final is None:
+        raise RuntimeError(f"stream_answer ended without a final answer for {question!r}")
+    return final
+
+
+def display_text(answer: Answer) -> str:
+    """The answer without its ``Sources:`` paragraph, for channels that show the citations as
+    links of their own (the widget); the plain text keeps it for REST and Telegram."""
+    if answer.citations and SOURCES_PARAGRAPH in answer.text:
+        return answer.text.rsplit(SOURCES_PARAGRAPH, 1)[0].rstrip()
+    return answer.text
+
+
 def answer_record(question: str, answer: Answer) -> dict[str, Any]:
     """The structured record of one answer (``json_message`` and the ``knowledge_sources`` slot)."""
     return {
         "question": question,
         "outcome": answer.outcome,
         "citations": [
-            {"doc_id": c.doc_id, "kind": c.kind, "title": c.title, "url": c.url}
-            for c in answer.citations
+            {"n": n, "doc_id": c.doc_id, "kind": c.kind, "title": c.title, "url": c.url}
+            for n, c in enumerate(answer.citations, 1)
         ],
         "sources": [
             {
@@ -132,6 +183,18 @@ def answer_record(question: str, answer: Answer) -> dict[str, Any]:
     }
 
 
+async def question_and_pipeline(
+    dispatcher: CollectingDispatcher, tracker: Tracker
+) -> tuple[str, AnswerPipeline] | None:
+    """The latest message's text and the loaded pipeline; None (the shopper told so) without."""
+    question = str(tracker.latest_message.get("text") or "").strip()
+    pipeline = await asyncio.to_thread(get_pipeline)
+    if pipeline is None or not question:
+        dispatcher.utter_message(text=UNAVAILABLE_TEXT)
+        return None
+    return question, pipeline
+
+
 class ActionAnswerQuestion(Action):
     """Answer the latest question from the catalog and FAQ, with citations."""
 
@@ -142,15 +205,19 @@ class ActionAnswerQuestion(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         """Retrieve, generate, verify; reply with the text and the structured sources."""
-        question = str(tracker.latest_message.get("text") or "").strip()
-        pipeline = await asyncio.to_thread(get_pipeline)
-        if pipeline is None or not question:
-            dispatcher.utter_message(text=UNAVAILABLE_TEXT)
+        asked = await question_and_pipeline(dispatcher, tracker)
+        if asked is None:
             return []
+        question, pipeline = asked
+        pusher = token_pusher(tracker)
+        history = conversation_history(tracker)
         try:
-            answer = await asyncio.to_thread(
-                pipeline.answer, question, conversation_history(tracker)
-            )
+            if pusher is None:
+                answer = await asyncio.to_thread(pipeline.answer, question, history)
+            else:
+                answer = await asyncio.to_thread(
+                    answer_streamed, pipeline, question, history, pusher
+                )
         except Exception:
             logger.exception("Answering %r failed", question)
             dispatcher.utter_message(text=UNAVAILABLE_TEXT)
@@ -163,10 +230,11 @@ class ActionAnswerQuestion(Action):
             [c["doc_id"] for c in record["citations"]],
             answer.latency_ms.get("total", 0.0),
         )
-        dispatcher.utter_message(
-            text=answer.text,
-            json_message={k: record[k] for k in ("outcome", "citations", "sources", "latency_ms")},
-        )
+        custom = {k: record[k] for k in ("outcome", "citations", "sources", "latency_ms")}
+        custom["display_text"] = display_text(answer)
+        if pusher is not None:
+            custom["stream_id"] = pusher.stream_id
+        dispatcher.utter_message(text=answer.text, json_message=custom)
         return [SlotSet(SOURCES_SLOT, record)]
 
 
@@ -180,11 +248,10 @@ class ActionSearchProducts(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         """Search products; reply with a text list and the product cards."""
-        query = str(tracker.latest_message.get("text") or "").strip()
-        pipeline = await asyncio.to_thread(get_pipeline)
-        if pipeline is None or not query:
-            dispatcher.utter_message(text=UNAVAILABLE_TEXT)
+        asked = await question_and_pipeline(dispatcher, tracker)
+        if asked is None:
             return []
+        query, pipeline = asked
         try:
             cards = await asyncio.to_thread(search_products, query, pipeline.retriever)
         except Exception:
@@ -199,7 +266,8 @@ class ActionSearchProducts(Action):
             "question": query,
             "outcome": "products",
             "citations": [
-                {"doc_id": c.id, "kind": "product", "title": c.name, "url": c.url} for c in cards
+                {"n": n, "doc_id": c.id, "kind": "product", "title": c.name, "url": c.url}
+                for n, c in enumerate(cards, 1)
             ],
             "sources": [
                 {"doc_id": c.id, "title": c.name, "score": round(c.score, 4)} for c in cards

@@ -38,7 +38,7 @@ from actions.identity import (
 )
 from actions.returns import chosen_items
 from actions.store.addresses import AddressError, parse_address
-from actions.store.policy import FREE_STANDARD_SHIPPING_FROM, SHIPPING_METHODS, ItemCondition
+from actions.store.policy import SHIPPING_METHODS, ItemCondition
 from actions.store.replies import (
     address_change_text,
     already_cancelled_text,
@@ -347,19 +347,7 @@ def _options(store: StoreBackend) -> tuple[DeliveryOption, ...]:
     try:
         return store.delivery_options()
     except StoreUnavailable:
-        return tuple(
-            DeliveryOption(
-                code=m.code,
-                label=m.label,
-                fee=m.fee,
-                free_from=FREE_STANDARD_SHIPPING_FROM if m.code == "standard" else None,
-                min_days=m.min_days,
-                max_days=m.max_days,
-                typical_days=None,
-                carriers=(),
-            )
-            for m in SHIPPING_METHODS
-        )
+        return tuple(DeliveryOption.of(m, typical_days=None, carriers=()) for m in SHIPPING_METHODS)
 
 
 class ActionDeliveryOptions(Action):

@@ -36,6 +36,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval-retrieval": ("training.eval_retrieval", "evaluate dense, BM25 and hybrid retrieval"),
     "eval-answers": ("training.eval_answers", "evaluate grounded answers on held-out questions"),
     "bench": ("training.bench.run", "run the benchmarks and write bench/out/report.md"),
+    "agents": ("bot.console.agents_cli", "add, list and disable agent console accounts"),
+    "migrate": ("bot.storage.migrate", "upgrade ShopBot's own database to the newest migration"),
 }
 
 

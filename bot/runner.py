@@ -19,7 +19,9 @@ from pathlib import Path
 from urllib.error import URLError
 from urllib.request import urlopen
 
+from bot.console.urls import console_url
 from bot.runtime_config import render_runtime_config
+from bot.storage.migrate import upgrade_to_head
 from core.settings import PRESETS, Settings
 
 logger = logging.getLogger(__name__)
@@ -103,8 +105,27 @@ def tail(path: Path, lines: int = 30) -> str:
     return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
 
 
+def prepare_app_db(settings: Settings) -> str:
+    """Upgrade the application database (the widget's event log) to the newest migration."""
+    return upgrade_to_head(settings.resolve_db_url(settings.app_db_url))
+
+
+def cors_origins(settings: Settings) -> list[str]:
+    """Origins allowed to call the Rasa server from a browser: the configured ones and the demo
+    store page's (when ``shopbot run`` serves one)."""
+    origins = settings.cors_origins.split()
+    demo_port = settings.demo_port
+    if demo_port:
+        for host in dict.fromkeys((settings.host, "127.0.0.1", "localhost")):
+            origin = f"http://{host}:{demo_port}"
+            if origin not in origins:
+                origins.append(origin)
+    return origins
+
+
 def action_server(settings: Settings) -> Service:
     """The Rasa SDK action server, bound to ``settings.host``."""
+    settings.ensure_stream_secret()  # it pushes streamed tokens to the widget channel
     return Service(
         name="action server",
         command=[
@@ -144,8 +165,9 @@ def rasa_server(settings: Settings) -> Service:
         "--interface", settings.host,
         "--port", str(settings.rasa_port),
     ]  # fmt: skip
-    if settings.cors_origins:
-        command += ["--cors", *settings.cors_origins.split()]
+    origins = cors_origins(settings)
+    if origins:
+        command += ["--cors", *origins]
     return Service(
         name="Rasa server",
         command=command,
@@ -161,6 +183,29 @@ def rasa_server(settings: Settings) -> Service:
     )
 
 
+def _web_app(settings: Settings, name: str, module: str, port: int, log_name: str) -> Service:
+    """``python -m <module>``: one of ShopBot's own web apps, ready when ``/health`` answers."""
+    return Service(
+        name=name,
+        command=[sys.executable, "-m", module],
+        ready_url=f"http://{settings.host}:{port}/health",
+        log_file=settings.path(settings.run_dir) / "logs" / log_name,
+        env=settings.to_env(),
+        cwd=settings.root,
+    )
+
+
+def demo_store(settings: Settings) -> Service:
+    """The demo store page with the web widget on it (``bot/demo_store``), on ``demo_port``."""
+    return _web_app(settings, "demo store", "bot.demo_store", settings.demo_port, "demo_store.log")
+
+
+def console(settings: Settings) -> Service:
+    """The agent console (``bot/console``), on ``console_port``."""
+    settings.ensure_console_secret()  # passed on in the environment, so it is the same everywhere
+    return _web_app(settings, "agent console", "bot.console", settings.console_port, "console.log")
+
+
 def check_ready_to_run(settings: Settings) -> None:
     """Refuse to start without a trained model, naming the command that builds it."""
     if not settings.rasa_model.exists():
@@ -173,7 +218,8 @@ def check_ready_to_run(settings: Settings) -> None:
 def run(settings: Settings) -> int:
     """Start both servers, print where they are, and wait until interrupted or one exits."""
     check_ready_to_run(settings)
-    services = [action_server(settings), rasa_server(settings)]
+    services = [action_server(settings), rasa_server(settings), demo_store(settings)]
+    services.append(console(settings))
     stopping = False
 
     def _stop(signum: int, _frame: object) -> None:
@@ -183,17 +229,27 @@ def run(settings: Settings) -> int:
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     try:
+        prepare_app_db(settings)
         for service in services:
             service.start()
         for service in services:
             service.wait_ready()
         base = f"http://{settings.host}:{settings.rasa_port}"
+        auth = (
+            f"-H 'Authorization: Bearer {settings.ensure_rest_secret()}' "
+            if settings.rest_auth
+            else ""
+        )
         print(
             "\nShopBot is running.\n"
-            f"  Chat (REST):    curl -s {base}/webhooks/rest/webhook "
+            f"  Demo store:     http://{settings.host}:{settings.demo_port}/  (the web widget on a store page)\n"
+            f"  Chat (REST):    curl -s {base}/webhooks/rest/webhook {auth}"
             """-d '{"sender":"a","message":"where is my order"}'\n"""
+            f'  Web widget:     <script src="{base}/webhooks/widget/widget.js" '
+            f'data-server="{base}" defer></script>\n'
             f"  HTTP API:       {base}/status?token={settings.api_token}\n"
             f"  Action server:  http://{settings.host}:{settings.actions_port}/health\n"
+            f"  Agent console:  {console_url(settings)}  (`shopbot agents add` makes accounts)\n"
             f"  Logs:           {settings.path(settings.run_dir) / 'logs'}\n"
             f"  Demo customers: {settings.var_dir / 'store' / 'demo_customers.md'}\n"
             "Press Ctrl+C to stop.",
@@ -224,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--port", type=int, help="Rasa server port (default 5005)")
     parser.add_argument("--actions-port", type=int, help="action server port (default 5055)")
+    parser.add_argument("--demo-port", type=int, help="demo store page port (default 8000)")
+    parser.add_argument("--console-port", type=int, help="agent console port (default 5006)")
     args = parser.parse_args(argv)
     overrides: dict[str, object] = {}
     if args.preset:
@@ -232,6 +290,10 @@ def main(argv: list[str] | None = None) -> int:
         overrides["rasa_port"] = args.port
     if args.actions_port:
         overrides["actions_port"] = args.actions_port
+    if args.demo_port:
+        overrides["demo_port"] = args.demo_port
+    if args.console_port:
+        overrides["console_port"] = args.console_port
     try:
         settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValueError as exc:

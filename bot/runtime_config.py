@@ -75,6 +75,38 @@ def lock_store_config(url: str) -> dict[str, Any] | None:
     return config
 
 
+def rest_channel_config(settings: Settings) -> dict[str, Any]:
+    """The REST channel's ``credentials.yml`` section (its secret generated when unset)."""
+    config: dict[str, Any] = {
+        "max_message_chars": settings.max_message_chars,
+        "auth": settings.rest_auth,
+    }
+    if settings.rest_auth:
+        config["secret"] = settings.ensure_rest_secret()
+    config.update(client_key_config(settings))
+    return config
+
+
+def client_key_config(settings: Settings) -> dict[str, Any]:
+    """What a channel needs to hash the client address (``core/client_key.py``)."""
+    return {
+        "client_key_secret": settings.ensure_client_key_secret(),
+        "trusted_proxies": settings.trusted_proxies,
+    }
+
+
+def widget_channel_config(settings: Settings) -> dict[str, Any]:
+    """The web widget channel's ``credentials.yml`` section (secrets generated when unset)."""
+    return {
+        "app_db_url": settings.resolve_db_url(settings.app_db_url),
+        "widget_secret": settings.ensure_widget_secret(),
+        "session_ttl": settings.widget_session_ttl,
+        "stream_secret": settings.ensure_stream_secret(),
+        "max_message_chars": settings.max_message_chars,
+        **client_key_config(settings),
+    }
+
+
 def render_runtime_config(settings: Settings, out_dir: Path) -> tuple[Path, Path]:
     """Write ``endpoints.yml`` and ``credentials.yml`` for the Rasa server into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -86,10 +118,12 @@ def render_runtime_config(settings: Settings, out_dir: Path) -> tuple[Path, Path
     if lock_store:
         endpoints["lock_store"] = lock_store
     credentials = {
-        "bot.channels.rest.ShopRestInput": {"max_message_chars": settings.max_message_chars},
+        "bot.channels.rest.ShopRestInput": rest_channel_config(settings),
+        "bot.channels.widget.WidgetInput": widget_channel_config(settings),
     }
     endpoints_file = out_dir / "endpoints.yml"
     credentials_file = out_dir / "credentials.yml"
     endpoints_file.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
     credentials_file.write_text(yaml.safe_dump(credentials, sort_keys=False), encoding="utf-8")
+    credentials_file.chmod(0o600)  # it holds the channels' secrets
     return endpoints_file, credentials_file

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from core.client_key import parse_trusted_proxies
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PRESETS = ("tiny", "demo", "full")
 
@@ -45,6 +47,18 @@ def _env_optional_int(name: str) -> int | None:
     return _env_int(name, 0) if raw else None
 
 
+_SWITCH = {"on": True, "1": True, "true": True, "yes": True, "off": False, "0": False}
+_SWITCH.update({"false": False, "no": False})
+
+
+def _env_switch(name: str, default: bool) -> bool:
+    """An on/off setting: ``on``/``off`` (also ``1``/``0``, ``true``/``false``, ``yes``/``no``)."""
+    raw = _env(name, "on" if default else "off").strip().lower()
+    if raw not in _SWITCH:
+        raise ValueError(f"SHOPBOT_{name} must be on or off. Currently, SHOPBOT_{name} is {raw!r}.")
+    return _SWITCH[raw]
+
+
 @dataclass
 class Settings:
     """Runtime configuration of ShopBot.
@@ -55,6 +69,8 @@ class Settings:
         host: Interface the servers bind to (loopback by default).
         rasa_port: Port of the Rasa server (REST channel and HTTP API).
         actions_port: Port of the action server.
+        demo_port: Port of the demo store page (``bot/demo_store``) that ``shopbot run`` serves
+            with the web widget on it.
         api_token: Token for Rasa's HTTP API (``?token=...``); generated once into
             ``var/api_token`` when not given.
         tracker_store_url: SQLAlchemy URL of the tracker store (``sqlite:///var/tracker.db`` or
@@ -71,6 +87,20 @@ class Settings:
             for signed-in shoppers (``actions/store/tokens.py``); empty disables tokens.
         store_now: ISO date or datetime the order service treats as "now" (demos and tests on data
             seeded for a fixed date); empty → the real clock.
+        app_db_url: SQLAlchemy URL of ShopBot's own application database (the web widget's
+            event log; tables created by the Alembic migrations in ``bot/storage/migrations``).
+        widget_secret: HMAC key that signs the web widget's conversation tokens; generated once
+            into ``var/widget_secret`` when not given.
+        widget_session_ttl: Seconds a widget conversation token stays valid (refreshed whenever
+            the widget resumes the session).
+        rest_secret: Bearer secret the REST channel requires (the store's own backend sends
+            ``Authorization: Bearer <secret>``); generated once into ``var/rest_secret``.
+        rest_auth: Whether the REST channel requires ``rest_secret`` (``SHOPBOT_REST_AUTH=off``
+            only for local experiments).
+        stream_secret: Bearer secret of the widget's internal token-stream route (the action
+            server pushes generated tokens there); generated once into ``var/stream_secret``.
+        stream_push_url: Where the action server pushes tokens; empty → the Rasa server's own
+            ``/webhooks/widget/internal/stream`` on ``host``/``rasa_port``.
         log_level: Log level of the ``shopbot`` commands and the servers they start.
         warm_knowledge: Load the answer pipeline when the action server starts (``shopbot run``
             sets it) instead of on the first question.
@@ -82,6 +112,26 @@ class Settings:
         generator_timeout: Seconds per request to the served model.
         generator_device: Device of the local generator (empty → cuda when available).
         generator_threads: CPU threads of the local generator (empty → torch's choice).
+        console_port: Port of the agent console (``bot/console``), served beside the Rasa server.
+        console_secret: Key that signs the console's sign-in form tokens; generated once into
+            ``var/console_secret`` when not given.
+        console_https: Whether the console is served over HTTPS (directly or behind a proxy that
+            terminates TLS): its cookies get ``Secure`` and pages a ``Strict-Transport-Security``.
+        console_session_idle: Seconds a console session stays valid without a request.
+        console_session_max: Seconds a console session stays valid at most, however busy.
+        console_signin_limit_account: Sign-in attempts allowed per account (``limits`` syntax,
+            e.g. ``5 per minute``), whether or not the account exists.
+        console_signin_limit_address: Sign-in attempts allowed per client address.
+        console_rate_limit_url: Storage of the sign-in rate limits (``redis://...`` or
+            ``memory://``); empty → ``lock_store_url`` when it is a Redis URL, else in memory.
+        console_trusted_proxies: Comma-separated addresses of reverse proxies whose
+            ``X-Forwarded-For``/``-Proto`` the console trusts; empty trusts none.
+        client_key_secret: HMAC key of the client-address hash the REST and widget channels put
+            in each message's metadata (``core/client_key.py``; identity lockouts count per
+            client); generated once into ``var/client_key_secret`` when not given.
+        trusted_proxies: Comma-separated addresses or networks (CIDR) of reverse proxies whose
+            ``X-Forwarded-For`` the REST and widget channels trust for the client address;
+            empty (the default) trusts none and uses the TCP peer.
     """
 
     root: Path = field(default_factory=lambda: Path(_env("HOME", str(PROJECT_ROOT))))
@@ -89,6 +139,7 @@ class Settings:
     host: str = field(default_factory=lambda: _env("HOST", "127.0.0.1"))
     rasa_port: int = field(default_factory=lambda: _env_int("RASA_PORT", 5005))
     actions_port: int = field(default_factory=lambda: _env_int("ACTIONS_PORT", 5055))
+    demo_port: int = field(default_factory=lambda: _env_int("DEMO_PORT", 8000))
     api_token: str = field(default_factory=lambda: _env("API_TOKEN", ""))
     tracker_store_url: str = field(
         default_factory=lambda: _env("TRACKER_STORE_URL", "sqlite:///var/tracker.db")
@@ -104,6 +155,15 @@ class Settings:
     run_dir: str = field(default_factory=lambda: _env("RUN_DIR", "var/run"))
     customer_token_secret: str = field(default_factory=lambda: _env("CUSTOMER_TOKEN_SECRET", ""))
     store_now: str = field(default_factory=lambda: _env("STORE_NOW", ""))
+    app_db_url: str = field(default_factory=lambda: _env("APP_DB_URL", "sqlite:///var/shopbot.db"))
+    widget_secret: str = field(default_factory=lambda: _env("WIDGET_SECRET", ""))
+    widget_session_ttl: int = field(
+        default_factory=lambda: _env_int("WIDGET_SESSION_TTL", 7 * 24 * 3600)
+    )
+    rest_secret: str = field(default_factory=lambda: _env("REST_SECRET", ""))
+    rest_auth: bool = field(default_factory=lambda: _env_switch("REST_AUTH", True))
+    stream_secret: str = field(default_factory=lambda: _env("STREAM_SECRET", ""))
+    stream_push_url: str = field(default_factory=lambda: _env("STREAM_PUSH_URL", ""))
     log_level: str = field(default_factory=lambda: _env("LOG_LEVEL", "INFO"))
     warm_knowledge: bool = field(default_factory=lambda: _env("WARM_KNOWLEDGE", "0") == "1")
     generator_url: str = field(default_factory=lambda: _env("GENERATOR_URL", ""))
@@ -115,6 +175,27 @@ class Settings:
     generator_threads: int | None = field(
         default_factory=lambda: _env_optional_int("GENERATOR_THREADS")
     )
+    console_port: int = field(default_factory=lambda: _env_int("CONSOLE_PORT", 5006))
+    console_secret: str = field(default_factory=lambda: _env("CONSOLE_SECRET", ""))
+    console_https: bool = field(default_factory=lambda: _env_switch("CONSOLE_HTTPS", False))
+    console_session_idle: int = field(
+        default_factory=lambda: _env_int("CONSOLE_SESSION_IDLE", 30 * 60)
+    )
+    console_session_max: int = field(
+        default_factory=lambda: _env_int("CONSOLE_SESSION_MAX", 12 * 3600)
+    )
+    console_signin_limit_account: str = field(
+        default_factory=lambda: _env("CONSOLE_SIGNIN_LIMIT_ACCOUNT", "5 per minute")
+    )
+    console_signin_limit_address: str = field(
+        default_factory=lambda: _env("CONSOLE_SIGNIN_LIMIT_ADDRESS", "20 per minute")
+    )
+    console_rate_limit_url: str = field(default_factory=lambda: _env("CONSOLE_RATE_LIMIT_URL", ""))
+    console_trusted_proxies: str = field(
+        default_factory=lambda: _env("CONSOLE_TRUSTED_PROXIES", "")
+    )
+    client_key_secret: str = field(default_factory=lambda: _env("CLIENT_KEY_SECRET", ""))
+    trusted_proxies: str = field(default_factory=lambda: _env("TRUSTED_PROXIES", ""))
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
@@ -124,7 +205,7 @@ class Settings:
             )
         if not self.knowledge_dir:
             self.knowledge_dir = f"models/{self.preset}/knowledge"
-        for name in ("rasa_port", "actions_port"):
+        for name in ("rasa_port", "actions_port", "demo_port"):
             port = getattr(self, name)
             if not 0 < port < 65536:
                 raise ValueError(
@@ -135,11 +216,51 @@ class Settings:
                 f"rasa_port and actions_port must differ; both are {self.rasa_port}. "
                 "Set SHOPBOT_RASA_PORT or SHOPBOT_ACTIONS_PORT."
             )
+        if self.demo_port in (self.rasa_port, self.actions_port):
+            raise ValueError(
+                f"demo_port must differ from rasa_port and actions_port. Currently, demo_port is "
+                f"{self.demo_port} (rasa_port {self.rasa_port}, actions_port {self.actions_port}). "
+                "Set SHOPBOT_DEMO_PORT."
+            )
+        self._check_console()
+        parse_trusted_proxies(self.trusted_proxies)  # a bad entry fails here, naming the setting
         if self.max_message_chars <= 0:
             raise ValueError(
                 "max_message_chars must be greater than 0. "
                 f"Currently, max_message_chars is {self.max_message_chars}."
             )
+        if self.widget_session_ttl <= 0:
+            raise ValueError(
+                "widget_session_ttl must be greater than 0 seconds. Currently, widget_session_ttl "
+                f"is {self.widget_session_ttl} (set SHOPBOT_WIDGET_SESSION_TTL)."
+            )
+
+    def _check_console(self) -> None:
+        """Cross-field checks of the agent console's settings."""
+        if not 0 < self.console_port < 65536:
+            raise ValueError(
+                "console_port must be between 1 and 65535. "
+                f"Currently, console_port is {self.console_port} (set SHOPBOT_CONSOLE_PORT)."
+            )
+        others = {"rasa_port": self.rasa_port, "actions_port": self.actions_port}
+        others["demo_port"] = self.demo_port
+        clash = [name for name, port in others.items() if port == self.console_port]
+        if clash:
+            raise ValueError(
+                f"console_port must differ from {', '.join(clash)}. Currently, console_port is "
+                f"{self.console_port}. Set SHOPBOT_CONSOLE_PORT."
+            )
+        for name in ("console_session_idle", "console_session_max"):
+            if getattr(self, name) <= 0:
+                raise ValueError(
+                    f"{name} must be greater than 0 seconds. Currently, {name} is "
+                    f"{getattr(self, name)} (set SHOPBOT_{name.upper()})."
+                )
+
+    def ensure_console_secret(self) -> str:
+        """Return the console's signing key, generating one in ``var/console_secret`` if unset."""
+        self.console_secret = self._ensure_secret(self.console_secret, "console_secret")
+        return self.console_secret
 
     def path(self, relative: str | Path) -> Path:
         """Resolve a project-relative path."""
@@ -185,6 +306,48 @@ class Settings:
             token_file.chmod(0o600)
         return self.api_token
 
+    def ensure_widget_secret(self) -> str:
+        """Return the widget token key, generating and persisting one in ``var/widget_secret``."""
+        self.widget_secret = self._ensure_secret(self.widget_secret, "widget_secret")
+        return self.widget_secret
+
+    def ensure_rest_secret(self) -> str:
+        """Return the REST channel's secret, generating one in ``var/rest_secret`` if unset."""
+        self.rest_secret = self._ensure_secret(self.rest_secret, "rest_secret")
+        return self.rest_secret
+
+    def ensure_client_key_secret(self) -> str:
+        """Return the client-address hash key, generating one in ``var/client_key_secret``."""
+        self.client_key_secret = self._ensure_secret(self.client_key_secret, "client_key_secret")
+        return self.client_key_secret
+
+    def ensure_stream_secret(self) -> str:
+        """Return the token-stream push secret, generating one in ``var/stream_secret``."""
+        self.stream_secret = self._ensure_secret(self.stream_secret, "stream_secret")
+        return self.stream_secret
+
+    def _ensure_secret(self, value: str, file_name: str) -> str:
+        """``value``, or the one persisted in ``var/<file_name>``, or a new one written there."""
+        if value:
+            return value
+        secret_file = self.var_dir / file_name
+        if secret_file.exists():
+            value = secret_file.read_text(encoding="utf-8").strip()
+        if not value:
+            secret_file.parent.mkdir(parents=True, exist_ok=True)
+            value = secrets.token_urlsafe(32)
+            secret_file.write_text(value + "\n", encoding="utf-8")
+            secret_file.chmod(0o600)
+        return value
+
+    @property
+    def widget_push_url(self) -> str:
+        """Where the action server pushes streamed tokens (``stream_push_url`` or the default)."""
+        if self.stream_push_url:
+            return self.stream_push_url
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+        return f"http://{host}:{self.rasa_port}/webhooks/widget/internal/stream"
+
     def to_env(self) -> dict[str, str]:
         """Return the settings as ``SHOPBOT_*`` variables, for the server processes it starts."""
         env = {f"SHOPBOT_{f.name.upper()}": _env_value(getattr(self, f.name)) for f in fields(self)}
@@ -192,6 +355,7 @@ class Settings:
         del env["SHOPBOT_ROOT"]
         env["SHOPBOT_MODEL"] = env.pop("SHOPBOT_MODEL_PATH")
         env["SHOPBOT_STORE_DB_URL"] = self.resolve_db_url(self.store_db_url)
+        env["SHOPBOT_APP_DB_URL"] = self.resolve_db_url(self.app_db_url)
         return env
 
     def describe(self) -> dict[str, str]:
@@ -199,7 +363,16 @@ class Settings:
         out = {}
         for f in fields(self):
             value = str(getattr(self, f.name))
-            secret = f.name in ("api_token", "customer_token_secret", "generator_api_key")
+            secret = f.name in (
+                "api_token",
+                "customer_token_secret",
+                "generator_api_key",
+                "widget_secret",
+                "rest_secret",
+                "stream_secret",
+                "console_secret",
+                "client_key_secret",
+            )
             out[f.name] = "***" if secret and value else _mask_url(value)
         return out
 

@@ -167,6 +167,19 @@ class AnswerPipeline:
         )
         return pipeline
 
+    def with_retriever(self, retriever: Retriever) -> AnswerPipeline:
+        """This pipeline (same generator, verifier and settings) retrieving with ``retriever``."""
+        return AnswerPipeline(
+            retriever,
+            self.generator,
+            self.verifier,
+            top_k=self.top_k,
+            min_score=self.min_score,
+            strong_score=self.strong_score,
+            max_new_tokens=self.max_new_tokens,
+            history_turns=self.history_turns,
+        )
+
     def warm_up(self) -> None:
         """Load the embedder and the generator now rather than on the first question."""
         index = getattr(self.retriever, "index", None)

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from knowledge.jsonl import read_jsonl_records, write_jsonl_records
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -80,6 +82,25 @@ def _check_unique(entries: list[FaqEntry], source: Path) -> None:
         seen.add(entry.id)
 
 
+def _add_entry(
+    entries: list[FaqEntry], raw_id: str, question: Any, answer: Any, where: str
+) -> None:
+    """Append the entry a source row describes, or log why the row at ``where`` is skipped."""
+    try:
+        entries.append(
+            FaqEntry.from_dict({"id": _faq_id(raw_id), "question": question, "answer": answer})
+        )
+    except ValueError as exc:
+        logger.warning("%s skipped: %s", where, exc)
+
+
+def _loaded(entries: list[FaqEntry], path: Path) -> list[FaqEntry]:
+    """Check the ids are unique, log the count and return ``entries``."""
+    _check_unique(entries, path)
+    logger.info("Loaded %d FAQ entries from %s", len(entries), path)
+    return entries
+
+
 def load_faq_csv(path: str | Path) -> list[FaqEntry]:
     """Load a CSV with ``id,question,answer`` columns (``id`` may be omitted: row position is used).
 
@@ -104,21 +125,8 @@ def load_faq_csv(path: str | Path) -> list[FaqEntry]:
             line = previous_end + 1
             previous_end = reader.line_num
             raw_id = (row.get("id") or "").strip() or str(position)
-            try:
-                entries.append(
-                    FaqEntry.from_dict(
-                        {
-                            "id": _faq_id(raw_id),
-                            "question": row["question"],
-                            "answer": row["answer"],
-                        }
-                    )
-                )
-            except ValueError as exc:
-                logger.warning("%s line %d skipped: %s", path, line, exc)
-    _check_unique(entries, path)
-    logger.info("Loaded %d FAQ entries from %s", len(entries), path)
-    return entries
+            _add_entry(entries, raw_id, row["question"], row["answer"], f"{path} line {line}")
+    return _loaded(entries, path)
 
 
 def load_faq_json(path: str | Path) -> list[FaqEntry]:
@@ -147,21 +155,9 @@ def load_faq_json(path: str | Path) -> list[FaqEntry]:
             logger.warning("%s item %d skipped: not an object", path, position)
             continue
         raw_id = str(item.get("id", position))
-        try:
-            entries.append(
-                FaqEntry.from_dict(
-                    {
-                        "id": _faq_id(raw_id),
-                        "question": item.get("question"),
-                        "answer": item.get("answer"),
-                    }
-                )
-            )
-        except ValueError as exc:
-            logger.warning("%s item %d skipped: %s", path, position, exc)
-    _check_unique(entries, path)
-    logger.info("Loaded %d FAQ entries from %s", len(entries), path)
-    return entries
+        where = f"{path} item {position}"
+        _add_entry(entries, raw_id, item.get("question"), item.get("answer"), where)
+    return _loaded(entries, path)
 
 
 def load_faq(path: str | Path) -> list[FaqEntry]:
@@ -189,16 +185,7 @@ def write_faq_jsonl(entries: Iterable[FaqEntry], path: str | Path) -> int:
     Returns:
         The number of entries written.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    count = 0
-    with tmp.open("w", encoding="utf-8") as handle:
-        for entry in entries:
-            handle.write(json.dumps(entry.to_dict(), ensure_ascii=False) + "\n")
-            count += 1
-    tmp.replace(path)
-    return count
+    return write_jsonl_records(entries, path)
 
 
 def read_faq_jsonl(path: str | Path) -> list[FaqEntry]:
@@ -209,19 +196,7 @@ def read_faq_jsonl(path: str | Path) -> list[FaqEntry]:
         ValueError: If a line is not a valid entry (the message names the line).
     """
     path = _existing(path)
-    entries: list[FaqEntry] = []
-    with path.open(encoding="utf-8") as handle:
-        for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                entries.append(FaqEntry.from_dict(json.loads(line)))
-            except (json.JSONDecodeError, ValueError) as exc:
-                raise ValueError(
-                    f"{path} line {line_number} is not a valid FAQ entry: {exc}. "
-                    "Rebuild the file with `python -m training.prepare_store`."
-                ) from exc
-    return entries
+    return read_jsonl_records(path, FaqEntry.from_dict, "FAQ entry")
 
 
 def _existing(path: str | Path) -> Path:

@@ -1,15 +1,48 @@
-"""Shared fixtures: the project root, free loopback ports, the tiny Rasa model, running servers."""
+"""Shared fixtures: the offline guard, the project root, free loopback ports, the tiny Rasa model,
+running servers."""
 
 from __future__ import annotations
 
-import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+# sanic (Rasa's web server) calls `warnings.filterwarnings("once", category=DeprecationWarning)` when
+# it is first imported, which would turn every DeprecationWarning after that, in the same pytest
+# phase, into a printed line instead of the error pyproject's `filterwarnings = error` asks for.
+# Importing it here, while pytest loads this conftest inside its own warnings context, confines
+# that filter to the context pytest discards afterwards.
+import sanic  # noqa: F401
+
+from tests.offline_guard import OfflineGuard
+
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def offline_guard() -> Iterator[OfflineGuard]:
+    """Every test runs offline: a connection or DNS lookup past loopback raises NetworkAccessError.
+
+    Session-scoped and autouse, so it is in place before any other fixture (the tiny model, the
+    servers) runs. See tests/offline_guard.py for what is guarded and what is out of scope.
+    """
+    guard = OfflineGuard()
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        guard.install(monkeypatch)
+        yield guard
+
+
+@pytest.fixture(autouse=True)
+def _fail_on_blocked_network_access(offline_guard: OfflineGuard) -> Iterator[None]:
+    """Fail the test if it tried to go online, even when some library swallowed the error."""
+    # Not cleared before the test: an attempt by a wider-scoped fixture is reported by the first
+    # test that used it.
+    yield
+    blocked = offline_guard.take_blocked()
+    if blocked:
+        pytest.fail("The test tried to reach the network:\n" + "\n".join(blocked), pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -35,17 +68,7 @@ def tiny_rasa_model() -> Path:
 @pytest.fixture()
 def servers(tmp_path: Path, tiny_rasa_model: Path) -> Iterator[object]:
     """A running action server + Rasa server on free ports with a fresh SQLite tracker store."""
-    from tests.e2e.harness import ShopBotServers
+    from tests.e2e.harness import running_servers
 
-    # A private copy of the demo store: conversations write to it (audit log, lockouts).
-    store_db = tmp_path / "shop.db"
-    if (ROOT / "var" / "store" / "shop.db").exists():
-        shutil.copy(ROOT / "var" / "store" / "shop.db", store_db)
-    running = ShopBotServers.for_tests(
-        ROOT, tmp_path, tiny_rasa_model, store_db_url=f"sqlite:///{store_db}"
-    )
-    try:
-        running.start()  # inside the try: a server that started before the other failed is stopped
+    with running_servers(ROOT, tmp_path, tiny_rasa_model) as running:
         yield running
-    finally:
-        running.stop()

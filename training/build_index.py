@@ -15,7 +15,12 @@ from pathlib import Path
 
 from knowledge.index import INDEX_TYPES, IndexParams
 from knowledge.types import Embedder
-from training.cli_args import parse_args
+from training.cli_args import (
+    embed_batch_size_field,
+    embedder_device_field,
+    embedder_model_field,
+    parse_args,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -42,14 +47,9 @@ class BuildIndexArgs:
             "choices": list(INDEX_TYPES),
         },
     )
-    model: str | None = field(
-        default=None,
-        metadata={"help": "sentence-transformers directory; default: the packaged MiniLM."},
-    )
-    device: str | None = field(
-        default=None, metadata={"help": "cuda or cpu; default cuda when available."}
-    )
-    batch_size: int = field(default=64, metadata={"help": "Embedding batch size."})
+    model: str | None = embedder_model_field()
+    device: str | None = embedder_device_field()
+    batch_size: int = embed_batch_size_field()
     hnsw_m: int = field(default=32, metadata={"help": "HNSW links per vector (M)."})
     ef_construction: int = field(default=64, metadata={"help": "HNSW efConstruction."})
     ef_search: int = field(default=128, metadata={"help": "HNSW efSearch."})

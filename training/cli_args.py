@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import field
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -66,3 +68,41 @@ def parse_args(cls: type[T], argv: Sequence[str] | None, prog: str, description:
     except ValueError as exc:
         parser.error(str(exc))
         raise  # unreachable: parser.error exits
+
+
+def exit_code(
+    run: Callable[[T], object],
+    args: T,
+    log: logging.Logger,
+    errors: tuple[type[Exception], ...] = (FileNotFoundError, ValueError),
+) -> int:
+    """Call ``run(args)``; return 0, or 1 after logging (on ``log``) one of ``errors``."""
+    try:
+        run(args)
+    except errors as exc:
+        log.error("%s", exc)
+        return 1
+    return 0
+
+
+# Flags of the commands that embed text with the sentence-transformers embedder; one definition
+# so ``--model``/``--device``/``--batch-size`` mean the same in ``shopbot index`` and
+# ``shopbot eval-retrieval``.
+
+
+def embedder_model_field() -> Any:
+    """``--model``: a sentence-transformers directory (default: the packaged MiniLM)."""
+    return field(
+        default=None,
+        metadata={"help": "sentence-transformers directory; default: the packaged MiniLM."},
+    )
+
+
+def embedder_device_field() -> Any:
+    """``--device``: where to embed (default: cuda when available)."""
+    return field(default=None, metadata={"help": "cuda or cpu; default cuda when available."})
+
+
+def embed_batch_size_field() -> Any:
+    """``--batch-size``: texts per embedding batch."""
+    return field(default=64, metadata={"help": "Embedding batch size."})

@@ -267,7 +267,7 @@ def evaluate_injections(
     for fixture in tqdm(fixtures, desc="injections", unit="q"):
         planted = bool(fixture.get("plant"))
         run = (
-            replace_retriever(pipeline, PlantingRetriever(base, fixture["plant"]))
+            pipeline.with_retriever(PlantingRetriever(base, fixture["plant"]))
             if planted
             else pipeline
         )
@@ -289,20 +289,6 @@ def evaluate_injections(
         "outcomes": dict(Counter(r["outcome"] for r in records)),
     }
     return metrics, records
-
-
-def replace_retriever(pipeline: AnswerPipeline, retriever: Retriever) -> AnswerPipeline:
-    """A pipeline identical to ``pipeline`` but retrieving with ``retriever``."""
-    return AnswerPipeline(
-        retriever,
-        pipeline.generator,
-        pipeline.verifier,
-        top_k=pipeline.top_k,
-        min_score=pipeline.min_score,
-        strong_score=pipeline.strong_score,
-        max_new_tokens=pipeline.max_new_tokens,
-        history_turns=pipeline.history_turns,
-    )
 
 
 def format_table(metrics: dict[str, Any]) -> str:

@@ -32,7 +32,13 @@ from tqdm.auto import tqdm
 
 from knowledge.retriever import FUSIONS
 from knowledge.types import Embedder, Hit, Passage
-from training.cli_args import parse_args
+from training.cli_args import (
+    embed_batch_size_field,
+    embedder_device_field,
+    embedder_model_field,
+    exit_code,
+    parse_args,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -56,14 +62,9 @@ class EvalRetrievalArgs:
         default="var/eval/retrieval/results",
         metadata={"help": "Folder for metrics.json and misses.csv."},
     )
-    model: str | None = field(
-        default=None,
-        metadata={"help": "sentence-transformers directory; default: the packaged MiniLM."},
-    )
-    device: str | None = field(
-        default=None, metadata={"help": "cuda or cpu; default cuda when available."}
-    )
-    batch_size: int = field(default=64, metadata={"help": "Embedding batch size."})
+    model: str | None = embedder_model_field()
+    device: str | None = embedder_device_field()
+    batch_size: int = embed_batch_size_field()
     index_type: str = field(
         default="flat",
         metadata={
@@ -136,6 +137,17 @@ def _need(value: str, column: str, line: int, path: Path, what: str) -> str:
     return value
 
 
+def _unique_id(row: dict[str, str], seen: set[str], line: int, path: Path, kind: str) -> str:
+    """The row's non-empty ``id``, added to ``seen``; a repeated id is an error naming the line."""
+    row_id = _need(row["id"], "id", line, path, kind)
+    if row_id in seen:
+        raise EvalDataError(
+            f"{kind} CSV {str(path)!r} line {line}: id {row_id!r} appears twice. Ids must be unique."
+        )
+    seen.add(row_id)
+    return row_id
+
+
 def read_docs(path: Path) -> list[Passage]:
     """Read the docs CSV into passages (chunking long documents when there is no doc_id column)."""
     from knowledge.passages import text_passages
@@ -146,12 +158,7 @@ def read_docs(path: Path) -> list[Passage]:
     plain: list[tuple[str, str]] = []
     passages: list[Passage] = []
     for line, row in rows:
-        pid = _need(row["id"], "id", line, path, "docs")
-        if pid in seen:
-            raise EvalDataError(
-                f"docs CSV {str(path)!r} line {line}: id {pid!r} appears twice. Ids must be unique."
-            )
-        seen.add(pid)
+        pid = _unique_id(row, seen, line, path, "docs")
         text = _need(row["text"], "text", line, path, "docs")
         if has_doc_id:
             doc_id = row.get("doc_id") or pid
@@ -170,12 +177,7 @@ def read_queries(path: Path) -> list[tuple[str, str, str]]:
     out: list[tuple[str, str, str]] = []
     seen: set[str] = set()
     for line, row in rows:
-        qid = _need(row["id"], "id", line, path, "queries")
-        if qid in seen:
-            raise EvalDataError(
-                f"queries CSV {str(path)!r} line {line}: id {qid!r} appears twice. Ids must be unique."
-            )
-        seen.add(qid)
+        qid = _unique_id(row, seen, line, path, "queries")
         out.append((qid, _need(row["text"], "text", line, path, "queries"), row.get("group", "")))
     return out
 
@@ -449,12 +451,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logger.info("shopbot eval-retrieval configuration: %s", json.dumps(asdict(args)))
     from knowledge.index import IndexMismatchError
 
-    try:
-        run_eval(args)
-    except (EvalDataError, FileNotFoundError, IndexMismatchError) as exc:
-        logger.error("%s", exc)
-        return 1
-    return 0
+    return exit_code(run_eval, args, logger, (EvalDataError, FileNotFoundError, IndexMismatchError))
 
 
 if __name__ == "__main__":

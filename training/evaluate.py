@@ -31,13 +31,7 @@ def rasa_test_stories(model: Path, out: Path, root: Path = ROOT) -> None:
         "--out", str(out / "core"),
         "--fail-on-prediction-errors",
     ]  # fmt: skip
-    logger.info("Running the test stories: %s", " ".join(command))
-    subprocess.run(
-        command,
-        cwd=root,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "RASA_TELEMETRY_ENABLED": "false"},
-        check=True,
-    )
+    _run_rasa(command, root, "Running the test stories")
 
 
 def rasa_test_nlu(model: Path, nlu_file: Path, out: Path, root: Path = ROOT) -> None:
@@ -50,7 +44,12 @@ def rasa_test_nlu(model: Path, nlu_file: Path, out: Path, root: Path = ROOT) -> 
         "--nlu", str(nlu_file),
         "--out", str(out / "nlu"),
     ]  # fmt: skip
-    logger.info("Evaluating NLU on the held-out split: %s", " ".join(command))
+    _run_rasa(command, root, "Evaluating NLU on the held-out split")
+
+
+def _run_rasa(command: list[str], root: Path, what: str) -> None:
+    """Log ``what`` with the command, then run it in ``root`` (quiet TensorFlow, no telemetry)."""
+    logger.info("%s: %s", what, " ".join(command))
     subprocess.run(
         command,
         cwd=root,

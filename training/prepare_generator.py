@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from training.cli_args import parse_args
+from training.cli_args import exit_code, parse_args
 from training.generator_data.dataset import build_dataset
 from training.generator_data.files import write_dataset
 from training.generator_data.presets import DATA_PRESETS
@@ -137,12 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Prepare the generator's training data; returns an exit code."""
     args = parse_args(PrepareGeneratorArgs, argv, "prepare_generator", __doc__)
     logger.info("prepare_generator configuration: %s", json.dumps(asdict(args)))
-    try:
-        run(args)
-    except (FileNotFoundError, ValueError) as exc:
-        logger.error("%s", exc)
-        return 1
-    return 0
+    return exit_code(run, args, logger)
 
 
 if __name__ == "__main__":

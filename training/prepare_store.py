@@ -222,6 +222,13 @@ _CENT = Decimal("0.01")
 # --------------------------------------------------------------------------------------------------
 
 
+def _add_row(rows: list[dict[str, Any]], row: dict[str, Any]) -> int:
+    """Append ``row`` to a table with the next id (1, 2, ...) and return that id."""
+    row_id = len(rows) + 1
+    rows.append({"id": row_id, **row})
+    return row_id
+
+
 def _money(value: Decimal) -> Decimal:
     return value.quantize(_CENT)
 
@@ -408,52 +415,33 @@ def generate_store_data(
             while tracking in tracking_seen:
                 tracking = _tracking_number(shipment["carrier"], rng)
             tracking_seen.add(tracking)
-            tables["shipments"].append(
-                {
-                    "id": len(tables["shipments"]) + 1,
-                    "order_id": order_id,
-                    "tracking_number": tracking,
-                    **shipment,
-                }
+            _add_row(
+                tables["shipments"],
+                {"order_id": order_id, "tracking_number": tracking, **shipment},
             )
         for payment in draft["payments"]:
-            tables["payments"].append(
-                {"id": len(tables["payments"]) + 1, "order_id": order_id, **payment}
-            )
+            _add_row(tables["payments"], {"order_id": order_id, **payment})
         for ret in draft["returns"]:
-            rr_id = len(tables["return_requests"]) + 1
             return_id = f"RET-{next(return_ids)}"
-            tables["return_requests"].append(
+            rr_id = _add_row(
+                tables["return_requests"],
                 {
-                    "id": rr_id,
                     "return_id": return_id,
                     "order_id": order_id,
                     "item_id": item_ids[ret["item_index"]],
                     "reason": ret["reason"],
                     "status": ret["status"],
                     "created_at": ret["created_at"],
-                }
+                },
             )
             if ret["refund"] is not None:
                 refund = dict(ret["refund"])
                 refund["reason"] = f"Return {return_id}: {ret['reason']}"
-                tables["refunds"].append(
-                    {
-                        "id": len(tables["refunds"]) + 1,
-                        "order_id": order_id,
-                        "return_request_id": rr_id,
-                        **refund,
-                    }
+                _add_row(
+                    tables["refunds"], {"order_id": order_id, "return_request_id": rr_id, **refund}
                 )
         for refund in draft["refunds"]:
-            tables["refunds"].append(
-                {
-                    "id": len(tables["refunds"]) + 1,
-                    "order_id": order_id,
-                    "return_request_id": None,
-                    **refund,
-                }
-            )
+            _add_row(tables["refunds"], {"order_id": order_id, "return_request_id": None, **refund})
 
     # Invoices for every paid (captured) payment, numbered per year in issue order.
     paid = sorted(

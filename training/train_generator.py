@@ -33,7 +33,7 @@ from tqdm import tqdm
 
 from core.device import resolve_device_name, set_torch_threads
 from knowledge.prompt import BOS
-from training.cli_args import parse_args
+from training.cli_args import exit_code, parse_args
 from training.counterfactual import counterfactual_copies
 from training.generator_data.files import read_examples, read_passages, read_pretrain
 from training.generator_training.checkpoint import save_checkpoint
@@ -243,12 +243,7 @@ def train(args: TrainGeneratorArgs) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Train the generator; returns an exit code."""
     args = parse_args(TrainGeneratorArgs, argv, "shopbot train-generator", __doc__)
-    try:
-        train(args)
-    except (FileNotFoundError, ValueError) as exc:
-        logger.error("%s", exc)
-        return 1
-    return 0
+    return exit_code(train, args, logger)
 
 
 if __name__ == "__main__":

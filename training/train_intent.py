@@ -14,13 +14,13 @@ directory (see :mod:`core.encoder`), ``DIR/metrics.json`` and ``DIR/confusion_ma
 from __future__ import annotations
 
 import logging
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from core.encoder import write_json
-from core.encoder_config import PRESETS, TrainConfig
+from core.encoder_config import TrainConfig
+from training import classifier_args as flags
 from training.classification_metrics import (
     intent_metrics,
     plot_confusion_matrix,
@@ -29,7 +29,6 @@ from training.classification_metrics import (
 from training.cli_args import parse_args
 from training.labelled_csv import (
     OOS_LABEL,
-    LabelledCsvError,
     LabelledData,
     read_labelled_csv,
     reject_label,
@@ -50,42 +49,23 @@ class TrainIntentArgs:
     train: str = field(metadata={"help": "training CSV (columns text,label[,group])"})
     eval: str = field(metadata={"help": "evaluation CSV; label 'oos' marks out-of-scope rows"})
     out: str = field(metadata={"help": "output directory (model, metrics.json, confusion PNG)"})
-    preset: str = field(
-        default="demo",
-        metadata={
-            "help": "training budget: tiny (tests), demo (CPU minutes), full (GPU)",
-            "choices": sorted(PRESETS),
-        },
-    )
-    model: str = field(
-        default="",
-        metadata={"help": "local Hugging Face encoder directory (empty: bundled all-MiniLM-L6-v2)"},
-    )
-    device: str = field(
-        default="auto", metadata={"help": "auto (cuda if available), cpu, cuda, cuda:N"}
-    )
+    preset: str = flags.preset_field()
+    model: str = flags.model_field()
+    device: str = flags.device_field()
     oos_train: str | None = field(
         default=None,
         metadata={
             "help": "CSV of out-of-scope examples (text column; labels ignored) trained as class 'out_of_scope'"
         },
     )
-    text_column: str = field(default="text", metadata={"help": "name of the text column"})
-    label_column: str = field(default="label", metadata={"help": "name of the label column"})
-    epochs: int | None = field(default=None, metadata={"help": "override the preset's epochs"})
-    max_examples_per_label: int | None = field(
-        default=None, metadata={"help": "override the preset's cap of training rows per label"}
-    )
-    learning_rate: float | None = field(
-        default=None, metadata={"help": "override the preset's encoder learning rate"}
-    )
-    freeze_layers: int | None = field(
-        default=None, metadata={"help": "override the preset's number of frozen lower layers"}
-    )
-    class_weighting: bool = field(
-        default=True, metadata={"help": "weight the loss by inverse class frequency"}
-    )
-    seed: int = field(default=42, metadata={"help": "random seed"})
+    text_column: str = flags.column_field("text")
+    label_column: str = flags.column_field("label")
+    epochs: int | None = flags.override_field("epochs")
+    max_examples_per_label: int | None = flags.override_field("cap of training rows per label")
+    learning_rate: float | None = flags.override_field("encoder learning rate")
+    freeze_layers: int | None = flags.override_field("number of frozen lower layers")
+    class_weighting: bool = flags.class_weighting_field()
+    seed: int = flags.seed_field()
     oos_threshold: bool = field(
         default=True, metadata={"help": "choose an out-of-scope threshold on held-out confidence"}
     )
@@ -95,16 +75,8 @@ class TrainIntentArgs:
             "help": "share of held-out in-scope messages the threshold may reject (0.01 = 1 point of accuracy at most)"
         },
     )
-    quantize: str = field(
-        default="auto",
-        metadata={
-            "help": "int8 dynamic quantisation for evaluation/serving: auto (CPU only), on, off",
-            "choices": ["auto", "on", "off"],
-        },
-    )
-    latency_samples: int = field(
-        default=200, metadata={"help": "messages timed one by one for latency"}
-    )
+    quantize: str = flags.quantize_field()
+    latency_samples: int = flags.latency_samples_field()
 
     def __post_init__(self) -> None:
         if self.latency_samples < 1:
@@ -116,11 +88,8 @@ class TrainIntentArgs:
 def main(argv: list[str] | None = None) -> int:
     """Run ``shopbot train-intent``; return the exit code (2 on bad input)."""
     args = parse_args(TrainIntentArgs, argv, "shopbot train-intent", DESCRIPTION)
-    try:
-        metrics = run(args)
-    except (LabelledCsvError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        logger.error("%s", exc)
+    metrics = flags.run_or_report(run, args, logger)
+    if metrics is None:
         return 2
     print(
         f"intent: accuracy {metrics['accuracy']:.4f}  macro-F1 {metrics['macro_f1']:.4f}  "
@@ -173,8 +142,6 @@ def load_training_data(args: TrainIntentArgs) -> tuple[LabelledData, LabelledDat
 
 def run(args: TrainIntentArgs) -> dict[str, Any]:
     """Train, save, evaluate; return the metrics written to ``OUT/metrics.json``."""
-    from core.encoder_fit import fit_classifier
-
     train, evaluation = load_training_data(args)
     config = TrainConfig.from_preset(
         args.preset,
@@ -190,12 +157,9 @@ def run(args: TrainIntentArgs) -> dict[str, Any]:
         detect_oos=args.oos_threshold,
         oos_max_accuracy_drop=args.oos_max_accuracy_drop,
     )
-    result = fit_classifier(train.texts, train.labels, config, train.groups, train.sha256())
     out = Path(args.out)
-    result.save(str(out))
+    result = flags.fit_and_save(train, config, str(out), args.quantize)
     classifier = result.classifier
-    if args.quantize == "on" or (args.quantize == "auto" and classifier.device.type == "cpu"):
-        classifier.quantize()
     predictions = classifier.classify(evaluation.texts)
     metrics: dict[str, Any] = intent_metrics(
         evaluation.labels,

@@ -18,7 +18,6 @@ per evaluation file.
 from __future__ import annotations
 
 import logging
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from core.encoder import TextClassifier, write_json
-from core.encoder_config import PRESETS, TrainConfig
+from core.encoder_config import TrainConfig
+from training import classifier_args as flags
 from training.classification_metrics import (
     accuracy_and_macro_f1,
     plot_confusion_matrix,
@@ -79,46 +79,19 @@ class TrainSentimentArgs:
         default=None,
         metadata={"help": "more evaluation CSVs, comma separated (reported under 'evals')"},
     )
-    preset: str = field(
-        default="demo",
-        metadata={
-            "help": "training budget: tiny (tests), demo (CPU minutes), full (GPU)",
-            "choices": sorted(PRESETS),
-        },
-    )
-    model: str = field(
-        default="",
-        metadata={"help": "local Hugging Face encoder directory (empty: bundled all-MiniLM-L6-v2)"},
-    )
-    device: str = field(
-        default="auto", metadata={"help": "auto (cuda if available), cpu, cuda, cuda:N"}
-    )
-    text_column: str = field(default="text", metadata={"help": "name of the text column"})
-    label_column: str = field(default="label", metadata={"help": "name of the label column"})
-    epochs: int | None = field(default=None, metadata={"help": "override the preset's epochs"})
-    max_length: int | None = field(
-        default=None, metadata={"help": "override the preset's maximum tokens per text"}
-    )
-    freeze_layers: int | None = field(
-        default=None, metadata={"help": "override the preset's number of frozen lower layers"}
-    )
-    min_examples_per_label: int | None = field(
-        default=None, metadata={"help": "override the preset's oversampling floor per label"}
-    )
-    seed: int = field(default=42, metadata={"help": "random seed"})
-    class_weighting: bool = field(
-        default=True, metadata={"help": "weight the loss by inverse class frequency"}
-    )
-    quantize: str = field(
-        default="auto",
-        metadata={
-            "help": "int8 dynamic quantisation for evaluation/serving: auto (CPU only), on, off",
-            "choices": ["auto", "on", "off"],
-        },
-    )
-    latency_samples: int = field(
-        default=200, metadata={"help": "messages timed one by one for latency"}
-    )
+    preset: str = flags.preset_field()
+    model: str = flags.model_field()
+    device: str = flags.device_field()
+    text_column: str = flags.column_field("text")
+    label_column: str = flags.column_field("label")
+    epochs: int | None = flags.override_field("epochs")
+    max_length: int | None = flags.override_field("maximum tokens per text")
+    freeze_layers: int | None = flags.override_field("number of frozen lower layers")
+    min_examples_per_label: int | None = flags.override_field("oversampling floor per label")
+    seed: int = flags.seed_field()
+    class_weighting: bool = flags.class_weighting_field()
+    quantize: str = flags.quantize_field()
+    latency_samples: int = flags.latency_samples_field()
 
 
 def normalise_labels(data: LabelledData, role: str) -> LabelledData:
@@ -172,8 +145,6 @@ def evaluate(
 
 def run(args: TrainSentimentArgs) -> dict[str, Any]:
     """Train, save, evaluate; return the metrics written to ``OUT/metrics.json``."""
-    from core.encoder_fit import fit_classifier
-
     columns = {"text_column": args.text_column, "label_column": args.label_column}
     train = normalise_labels(read_labelled_csv(args.train, role="TRAIN", **columns), "TRAIN")
     require_classes(train, "TRAIN")
@@ -194,12 +165,9 @@ def run(args: TrainSentimentArgs) -> dict[str, Any]:
         seed=args.seed,
         class_weighting=args.class_weighting,
     )
-    result = fit_classifier(train.texts, train.labels, config, train.groups, train.sha256())
     out = Path(args.out)
-    result.save(str(out))
+    result = flags.fit_and_save(train, config, str(out), args.quantize)
     classifier = result.classifier
-    if args.quantize == "on" or (args.quantize == "auto" and classifier.device.type == "cpu"):
-        classifier.quantize()
     scores = {
         name: evaluate(
             classifier, data, out / f"confusion_matrix_{name}.png", f"sentiment on {name}"
@@ -237,11 +205,8 @@ def run(args: TrainSentimentArgs) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     """Run ``shopbot train-sentiment``; return the exit code (2 on bad input)."""
     args = parse_args(TrainSentimentArgs, argv, "shopbot train-sentiment", DESCRIPTION)
-    try:
-        metrics = run(args)
-    except (LabelledCsvError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        logger.error("%s", exc)
+    metrics = flags.run_or_report(run, args, logger)
+    if metrics is None:
         return 2
     for name, score in metrics["evals"].items():
         print(

@@ -61,7 +61,7 @@ def get_store() -> StoreBackend:
     settings = get_settings()
     with _lock:
         if _store is None:
-            from actions.store.service import SqlStoreBackend
+            from actions.store.sql.backend import SqlStoreBackend
 
             url = settings.resolve_db_url(settings.store_db_url)
             clock = None

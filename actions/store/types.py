@@ -10,6 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+from actions.store.policy import FREE_STANDARD_SHIPPING_FROM, ShippingMethod
+
 __all__ = [
     "Actor",
     "AddressChange",
@@ -215,6 +217,22 @@ class DeliveryOption:
     max_days: int
     typical_days: float | None
     carriers: tuple[str, ...]
+
+    @classmethod
+    def of(
+        cls, method: ShippingMethod, typical_days: float | None, carriers: tuple[str, ...]
+    ) -> DeliveryOption:
+        """The option of ``method`` at the store's prices (standard free from a subtotal)."""
+        return cls(
+            code=method.code,
+            label=method.label,
+            fee=method.fee,
+            free_from=FREE_STANDARD_SHIPPING_FROM if method.code == "standard" else None,
+            min_days=method.min_days,
+            max_days=method.max_days,
+            typical_days=typical_days,
+            carriers=carriers,
+        )
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.graph import GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -41,7 +41,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from core.device import set_torch_threads
+from bot.nlu.encoder_component import EncoderComponent
 from core.encoder import Prediction, TextClassifier
 from core.encoder_config import TrainConfig
 
@@ -67,7 +67,7 @@ TRAIN_KEYS = (
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
-class BertIntentClassifier(GraphComponent, IntentClassifier):
+class BertIntentClassifier(EncoderComponent, GraphComponent, IntentClassifier):
     """Intent classification with a fine-tuned encoder and calibrated out-of-scope detection."""
 
     @staticmethod
@@ -97,34 +97,13 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
             "ranking_length": 10,
         }
 
-    def __init__(
-        self,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        classifier: TextClassifier | None = None,
-    ) -> None:
-        """Create the component; ``classifier`` is set after training or loading."""
-        self._config = {**self.get_default_config(), **config}
-        self._model_storage = model_storage
-        self._resource = resource
-        self._execution_context = execution_context
-        self._classifier = classifier
+    def _setup(self) -> None:
+        """Check ``oos_threshold`` as soon as the component is created."""
         self._fixed_threshold = _parse_threshold(self._config["oos_threshold"])
 
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> BertIntentClassifier:
-        """Create an untrained component (checks the configuration early)."""
-        component = cls(config, model_storage, resource, execution_context)
-        component.train_config()
-        return component
+    def _check_trainable(self) -> None:
+        """Resolve the training configuration (raises on an unknown preset or bad override)."""
+        self.train_config()
 
     @classmethod
     def resolve_train_config(cls, config: dict[str, Any]) -> TrainConfig:
@@ -192,53 +171,30 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
         self._classifier = result.classifier
         return self._resource
 
-    @classmethod
-    def load(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> BertIntentClassifier:
+    def _load_from(self, model_storage: ModelStorage, resource: Resource) -> None:
         """Load the trained classifier from the model storage."""
-        component = cls(config, model_storage, resource, execution_context)
-        apply_torch_threads(component._config["torch_threads"])
         try:
             with model_storage.read_from(resource) as model_dir:
-                component._classifier = TextClassifier.load(
-                    model_dir,
-                    device=str(component._config["device"]),
-                    quantize=parse_quantize(component._config["quantize"]),
-                )
+                self._classifier = self._load_classifier(model_dir)
         except ValueError:
             logger.warning(
                 "BertIntentClassifier: resource %r is not in the model; intents will not be "
                 "predicted. Retrain with `rasa train`.",
                 resource.name,
             )
-            return component
-        component._apply_configured_threshold(component._classifier)
-        return component
+            return
+        self._apply_configured_threshold(self._classifier)
 
     def _apply_configured_threshold(self, classifier: TextClassifier) -> None:
         """A float ``oos_threshold`` replaces the learned one; ``off`` removes it."""
         if self._fixed_threshold is not None or self._config["oos_threshold"] in (None, "off"):
             classifier.oos_threshold = self._fixed_threshold
 
-    def process(self, messages: list[Message]) -> list[Message]:
-        """Set ``intent``, ``intent_ranking`` and ``oos`` on every message with text (batched)."""
-        if self._classifier is None:
-            return messages
-        todo = [m for m in messages if m.get(TEXT)]
-        if not todo:
-            return messages
-        predictions = self._classifier.classify(
-            [str(m.get(TEXT)) for m in todo], int(self._config["inference_batch_size"])
-        )
-        for message, prediction in zip(todo, predictions, strict=True):
+    def _process_batch(self, messages: list[Message], classifier: TextClassifier) -> None:
+        """Set ``intent``, ``intent_ranking`` and ``oos`` on every message."""
+        predictions = classifier.classify(*self._texts(messages))
+        for message, prediction in zip(messages, predictions, strict=True):
             self._annotate(message, prediction)
-        return messages
 
     def _annotate(self, message: Message, prediction: Prediction) -> None:
         assert self._classifier is not None
@@ -271,24 +227,6 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
             },
             add_to_output=True,
         )
-
-
-def parse_quantize(value: Any) -> bool | str:
-    """``auto`` (int8 on CPU only) or an on/off switch (``true``/``false``/``on``/``off``)."""
-    if value in ("auto", None):
-        return "auto"
-    if value in (True, "on", "true"):
-        return True
-    if value in (False, "off", "false"):
-        return False
-    raise ValueError(f"quantize must be 'auto', true or false. Currently, quantize is {value!r}.")
-
-
-def apply_torch_threads(value: Any) -> None:
-    """Set torch's CPU threads for inference when ``value`` > 0."""
-    threads = int(value or 0)
-    if threads > 0:
-        set_torch_threads(threads)
 
 
 def _parse_threshold(value: Any) -> float | None:

@@ -25,7 +25,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.graph import GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -42,6 +42,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu.encoder_component import EncoderComponent
 from core.encoder import TextClassifier, directory_sha256, read_json, write_json
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ class SentimentModelError(ValueError):
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=True)
-class BertSentimentAnalyzer(GraphComponent, EntityExtractorMixin):
+class BertSentimentAnalyzer(EncoderComponent, GraphComponent, EntityExtractorMixin):
     """Adds a ``sentiment`` entity and ``sentiment`` parse data to every message."""
 
     @staticmethod
@@ -73,33 +74,9 @@ class BertSentimentAnalyzer(GraphComponent, EntityExtractorMixin):
             "torch_threads": 1,
         }
 
-    def __init__(
-        self,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        classifier: TextClassifier | None = None,
-        manifest: dict[str, Any] | None = None,
-    ) -> None:
-        """Create the component; ``classifier`` is set by :meth:`load`."""
-        self._config = {**self.get_default_config(), **config}
-        self._model_storage = model_storage
-        self._resource = resource
-        self._execution_context = execution_context
-        self._classifier = classifier
-        self._manifest = manifest or {}
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> BertSentimentAnalyzer:
-        """Create the (not yet loaded) component."""
-        return cls(config, model_storage, resource, execution_context)
+    def _setup(self) -> None:
+        """No sentiment model is recorded until :meth:`train` or :meth:`load`."""
+        self._manifest: dict[str, Any] = {}
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
@@ -131,28 +108,16 @@ class BertSentimentAnalyzer(GraphComponent, EntityExtractorMixin):
         logger.info("BertSentimentAnalyzer uses %s (sha256 %s)", path, manifest["sha256"][:12])
         return self._resource
 
-    @classmethod
-    def load(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> BertSentimentAnalyzer:
+    def _load_from(self, model_storage: ModelStorage, resource: Resource) -> None:
         """Load the sentiment model the Rasa model was trained with.
 
         Raises:
             SentimentModelError: The directory is missing or its weights changed since training.
         """
-        from bot.nlu.intent_classifier import apply_torch_threads, parse_quantize
-
-        component = cls(config, model_storage, resource, execution_context)
-        apply_torch_threads(component._config["torch_threads"])
         with model_storage.read_from(resource) as resource_dir:
             manifest = read_json(Path(resource_dir) / MANIFEST)
-        path = _model_dir(component._config)
-        _check_model_dir(path, component._config["model_path"])
+        path = _model_dir(self._config)
+        _check_model_dir(path, self._config["model_path"])
         current = _cached_sha256(path)
         if current != manifest["sha256"]:
             raise SentimentModelError(
@@ -161,27 +126,14 @@ class BertSentimentAnalyzer(GraphComponent, EntityExtractorMixin):
                 f"{manifest['resolved_path']!r}). Retrain the Rasa model (`rasa train` / "
                 f"`shopbot train`) or restore that sentiment model."
             )
-        component._classifier = TextClassifier.load(
-            path,
-            device=str(component._config["device"]),
-            quantize=parse_quantize(component._config["quantize"]),
-        )
-        component._manifest = manifest
-        return component
+        self._classifier = self._load_classifier(path)
+        self._manifest = manifest
 
-    def process(self, messages: list[Message]) -> list[Message]:
-        """Add the sentiment (parse data + entity) to every message with text (batched)."""
-        if self._classifier is None:
-            return messages
-        todo = [m for m in messages if m.get(TEXT)]
-        if not todo:
-            return messages
-        classifier = self._classifier
-        probs = classifier.predict_proba(
-            [str(m.get(TEXT)) for m in todo], int(self._config["inference_batch_size"])
-        )
+    def _process_batch(self, messages: list[Message], classifier: TextClassifier) -> None:
+        """Add the sentiment (parse data + entity) to every message."""
+        probs = classifier.predict_proba(*self._texts(messages))
         model_id = str(self._manifest.get("sha256", ""))[:12]
-        for message, row in zip(todo, probs, strict=True):
+        for message, row in zip(messages, probs, strict=True):
             best = int(row.argmax())
             label, confidence = classifier.labels[best], float(row[best])
             message.set(
@@ -206,7 +158,6 @@ class BertSentimentAnalyzer(GraphComponent, EntityExtractorMixin):
                 }
                 entities = [*message.get(ENTITIES, []), *self.add_extractor_name([entity])]
                 message.set(ENTITIES, entities, add_to_output=True)
-        return messages
 
 
 def _model_dir(config: dict[str, Any]) -> Path:

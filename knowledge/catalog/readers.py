@@ -70,10 +70,14 @@ def read_json_list(path: Path, mapping: ColumnMapping) -> Iterator[Record]:
             # A broken element makes the rest of the list unreadable: report it and stop.
             yield line, None, f"invalid JSON ({exc.msg}); the rest of the file was not read"
             return
-        if isinstance(obj, dict):
-            yield line, obj, ""
-        else:
-            yield line, None, f"expected a JSON object, found {type(obj).__name__}"
+        yield _object_record(line, obj)
+
+
+def _object_record(line: int, obj: Any) -> Record:
+    """``obj`` as the record of ``line`` when it is a JSON object; otherwise the reason it is not."""
+    if isinstance(obj, dict):
+        return line, obj, ""
+    return line, None, f"expected a JSON object, found {type(obj).__name__}"
 
 
 def read_json_lines(path: Path, mapping: ColumnMapping) -> Iterator[Record]:
@@ -87,10 +91,7 @@ def read_json_lines(path: Path, mapping: ColumnMapping) -> Iterator[Record]:
             except json.JSONDecodeError as exc:
                 yield line_number, None, f"invalid JSON ({exc.msg})"
                 continue
-            if isinstance(obj, dict):
-                yield line_number, obj, ""
-            else:
-                yield line_number, None, f"expected a JSON object, found {type(obj).__name__}"
+            yield _object_record(line_number, obj)
 
 
 def detect_format(path: Path, mapping: ColumnMapping) -> str:

@@ -2,30 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shutil
 import sqlite3
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.error import HTTPError
-from urllib.request import Request, urlopen
+from urllib.request import urlopen
 
-from bot.runner import Service, action_server, rasa_server
+from bot.runner import Service, action_server, prepare_app_db, rasa_server
 from core.settings import Settings
+from training.bench.widget_client import Reply, post_bytes
 
-
-@dataclass
-class Reply:
-    status: int
-    body: Any
-
-    @property
-    def texts(self) -> list[str]:
-        return [m.get("text", "") for m in self.body] if isinstance(self.body, list) else []
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self.texts)
+# Fixed secrets, so the tests write nothing into the project's var/ (each at least 32 characters).
+REST_SECRET = "e2e-rest-secret-0123456789abcdef0123"
+WIDGET_SECRET = "e2e-widget-secret-0123456789abcdef01"
+STREAM_SECRET = "e2e-stream-secret-0123456789abcdef01"
+CLIENT_KEY_SECRET = "e2e-client-key-secret-0123456789abcd"
 
 
 class ShopBotServers:
@@ -40,24 +34,53 @@ class ShopBotServers:
     def for_tests(cls, root: Path, tmp_path: Path, model: Path, **overrides: Any) -> ShopBotServers:
         from tests.conftest import free_port
 
-        settings = Settings(
-            root=root,
-            preset="tiny",
-            rasa_port=free_port(),
-            actions_port=free_port(),
-            api_token="e2e-token",
-            tracker_store_url=f"sqlite:///{tmp_path / 'tracker.db'}",
-            model_path=str(model),
-            run_dir=str(tmp_path / "run"),
-            **overrides,
+        values: dict[str, Any] = {
+            "root": root,
+            "preset": "tiny",
+            "rasa_port": free_port(),
+            "actions_port": free_port(),
+            "api_token": "e2e-token",
+            "tracker_store_url": f"sqlite:///{tmp_path / 'tracker.db'}",
+            "app_db_url": f"sqlite:///{tmp_path / 'app.db'}",
+            "rest_secret": REST_SECRET,
+            "widget_secret": WIDGET_SECRET,
+            "stream_secret": STREAM_SECRET,
+            "client_key_secret": CLIENT_KEY_SECRET,
+            "model_path": str(model),
+            "run_dir": str(tmp_path / "run"),
+        }
+        return cls(Settings(**{**values, **overrides}))
+
+    @classmethod
+    def with_store_copy(
+        cls, root: Path, tmp_path: Path, model: Path, **overrides: Any
+    ) -> ShopBotServers:
+        """:meth:`for_tests` on a private copy of the demo store (conversations write to it:
+        audit log, lockouts), so tests never change ``var/store/shop.db``."""
+        store_db = tmp_path / "shop.db"
+        if (root / "var" / "store" / "shop.db").exists():
+            shutil.copy(root / "var" / "store" / "shop.db", store_db)
+        return cls.for_tests(
+            root, tmp_path, model, store_db_url=f"sqlite:///{store_db}", **overrides
         )
-        return cls(settings)
+
+
+@contextlib.contextmanager
+def running_servers(root: Path, tmp_path: Path, model: Path) -> Iterator[ShopBotServers]:
+    """Started servers on a store copy, stopped on exit (also when only one of them started)."""
+    running = ShopBotServers.with_store_copy(root, tmp_path, model)
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
 
     @property
     def base_url(self) -> str:
         return f"http://{self.settings.host}:{self.settings.rasa_port}"
 
     def start(self) -> None:
+        prepare_app_db(self.settings)  # like `shopbot run`: the widget's tables, upgraded to head
         self.actions.start()
         self.rasa.start()
         self.actions.wait_ready()
@@ -73,22 +96,17 @@ class ShopBotServers:
         self.rasa.start()
         self.rasa.wait_ready()
 
-    def post_raw(self, body: bytes, content_type: str = "application/json") -> Reply:
-        request = Request(
-            f"{self.base_url}/webhooks/rest/webhook",
-            data=body,
-            headers={"Content-Type": content_type},
-            method="POST",
-        )
-        try:
-            with urlopen(request, timeout=120) as reply:
-                return Reply(reply.status, json.loads(reply.read() or b"null"))
-        except HTTPError as error:
-            raw = error.read()
-            try:
-                return Reply(error.code, json.loads(raw))
-            except json.JSONDecodeError:
-                return Reply(error.code, raw.decode("utf-8", "replace"))
+    def post_raw(
+        self,
+        body: bytes,
+        content_type: str = "application/json",
+        secret: str | None = REST_SECRET,
+    ) -> Reply:
+        """POST to the REST channel, with the server-side secret unless ``secret`` is None."""
+        headers = {"Content-Type": content_type}
+        if secret is not None:
+            headers["Authorization"] = f"Bearer {secret}"
+        return post_bytes(f"{self.base_url}/webhooks/rest/webhook", body, headers)
 
     def say(self, sender: str, message: str) -> Reply:
         return self.post_raw(json.dumps({"sender": sender, "message": message}).encode())

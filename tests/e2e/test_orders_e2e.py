@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from actions.store.service import SqlStoreBackend
+from actions.store.sql.backend import SqlStoreBackend
 from actions.store.tokens import sign_customer_token
 from actions.store.types import OrderSummary, Ownership
 from tests.conftest import ROOT, free_port
@@ -29,7 +29,7 @@ from tests.e2e.harness import Reply, ShopBotServers
 from tests.e2e.postgres import PostgresServer, postgres_or_skip
 from tests.unit.actions.store.seeded import NOW, Pick, pick_orders, seed_store
 
-TOKEN_SECRET = "e2e-customer-token-secret"
+TOKEN_SECRET = "e2e-customer-token-secret-of-32-bytes+"
 SERVER_START_TIMEOUT = 600.0
 
 

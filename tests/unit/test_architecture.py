@@ -58,6 +58,7 @@ def test_the_real_tree_keeps_every_contract(tmp_path: Path) -> None:
         ("core/_probe.py", "import knowledge.answer\n", "Runtime layers"),
         ("knowledge/_probe.py", "import rasa_sdk\n", "import no Rasa"),
         ("bot/channels/_probe.py", "import actions.orders\n", "Channels"),
+        ("bot/console/_probe.py", "import rasa.core.agent\n", "agent console"),
     ],
 )
 def test_a_wrong_import_breaks_a_contract(

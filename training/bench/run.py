@@ -25,6 +25,7 @@ SECTIONS: dict[str, str] = {
     "nlu": "training.bench.nlu",
     "retrieval": "training.bench.knowledge_retrieval",
     "generation": "training.bench.knowledge_generation",
+    "widget": "training.bench.widget",
 }
 
 
@@ -78,8 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     names = args.only or list(SECTIONS)
     sections, failed = run_sections(ctx, names)
     report = write_report(ctx, sections)
-    numbers = {s.title: s.numbers for s in sections}
-    (ctx.out_dir / "numbers.json").write_text(json.dumps(numbers, indent=2), encoding="utf-8")
+    # A number that could not be measured (NaN) is written as null: numbers.json stays strict JSON.
+    numbers = {s.title: {k: None if v != v else v for k, v in s.numbers.items()} for s in sections}
+    (ctx.out_dir / "numbers.json").write_text(
+        json.dumps(numbers, indent=2, allow_nan=False), encoding="utf-8"
+    )
     print(f"Benchmark report: {report}")
     if failed:
         logger.error("Failed sections: %s", ", ".join(failed))

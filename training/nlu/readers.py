@@ -61,6 +61,13 @@ def _load_yaml(path: Path) -> Any:
         return yaml.safe_load(handle)
 
 
+def _yaml_section(path: Path, key: str, kind: type) -> Any:
+    """The value under top-level ``key`` of the YAML file, or None when it is not a ``kind``."""
+    data = _load_yaml(path)
+    section = data.get(key) if isinstance(data, dict) else None
+    return section if isinstance(section, kind) else None
+
+
 def read_handwritten(path: Path) -> list[NluExample]:
     """Read a hand-written source file (Rasa NLU blocks under the top-level key ``nlu_source``).
 
@@ -73,9 +80,8 @@ def read_handwritten(path: Path) -> list[NluExample]:
     Raises:
         ValueError: If the file has no ``nlu_source`` list or a block lacks ``intent``/``examples``.
     """
-    data = _load_yaml(path)
-    blocks = data.get(SOURCE_KEY) if isinstance(data, dict) else None
-    if not isinstance(blocks, list):
+    blocks = _yaml_section(path, SOURCE_KEY, list)
+    if blocks is None:
         raise ValueError(
             f"source file={str(path)!r} has no '{SOURCE_KEY}:' list; write "
             f"'{SOURCE_KEY}:' followed by '- intent: X' / 'examples: |' blocks (see chitchat.yml)."
@@ -108,9 +114,8 @@ def load_product_templates(path: Path) -> dict[str, list[str]]:
     Raises:
         ValueError: If the file lacks the ``product_templates`` mapping.
     """
-    data = _load_yaml(path)
-    templates = data.get(TEMPLATES_KEY) if isinstance(data, dict) else None
-    if not isinstance(templates, dict):
+    templates = _yaml_section(path, TEMPLATES_KEY, dict)
+    if templates is None:
         raise ValueError(
             f"templates file={str(path)!r} has no '{TEMPLATES_KEY}:' mapping of intent → list of "
             f"templates; see bot/data/nlu/product_templates.yml."

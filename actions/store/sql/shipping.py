@@ -9,7 +9,7 @@ import statistics
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from actions.store.policy import FREE_STANDARD_SHIPPING_FROM, SHIPPING_METHODS
+from actions.store.policy import SHIPPING_METHODS
 from actions.store.schema import CARRIERS, Address, Order, OrderStatus, Shipment
 from actions.store.sql.base import ADDRESS_CHANGED, Conflict, SqlStoreBase
 from actions.store.sql.views import check_not_shipped
@@ -131,13 +131,8 @@ class ShippingMixin(SqlStoreBase):
                 )
         used = tuple(c for c in CARRIERS if c in carriers) + tuple(sorted(carriers - set(CARRIERS)))
         return tuple(
-            DeliveryOption(
-                code=m.code,
-                label=m.label,
-                fee=m.fee,
-                free_from=FREE_STANDARD_SHIPPING_FROM if m.code == "standard" else None,
-                min_days=m.min_days,
-                max_days=m.max_days,
+            DeliveryOption.of(
+                m,
                 typical_days=round(statistics.median(days[m.code]), 1)
                 if days.get(m.code)
                 else None,

@@ -14,21 +14,14 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import knowledge
 from actions.knowledge import ActionAnswerQuestion, ActionSearchProducts, conversation_history
 from knowledge.answer import AnswerPipeline
-from knowledge.types import Filters, Hit, Passage
+from knowledge.types import Filters, Hit
+from tests.unit.knowledge.answer_doubles import product_passage
 
-KITE = Passage(
-    id="p:abcdef0123456789abcdef0123456789#0",
-    doc_id="abcdef0123456789abcdef0123456789",
-    kind="product",
-    text="Delta Kite\nBrand: Skyline\nPrice: $24.50\nAvailability: in stock (4 available)",
-    title="Delta Kite",
-    metadata={
-        "price": 24.5,
-        "currency": "USD",
-        "in_stock": True,
-        "url": "https://s/kite",
-        "image": "",
-    },
+KITE = product_passage(
+    "abcdef0123456789abcdef0123456789",
+    "Delta Kite",
+    "Delta Kite\nBrand: Skyline\nPrice: $24.50\nAvailability: in stock (4 available)",
+    {"price": 24.5, "currency": "USD", "in_stock": True, "url": "https://s/kite", "image": ""},
 )
 
 
@@ -154,3 +147,42 @@ def test_history_excludes_the_question_itself() -> None:
         ("user", "Tell me about the Delta Kite"),
         ("bot", "It is a kite."),
     ]
+
+
+def test_widget_answers_stream_their_pieces_and_share_the_stream_id(
+    pipeline: AnswerPipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from actions import streaming
+
+    posted: list[dict[str, Any]] = []
+
+    def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> None:
+        import json
+
+        posted.append(json.loads(body))
+
+    original = streaming.TokenPusher.__init__
+
+    def init(self: streaming.TokenPusher, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **{**kwargs, "post": post})
+
+    monkeypatch.setattr(streaming.TokenPusher, "__init__", init)
+    monkeypatch.setenv("SHOPBOT_STREAM_SECRET", "stream-secret-0123456789abcdef0123456")
+    from actions.store import runtime
+
+    monkeypatch.setattr(runtime, "_settings", None)
+    track = tracker("How much is the Delta Kite?")
+    track.events[-1]["input_channel"] = "widget"
+    dispatcher, _ = run(ActionAnswerQuestion(), track)
+    custom = dispatcher.messages[0]["custom"]
+    assert custom["display_text"] == "The Delta Kite costs $24.50 [1]."
+    assert "Sources:" in dispatcher.messages[0]["text"]  # REST and the tracker keep them
+    assert custom["citations"][0]["n"] == 1
+    pieces = [t["text"] for batch in posted for t in batch["tokens"]]
+    assert pieces and "".join(pieces).startswith("The Delta Kite costs $24.50")
+    assert {batch["stream_id"] for batch in posted} == {custom["stream_id"]}
+
+
+def test_other_channels_get_the_whole_answer_without_a_stream(pipeline: AnswerPipeline) -> None:
+    dispatcher, _ = run(ActionAnswerQuestion(), tracker("How much is the Delta Kite?"))
+    assert "stream_id" not in dispatcher.messages[0]["custom"]

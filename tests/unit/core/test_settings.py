@@ -84,9 +84,18 @@ def test_render_runtime_config_writes_both_files(tmp_path: Path) -> None:
     endpoints, credentials = render_runtime_config(settings, tmp_path / "run")
     endpoints_data = yaml.safe_load(endpoints.read_text())
     assert endpoints_data["action_endpoint"]["url"] == "http://127.0.0.1:5999/webhook"
-    assert yaml.safe_load(credentials.read_text()) == {
-        "bot.channels.rest.ShopRestInput": {"max_message_chars": 300}
+    channels = yaml.safe_load(credentials.read_text())
+    assert channels["bot.channels.rest.ShopRestInput"] == {
+        "max_message_chars": 300,
+        "auth": True,
+        "secret": (tmp_path / "var" / "rest_secret").read_text().strip(),
+        "client_key_secret": (tmp_path / "var" / "client_key_secret").read_text().strip(),
+        "trusted_proxies": "",
     }
+    widget = channels["bot.channels.widget.WidgetInput"]
+    assert widget["app_db_url"] == f"sqlite:///{tmp_path / 'var' / 'shopbot.db'}"
+    assert widget["widget_secret"] == (tmp_path / "var" / "widget_secret").read_text().strip()
+    assert credentials.stat().st_mode & 0o077 == 0  # secrets inside: owner only
 
 
 def test_to_env_round_trips(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

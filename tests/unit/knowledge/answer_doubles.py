@@ -4,20 +4,35 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from typing import Any
 
+from knowledge.passages import product_passage_id
 from knowledge.types import Filters, Hit, Passage
 
-GUILLOW = Passage(
-    id="p:18018b6b2ab1c6b1e1e5e2a6e1f1b001#0",
-    doc_id="18018b6b2ab1c6b1e1e5e2a6e1f1b001",
-    kind="product",
-    text=(
+
+def product_passage(
+    doc_id: str, title: str, text: str, metadata: dict[str, Any], chunk: int = 0
+) -> Passage:
+    """A product passage as the index stores it (id ``p:<doc_id>#<chunk>``)."""
+    return Passage(
+        id=product_passage_id(doc_id, chunk),
+        doc_id=doc_id,
+        kind="product",
+        text=text,
+        title=title,
+        metadata=metadata,
+    )
+
+
+GUILLOW = product_passage(
+    "18018b6b2ab1c6b1e1e5e2a6e1f1b001",
+    "Guillow Airplane Design Studio with Travel Case Building Kit",
+    (
         "Guillow Airplane Design Studio with Travel Case Building Kit\nBrand: Guillow\n"
         "Category: Toys & Games > Hobbies > Model Kits\nPrice: $28.91\n"
         "Availability: in stock (12 available)\nSpecs: Item Weight: 13.4 ounces"
     ),
-    title="Guillow Airplane Design Studio with Travel Case Building Kit",
-    metadata={
+    {
         "price": 28.91,
         "currency": "USD",
         "in_stock": True,
@@ -29,14 +44,13 @@ GUILLOW = Passage(
     },
 )
 
-GUILLOW_CHUNK = Passage(
-    id="p:18018b6b2ab1c6b1e1e5e2a6e1f1b001#1",
-    doc_id=GUILLOW.doc_id,
-    kind="product",
-    text="Guillow Airplane Design Studio with Travel Case Building Kit: "
+GUILLOW_CHUNK = product_passage(
+    GUILLOW.doc_id,
+    GUILLOW.title,
+    "Guillow Airplane Design Studio with Travel Case Building Kit: "
     + "Design and build your own balsa gliders. " * 80,
-    title=GUILLOW.title,
-    metadata={**GUILLOW.metadata, "section": "description"},
+    {**GUILLOW.metadata, "section": "description"},
+    chunk=1,
 )
 
 RETURNS = Passage(

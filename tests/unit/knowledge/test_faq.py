@@ -16,9 +16,7 @@ from knowledge.faq import (
     read_faq_jsonl,
     write_faq_jsonl,
 )
-
-ROOT = Path(__file__).resolve().parents[3]
-FAQ_CSV = ROOT / "data/demo/faq/ecommerce_faq.csv"
+from tests.unit.knowledge.catalog.sources import FAQ_CSV
 
 
 def test_demo_csv_loads_with_faq_ids() -> None:

@@ -12,6 +12,7 @@ from knowledge.catalog.load import load_catalog
 from knowledge.catalog.mappings import AMAZON_2020
 from knowledge.catalog.model import Product
 from knowledge.faq import FaqEntry, load_faq
+from tests.unit.knowledge.catalog.sources import AMAZON_CSV, FAQ_CSV
 from training.prepare_retrieval_eval import (
     GROUP_ATTRIBUTE,
     GROUP_FAQ,
@@ -22,10 +23,6 @@ from training.prepare_retrieval_eval import (
     main,
     title_terms,
 )
-
-ROOT = Path(__file__).resolve().parents[3]
-AMAZON_CSV = ROOT / "data/demo/catalog/amazon_products_sample1000.csv"
-FAQ_CSV = ROOT / "data/demo/faq/ecommerce_faq.csv"
 
 
 @pytest.fixture(scope="module")

@@ -115,7 +115,9 @@ def test_held_out_products_faq_and_phrasings_never_reach_fine_tuning(
         for t in templates
     ]
     assert not [e.question for e in examples if any(p.fullmatch(e.question) for p in patterns)]
-    questions = [json.loads(line) for line in (data / "eval_questions.jsonl").open()]
+    questions = [
+        json.loads(line) for line in (data / "eval_questions.jsonl").read_text().splitlines()
+    ]
     assert {q["doc_id"] for q in questions if q["doc_id"]} <= held_out
     assert {q["split"] for q in questions} == {"seen", "unseen"}
 

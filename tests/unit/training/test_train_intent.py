@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
+from tests.unit.training.classifier_cli import error_of, tiny_run_metrics
 from training.train_intent import main
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "nlu"
@@ -16,19 +16,10 @@ REQUIRED = ("accuracy", "macro_f1", "in_scope_accuracy", "oos_recall", "oos_prec
 
 def test_cli_writes_metrics_and_confusion_png(tmp_path: Path) -> None:
     out = tmp_path / "intent"
-    code = main(
-        [
-            "--train", str(FIXTURES / "intent_train.csv"),
-            "--eval", str(FIXTURES / "intent_test.csv"),
-            "--oos-train", str(FIXTURES / "oos_train.csv"),
-            "--out", str(out),
-            "--preset", "tiny",
-            "--device", "cpu",
-            "--latency-samples", "10",
-        ]
+    metrics = tiny_run_metrics(
+        main, FIXTURES / "intent_train.csv", FIXTURES / "intent_test.csv", out,
+        "--oos-train", str(FIXTURES / "oos_train.csv"), "--latency-samples", "10",
     )  # fmt: skip
-    assert code == 0
-    metrics = json.loads((out / "metrics.json").read_text())
     for key in REQUIRED:
         assert isinstance(metrics[key], float), key
     for key in ("accuracy", "macro_f1", "in_scope_accuracy", "oos_recall", "oos_precision"):
@@ -39,35 +30,36 @@ def test_cli_writes_metrics_and_confusion_png(tmp_path: Path) -> None:
     assert (out / "label_map.json").is_file() and (out / "encoder" / "config.json").is_file()
 
 
-def run_with(
-    tmp_path: Path, train_text: str, capsys: pytest.CaptureFixture[str], *extra: str
-) -> str:
-    train = tmp_path / "train.csv"
-    train.write_text(train_text, encoding="utf-8")
-    code = main(
-        ["--train", str(train), "--eval", str(FIXTURES / "intent_test.csv"),
-         "--out", str(tmp_path / "out"), "--preset", "tiny", *extra]
-    )  # fmt: skip
-    assert code == 2
-    return capsys.readouterr().err
-
-
-def test_malformed_csv_quotes_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    err = run_with(tmp_path, "text,label\nhello,greet\ncancel my order, now,cancel_order\n", capsys)
-    assert "line 3 has 3 fields" in err and "'cancel my order, now,cancel_order'" in err
-
-
-def test_unknown_label_column(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    err = run_with(tmp_path, "text,intent\nhello,greet\nbye,goodbye\n", capsys)
-    assert "no column 'label'" in err and "columns found: 'text', 'intent'" in err
-    assert "--label-column" in err
-
-
-def test_single_class_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    err = run_with(tmp_path, "text,label\nhello,greet\nhi,greet\n", capsys)
-    assert "1 distinct label(s): 'greet' (2 rows)" in err and "at least 2" in err
-
-
-def test_oos_rows_in_train(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    err = run_with(tmp_path, "text,label\nhello,greet\nbye,goodbye\nweather?,oos\n", capsys)
-    assert "labelled 'oos'" in err and "--oos-train" in err
+@pytest.mark.parametrize(
+    ("train_text", "expected"),
+    [
+        pytest.param(
+            "text,label\nhello,greet\ncancel my order, now,cancel_order\n",
+            ["line 3 has 3 fields", "'cancel my order, now,cancel_order'"],
+            id="malformed_csv_quotes_the_line",
+        ),
+        pytest.param(
+            "text,intent\nhello,greet\nbye,goodbye\n",
+            ["no column 'label'", "columns found: 'text', 'intent'", "--label-column"],
+            id="unknown_label_column",
+        ),
+        pytest.param(
+            "text,label\nhello,greet\nhi,greet\n",
+            ["1 distinct label(s): 'greet' (2 rows)", "at least 2"],
+            id="single_class_file",
+        ),
+        pytest.param(
+            "text,label\nhello,greet\nbye,goodbye\nweather?,oos\n",
+            ["labelled 'oos'", "--oos-train"],
+            id="oos_rows_in_train",
+        ),
+    ],
+)
+def test_bad_training_data_is_explained(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], train_text: str, expected: list[str]
+) -> None:
+    err = error_of(
+        main, tmp_path, train_text, FIXTURES / "intent_test.csv", capsys, "--preset", "tiny"
+    )
+    for part in expected:
+        assert part in err

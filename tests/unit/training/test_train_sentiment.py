@@ -2,31 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
+from tests.unit.training.classifier_cli import error_of, tiny_run_metrics
 from training.train_sentiment import main
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "sentiment"
+EVAL = FIXTURES / "eval.csv"
 
 
 def test_cli_writes_metrics_for_each_eval_file(tmp_path: Path) -> None:
     out = tmp_path / "sentiment"
-    code = main(
-        [
-            "--train", str(FIXTURES / "train.csv"),
-            "--eval", str(FIXTURES / "eval.csv"),
-            "--extra-eval", str(FIXTURES / "eval_binary.csv"),
-            "--out", str(out),
-            "--preset", "tiny",
-            "--device", "cpu",
-            "--latency-samples", "5",
-        ]
+    metrics = tiny_run_metrics(
+        main, FIXTURES / "train.csv", EVAL, out,
+        "--extra-eval", str(FIXTURES / "eval_binary.csv"), "--latency-samples", "5",
     )  # fmt: skip
-    assert code == 0
-    metrics = json.loads((out / "metrics.json").read_text())
     assert 0.0 <= metrics["accuracy"] <= 1.0 and 0.0 <= metrics["macro_f1"] <= 1.0
     assert metrics["labels"] == ["negative", "neutral", "positive"]
     binary = metrics["evals"]["eval_binary"]
@@ -37,21 +29,10 @@ def test_cli_writes_metrics_for_each_eval_file(tmp_path: Path) -> None:
 
 
 def test_unknown_sentiment_label(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    train = tmp_path / "train.csv"
-    train.write_text("text,label\ngreat,positive\nawful,angry\n", encoding="utf-8")
-    code = main(
-        ["--train", str(train), "--eval", str(FIXTURES / "eval.csv"), "--out", str(tmp_path / "o")]
-    )
-    assert code == 2
-    err = capsys.readouterr().err
+    err = error_of(main, tmp_path, "text,label\ngreat,positive\nawful,angry\n", EVAL, capsys)
     assert "label 'angry'" in err and "negative, neutral, positive or 0/1" in err
 
 
 def test_single_class_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    train = tmp_path / "train.csv"
-    train.write_text("text,label\ngreat,1\nlovely,1\n", encoding="utf-8")
-    code = main(
-        ["--train", str(train), "--eval", str(FIXTURES / "eval.csv"), "--out", str(tmp_path / "o")]
-    )
-    assert code == 2
-    assert "'positive' (2 rows)" in capsys.readouterr().err
+    err = error_of(main, tmp_path, "text,label\ngreat,1\nlovely,1\n", EVAL, capsys)
+    assert "'positive' (2 rows)" in err

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from actions.store import runtime
-from actions.store.service import SqlStoreBackend
+from actions.store.sql.backend import SqlStoreBackend
 
 
 def test_get_store_is_built_from_the_environment(

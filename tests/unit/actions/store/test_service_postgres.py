@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
 from actions.store.addresses import parse_address
 from actions.store.policy import ItemCondition
@@ -19,6 +18,7 @@ from actions.store.types import Actor, LockedOut, NotVerified, OutsideReturnWind
 from tests.conftest import free_port
 from tests.e2e.postgres import PostgresServer, postgres_or_skip
 from tests.unit.actions.store.seeded import NOW, Pick, pick_orders, seed_store
+from tests.unit.actions.store.sql.helpers import count
 
 pytestmark = pytest.mark.postgres
 
@@ -37,14 +37,6 @@ def pg_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[SqlStor
             store.engine.dispose()
     finally:
         server.stop()
-
-
-def count(store: SqlStoreBackend, model: type, **where: object) -> int:
-    query = select(func.count()).select_from(model)
-    for key, value in where.items():
-        query = query.where(getattr(model, key) == value)
-    with store.engine.connect() as conn:
-        return int(conn.execute(query).scalar_one())
 
 
 def test_concurrent_cancellations_refund_once(pg_store: tuple[SqlStoreBackend, dict]) -> None:

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from bot.channels.inbound import InboundError, normalize_text, parse_rest_body
+from bot.channels.inbound import InboundError, neutralize_commands, normalize_text, parse_rest_body
 
 
 def body(**fields: object) -> bytes:
@@ -50,3 +50,24 @@ def test_too_long_message_is_413_and_names_the_limit() -> None:
 
 def test_normalize_text_keeps_unicode_letters() -> None:
     assert normalize_text("Cafe\u0301  über") == "Café über"
+
+
+@pytest.mark.parametrize(
+    "typed", ["/restart", "/session_start", '/inform{"email": "a@b.c"}', "  /greet", "//x"]
+)
+def test_typed_commands_never_reach_rasa_as_commands(typed: str) -> None:
+    text = parse_rest_body(body(sender="a", message=typed)).text
+    assert not text.startswith("/")
+    assert text == neutralize_commands(normalize_text(typed))
+    assert text[1:] == typed.strip()[1:]  # only the slash changed
+
+
+def test_rest_buttons_send_their_payload_in_a_field_of_their_own() -> None:
+    msg = parse_rest_body(body(sender="a", payload='/inform{"order_number": "104233"}'))
+    assert msg.text == '/inform{"order_number": "104233"}'
+    with pytest.raises(InboundError, match="'payload' must look like"):
+        parse_rest_body(body(sender="a", payload="restart"))
+
+
+def test_ordinary_text_is_unchanged() -> None:
+    assert neutralize_commands("where is my order / parcel?") == "where is my order / parcel?"

@@ -109,20 +109,18 @@ def test_fallback_classifier_after_it(trained: tuple[LocalModelStorage, Resource
 
 
 def test_bad_threshold_config_is_rejected() -> None:
+    def create(**config: object) -> BertIntentClassifier:
+        return BertIntentClassifier.create(
+            {**BertIntentClassifier.get_default_config(), **config},
+            LocalModelStorage(Path("/nonexistent")),
+            Resource("x"),
+            ExecutionContext(GraphSchema({}), "m"),
+        )
+
     with pytest.raises(ValueError, match="oos_threshold is 'sometimes'"):
-        BertIntentClassifier.create(
-            {**BertIntentClassifier.get_default_config(), "oos_threshold": "sometimes"},
-            LocalModelStorage(Path("/nonexistent")),
-            Resource("x"),
-            ExecutionContext(GraphSchema({}), "m"),
-        )
+        create(oos_threshold="sometimes")
     with pytest.raises(ValueError, match="preset is 'huge'"):
-        BertIntentClassifier.create(
-            {**BertIntentClassifier.get_default_config(), "preset": "huge"},
-            LocalModelStorage(Path("/nonexistent")),
-            Resource("x"),
-            ExecutionContext(GraphSchema({}), "m"),
-        )
+        create(preset="huge")
 
 
 def test_fingerprint_follows_what_the_preset_means(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,4 @@
-"""Catalog exports the catalog tests read (not collected: no test_ prefix)."""
+"""Catalog and FAQ exports the tests read (not collected: no test_ prefix)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[4]
 AMAZON_CSV = ROOT / "data/demo/catalog/amazon_products_sample1000.csv"
+FAQ_CSV = ROOT / "data/demo/faq/ecommerce_faq.csv"
 SHARED = ROOT.parent / "shared" / "data"
 ADIDAS_CSV = SHARED / "product_catalog_adidas_us/adidas_usa.csv"
 MYNTRA_CSV = SHARED / "product_catalog_myntra/myntra_products_catalog.csv"

@@ -1,0 +1,167 @@
+"""Rasa's bot messages as widget events: the output channel that appends them to the event log.
+
+Rasa hands each bot message to ``OutputChannel.send_response`` as one dict (``text``, ``buttons``,
+``quick_replies``, ``image``, ``custom`` — the action's ``json_message`` — ...). The widget shows
+one bubble per message, so :func:`widget_events` maps the whole dict to one ``bot`` event (text,
+buttons, product cards and citations from ``custom``, the streamed answer's ``stream_id``), plus a
+``handoff`` event when ``custom`` carries a handoff state. Internal fields of ``custom`` (sources,
+scores, latencies) stay in the tracker and never reach the browser.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import OutputChannel
+
+logger = logging.getLogger(__name__)
+
+Store = Callable[[str, str, dict[str, Any]], Awaitable[int]]
+HANDOFF_STATES = ("waiting", "joined", "ended")
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _buttons(message: dict[str, Any]) -> list[dict[str, str]]:
+    raw = message.get("buttons") or message.get("quick_replies") or []
+    buttons = []
+    for button in raw if isinstance(raw, list) else []:
+        if isinstance(button, dict) and _text(button.get("title")) and _text(button.get("payload")):
+            buttons.append({"title": button["title"], "payload": button["payload"]})
+    return buttons
+
+
+def _products(custom: dict[str, Any]) -> list[dict[str, Any]]:
+    products = []
+    for card in custom.get("products") or []:
+        if not isinstance(card, dict) or not _text(card.get("name")):
+            continue
+        price = card.get("price")
+        in_stock = card.get("in_stock")
+        products.append(
+            {
+                "id": _text(card.get("id")),
+                "name": card["name"],
+                "price": price if isinstance(price, (int, float)) else None,
+                "currency": _text(card.get("currency")) or "USD",
+                "in_stock": in_stock if isinstance(in_stock, bool) else None,
+                "image": _text(card.get("image")),
+                "url": _text(card.get("url")),
+            }
+        )
+    return products
+
+
+def _citations(custom: dict[str, Any]) -> list[dict[str, Any]]:
+    citations = []
+    for i, citation in enumerate(custom.get("citations") or [], 1):
+        if not isinstance(citation, dict):
+            continue
+        number = citation.get("n")
+        citations.append(
+            {
+                "n": number if isinstance(number, int) else i,
+                "title": _text(citation.get("title")),
+                "url": _text(citation.get("url")),
+                "kind": _text(citation.get("kind")),
+            }
+        )
+    return citations
+
+
+def widget_events(message: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Map one Rasa bot message to widget events ``(kind, payload)`` (without ``seq``)."""
+    custom = message.get("custom") if isinstance(message.get("custom"), dict) else {}
+    assert isinstance(custom, dict)
+    out: list[tuple[str, dict[str, Any]]] = []
+    bot: dict[str, Any] = {
+        "message_id": uuid.uuid4().hex,
+        # A channel-neutral answer may carry a shorter text for UIs that show citations as links.
+        "text": _text(custom.get("display_text")) or _text(message.get("text")),
+        "buttons": _buttons(message),
+        "products": _products(custom),
+        "citations": _citations(custom),
+    }
+    image = _text(message.get("image"))
+    if image:
+        bot["image"] = image
+    stream_id = custom.get("stream_id")
+    if isinstance(stream_id, str) and stream_id:
+        bot["stream_id"] = stream_id
+    if bot["text"] or bot["buttons"] or bot["products"] or "image" in bot:
+        out.append(("bot", bot))
+    handoff = custom.get("handoff")
+    if isinstance(handoff, dict) and handoff.get("state") in HANDOFF_STATES:
+        event: dict[str, Any] = {"state": handoff["state"]}
+        if isinstance(handoff.get("position"), int):
+            event["position"] = handoff["position"]
+        out.append(("handoff", event))
+    return out
+
+
+class WidgetOutputChannel(OutputChannel):
+    """Appends every bot message to the widget's event log of its recipient's conversation.
+
+    Used for the replies to a widget message, and by Rasa's HTTP API (``output_channel=latest``),
+    so messages sent into a widget conversation from outside (the agent console) reach its stream.
+
+    Args:
+        store: ``await store(conversation_id, kind, payload)`` stores an event, returns its seq.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    @classmethod
+    def name(cls) -> str:
+        """The channel's name (Rasa records it with each message)."""
+        return "widget"
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        """Store the whole message as one ``bot`` event (plus a ``handoff`` event if any)."""
+        for kind, payload in widget_events(dict(message)):
+            await self._store(recipient_id, kind, payload)
+
+    # Rasa's per-part methods, for callers that use them directly: each part is one bot event.
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        """Send a text message."""
+        await self.send_response(recipient_id, {"text": text})
+
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        """Send a text with quick-reply buttons."""
+        await self.send_response(recipient_id, {"text": text, "buttons": buttons})
+
+    async def send_quick_replies(
+        self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        """Send a text with quick replies (shown as buttons)."""
+        await self.send_response(recipient_id, {"text": text, "buttons": quick_replies})
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        """Send an image."""
+        await self.send_response(recipient_id, {"image": image})
+
+    async def send_attachment(self, recipient_id: str, attachment: str, **kwargs: Any) -> None:
+        """Send an attachment (shown as a link)."""
+        await self.send_response(recipient_id, {"text": attachment})
+
+    async def send_custom_json(
+        self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
+    ) -> None:
+        """Send structured data (product cards, citations, handoff state)."""
+        await self.send_response(recipient_id, {"custom": json_message})
+
+    async def send_elements(
+        self, recipient_id: str, elements: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        """Send carousel elements (as text titles; the widget shows products from ``custom``)."""
+        titles = [str(e.get("title")) for e in elements if isinstance(e, dict) and e.get("title")]
+        if titles:
+            await self.send_response(recipient_id, {"text": "\n".join(titles)})

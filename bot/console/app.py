@@ -1,0 +1,103 @@
+"""Build the console's ASGI app: routes (each with its access level), static files, headers."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Callable
+
+from sqlalchemy.engine import Engine
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+
+from bot.console import views
+from bot.console.access import Access, Endpoint, access_of, guard
+from bot.console.agents import AgentStore, utcnow
+from bot.console.context import STATIC_DIR, TEMPLATES_DIR, Console
+from bot.console.csrf import SigninTokens
+from bot.console.headers import SecurityHeaders
+from bot.console.passwords import Passwords
+from bot.console.ratelimit import SigninLimiter, storage_url
+from bot.console.sessions import SessionStore
+from bot.storage.engine import make_engine
+from core.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 256 * 1024
+
+# (path, methods, access, endpoint): every route of the console, in one place.
+ROUTES: list[tuple[str, list[str], Access, Endpoint]] = [
+    ("/health", ["GET"], Access.PUBLIC, views.health),
+    ("/signin", ["GET"], Access.PUBLIC, views.signin_page),
+    ("/signin", ["POST"], Access.PUBLIC, views.signin),
+    ("/signout", ["POST"], Access.AGENT, views.signout),
+    ("/", ["GET"], Access.AGENT, views.home),
+    ("/api/me", ["GET"], Access.AGENT, views.api_me),
+    ("/api/queue", ["GET"], Access.AGENT, views.api_queue),
+    ("/api/agents", ["GET"], Access.ADMIN, views.api_agents),
+]
+
+
+def build_console(
+    settings: Settings,
+    engine: Engine | None = None,
+    passwords: Passwords | None = None,
+    clock: Callable[[], dt.datetime] = utcnow,
+) -> Console:
+    """The console's shared objects for ``settings`` (the engine made from ``app_db_url``)."""
+    engine = engine or make_engine(settings.resolve_db_url(settings.app_db_url))
+    return Console(
+        settings=settings,
+        engine=engine,
+        agents=AgentStore(engine, passwords, clock),
+        sessions=SessionStore(
+            engine, settings.console_session_idle, settings.console_session_max, clock
+        ),
+        signin_tokens=SigninTokens(settings.ensure_console_secret()),
+        limiter=SigninLimiter(
+            settings.console_signin_limit_account,
+            settings.console_signin_limit_address,
+            storage_url(settings),
+        ),
+        templates=Jinja2Templates(directory=str(TEMPLATES_DIR)),
+    )
+
+
+def build_routes() -> list[BaseRoute]:
+    """Every route, guarded; refuses a route whose endpoint has no access level (deny by default)."""
+    routes: list[BaseRoute] = [
+        Route(path, guard(access, endpoint), methods=methods)
+        for path, methods, access, endpoint in ROUTES
+    ]
+    routes.append(Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"))
+    for route in routes:
+        if isinstance(route, Route) and access_of(route.endpoint) is None:
+            raise RuntimeError(
+                f"Console route {route.path} has no access level; wrap it with bot.console.access.guard."
+            )
+    return routes
+
+
+def build_app(console: Console) -> Starlette:
+    """The console's ASGI app around ``console``."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        purged = console.sessions.purge_expired()
+        logger.info("Agent console ready (%d expired sessions removed)", purged)
+        yield
+        console.engine.dispose()
+
+    app = Starlette(
+        routes=build_routes(),
+        middleware=[Middleware(SecurityHeaders, https=console.settings.console_https)],
+        lifespan=lifespan,
+        max_body_size=MAX_BODY_BYTES,
+    )
+    app.state.console = console
+    return app
