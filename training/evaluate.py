@@ -23,12 +23,17 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def rasa_test_stories(model: Path, out: Path, root: Path = ROOT) -> None:
-    """Run the test stories against ``model``; raises CalledProcessError on any prediction error."""
+    """Run the test stories against ``model``; raises CalledProcessError on any prediction error.
+
+    ``--e2e``: the stories carry the shopper's own text (``user:`` lines), and only in end-to-end
+    mode does Rasa run the NLU on it, so a misread message fails the story.
+    """
     command = [
         sys.executable, "-m", "rasa", "test", "core",
         "--model", str(model),
         "--stories", str(root / "tests" / "stories"),
         "--out", str(out / "core"),
+        "--e2e",
         "--fail-on-prediction-errors",
     ]  # fmt: skip
     _run_rasa(command, root, "Running the test stories")

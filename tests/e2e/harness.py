@@ -64,17 +64,6 @@ class ShopBotServers:
             root, tmp_path, model, store_db_url=f"sqlite:///{store_db}", **overrides
         )
 
-
-@contextlib.contextmanager
-def running_servers(root: Path, tmp_path: Path, model: Path) -> Iterator[ShopBotServers]:
-    """Started servers on a store copy, stopped on exit (also when only one of them started)."""
-    running = ShopBotServers.with_store_copy(root, tmp_path, model)
-    try:
-        running.start()
-        yield running
-    finally:
-        running.stop()
-
     @property
     def base_url(self) -> str:
         return f"http://{self.settings.host}:{self.settings.rasa_port}"
@@ -125,3 +114,14 @@ def running_servers(root: Path, tmp_path: Path, model: Path) -> Iterator[ShopBot
                 "SELECT data FROM events WHERE sender_id = ? ORDER BY id", (sender,)
             ).fetchall()
         return [json.loads(row[0]) for row in rows]
+
+
+@contextlib.contextmanager
+def running_servers(root: Path, tmp_path: Path, model: Path) -> Iterator[ShopBotServers]:
+    """Started servers on a store copy, stopped on exit (also when only one of them started)."""
+    running = ShopBotServers.with_store_copy(root, tmp_path, model)
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
