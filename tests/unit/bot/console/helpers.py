@@ -13,7 +13,7 @@ from bot.console.passwords import Passwords
 
 with warnings.catch_warnings():
     # Starlette 1.7 would rather drive its test client with httpx2; httpx (Rasa's) works.
-    warnings.simplefilter("ignore")
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     from starlette.testclient import TestClient
 
 BASE_URL = "http://127.0.0.1:5006"
