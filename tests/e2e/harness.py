@@ -90,9 +90,15 @@ class ShopBotServers:
         body: bytes,
         content_type: str = "application/json",
         secret: str | None = REST_SECRET,
+        forwarded_for: str | None = None,
     ) -> Reply:
-        """POST to the REST channel, with the server-side secret unless ``secret`` is None."""
+        """POST to the REST channel, with the server-side secret unless ``secret`` is None.
+
+        ``forwarded_for`` plays a reverse proxy's ``X-Forwarded-For`` (believed only when the
+        servers trust loopback as a proxy: ``trusted_proxies``)."""
         headers = {"Content-Type": content_type}
+        if forwarded_for is not None:
+            headers["X-Forwarded-For"] = forwarded_for
         if secret is not None:
             headers["Authorization"] = f"Bearer {secret}"
         return post_bytes(f"{self.base_url}/webhooks/rest/webhook", body, headers)

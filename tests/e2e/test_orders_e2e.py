@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,10 +44,15 @@ class Shop:
     backend: str
 
     def say(self, sender: str, message: str, metadata: dict[str, Any] | None = None) -> Reply:
-        body = {"sender": sender, "message": message}
+        # A button press (``/intent{...}``, see ``_payload``) goes in the REST channel's own
+        # ``payload`` field: typed text starting with "/" is never read as an intent.
+        key = "payload" if message.startswith("/") else "message"
+        body = {"sender": sender, key: message}
         if metadata:
             body["metadata"] = metadata
-        reply = self.servers.post_raw(json.dumps(body).encode())
+        reply = self.servers.post_raw(
+            json.dumps(body).encode(), forwarded_for=_shopper_address(sender)
+        )
         assert reply.status == 200, reply.body
         return reply
 
@@ -63,6 +69,11 @@ class Shop:
 
     def summary(self, pick: Pick) -> OrderSummary:
         return self.store.get_order_summary(Ownership(pick.number, pick.customer_id))
+
+
+def _shopper_address(sender: str) -> str:
+    """A documentation-range address (RFC 5737) of this shopper's own, stable per sender."""
+    return f"198.51.100.{zlib.crc32(sender.encode()) % 250 + 1}"
 
 
 def _payload(intent: str, **entities: str) -> str:
@@ -99,6 +110,9 @@ def shop(
             store_db_url=db_url,
             store_now=NOW.isoformat(),
             customer_token_secret=TOKEN_SECRET,
+            # Each shopper here has an address of their own (see Shop.say), as behind a proxy:
+            # identity lockouts also count per client, and all tests run on loopback.
+            trusted_proxies="127.0.0.1",
         )
         store = SqlStoreBackend(db_url, clock=lambda: NOW)
         try:
