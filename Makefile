@@ -60,7 +60,10 @@ rasa-stories:
 	$(SHOPBOT) eval --preset tiny --stories-only
 
 integration: node-deps
-	SHOPBOT_REQUIRE_POSTGRES=1 $(BIN)/pytest -q -m "rasa or e2e or postgres or browser" --timeout 900
+	SHOPBOT_REQUIRE_POSTGRES=1 $(BIN)/pytest -q -m "(e2e or postgres or browser) and not rasa" --timeout 900
+	# Rasa's in-process training and parsing tests get an interpreter of their own: after the
+	# servers' tests the shared event-loop state broke them (seen 2026-12-03).
+	$(BIN)/pytest -q -m rasa --timeout 900
 
 ## bench: run the benchmarks and write bench/out/report.md
 bench: venv
