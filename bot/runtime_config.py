@@ -107,6 +107,14 @@ def widget_channel_config(settings: Settings) -> dict[str, Any]:
     }
 
 
+def event_broker_config(settings: Settings) -> dict[str, Any]:
+    """The ``event_broker`` section: ours, folding tracker events into the handoff queue."""
+    return {
+        "type": "bot.handoff.broker.HandoffEventBroker",
+        "app_db_url": settings.resolve_db_url(settings.app_db_url),
+    }
+
+
 def render_runtime_config(settings: Settings, out_dir: Path) -> tuple[Path, Path]:
     """Write ``endpoints.yml`` and ``credentials.yml`` for the Rasa server into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -117,6 +125,7 @@ def render_runtime_config(settings: Settings, out_dir: Path) -> tuple[Path, Path
     lock_store = lock_store_config(settings.lock_store_url)
     if lock_store:
         endpoints["lock_store"] = lock_store
+    endpoints["event_broker"] = event_broker_config(settings)
     credentials = {
         "bot.channels.rest.ShopRestInput": rest_channel_config(settings),
         "bot.channels.widget.WidgetInput": widget_channel_config(settings),

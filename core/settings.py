@@ -132,6 +132,13 @@ class Settings:
         trusted_proxies: Comma-separated addresses or networks (CIDR) of reverse proxies whose
             ``X-Forwarded-For`` the REST and widget channels trust for the client address;
             empty (the default) trusts none and uses the TCP peer.
+        support_email: The store's support email address, told to shoppers (handoff, contact
+            questions, no agent online); empty → the bot names no address.
+        support_phone: The store's support phone number; empty → none is named.
+        support_hours: When human agents work, in the store's words (e.g. ``Mon–Fri
+            9:00–18:00 ET``); empty → the bot names no hours.
+        handoff_wait_timeout: Seconds a shopper waits in the handoff queue with no agent online
+            before the bot says so honestly (and offers the support email when one is set).
     """
 
     root: Path = field(default_factory=lambda: Path(_env("HOME", str(PROJECT_ROOT))))
@@ -196,6 +203,12 @@ class Settings:
     )
     client_key_secret: str = field(default_factory=lambda: _env("CLIENT_KEY_SECRET", ""))
     trusted_proxies: str = field(default_factory=lambda: _env("TRUSTED_PROXIES", ""))
+    support_email: str = field(default_factory=lambda: _env("SUPPORT_EMAIL", ""))
+    support_phone: str = field(default_factory=lambda: _env("SUPPORT_PHONE", ""))
+    support_hours: str = field(default_factory=lambda: _env("SUPPORT_HOURS", ""))
+    handoff_wait_timeout: int = field(
+        default_factory=lambda: _env_int("HANDOFF_WAIT_TIMEOUT", 300)
+    )
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
@@ -228,6 +241,12 @@ class Settings:
             raise ValueError(
                 "max_message_chars must be greater than 0. "
                 f"Currently, max_message_chars is {self.max_message_chars}."
+            )
+        if self.handoff_wait_timeout <= 0:
+            raise ValueError(
+                "handoff_wait_timeout must be greater than 0 seconds. Currently, "
+                f"handoff_wait_timeout is {self.handoff_wait_timeout} (set "
+                "SHOPBOT_HANDOFF_WAIT_TIMEOUT)."
             )
         if self.widget_session_ttl <= 0:
             raise ValueError(

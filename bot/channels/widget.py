@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
-from rasa.shared.core.events import AgentUttered
+from rasa.shared.core.events import AgentUttered, BotUttered, ConversationResumed
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -31,6 +31,7 @@ from bot.channels.widget_service import Feedback, WidgetService
 from bot.channels.widget_stream import POLL_INTERVAL_S, StreamHub, event_stream
 from bot.storage.engine import make_engine
 from bot.storage.event_log import EventLog
+from bot.storage.handoffs import HandoffQueue
 from core.client_key import CLIENT_METADATA_KEY, ClientKeys
 
 logger = logging.getLogger(__name__)
@@ -41,6 +42,8 @@ FAILURE_REPLY = (
     "Sorry, something went wrong on my side while handling that. Please try again in a moment, "
     "or ask for a human agent."
 )
+LEFT_QUEUE = "OK, you're back with the store assistant. What can I help you with?"
+NOT_WAITING = "This conversation is not waiting for an agent."
 SSE_HEADERS = {
     "Cache-Control": "no-cache, no-store",
     "X-Accel-Buffering": "no",  # nginx: do not buffer the stream
@@ -137,6 +140,7 @@ class WidgetInput(InputChannel):
             max_message_chars,
         )
         self.assets = AssetServer(assets_dir)
+        self.queue = HandoffQueue(self.service.log.engine)
         self.client_keys = client_keys or ClientKeys()
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -232,6 +236,15 @@ class WidgetInput(InputChannel):
 
             return await _answer(request, "feedback", record)
 
+        @widget.route("/handoff/leave", methods=["POST"])
+        async def leave_queue(request: Request) -> HTTPResponse:
+            async def leave() -> HTTPResponse:
+                conversation_id = service.authenticate(request.headers.get("authorization"))
+                await self._leave_queue(request, conversation_id)
+                return response.empty(status=204)
+
+            return await _answer(request, "leave queue", leave)
+
         @widget.route("/internal/stream", methods=["POST"])
         async def internal_stream(request: Request) -> HTTPResponse:
             try:
@@ -309,6 +322,31 @@ class WidgetInput(InputChannel):
                 logger.exception("Could not store the apology for %s", message.client_id)
         finally:
             self.service.typing(conversation_id, False)
+
+    async def _leave_queue(self, request: Request, conversation_id: str) -> None:
+        """The shopper leaves the agent queue: resume the bot through Rasa, and say so.
+
+        Only while no agent has claimed the conversation (409 otherwise). The handoff is ended
+        first (atomically, ``waiting_only``), so an agent cannot claim it halfway; then Rasa's
+        tracker gets ``ConversationResumed`` and the bot's note, sent to this channel.
+        """
+        ended = await asyncio.to_thread(self.queue.finish, conversation_id, "left", None, True)
+        if ended is None:
+            raise InboundError(409, NOT_WAITING)
+        agent = getattr(request.app.ctx, "agent", None)
+        if agent is None or agent.processor is None:
+            raise RuntimeError("The Rasa agent is not loaded; cannot resume the conversation.")
+        note = BotUttered(LEFT_QUEUE, metadata={"shopbot": {"kind": "handoff", "state": "ended"}})
+        events = [ConversationResumed(), note]
+        async with agent.lock_store.lock(conversation_id):
+            tracker = await agent.processor.get_tracker(conversation_id)
+            for event in events:
+                tracker.update(event)
+            await agent.processor.execute_side_effects(
+                events, tracker, WidgetOutputChannel(self.service.store)
+            )
+            await agent.processor.save_tracker(tracker)
+        logger.info("Shopper left the agent queue in %s", conversation_id)
 
     @staticmethod
     async def _record_feedback(request: Request, conversation_id: str, given: Feedback) -> None:

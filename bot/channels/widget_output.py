@@ -74,8 +74,35 @@ def _citations(custom: dict[str, Any]) -> list[dict[str, Any]]:
     return citations
 
 
+def _console_event(message: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    """An agent's message or a handoff state sent by the agent console (``metadata.shopbot``).
+
+    The console appends bot events through Rasa's HTTP API; Rasa merges an event's metadata into
+    the message, so ``message["shopbot"]`` says who wrote it (``bot/console/handoff_views.py``).
+    """
+    marker = message.get("shopbot")
+    if not isinstance(marker, dict):
+        return None
+    kind = marker.get("kind")
+    if kind == "agent":
+        return "agent", {
+            "message_id": uuid.uuid4().hex,
+            "text": _text(message.get("text")),
+            "agent": _text(marker.get("agent")),
+        }
+    if kind == "handoff" and marker.get("state") in HANDOFF_STATES:
+        event: dict[str, Any] = {"state": marker["state"], "text": _text(message.get("text"))}
+        if _text(marker.get("agent")):
+            event["agent"] = marker["agent"]
+        return "handoff", event
+    return None
+
+
 def widget_events(message: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     """Map one Rasa bot message to widget events ``(kind, payload)`` (without ``seq``)."""
+    console_event = _console_event(message)
+    if console_event is not None:
+        return [console_event]
     custom = message.get("custom") if isinstance(message.get("custom"), dict) else {}
     assert isinstance(custom, dict)
     out: list[tuple[str, dict[str, Any]]] = []

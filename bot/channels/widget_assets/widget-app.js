@@ -7,9 +7,9 @@
  * indicator and is retried with the same client_id until the server has it.
  */
 
-import { Connection, uuid4 } from "./widget-connection.js?v=2db5071b58c3";
-import { el, fill, icon, MessageRenderer } from "./widget-messages.js?v=2db5071b58c3";
-import { ConversationStore } from "./widget-storage.js?v=2db5071b58c3";
+import { Connection, uuid4 } from "./widget-connection.js?v=5651fe3ecc7f";
+import { el, fill, icon, MessageRenderer } from "./widget-messages.js?v=5651fe3ecc7f";
+import { ConversationStore } from "./widget-storage.js?v=5651fe3ecc7f";
 
 const DEFAULT_TEXTS = {
   title: "Chat with us",
@@ -44,6 +44,7 @@ const DEFAULT_TEXTS = {
   joined: "An agent joined",
   joinedBy: "{agent} joined the conversation",
   ended: "The agent left; ShopBot is back",
+  leaveQueue: "Back to the assistant",
   newConversation: "Your previous conversation has expired. This is a new one.",
   privacy: "Privacy notice",
   privacyPrefix: "By chatting you agree to our",
@@ -107,6 +108,18 @@ export function mount({ root, launcher, options, onUnread, onOpenChange }) {
     },
   });
 
+  ui.leave.addEventListener("click", async () => {
+    ui.leave.disabled = true;
+    try {
+      await connection.leaveQueue();
+      ui.leave.hidden = true;
+    } catch {
+      // still waiting (or an agent took it meanwhile): the stream tells what happens next
+    } finally {
+      ui.leave.disabled = false;
+    }
+  });
+
   // ---- drawing ---------------------------------------------------------------------------
 
   function resetLog() {
@@ -115,6 +128,7 @@ export function mount({ root, launcher, options, onUnread, onOpenChange }) {
     state.streams.clear();
     state.quickReplies = null;
     ui.handoff.hidden = true;
+    ui.leave.hidden = true;
     for (const item of state.pending.values()) ui.log.appendChild(item);
   }
 
@@ -199,6 +213,7 @@ export function mount({ root, launcher, options, onUnread, onOpenChange }) {
         ui.handoff.textContent = text;
         ui.handoff.dataset.state = data.state;
         ui.handoff.hidden = data.state === "ended";
+        ui.leave.hidden = data.state !== "waiting";
         if (data.state !== "waiting") setTyping(false);
         break;
       }
@@ -448,6 +463,9 @@ function buildPanel(texts, options) {
   const handoff = el("div", "sb-handoff", { role: "status" });
   handoff.hidden = true;
   panel.appendChild(handoff);
+  const leave = el("button", "sb-leave", { type: "button" }, texts.leaveQueue);
+  leave.hidden = true;
+  panel.appendChild(leave);
 
   const log = el("div", "sb-log", {
     role: "log",
@@ -486,7 +504,7 @@ function buildPanel(texts, options) {
     privacy.appendChild(a);
     panel.appendChild(privacy);
   }
-  return { panel, status, handoff, log, typing, form, input, close };
+  return { panel, status, handoff, leave, log, typing, form, input, close };
 }
 
 function closeIcon() {

@@ -200,6 +200,11 @@ export class Connection {
     }
   }
 
+  /** Leave the queue for a human agent and go back to the assistant. */
+  leaveQueue() {
+    return this.request("POST", "/handoff/leave", {});
+  }
+
   feedback(messageId, value) {
     return this.request("POST", "/feedback", { message_id: messageId, value });
   }

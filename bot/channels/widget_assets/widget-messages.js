@@ -5,7 +5,7 @@
  * widget-markdown.js; nothing here parses HTML.
  */
 
-import { link, renderMarkdown, safeHref, withoutProductList, withoutSourcesFooter } from "./widget-markdown.js?v=2db5071b58c3";
+import { link, renderMarkdown, safeHref, withoutProductList, withoutSourcesFooter } from "./widget-markdown.js?v=5651fe3ecc7f";
 
 export function el(tag, className, attrs, text) {
   const node = document.createElement(tag);

@@ -111,3 +111,21 @@ def test_the_output_channel_appends_each_message() -> None:
     assert stored[2][1]["image"] == "https://s/i.png"
     assert stored[3][1]["products"][0]["name"] == "Kite"
     assert WidgetOutputChannel.name() == "widget"
+
+
+def test_console_messages_arrive_as_agent_and_handoff_events() -> None:
+    # What Rasa's BotUttered.message() gives for the console's events: metadata merged in.
+    agent = {"text": "Hi, I'm Ana.", "shopbot": {"kind": "agent", "agent": "Ana", "agent_id": 3}}
+    [(kind, event)] = widget_events(agent)
+    assert kind == "agent" and event["text"] == "Hi, I'm Ana." and event["agent"] == "Ana"
+    assert "agent_id" not in event
+    joined = {
+        "text": "Ana from the support team joined the conversation.",
+        "shopbot": {"kind": "handoff", "state": "joined", "agent": "Ana"},
+    }
+    assert widget_events(joined) == [
+        ("handoff", {"state": "joined", "agent": "Ana", "text": joined["text"]})
+    ]
+    notice = {"text": "No agent is online right now.", "shopbot": {"kind": "notice"}}
+    [(kind, event)] = widget_events(notice)
+    assert kind == "bot" and event["text"] == "No agent is online right now."

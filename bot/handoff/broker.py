@@ -1,0 +1,175 @@
+"""Rasa event broker that keeps the handoff queue and the conversation list current.
+
+Rasa's tracker store publishes every new tracker event to the configured event broker when it
+saves a tracker — events from shopper messages, from actions, and from Rasa's HTTP API (the agent
+console's writes) alike. This broker folds them into the application database:
+
+- ``pause`` (``ConversationPaused``, returned by ``action_handoff``) opens a waiting handoff with the
+  reason from the ``handoff_reason`` slot set just before it, and, for web widget conversations,
+  stores a ``handoff`` event with the shopper's place in the queue on the widget's stream;
+- ``resume``/``restart`` end an open handoff as ``left`` (an agent's hand-back ends it as
+  ``returned`` before it resumes the conversation, so this is then a no-op);
+- ``user``/``bot``/``slot`` events update the conversation's summary row (channel, counts, last
+  message, intent and sentiment, the verified customer).
+
+``publish`` is synchronous in Rasa 3.6 and runs inside the tracker store's ``save``: it must never
+raise (a broker failure would fail the shopper's message), so errors are logged and the event is
+skipped — the tracker store keeps it either way. Wired in ``endpoints.yml`` by
+``bot.runtime_config``::
+
+    event_broker:
+      type: bot.handoff.broker.HandoffEventBroker
+      app_db_url: sqlite:////abs/path/var/shopbot.db
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from asyncio import AbstractEventLoop
+from collections import OrderedDict
+from typing import Any
+
+from rasa.core.brokers.broker import EventBroker
+from rasa.utils.endpoints import EndpointConfig
+from sqlalchemy.engine import Engine
+
+from bot.storage.conversations import ConversationIndex, SummaryUpdate
+from bot.storage.engine import make_engine
+from bot.storage.event_log import EventLog
+from bot.storage.handoffs import HandoffQueue
+
+logger = logging.getLogger(__name__)
+
+REASON_SLOT = "handoff_reason"
+CUSTOMER_SLOT = "verified_customer"
+WIDGET_CHANNEL = "widget"
+MAX_REMEMBERED = 10_000  # conversations whose latest channel/reason is kept in memory
+
+
+def _at(event: dict[str, Any]) -> dt.datetime:
+    stamp = event.get("timestamp")
+    if isinstance(stamp, (int, float)):
+        return dt.datetime.fromtimestamp(stamp, dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+class _Recent(OrderedDict[str, str]):
+    """A small LRU map (conversation → value): a hint, the database stays the source of truth."""
+
+    def remember(self, key: str, value: str) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > MAX_REMEMBERED:
+            self.popitem(last=False)
+
+
+class HandoffEventBroker(EventBroker):
+    """Folds tracker events into the handoff queue and the conversation summaries.
+
+    Args:
+        engine: The application database (upgraded to head by ``shopbot run``).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.queue = HandoffQueue(engine)
+        self.conversations = ConversationIndex(engine)
+        self.widget_log = EventLog(engine)
+        self._channels = _Recent()
+        self._reasons = _Recent()
+
+    @classmethod
+    async def from_endpoint_config(
+        cls,
+        broker_config: EndpointConfig,
+        event_loop: AbstractEventLoop | None = None,
+    ) -> HandoffEventBroker:
+        """Build the broker from its ``endpoints.yml`` section (``app_db_url`` required)."""
+        url = str(broker_config.kwargs.get("app_db_url") or "")
+        if not url:
+            raise ValueError(
+                "The handoff event broker needs 'app_db_url' in endpoints.yml; render the file "
+                "with `shopbot run` (bot.runtime_config)."
+            )
+        return cls(make_engine(url))
+
+    def publish(self, event: dict[str, Any]) -> None:
+        """Fold one tracker event in; never raises."""
+        sender = event.get("sender_id")
+        kind = event.get("event")
+        if not isinstance(sender, str) or not isinstance(kind, str):
+            return
+        try:
+            self._fold(sender, kind, event)
+        except Exception:
+            logger.exception("Handoff broker could not fold a %r event of %s", kind, sender)
+
+    def _fold(self, sender: str, kind: str, event: dict[str, Any]) -> None:
+        if kind == "user":
+            self._on_user(sender, event)
+        elif kind == "bot":
+            if event.get("text") or event.get("data"):
+                self.conversations.apply(sender, SummaryUpdate(at=_at(event), bot_message=True))
+        elif kind == "slot":
+            self._on_slot(sender, event)
+        elif kind == "pause":
+            self._on_pause(sender, event)
+        elif kind in ("resume", "restart"):
+            self.queue.finish(sender, "left")
+
+    def _on_user(self, sender: str, event: dict[str, Any]) -> None:
+        parse = event.get("parse_data") or {}
+        intent = (parse.get("intent") or {}).get("name")
+        sentiment = (parse.get("sentiment") or {}).get("label")
+        channel = event.get("input_channel")
+        if isinstance(channel, str) and channel:
+            self._channels.remember(sender, channel)
+        self.conversations.apply(
+            sender,
+            SummaryUpdate(
+                at=_at(event),
+                channel=channel if isinstance(channel, str) else None,
+                user_text=str(event.get("text") or ""),
+                intent=intent if isinstance(intent, str) else None,
+                sentiment=sentiment if isinstance(sentiment, str) else None,
+            ),
+        )
+
+    def _on_slot(self, sender: str, event: dict[str, Any]) -> None:
+        name, value = event.get("name"), event.get("value")
+        if name == REASON_SLOT and isinstance(value, str):
+            self._reasons.remember(sender, value)
+        elif name == CUSTOMER_SLOT and value:
+            self.conversations.apply(sender, SummaryUpdate(at=_at(event), customer=str(value)))
+
+    def _channel_of(self, sender: str) -> str:
+        channel = self._channels.get(sender)
+        if channel:
+            return channel
+        summary = self.conversations.get(sender)
+        return summary.channel if summary else "unknown"
+
+    def _on_pause(self, sender: str, event: dict[str, Any]) -> None:
+        channel = self._channel_of(sender)
+        summary = self.conversations.get(sender)
+        handoff, created = self.queue.open(
+            sender,
+            channel,
+            self._reasons.pop(sender, "") or "asked",
+            customer=summary.customer if summary else None,
+        )
+        if not created:
+            return
+        self.conversations.apply(sender, SummaryUpdate(at=_at(event), handoff=True))
+        if channel == WIDGET_CHANNEL:
+            position = self.queue.position(sender)
+            payload: dict[str, Any] = {"state": "waiting"}
+            if position is not None:
+                payload["position"] = position
+            self.widget_log.append(sender, "handoff", payload)
+        logger.info("Conversation %s is in the handoff queue (%s)", sender, handoff.reason)
+
+    async def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()

@@ -1,0 +1,70 @@
+"""The live handoff's tables (SQLAlchemy Core): the handoff queue and a per-conversation summary.
+
+Defined on the application database's ``metadata`` (``bot/storage/tables.py``); migration
+``0003_handoff_queue`` creates them. Both are kept current from the Rasa tracker's events by
+:class:`bot.handoff.broker.HandoffEventBroker`, so the console lists conversations with an index
+lookup instead of scanning the tracker store.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String, Table, text
+
+from bot.storage.tables import metadata
+
+OPEN_STATES = ("waiting", "claimed")
+END_STATES = ("returned", "closed", "left")
+
+# One row per handoff: created when the bot pauses the conversation (``status='waiting'``),
+# claimed by one agent (an UPDATE guarded by ``status='waiting'``: the atomic claim), ended when the
+# agent hands back or closes, or the shopper leaves the queue. At most one open row per
+# conversation (the partial unique index).
+handoffs = Table(
+    "handoffs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("conversation_id", String(255), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("customer", String(254), nullable=True),
+    Column("requested_at", DateTime, nullable=False),
+    Column(
+        "agent_id",
+        Integer,
+        ForeignKey("console_agents.id", ondelete="SET NULL"),
+        nullable=True,
+    ),
+    Column("claimed_at", DateTime, nullable=True),
+    Column("ended_at", DateTime, nullable=True),
+    Column("ended_by", String(16), nullable=True),
+    Column("timeout_notified_at", DateTime, nullable=True),
+)
+Index("ix_handoffs_status_requested_at", handoffs.c.status, handoffs.c.requested_at)
+Index(
+    "uq_handoffs_open_conversation",
+    handoffs.c.conversation_id,
+    unique=True,
+    sqlite_where=text("status IN ('waiting', 'claimed')"),
+    postgresql_where=text("status IN ('waiting', 'claimed')"),
+)
+Index("ix_handoffs_conversation_id", handoffs.c.conversation_id)
+
+# One row per conversation in the tracker store: what a list of conversations shows, kept current
+# event by event.
+conversation_summaries = Table(
+    "conversation_summaries",
+    metadata,
+    Column("conversation_id", String(255), primary_key=True),
+    Column("channel", String(32), nullable=False),
+    Column("started_at", DateTime, nullable=False),
+    Column("last_event_at", DateTime, nullable=False),
+    Column("user_messages", Integer, nullable=False, default=0),
+    Column("bot_messages", Integer, nullable=False, default=0),
+    Column("last_user_text", String(500), nullable=True),
+    Column("last_intent", String(64), nullable=True),
+    Column("last_sentiment", String(16), nullable=True),
+    Column("customer", String(254), nullable=True),
+    Column("handoffs", Integer, nullable=False, default=0),
+)
+Index("ix_conversation_summaries_last_event_at", conversation_summaries.c.last_event_at)

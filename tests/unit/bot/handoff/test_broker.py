@@ -1,0 +1,119 @@
+"""The handoff event broker, fed the event dicts Rasa's tracker store publishes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    ConversationPaused,
+    ConversationResumed,
+    Event,
+    SlotSet,
+    UserUttered,
+)
+
+from bot.handoff.broker import HandoffEventBroker
+from bot.storage.engine import make_engine
+from bot.storage.migrate import upgrade_to_head
+
+
+@pytest.fixture()
+def broker(tmp_path: Path) -> Iterator[HandoffEventBroker]:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    upgrade_to_head(url)
+    engine = make_engine(url)
+    yield HandoffEventBroker(engine)
+    engine.dispose()
+
+
+def publish(broker: HandoffEventBroker, sender: str, *events: Event) -> None:
+    """What ``TrackerStore._stream_new_events`` does for each new event."""
+    for event in events:
+        body: dict[str, Any] = {"sender_id": sender}
+        body.update(event.as_dict())
+        broker.publish(body)
+
+
+def shopper(text: str, intent: str, sentiment: str = "neutral", channel: str = "widget") -> Event:
+    return UserUttered(
+        text,
+        parse_data={
+            "intent": {"name": intent, "confidence": 0.91},
+            "entities": [],
+            "sentiment": {"label": sentiment, "confidence": 0.8},
+        },
+        input_channel=channel,
+    )
+
+
+def test_a_pause_puts_the_conversation_in_the_queue_with_its_reason(
+    broker: HandoffEventBroker,
+) -> None:
+    publish(
+        broker,
+        "c1",
+        shopper("this is useless, get me a person", "human_handoff", "negative"),
+        ActionExecuted("action_handoff"),
+        BotUttered("I'm passing this conversation to a human agent."),
+        SlotSet("handoff_reason", "asked"),
+        ConversationPaused(),
+    )
+    handoff = broker.queue.current("c1")
+    assert handoff is not None
+    assert (handoff.status, handoff.reason, handoff.channel) == ("waiting", "asked", "widget")
+    summary = broker.conversations.get("c1")
+    assert summary is not None
+    assert (summary.user_messages, summary.bot_messages, summary.handoffs) == (1, 1, 1)
+    assert (summary.last_intent, summary.last_sentiment) == ("human_handoff", "negative")
+    # The widget is told the shopper's place in the queue.
+    stored = broker.widget_log.read_after("c1", 0)
+    assert [(e.kind, e.payload) for e in stored] == [
+        ("handoff", {"state": "waiting", "position": 1})
+    ]
+
+
+def test_shopper_messages_while_paused_are_counted_and_the_handoff_stays(
+    broker: HandoffEventBroker,
+) -> None:
+    publish(broker, "c1", shopper("human please", "contact_human_agent"), ConversationPaused())
+    publish(broker, "c1", shopper("hello? anyone there?", "greet"))
+    assert broker.queue.current("c1") is not None
+    summary = broker.conversations.get("c1")
+    assert summary is not None and summary.user_messages == 2
+    assert summary.last_user_text == "hello? anyone there?"
+
+
+def test_a_resume_without_an_agent_means_the_shopper_left(broker: HandoffEventBroker) -> None:
+    publish(broker, "c1", shopper("human please", "contact_human_agent"), ConversationPaused())
+    publish(broker, "c1", ConversationResumed())
+    assert broker.queue.current("c1") is None
+    assert [h.status for h in broker.queue.history("c1")] == ["left"]
+
+
+def test_the_verified_customer_is_shown_with_the_handoff(broker: HandoffEventBroker) -> None:
+    publish(
+        broker,
+        "c1",
+        shopper("where is my order", "track_order", channel="rest"),
+        SlotSet("verified_customer", "CUST-0042"),
+        shopper("I want a person", "contact_human_agent", channel="rest"),
+        ConversationPaused(),
+    )
+    handoff = broker.queue.current("c1")
+    assert handoff is not None and handoff.customer == "CUST-0042"
+    assert broker.widget_log.read_after("c1", 0) == []  # not a widget conversation
+
+
+def test_a_broken_database_never_fails_the_shoppers_message(
+    broker: HandoffEventBroker, caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    broker.queue.engine = make_engine(f"sqlite:///{tmp_path / 'not-migrated.db'}")  # no tables
+    with caplog.at_level(logging.ERROR):
+        publish(broker, "c1", ConversationPaused())  # must not raise
+    assert "could not fold" in caplog.text
