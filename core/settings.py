@@ -206,9 +206,7 @@ class Settings:
     support_email: str = field(default_factory=lambda: _env("SUPPORT_EMAIL", ""))
     support_phone: str = field(default_factory=lambda: _env("SUPPORT_PHONE", ""))
     support_hours: str = field(default_factory=lambda: _env("SUPPORT_HOURS", ""))
-    handoff_wait_timeout: int = field(
-        default_factory=lambda: _env_int("HANDOFF_WAIT_TIMEOUT", 300)
-    )
+    handoff_wait_timeout: int = field(default_factory=lambda: _env_int("HANDOFF_WAIT_TIMEOUT", 300))
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:

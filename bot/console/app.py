@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import logging
@@ -14,16 +15,22 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from bot.console import views
+from bot.console import conversation_views, handoff_views, views
 from bot.console.access import Access, Endpoint, access_of, guard
 from bot.console.agents import AgentStore, utcnow
 from bot.console.context import STATIC_DIR, TEMPLATES_DIR, Console
 from bot.console.csrf import SigninTokens
 from bot.console.headers import SecurityHeaders
 from bot.console.passwords import Passwords
+from bot.console.payloads import duration
+from bot.console.rasa_api import RasaApi, RasaHttpApi
 from bot.console.ratelimit import SigninLimiter, storage_url
 from bot.console.sessions import SessionStore
+from bot.console.transcript import TranscriptReader
+from bot.console.waiting import WaitingWatcher
+from bot.storage.conversations import ConversationIndex
 from bot.storage.engine import make_engine
+from bot.storage.handoffs import HandoffQueue
 from core.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -39,6 +46,15 @@ ROUTES: list[tuple[str, list[str], Access, Endpoint]] = [
     ("/", ["GET"], Access.AGENT, views.home),
     ("/api/me", ["GET"], Access.AGENT, views.api_me),
     ("/api/queue", ["GET"], Access.AGENT, views.api_queue),
+    ("/conversations", ["GET"], Access.AGENT, conversation_views.conversations_page),
+    ("/conversations/{cid:path}", ["GET"], Access.AGENT, conversation_views.conversation_page),
+    ("/api/conversations", ["GET"], Access.AGENT, conversation_views.api_conversations),
+    ("/api/conversations/{cid:path}/claim", ["POST"], Access.AGENT, handoff_views.claim),
+    ("/api/conversations/{cid:path}/reply", ["POST"], Access.AGENT, handoff_views.reply),
+    ("/api/conversations/{cid:path}/handback", ["POST"], Access.AGENT, handoff_views.handback),
+    ("/api/conversations/{cid:path}/close", ["POST"], Access.AGENT, handoff_views.close),
+    # Last: its {cid:path} would also match ".../claim" (a GET there is an unknown conversation).
+    ("/api/conversations/{cid:path}", ["GET"], Access.AGENT, conversation_views.api_conversation),
     ("/api/agents", ["GET"], Access.ADMIN, views.api_agents),
 ]
 
@@ -48,9 +64,14 @@ def build_console(
     engine: Engine | None = None,
     passwords: Passwords | None = None,
     clock: Callable[[], dt.datetime] = utcnow,
+    rasa: RasaApi | None = None,
+    transcripts: TranscriptReader | None = None,
 ) -> Console:
-    """The console's shared objects for ``settings`` (the engine made from ``app_db_url``)."""
+    """The console's shared objects for ``settings`` (the engine made from ``app_db_url``;
+    Rasa's HTTP API and tracker store from ``host``/``rasa_port``/``tracker_store_url``)."""
     engine = engine or make_engine(settings.resolve_db_url(settings.app_db_url))
+    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    templates.env.filters["duration"] = duration
     return Console(
         settings=settings,
         engine=engine,
@@ -64,7 +85,12 @@ def build_console(
             settings.console_signin_limit_address,
             storage_url(settings),
         ),
-        templates=Jinja2Templates(directory=str(TEMPLATES_DIR)),
+        templates=templates,
+        queue=HandoffQueue(engine, clock),
+        conversations=ConversationIndex(engine),
+        rasa=rasa or RasaHttpApi.from_settings(settings),
+        transcripts=transcripts or TranscriptReader.from_settings(settings),
+        clock=clock,
     )
 
 
@@ -89,9 +115,17 @@ def build_app(console: Console) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         purged = console.sessions.purge_expired()
+        watcher = WaitingWatcher(console.queue, console.sessions, console.rasa, console.settings)
+        task = asyncio.create_task(watcher.run(), name="waiting-watcher")
         logger.info("Agent console ready (%d expired sessions removed)", purged)
-        yield
-        console.engine.dispose()
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            console.transcripts.dispose()
+            console.engine.dispose()
 
     app = Starlette(
         routes=build_routes(),

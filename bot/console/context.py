@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,10 +12,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from bot.console.agents import AgentStore
+from bot.console.agents import AgentStore, utcnow
 from bot.console.csrf import SIGNIN_NONCE_COOKIE, SIGNIN_TOKEN_MAX_AGE_S, SigninTokens
+from bot.console.rasa_api import RasaApi
 from bot.console.ratelimit import SigninLimiter
 from bot.console.sessions import SessionStore
+from bot.console.transcript import TranscriptReader
+from bot.storage.conversations import ConversationIndex
+from bot.storage.handoffs import HandoffQueue
 from core.settings import Settings
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -31,6 +37,11 @@ class Console:
     signin_tokens: SigninTokens
     limiter: SigninLimiter
     templates: Jinja2Templates
+    queue: HandoffQueue
+    conversations: ConversationIndex
+    rasa: RasaApi
+    transcripts: TranscriptReader
+    clock: Callable[[], dt.datetime] = utcnow
 
     @property
     def secure_cookies(self) -> bool:

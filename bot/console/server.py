@@ -32,8 +32,8 @@ def serve(settings: Settings) -> None:
         forwarded_allow_ips=trusted or None,
         log_level=settings.log_level.lower(),
         server_header=False,
-        # Rasa pins websockets 10, older than uvicorn's websockets support; the console pushes
-        # with HTTP (server-sent events), so it needs no websockets.
+        # Rasa pins websockets 10, older than uvicorn's websockets support; the console's pages
+        # poll over plain HTTP (queue every 2 s, an open conversation every 1 s): no websockets.
         ws="none",
     )
 
@@ -46,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     configure_logging()
+    # httpx logs every request URL at INFO, and Rasa's API token travels in the query string.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         settings = Settings(console_port=args.port) if args.port else Settings()
     except ValueError as exc:

@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from bot.console.agents import Agent, agent_from_row, utcnow
@@ -113,6 +113,27 @@ class SessionStore:
                 )
         agent = agent_from_row(row, id_column="agent_id")
         return Session(agent, str(row.csrf_token), row.created_at, row.expires_at)
+
+    def agents_online(self, within: dt.timedelta) -> int:
+        """How many agents (not sessions) made a request in the last ``within``.
+
+        ``last_seen_at`` is written at most every ``TOUCH_INTERVAL_S``, so a session seen that
+        much longer ago may still be active: the window is widened by it.
+        """
+        now = self.clock()
+        since = now - within - dt.timedelta(seconds=TOUCH_INTERVAL_S)
+        with self.engine.connect() as conn:
+            count = conn.execute(
+                select(func.count(func.distinct(sessions.c.agent_id)))
+                .select_from(sessions.join(agents, agents.c.id == sessions.c.agent_id))
+                .where(
+                    sessions.c.last_seen_at >= since,
+                    sessions.c.last_seen_at > now - self.idle,
+                    sessions.c.expires_at > now,
+                    agents.c.disabled.is_(False),
+                )
+            ).scalar_one()
+        return int(count)
 
     def delete(self, session_id: str | None) -> None:
         """End the session of a cookie value (sign-out); unknown ids are ignored."""

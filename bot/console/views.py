@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from bot.console.access import console_of, safe_next
+from bot.console.payloads import queue_snapshot
 from bot.console.sessions import Session
 
 logger = logging.getLogger(__name__)
@@ -27,9 +29,10 @@ def current_session(request: Request) -> Session:
     return request.state.session  # type: ignore[no-any-return]
 
 
-def waiting_conversations(request: Request) -> list[dict[str, object]]:
-    """Conversations waiting for a human: none yet (the handoff queue fills this next)."""
-    return []
+async def waiting_conversations(request: Request) -> dict[str, Any]:
+    """The handoff queue as the signed-in agent sees it: ``{"count", "conversations"}``."""
+    console = console_of(request)
+    return await run_in_threadpool(queue_snapshot, console, current_session(request).agent.id)
 
 
 async def health(request: Request) -> Response:
@@ -104,13 +107,19 @@ async def signout(request: Request) -> Response:
 
 
 async def home(request: Request) -> Response:
-    """The signed-in home page: conversations waiting for a human (the queue lands here)."""
+    """The signed-in home page: the live handoff queue (``static/queue.js`` keeps it current)."""
     session = current_session(request)
-    waiting = waiting_conversations(request)
+    queue = await waiting_conversations(request)
     return console_of(request).templates.TemplateResponse(
         request,
         "home.html",
-        {"agent": session.agent, "csrf_token": session.csrf_token, "waiting": waiting},
+        {
+            "agent": session.agent,
+            "csrf_token": session.csrf_token,
+            "count": queue["count"],
+            "entries": queue["conversations"],
+            "page": "queue",
+        },
     )
 
 
@@ -123,9 +132,8 @@ async def api_me(request: Request) -> Response:
 
 
 async def api_queue(request: Request) -> Response:
-    """The conversations waiting for a human, and their count."""
-    waiting = waiting_conversations(request)
-    return JSONResponse({"count": len(waiting), "conversations": waiting})
+    """The open handoffs (waiting, then claimed) and how many are waiting."""
+    return JSONResponse(await waiting_conversations(request))
 
 
 async def api_agents(request: Request) -> Response:

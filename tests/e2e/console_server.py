@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,9 +21,17 @@ AGENT = ("bob@example.com", "Bob Agent", "agent", "bob's e2e passphrase")
 class ConsoleServer:
     """``python -m bot.console`` with its own application database under ``tmp_path``."""
 
-    def __init__(self, root: Path, tmp_path: Path) -> None:
+    def __init__(self, root: Path, tmp_path: Path, beside: Settings | None = None) -> None:
+        """``beside``: the settings of running Rasa + action servers whose application database,
+        tracker store, HTTP API token and ports the console shares (the handoff tests)."""
         from tests.conftest import free_port
 
+        if beside is not None:
+            self.settings = dataclasses.replace(
+                beside, console_port=free_port(), console_secret=CONSOLE_SECRET
+            )
+            self.service = console(self.settings)
+            return
         self.settings = Settings(
             root=root,
             preset="tiny",
@@ -65,9 +74,11 @@ class ConsoleServer:
 
 
 @contextlib.contextmanager
-def running_console(root: Path, tmp_path: Path) -> Iterator[ConsoleServer]:
+def running_console(
+    root: Path, tmp_path: Path, beside: Settings | None = None
+) -> Iterator[ConsoleServer]:
     """A started :class:`ConsoleServer`, stopped on exit (for module-scoped fixtures)."""
-    server = ConsoleServer(root, tmp_path)
+    server = ConsoleServer(root, tmp_path, beside)
     try:
         server.start()
         yield server

@@ -19,7 +19,9 @@ from tests.unit.bot.console.helpers import (
     AGENT,
     BASE_URL,
     FakeClock,
+    RecordingRasa,
     TestClient,
+    TrackerStore,
     cheap_passwords,
 )
 
@@ -54,7 +56,10 @@ def console_factory(
         settings = settings_factory(**overrides)
         url = settings.resolve_db_url(settings.app_db_url)
         upgrade_to_head(url)
-        console = build_console(settings, make_engine(url), cheap_passwords(), clock)
+        # Never the real Rasa API: a unit test that would reach the network fails loudly.
+        console = build_console(
+            settings, make_engine(url), cheap_passwords(), clock, rasa=RecordingRasa()
+        )
         for email, name, role, password in (ADMIN, AGENT):
             if console.agents.get(email) is None:
                 console.agents.add(email, name, role, password)
@@ -63,6 +68,7 @@ def console_factory(
 
     yield make
     for console in made:
+        console.transcripts.dispose()
         console.engine.dispose()
 
 
@@ -88,3 +94,19 @@ def client_factory(console: Console) -> Iterator[Callable[..., TestClient]]:
 @pytest.fixture()
 def client(client_factory: Callable[..., TestClient]) -> TestClient:
     return client_factory()
+
+
+@pytest.fixture()
+def rasa(console: Console) -> RecordingRasa:
+    assert isinstance(console.rasa, RecordingRasa)
+    return console.rasa
+
+
+@pytest.fixture()
+def tracker(console: Console) -> Iterator[TrackerStore]:
+    """Rasa's tracker store where the console's settings point (``var/tracker.db``)."""
+    path = console.settings.sqlite_path(console.settings.tracker_store_url)
+    assert path is not None
+    store = TrackerStore(path)
+    yield store
+    store.close()

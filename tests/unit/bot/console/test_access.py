@@ -115,9 +115,13 @@ def test_admin_sees_the_agent_list(client: TestClient) -> None:
 @pytest.mark.parametrize(
     ("path", "method"), [(p, m) for p, m in PROTECTED if m == "GET" and (p, m) not in ADMIN_ONLY]
 )
-def test_agent_role_reaches_agent_routes(client: TestClient, path: str, method: str) -> None:
+def test_agent_role_reaches_agent_routes(
+    console: Console, client: TestClient, path: str, method: str
+) -> None:
+    console.queue.open("conv-1", "widget", "asked")  # a conversation for the {cid} routes
     signed_in(client, AGENT)
-    assert call(client, path, method).status_code == 200  # type: ignore[attr-defined]
+    concrete = path.replace("{cid:path}", "conv-1")
+    assert call(client, concrete, method).status_code == 200  # type: ignore[attr-defined]
 
 
 def test_page_redirect_keeps_a_local_next_only(console: Console, client: TestClient) -> None:

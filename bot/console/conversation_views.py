@@ -1,0 +1,173 @@
+"""Reading conversations: the list (newest first) and one conversation's live transcript."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from bot.console.access import console_of, refuse
+from bot.console.context import Console
+from bot.console.payloads import conversation_handoff, iso
+from bot.console.views import current_session
+from bot.storage.conversations import MAX_PAGE, ConversationSummary
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 50
+TRACKER_UNREADABLE = "The conversation history cannot be read right now; try again."
+
+
+class BadParameter(ValueError):
+    """A query parameter the API cannot use (the message says which, and why)."""
+
+
+def parse_before(value: str | None) -> dt.datetime | None:
+    """``before`` as naive UTC (ISO 8601, ``Z`` or an offset allowed)."""
+    if not value:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.strip().removesuffix("Z"))
+    except ValueError:
+        raise BadParameter(
+            f"before must be an ISO 8601 time like 2026-12-01T09:00:00Z. Currently, it is "
+            f"{value[:40]!r}."
+        ) from None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+def parse_int(name: str, value: str | None, default: int, low: int, high: int) -> int:
+    """An integer query parameter within ``low..high``."""
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = low - 1
+    if not low <= number <= high:
+        raise BadParameter(
+            f"{name} must be a whole number from {low} to {high}. Currently, it is {value[:20]!r}."
+        )
+    return number
+
+
+def conversation_id_of(request: Request) -> str:
+    """The conversation id from the path (Rasa sender ids may contain ``/``)."""
+    return str(request.path_params.get("cid", ""))
+
+
+def known(console: Console, conversation_id: str) -> bool:
+    """Whether the conversation exists anywhere the console looks."""
+    if not conversation_id:
+        return False
+    if console.conversations.get(conversation_id) or console.queue.history(conversation_id):
+        return True
+    try:
+        return console.transcripts.exists(conversation_id)
+    except SQLAlchemyError as exc:
+        # Cannot tell: let the page load; reading the transcript then answers 503.
+        logger.warning("Cannot read the tracker store: %s", exc)
+        return True
+
+
+def _list(
+    console: Console, before: dt.datetime | None, limit: int
+) -> tuple[list[ConversationSummary], str | None]:
+    """A page of conversations and the ``before`` of the next one (None: this is the last)."""
+    rows = console.conversations.page(before, limit)
+    return rows, iso(rows[-1].last_event_at) if len(rows) == limit else None
+
+
+async def api_conversations(request: Request) -> Response:
+    """Conversations, newest activity first, ``limit`` at a time (``before`` pages back)."""
+    try:
+        before = parse_before(request.query_params.get("before"))
+        limit = parse_int("limit", request.query_params.get("limit"), PAGE_SIZE, 1, MAX_PAGE)
+    except BadParameter as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    rows, next_before = await run_in_threadpool(_list, console_of(request), before, limit)
+    return JSONResponse(
+        {"conversations": [row.to_dict() for row in rows], "next_before": next_before}
+    )
+
+
+async def conversations_page(request: Request) -> Response:
+    """The page listing conversations (server-rendered; "Older" links page back)."""
+    console = console_of(request)
+    session = current_session(request)
+    try:
+        before = parse_before(request.query_params.get("before"))
+    except BadParameter as exc:
+        return refuse(request, 400, str(exc))
+    rows, next_before = await run_in_threadpool(_list, console, before, PAGE_SIZE)
+    return console.templates.TemplateResponse(
+        request,
+        "conversations.html",
+        {
+            "agent": session.agent,
+            "csrf_token": session.csrf_token,
+            "conversations": rows,
+            "next_before": next_before,
+            "page": "conversations",
+        },
+    )
+
+
+async def conversation_page(request: Request) -> Response:
+    """One conversation: its history, live, and the handoff controls (``conversation.js``)."""
+    console = console_of(request)
+    session = current_session(request)
+    conversation_id = conversation_id_of(request)
+    if not await run_in_threadpool(known, console, conversation_id):
+        return refuse(request, 404, "There is no conversation with this id.")
+    summary = await run_in_threadpool(console.conversations.get, conversation_id)
+    return console.templates.TemplateResponse(
+        request,
+        "conversation.html",
+        {
+            "agent": session.agent,
+            "csrf_token": session.csrf_token,
+            "conversation_id": conversation_id,
+            "summary": summary,
+            "page": "conversation",
+        },
+    )
+
+
+def _transcript(console: Console, conversation_id: str, after: int, agent_id: int) -> Any:
+    if after == 0 and not known(console, conversation_id):  # later polls: known at the first
+        return None
+    page = console.transcripts.items_after(conversation_id, after)
+    return {
+        "conversation_id": conversation_id,
+        "items": page.items,
+        "after": page.cursor,
+        "more": page.more,
+        "handoff": conversation_handoff(console, conversation_id, agent_id),
+    }
+
+
+async def api_conversation(request: Request) -> Response:
+    """Transcript items after event ``after`` (0: from the start) and the handoff state."""
+    console = console_of(request)
+    conversation_id = conversation_id_of(request)
+    try:
+        after = parse_int("after", request.query_params.get("after"), 0, 0, 2**63 - 1)
+    except BadParameter as exc:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+    agent_id = current_session(request).agent.id
+    try:
+        body = await run_in_threadpool(_transcript, console, conversation_id, after, agent_id)
+    except SQLAlchemyError:
+        logger.exception("Cannot read the transcript of %s", conversation_id)
+        return JSONResponse({"error": TRACKER_UNREADABLE}, status_code=503)
+    if body is None:
+        return JSONResponse({"error": "There is no conversation with this id."}, status_code=404)
+    return JSONResponse(body)

@@ -1,0 +1,269 @@
+"""One conversation's history, read straight from Rasa's SQL tracker store (read-only).
+
+Rasa's ``SQLTrackerStore`` keeps one row per event in ``events`` (``id``, ``sender_id``
+[indexed], ``type_name``, ``timestamp`` [epoch seconds], ``intent_name``, ``action_name``,
+``data`` = the JSON of ``event.as_dict()``). The console declares just that table (it imports no
+Rasa) and only SELECTs: SQLite is opened with ``mode=ro``; before Rasa has written anything there
+is no file or no table, and the history is empty.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, create_engine, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.engine import Engine, Row, make_url
+
+from core.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+MAX_ITEMS = 500
+QUEUE_TEXT_CHARS = 300
+
+events = Table(
+    "events",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("sender_id", String(255), nullable=False),
+    Column("type_name", String(255), nullable=False),
+    Column("timestamp", Float),
+    Column("intent_name", String(255)),
+    Column("action_name", String(255)),
+    Column("data", Text),
+)
+
+
+@dataclass(frozen=True)
+class TranscriptPage:
+    """Transcript items after an event id, and where the next poll starts.
+
+    ``cursor`` is the id of the last event *read* (not the last item shown: slot and
+    ``action_listen`` events are read and skipped, and polling must move past them).
+    """
+
+    items: list[dict[str, Any]]
+    cursor: int
+    more: bool
+
+
+@dataclass(frozen=True)
+class RecentTurns:
+    """The end of a conversation, for a queue entry."""
+
+    messages: list[dict[str, Any]] = field(default_factory=list)  # {"author", "text"}
+    turns: list[dict[str, Any]] = field(default_factory=list)  # {"intent", "confidence", ...}
+
+
+def _iso(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    moment = dt.datetime.fromtimestamp(float(timestamp), dt.timezone.utc).replace(tzinfo=None)
+    return moment.isoformat(timespec="milliseconds") + "Z"
+
+
+def _score(value: Any) -> float | None:
+    return round(float(value), 3) if isinstance(value, (int, float)) else None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _user_item(data: dict[str, Any], row: Row) -> dict[str, Any]:
+    parse = _dict(data.get("parse_data"))
+    intent = _dict(parse.get("intent"))
+    name = intent.get("name") or row.intent_name
+    ranking = [r for r in parse.get("intent_ranking") or [] if isinstance(r, dict)]
+    runner_up = next((r for r in ranking if r.get("name") and r.get("name") != name), None)
+    # bot.nlu.sentiment.BertSentimentAnalyzer writes parse_data["sentiment"] = {label, confidence}
+    sentiment = _dict(parse.get("sentiment"))
+    return {
+        "type": "user",
+        "author": "user",
+        "text": str(data.get("text") or ""),
+        "intent": {"name": str(name), "confidence": _score(intent.get("confidence"))}
+        if name
+        else None,
+        "runner_up": {
+            "name": str(runner_up["name"]),
+            "confidence": _score(runner_up.get("confidence")),
+        }
+        if runner_up
+        else None,
+        "sentiment": {
+            "label": str(sentiment["label"]),
+            "confidence": _score(sentiment.get("confidence")),
+        }
+        if sentiment.get("label")
+        else None,
+        "channel": data.get("input_channel"),
+    }
+
+
+def _bot_item(data: dict[str, Any]) -> dict[str, Any]:
+    shopbot = _dict(_dict(data.get("metadata")).get("shopbot"))
+    kind = shopbot.get("kind")
+    author = {"agent": "agent", "handoff": "notice", "notice": "notice"}.get(str(kind), "bot")
+    buttons = _dict(data.get("data")).get("buttons") or []
+    return {
+        "type": "bot",
+        "author": author,
+        "text": str(data.get("text") or ""),
+        "agent": shopbot.get("agent") if author in ("agent", "notice") else None,
+        "state": shopbot.get("state") if kind == "handoff" else None,
+        "buttons": [str(b.get("title", "")) for b in buttons if isinstance(b, dict)],
+    }
+
+
+def to_item(row: Row) -> dict[str, Any] | None:
+    """One tracker event as a transcript item (None for events the transcript leaves out)."""
+    try:
+        data = _dict(json.loads(row.data or "{}"))
+    except ValueError:
+        data = {}
+    base: dict[str, Any] = {"id": int(row.id), "at": _iso(row.timestamp)}
+    kind = row.type_name
+    if kind == "user":
+        return {**base, **_user_item(data, row)}
+    if kind == "bot":
+        return {**base, **_bot_item(data)}
+    if kind in ("pause", "resume"):
+        return {**base, "type": kind}
+    if kind == "session_started":
+        return {**base, "type": "session"}
+    if kind == "restart":
+        return {**base, "type": "restart"}
+    if kind == "action":
+        name = data.get("name") or row.action_name
+        if not name or name == "action_listen":
+            return None
+        return {**base, "type": "action", "name": str(name)}
+    return None  # slots, featurization, loops, ...: not part of what an agent reads
+
+
+class TranscriptReader:
+    """Reads conversations from Rasa's SQL tracker store.
+
+    Args:
+        url: The tracker store's SQLAlchemy URL (``Settings.resolve_db_url`` applied).
+        engine: An engine to use instead (tests).
+    """
+
+    def __init__(self, url: str, engine: Engine | None = None) -> None:
+        parsed = make_url(url)
+        self._sqlite_file: Path | None = None
+        if engine is not None:
+            self.engine = engine
+        elif parsed.get_backend_name() == "sqlite":
+            self._sqlite_file = Path(parsed.database or "")
+            # mode=ro: the console can never write Rasa's file, nor create it when missing.
+            self.engine = create_engine(
+                f"sqlite:///file:{self._sqlite_file}?mode=ro&uri=true",
+                future=True,
+                connect_args={"timeout": 5.0, "check_same_thread": False},
+            )
+        else:
+            self.engine = create_engine(url, future=True, pool_pre_ping=True)
+        self._has_table = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TranscriptReader:
+        """The reader of ``settings.tracker_store_url``."""
+        return cls(settings.resolve_db_url(settings.tracker_store_url))
+
+    def _ready(self) -> bool:
+        """Whether Rasa's ``events`` table exists yet (remembered once it does)."""
+        if self._has_table:
+            return True
+        if self._sqlite_file is not None and not self._sqlite_file.is_file():
+            return False
+        with self.engine.connect() as conn:
+            self._has_table = sa_inspect(conn).has_table("events")
+        return self._has_table
+
+    def items_after(
+        self, conversation_id: str, after_id: int = 0, limit: int = MAX_ITEMS
+    ) -> TranscriptPage:
+        """Transcript items of events with an id above ``after_id``, oldest first."""
+        limit = max(1, min(limit, MAX_ITEMS))
+        if not self._ready():
+            return TranscriptPage([], after_id, False)
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(events)
+                .where(events.c.sender_id == conversation_id, events.c.id > after_id)
+                .order_by(events.c.id)
+                .limit(limit + 1)
+            ).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = [item for item in map(to_item, rows) if item is not None]
+        return TranscriptPage(items, int(rows[-1].id) if rows else after_id, more)
+
+    def last_turns(self, conversation_id: str, n: int = 3) -> RecentTurns:
+        """The last ``n`` messages (shopper, bot, agent) and the last ``n`` shopper turns."""
+        if not self._ready():
+            return RecentTurns()
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(events)
+                .where(
+                    events.c.sender_id == conversation_id, events.c.type_name.in_(("user", "bot"))
+                )
+                .order_by(events.c.id.desc())
+                .limit(max(n * 8, 20))
+            ).all()
+        items = [item for item in map(to_item, reversed(rows)) if item is not None]
+        messages = [
+            {"author": i["author"], "text": i["text"][:QUEUE_TEXT_CHARS]}
+            for i in items
+            if i["text"]
+        ][-n:]
+        turns = [
+            {
+                "text": i["text"][:QUEUE_TEXT_CHARS],
+                "intent": i["intent"]["name"] if i["intent"] else None,
+                "confidence": i["intent"]["confidence"] if i["intent"] else None,
+                "sentiment": i["sentiment"]["label"] if i["sentiment"] else None,
+            }
+            for i in items
+            if i["type"] == "user"
+        ][-n:]
+        return RecentTurns(messages, turns)
+
+    def exists(self, conversation_id: str) -> bool:
+        """Whether the tracker store has any event of the conversation."""
+        if not self._ready():
+            return False
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(events.c.id).where(events.c.sender_id == conversation_id).limit(1)
+            ).first()
+        return row is not None
+
+    def paused(self, conversation_id: str) -> bool:
+        """Whether the conversation's latest pause/resume/restart event is a pause."""
+        if not self._ready():
+            return False
+        with self.engine.connect() as conn:
+            kind = conn.execute(
+                select(events.c.type_name)
+                .where(
+                    events.c.sender_id == conversation_id,
+                    events.c.type_name.in_(("pause", "resume", "restart")),
+                )
+                .order_by(events.c.id.desc())
+                .limit(1)
+            ).scalar()
+        return kind == "pause"
+
+    def dispose(self) -> None:
+        """Close the pooled connections."""
+        self.engine.dispose()
