@@ -76,16 +76,16 @@ def queue_snapshot(console: Console, agent_id: int) -> dict[str, Any]:
     queue still answers, without them."""
     handoffs = console.queue.open_handoffs()
     now = console.clock()
-    readable = True
+    recent: dict[str, RecentTurns] = {}
+    try:
+        recent = console.transcripts.last_turns_many(
+            [h.conversation_id for h in handoffs], QUEUE_LAST
+        )
+    except SQLAlchemyError as exc:
+        logger.warning("Cannot read the tracker store for the queue: %s", exc)
     entries = []
     for handoff in handoffs:
-        recent = RecentTurns()
-        if readable:
-            try:
-                recent = console.transcripts.last_turns(handoff.conversation_id, QUEUE_LAST)
-            except SQLAlchemyError as exc:
-                logger.warning("Cannot read the tracker store for the queue: %s", exc)
-                readable = False
+        turns = recent.get(handoff.conversation_id, RecentTurns())
         entries.append(
             {
                 "handoff_id": handoff.id,
@@ -100,8 +100,8 @@ def queue_snapshot(console: Console, agent_id: int) -> dict[str, Any]:
                 "agent": handoff.agent_name,
                 "mine": handoff.status == "claimed" and handoff.agent_id == agent_id,
                 "customer": handoff.customer,
-                "last_messages": recent.messages,
-                "last_turns": recent.turns,
+                "last_messages": turns.messages,
+                "last_turns": turns.turns,
             }
         )
     return {"count": console.queue.count_waiting(), "conversations": entries}

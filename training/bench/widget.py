@@ -19,20 +19,16 @@ latencies goes to ``widget_latency.png``. ``ctx.quick``: 10 questions.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import http.client
 import json
 import logging
 import random
 import re
-import secrets
-import shutil
-import socket
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +36,7 @@ from tqdm import tqdm
 
 from core.settings import Settings
 from training.bench.report import BenchContext, BenchSection, markdown_table
+from training.bench.servers import bench_settings, running_servers
 from training.bench.widget_client import SseEvent, WidgetClient, post_json
 from training.stats import p50_p95
 
@@ -80,13 +77,6 @@ class Measurements:
     rest_failures: int = 0
 
 
-def free_port() -> int:
-    """A TCP port that is free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _lines(path: Path) -> list[str]:
     return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -123,54 +113,6 @@ def bench_questions(root: Path, n: int, seed: int = SEED) -> list[str]:
     mixed = [q for pair in zip(products, faq_questions, strict=False) for q in pair]
     mixed += products[len(faq_questions) :] + faq_questions[len(products) :]
     return mixed[:n]
-
-
-def bench_settings(ctx: BenchContext, tmp: Path) -> Settings:
-    """Settings of a private pair of servers: free ports, temporary databases, fresh secrets."""
-    ports = [free_port() for _ in range(4)]
-    while len(set(ports)) < 4:
-        ports = [free_port() for _ in range(4)]
-    store_db = ctx.project_root / "var" / "store" / "shop.db"
-    overrides: dict[str, object] = {}
-    if store_db.exists():  # a copy: the benchmark never writes into var/
-        shutil.copy(store_db, tmp / "shop.db")
-        overrides["store_db_url"] = f"sqlite:///{tmp / 'shop.db'}"
-    return Settings(
-        root=ctx.project_root,
-        preset=ctx.preset,
-        rasa_port=ports[0],
-        actions_port=ports[1],
-        demo_port=ports[2],
-        console_port=ports[3],
-        api_token=secrets.token_urlsafe(24),
-        tracker_store_url=f"sqlite:///{tmp / 'tracker.db'}",
-        app_db_url=f"sqlite:///{tmp / 'app.db'}",
-        rest_secret=secrets.token_urlsafe(32),
-        rest_auth=True,
-        widget_secret=secrets.token_urlsafe(32),
-        stream_secret=secrets.token_urlsafe(32),
-        client_key_secret=secrets.token_urlsafe(32),
-        run_dir=str(tmp / "run"),
-        **overrides,  # type: ignore[arg-type]
-    )
-
-
-@contextlib.contextmanager
-def running_servers(settings: Settings) -> Iterator[str]:
-    """Start the action server and the Rasa server; yield the Rasa server's base URL."""
-    from bot.runner import action_server, prepare_app_db, rasa_server
-
-    prepare_app_db(settings)
-    services = [action_server(settings), rasa_server(settings)]
-    try:
-        for service in services:
-            service.start()
-        for service in services:
-            service.wait_ready(timeout=300)
-        yield f"http://{settings.host}:{settings.rasa_port}"
-    finally:
-        for service in reversed(services):
-            service.stop()
 
 
 def _after(events: Sequence[SseEvent], kind: str, start: float) -> list[SseEvent]:

@@ -1,0 +1,103 @@
+"""Private servers for the benchmark sections: free loopback ports, temporary databases, fresh
+secrets, and the real processes ``shopbot run`` starts (``bot.runner``'s services).
+
+Used by the "Widget" section (Rasa + action server) and the "Console" section (the agent console,
+alone on a seeded database or beside Rasa + action server). Nothing is written into ``var/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+from core.settings import Settings
+from training.bench.report import BenchContext
+
+N_PORTS = 4  # rasa, actions, demo store, console
+
+
+def free_port() -> int:
+    """A TCP port that is free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def bench_settings(
+    ctx: BenchContext,
+    tmp: Path,
+    tracker_store_url: str | None = None,
+    app_db_url: str | None = None,
+) -> Settings:
+    """Settings of a private set of servers: free ports, temporary databases, fresh secrets.
+
+    Args:
+        ctx: The benchmark context (project root and preset).
+        tmp: A temporary folder for the SQLite files, the order database copy and the logs.
+        tracker_store_url: The tracker store; default a new SQLite file in ``tmp``.
+        app_db_url: The application database; default a new SQLite file in ``tmp``.
+    """
+    ports = [free_port() for _ in range(N_PORTS)]
+    while len(set(ports)) < N_PORTS:
+        ports = [free_port() for _ in range(N_PORTS)]
+    store_db = ctx.project_root / "var" / "store" / "shop.db"
+    overrides: dict[str, object] = {}
+    if store_db.exists():  # a copy: the benchmark never writes into var/
+        shutil.copy(store_db, tmp / "shop.db")
+        overrides["store_db_url"] = f"sqlite:///{tmp / 'shop.db'}"
+    return Settings(
+        root=ctx.project_root,
+        preset=ctx.preset,
+        rasa_port=ports[0],
+        actions_port=ports[1],
+        demo_port=ports[2],
+        console_port=ports[3],
+        api_token=secrets.token_urlsafe(24),
+        tracker_store_url=tracker_store_url or f"sqlite:///{tmp / 'tracker.db'}",
+        app_db_url=app_db_url or f"sqlite:///{tmp / 'app.db'}",
+        rest_secret=secrets.token_urlsafe(32),
+        rest_auth=True,
+        widget_secret=secrets.token_urlsafe(32),
+        stream_secret=secrets.token_urlsafe(32),
+        client_key_secret=secrets.token_urlsafe(32),
+        console_secret=secrets.token_urlsafe(32),
+        run_dir=str(tmp / "run"),
+        **overrides,  # type: ignore[arg-type]
+    )
+
+
+@contextlib.contextmanager
+def running_servers(settings: Settings) -> Iterator[str]:
+    """Start the action server and the Rasa server; yield the Rasa server's base URL."""
+    from bot.runner import action_server, prepare_app_db, rasa_server
+
+    prepare_app_db(settings)
+    services = [action_server(settings), rasa_server(settings)]
+    try:
+        for service in services:
+            service.start()
+        for service in services:
+            service.wait_ready(timeout=300)
+        yield f"http://{settings.host}:{settings.rasa_port}"
+    finally:
+        for service in reversed(services):
+            service.stop()
+
+
+@contextlib.contextmanager
+def running_console(settings: Settings) -> Iterator[str]:
+    """Start the agent console (``python -m bot.console``); yield its base URL."""
+    from bot.runner import console, prepare_app_db
+
+    prepare_app_db(settings)
+    service = console(settings)
+    try:
+        service.start()
+        service.wait_ready(timeout=120)
+        yield f"http://{settings.host}:{settings.console_port}"
+    finally:
+        service.stop()
