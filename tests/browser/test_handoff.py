@@ -6,8 +6,6 @@ hand-back the bot answers again. Screenshots: test-artifacts/browser/handoff-*.p
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -45,17 +43,6 @@ def sign_in(page: Page, console: ConsoleServer, who: tuple[str, str, str, str]) 
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_test_id("queue-count")).to_be_visible()
-
-
-def tracker_events(site: WidgetSite, sender: str) -> list[dict[str, Any]]:
-    settings = site.servers.settings
-    db_file = settings.sqlite_path(settings.tracker_store_url)
-    assert db_file is not None
-    with sqlite3.connect(db_file) as db:
-        rows = db.execute(
-            "SELECT data FROM events WHERE sender_id = ? ORDER BY id", (sender,)
-        ).fetchall()
-    return [json.loads(row[0]) for row in rows]
 
 
 def bot_utterances_since(events: list[dict[str, Any]], marker_text: str) -> list[dict[str, Any]]:
@@ -115,7 +102,7 @@ def test_an_agent_takes_over_and_hands_back(
     )
     expect(shopper_turn).to_be_visible(timeout=LIVE_MS)
     agent.screenshot(path=str(ARTIFACTS / "handoff-04-console-conversation.png"))
-    assert bot_utterances_since(tracker_events(site, sender), AGENT_REPLY) == []
+    assert bot_utterances_since(site.servers.stored_events(sender), AGENT_REPLY) == []
     assert shopper.bot_replies().count() == bot_replies_before
 
     # Hand back: the bot resumes, says so, and answers the next question again.
@@ -123,7 +110,7 @@ def test_an_agent_takes_over_and_hands_back(
     expect(shopper.page.locator("#shopbot-widget .sb-log [data-handoff=ended]")).to_be_visible(
         timeout=LIVE_MS
     )
-    assert bot_utterances_since(tracker_events(site, sender), AGENT_REPLY) == []
+    assert bot_utterances_since(site.servers.stored_events(sender), AGENT_REPLY) == []
     answer = shopper.ask("hello")
     expect(answer.locator(".sb-bubble")).not_to_be_empty()
     shopper.shoot("handoff-05-bot-is-back")
