@@ -37,6 +37,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval-answers": ("training.eval_answers", "evaluate grounded answers on held-out questions"),
     "bench": ("training.bench.run", "run the benchmarks and write bench/out/report.md"),
     "agents": ("bot.console.agents_cli", "add, list and disable agent console accounts"),
+    "corrections": (
+        "training.export_corrections",
+        "export corrections accepted in the agent console as NLU and FAQ data",
+    ),
     "migrate": ("bot.storage.migrate", "upgrade ShopBot's own database to the newest migration"),
 }
 

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from bot.console import conversation_views, handoff_views, views
+from bot.console import conversation_views, correction_views, handoff_views, views
 from bot.console.access import Access, Endpoint, access_of, guard
 from bot.console.agents import AgentStore, utcnow
 from bot.console.context import STATIC_DIR, TEMPLATES_DIR, Console
@@ -29,6 +29,7 @@ from bot.console.sessions import SessionStore
 from bot.console.transcript import TranscriptReader
 from bot.console.waiting import WaitingWatcher
 from bot.storage.conversations import ConversationIndex
+from bot.storage.corrections import CorrectionStore
 from bot.storage.engine import make_engine
 from bot.storage.handoffs import HandoffQueue
 from core.settings import Settings
@@ -53,9 +54,19 @@ ROUTES: list[tuple[str, list[str], Access, Endpoint]] = [
     ("/api/conversations/{cid:path}/reply", ["POST"], Access.AGENT, handoff_views.reply),
     ("/api/conversations/{cid:path}/handback", ["POST"], Access.AGENT, handoff_views.handback),
     ("/api/conversations/{cid:path}/close", ["POST"], Access.AGENT, handoff_views.close),
+    (
+        "/api/conversations/{cid:path}/corrections",
+        ["POST"],
+        Access.AGENT,
+        correction_views.propose,
+    ),
     # Last: its {cid:path} would also match ".../claim" (a GET there is an unknown conversation).
     ("/api/conversations/{cid:path}", ["GET"], Access.AGENT, conversation_views.api_conversation),
     ("/api/agents", ["GET"], Access.ADMIN, views.api_agents),
+    ("/corrections", ["GET"], Access.AGENT, correction_views.corrections_page),
+    ("/api/corrections", ["GET"], Access.AGENT, correction_views.api_corrections),
+    ("/api/corrections/{correction_id}/accept", ["POST"], Access.ADMIN, correction_views.accept),
+    ("/api/corrections/{correction_id}/reject", ["POST"], Access.ADMIN, correction_views.reject),
 ]
 
 
@@ -90,6 +101,7 @@ def build_console(
         conversations=ConversationIndex(engine),
         rasa=rasa or RasaHttpApi.from_settings(settings),
         transcripts=transcripts or TranscriptReader.from_settings(settings),
+        corrections=CorrectionStore(engine, clock),
         clock=clock,
     )
 

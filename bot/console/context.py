@@ -19,6 +19,7 @@ from bot.console.ratelimit import SigninLimiter
 from bot.console.sessions import SessionStore
 from bot.console.transcript import TranscriptReader
 from bot.storage.conversations import ConversationIndex
+from bot.storage.corrections import CorrectionStore
 from bot.storage.handoffs import HandoffQueue
 from core.settings import Settings
 
@@ -41,6 +42,7 @@ class Console:
     conversations: ConversationIndex
     rasa: RasaApi
     transcripts: TranscriptReader
+    corrections: CorrectionStore
     clock: Callable[[], dt.datetime] = utcnow
 
     @property

@@ -13,7 +13,8 @@ from starlette.responses import JSONResponse, Response
 
 from bot.console.access import console_of, refuse
 from bot.console.context import Console
-from bot.console.payloads import conversation_handoff, iso
+from bot.console.domain_names import domain_names
+from bot.console.payloads import conversation_handoff, iso, with_corrections
 from bot.console.views import current_session
 from bot.storage.conversations import MAX_PAGE, ConversationSummary
 
@@ -136,6 +137,7 @@ async def conversation_page(request: Request) -> Response:
             "csrf_token": session.csrf_token,
             "conversation_id": conversation_id,
             "summary": summary,
+            "intents": domain_names().intents,
             "page": "conversation",
         },
     )
@@ -147,7 +149,7 @@ def _transcript(console: Console, conversation_id: str, after: int, agent_id: in
     page = console.transcripts.items_after(conversation_id, after)
     return {
         "conversation_id": conversation_id,
-        "items": page.items,
+        "items": with_corrections(console, conversation_id, page.items),
         "after": page.cursor,
         "more": page.more,
         "handoff": conversation_handoff(console, conversation_id, agent_id),

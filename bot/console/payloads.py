@@ -105,3 +105,18 @@ def queue_snapshot(console: Console, agent_id: int) -> dict[str, Any]:
             }
         )
     return {"count": console.queue.count_waiting(), "conversations": entries}
+
+
+def with_corrections(
+    console: Console, conversation_id: str, items: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """``items`` with each shopper and bot turn's corrections (``"corrections": [...]``)."""
+    turns = [item for item in items if item["type"] in ("user", "bot")]
+    if not turns:
+        return items
+    by_event: dict[int, list[dict[str, Any]]] = {}
+    for correction in console.corrections.for_conversation(conversation_id):
+        by_event.setdefault(correction.event_id, []).append(correction.to_dict())
+    for item in turns:
+        item["corrections"] = by_event.get(item["id"], [])
+    return items

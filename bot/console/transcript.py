@@ -238,6 +238,23 @@ class TranscriptReader:
         items = [item for item in map(to_item, rows) if item is not None]
         return TranscriptPage(items, int(rows[-1].id) if rows else after_id, more)
 
+    def turn(self, conversation_id: str, event_id: int) -> tuple[dict[str, Any] | None, str]:
+        """Event ``event_id`` of the conversation as an item (None: not there), and the text of
+        the shopper message before it (what a bot answer answered; "" when none)."""
+        if not self._ready():
+            return None, ""
+        mine = events.c.sender_id == conversation_id
+        with self.engine.connect() as conn:
+            row = conn.execute(select(events).where(mine, events.c.id == event_id)).first()
+            before = conn.execute(
+                select(events)
+                .where(mine, events.c.id < event_id, events.c.type_name == "user")
+                .order_by(events.c.id.desc())
+                .limit(1)
+            ).first()
+        asked = to_item(before) if before is not None else None
+        return (to_item(row) if row is not None else None), (asked or {}).get("text", "")
+
     def last_turns(self, conversation_id: str, n: int = 3) -> RecentTurns:
         """The last ``n`` messages (shopper, bot, agent) and the last ``n`` shopper turns."""
         return self.last_turns_many([conversation_id], n).get(conversation_id, RecentTurns())

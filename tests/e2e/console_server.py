@@ -40,6 +40,7 @@ class ConsoleServer:
             demo_port=free_port(),
             console_port=free_port(),
             app_db_url=f"sqlite:///{tmp_path / 'app.db'}",
+            tracker_store_url=f"sqlite:///{tmp_path / 'tracker.db'}",
             console_secret=CONSOLE_SECRET,
             run_dir=str(tmp_path / "run"),
         )

@@ -6,6 +6,7 @@
   var root = document.querySelector("main[data-conversation-id]");
   if (!C || !root) return;
   var conversationId = root.getAttribute("data-conversation-id");
+  var intents = (root.getAttribute("data-intents") || "").split(" ").filter(Boolean);
   var log = document.getElementById("transcript-log");
   var transcript = document.getElementById("transcript");
   var transcriptError = document.getElementById("transcript-error");
@@ -60,6 +61,8 @@
       if (item.channel) parts.push("via " + item.channel);
       if (parts.length) li.appendChild(C.el("p", { class: "nlu" }, parts.join(" · ")));
     }
+    var fixes = window.ShopBotCorrections && window.ShopBotCorrections.controls(item, conversationId, intents);
+    if (fixes) li.appendChild(fixes);
     return li;
   }
 

@@ -15,7 +15,11 @@ from tests.unit.bot.console.helpers import ADMIN, AGENT, TestClient, signed_in
 
 # The only routes anyone may call. Adding one here is a deliberate security decision.
 PUBLIC = {("/health", "GET"), ("/signin", "GET"), ("/signin", "POST")}
-ADMIN_ONLY = {("/api/agents", "GET")}
+ADMIN_ONLY = {
+    ("/api/agents", "GET"),
+    ("/api/corrections/{correction_id}/accept", "POST"),
+    ("/api/corrections/{correction_id}/reject", "POST"),
+}
 
 
 def all_routes() -> list[tuple[str, str, Access | None]]:
