@@ -354,7 +354,8 @@ class WidgetInput(InputChannel):
 
         Rasa has no feedback event; ``AgentUttered`` changes no dialogue state and keeps any
         JSON, so the console reads ``{"event": "agent", "data": {"feedback": ...}}`` from the
-        tracker store.
+        tracker store. The widget's ``message_id`` is not in the tracker; the rated message's
+        ``text`` is, and the console matches on it (``bot.console.transcript``).
         """
         agent = getattr(request.app.ctx, "agent", None)
         if agent is None or agent.processor is None:
@@ -366,6 +367,7 @@ class WidgetInput(InputChannel):
                     "message_id": given.message_id,
                     "value": given.value,
                     "seq": given.seq,
+                    "text": given.text,
                     "channel": "widget",
                 }
             },

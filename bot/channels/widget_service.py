@@ -79,6 +79,7 @@ class Feedback:
     message_id: str
     value: str
     seq: int
+    text: str = ""  # the rated message's text: how the console finds it in the tracker
 
 
 class WidgetService:
@@ -277,7 +278,10 @@ class WidgetService:
         )
         for event in recent:
             if event.payload.get("message_id") == message_id:
-                return Feedback(message_id, str(value), event.seq)
+                text = event.payload.get("text")
+                return Feedback(
+                    message_id, str(value), event.seq, text if isinstance(text, str) else ""
+                )
         raise InboundError(404, "This conversation has no bot message with that message_id.")
 
     # ------------------------------------------------------------------------------ token push

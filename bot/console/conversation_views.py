@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
@@ -16,11 +18,14 @@ from bot.console.context import Console
 from bot.console.domain_names import domain_names
 from bot.console.payloads import conversation_handoff, iso, with_corrections
 from bot.console.views import current_session
-from bot.storage.conversations import MAX_PAGE, ConversationSummary
+from bot.storage.conversations import MAX_PAGE, ConversationFilter, ConversationSummary
 
 logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 50
+YES = ("true", "yes", "1")
+NO = ("false", "no", "0")
+YES_NO_FILTERS = ("handed_off", "had_fallback", "negative", "thumbs_down", "reviewed")
 TRACKER_UNREADABLE = "The conversation history cannot be read right now; try again."
 
 
@@ -59,6 +64,66 @@ def parse_int(name: str, value: str | None, default: int, low: int, high: int) -
     return number
 
 
+def parse_yes_no(name: str, value: str | None) -> bool | None:
+    """A yes/no filter: ``true``/``false`` (also ``yes``/``no``, ``1``/``0``); empty: any."""
+    if value is None or not value.strip():
+        return None
+    word = value.strip().lower()
+    if word in YES or word in NO:
+        return word in YES
+    raise BadParameter(f"{name} must be true or false. Currently, it is {value[:20]!r}.")
+
+
+def parse_date(name: str, value: str | None) -> dt.date | None:
+    """A day as ``YYYY-MM-DD`` (UTC); empty: none."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise BadParameter(
+            f"{name} must be a date like 2026-12-01. Currently, it is {value[:40]!r}."
+        ) from None
+
+
+def parse_filter(params: Mapping[str, str]) -> ConversationFilter:
+    """The list's filters from query parameters.
+
+    Raises:
+        BadParameter: naming the first parameter it cannot use.
+    """
+    channel = (params.get("channel") or "").strip() or None
+    if channel is not None and (len(channel) > 32 or not channel.isprintable()):
+        raise BadParameter(
+            f"channel must be a channel name such as widget or rest. Currently, it is "
+            f"{channel[:40]!r}."
+        )
+    since, until = (
+        parse_date("since", params.get("since")),
+        parse_date("until", params.get("until")),
+    )
+    if since and until and since > until:
+        raise BadParameter(
+            f"since must be on or before until. Currently, since is {since} and until is {until}."
+        )
+    threshold: float | None = None
+    raw = (params.get("low_confidence_below") or "").strip()
+    if raw:
+        try:
+            threshold = float(raw)
+        except ValueError:
+            threshold = -1.0
+        if not 0.0 < threshold <= 1.0:  # also refuses nan
+            raise BadParameter(
+                f"low_confidence_below must be a number above 0 and at most 1, such as 0.5. "
+                f"Currently, it is {raw[:20]!r}."
+            )
+    flags = {name: parse_yes_no(name, params.get(name)) for name in YES_NO_FILTERS}
+    return ConversationFilter(
+        channel=channel, since=since, until=until, low_confidence_below=threshold, **flags
+    )
+
+
 def conversation_id_of(request: Request) -> str:
     """The conversation id from the path (Rasa sender ids may contain ``/``)."""
     return str(request.path_params.get("cid", ""))
@@ -79,23 +144,30 @@ def known(console: Console, conversation_id: str) -> bool:
 
 
 def _list(
-    console: Console, before: dt.datetime | None, limit: int
+    console: Console, before: dt.datetime | None, limit: int, where: ConversationFilter
 ) -> tuple[list[ConversationSummary], str | None]:
     """A page of conversations and the ``before`` of the next one (None: this is the last)."""
-    rows = console.conversations.page(before, limit)
+    rows = console.conversations.page(before, limit, where)
     return rows, iso(rows[-1].last_event_at) if len(rows) == limit else None
 
 
 async def api_conversations(request: Request) -> Response:
-    """Conversations, newest activity first, ``limit`` at a time (``before`` pages back)."""
+    """Conversations, newest activity first, ``limit`` at a time (``before`` pages back), that
+    pass the filters (``channel``, ``since``, ``until``, ``handed_off``, ``had_fallback``,
+    ``low_confidence_below``, ``negative``, ``thumbs_down``, ``reviewed``)."""
     try:
         before = parse_before(request.query_params.get("before"))
         limit = parse_int("limit", request.query_params.get("limit"), PAGE_SIZE, 1, MAX_PAGE)
+        where = parse_filter(request.query_params)
     except BadParameter as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
-    rows, next_before = await run_in_threadpool(_list, console_of(request), before, limit)
+    rows, next_before = await run_in_threadpool(_list, console_of(request), before, limit, where)
     return JSONResponse(
-        {"conversations": [row.to_dict() for row in rows], "next_before": next_before}
+        {
+            "conversations": [row.to_dict() for row in rows],
+            "next_before": next_before,
+            "filters": where.to_dict(),
+        }
     )
 
 
@@ -105,9 +177,12 @@ async def conversations_page(request: Request) -> Response:
     session = current_session(request)
     try:
         before = parse_before(request.query_params.get("before"))
+        where = parse_filter(request.query_params)
     except BadParameter as exc:
         return refuse(request, 400, str(exc))
-    rows, next_before = await run_in_threadpool(_list, console, before, PAGE_SIZE)
+    rows, next_before = await run_in_threadpool(_list, console, before, PAGE_SIZE, where)
+    filters = where.to_dict()
+    older = urlencode({**filters, "before": next_before}) if next_before else None
     return console.templates.TemplateResponse(
         request,
         "conversations.html",
@@ -115,7 +190,8 @@ async def conversations_page(request: Request) -> Response:
             "agent": session.agent,
             "csrf_token": session.csrf_token,
             "conversations": rows,
-            "next_before": next_before,
+            "older_query": older,
+            "filters": filters,
             "page": "conversations",
         },
     )

@@ -5,12 +5,13 @@ Rasa's ``SQLTrackerStore`` keeps one row per event in ``events`` (``id``, ``send
 ``data`` = the JSON of ``event.as_dict()``). The console declares just that table (it imports no
 Rasa) and only SELECTs: SQLite is opened with ``mode=ro``; before Rasa has written anything there
 is no file or no table, and the history is empty.
+
+What each event becomes (and the bot's reasoning it carries) is ``bot.console.transcript_items``;
+this module reads the rows, and finds the bot message a shopper's thumbs rate.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -30,14 +31,16 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.engine import Engine, Row, make_url
+from sqlalchemy.engine import Connection, Engine, Row, make_url
 
+from bot.console.transcript_items import load, shown_texts, to_item
 from core.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 MAX_ITEMS = 500
 QUEUE_TEXT_CHARS = 300
+FEEDBACK_LOOKBACK = 500  # bot events searched for the rated message (as the widget's check)
 
 events = Table(
     "events",
@@ -71,93 +74,6 @@ class RecentTurns:
 
     messages: list[dict[str, Any]] = field(default_factory=list)  # {"author", "text"}
     turns: list[dict[str, Any]] = field(default_factory=list)  # {"intent", "confidence", ...}
-
-
-def _iso(timestamp: float | None) -> str | None:
-    if timestamp is None:
-        return None
-    moment = dt.datetime.fromtimestamp(float(timestamp), dt.timezone.utc).replace(tzinfo=None)
-    return moment.isoformat(timespec="milliseconds") + "Z"
-
-
-def _score(value: Any) -> float | None:
-    return round(float(value), 3) if isinstance(value, (int, float)) else None
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _user_item(data: dict[str, Any], row: Row) -> dict[str, Any]:
-    parse = _dict(data.get("parse_data"))
-    intent = _dict(parse.get("intent"))
-    name = intent.get("name") or row.intent_name
-    ranking = [r for r in parse.get("intent_ranking") or [] if isinstance(r, dict)]
-    runner_up = next((r for r in ranking if r.get("name") and r.get("name") != name), None)
-    # bot.nlu.sentiment.BertSentimentAnalyzer writes parse_data["sentiment"] = {label, confidence}
-    sentiment = _dict(parse.get("sentiment"))
-    return {
-        "type": "user",
-        "author": "user",
-        "text": str(data.get("text") or ""),
-        "intent": {"name": str(name), "confidence": _score(intent.get("confidence"))}
-        if name
-        else None,
-        "runner_up": {
-            "name": str(runner_up["name"]),
-            "confidence": _score(runner_up.get("confidence")),
-        }
-        if runner_up
-        else None,
-        "sentiment": {
-            "label": str(sentiment["label"]),
-            "confidence": _score(sentiment.get("confidence")),
-        }
-        if sentiment.get("label")
-        else None,
-        "channel": data.get("input_channel"),
-    }
-
-
-def _bot_item(data: dict[str, Any]) -> dict[str, Any]:
-    shopbot = _dict(_dict(data.get("metadata")).get("shopbot"))
-    kind = shopbot.get("kind")
-    author = {"agent": "agent", "handoff": "notice", "notice": "notice"}.get(str(kind), "bot")
-    buttons = _dict(data.get("data")).get("buttons") or []
-    return {
-        "type": "bot",
-        "author": author,
-        "text": str(data.get("text") or ""),
-        "agent": shopbot.get("agent") if author in ("agent", "notice") else None,
-        "state": shopbot.get("state") if kind == "handoff" else None,
-        "buttons": [str(b.get("title", "")) for b in buttons if isinstance(b, dict)],
-    }
-
-
-def to_item(row: Row) -> dict[str, Any] | None:
-    """One tracker event as a transcript item (None for events the transcript leaves out)."""
-    try:
-        data = _dict(json.loads(row.data or "{}"))
-    except ValueError:
-        data = {}
-    base: dict[str, Any] = {"id": int(row.id), "at": _iso(row.timestamp)}
-    kind = row.type_name
-    if kind == "user":
-        return {**base, **_user_item(data, row)}
-    if kind == "bot":
-        return {**base, **_bot_item(data)}
-    if kind in ("pause", "resume"):
-        return {**base, "type": kind}
-    if kind == "session_started":
-        return {**base, "type": "session"}
-    if kind == "restart":
-        return {**base, "type": "restart"}
-    if kind == "action":
-        name = data.get("name") or row.action_name
-        if not name or name == "action_listen":
-            return None
-        return {**base, "type": "action", "name": str(name)}
-    return None  # slots, featurization, loops, ...: not part of what an agent reads
 
 
 def _recent(rows: Sequence[Row], n: int) -> RecentTurns:
@@ -233,10 +149,36 @@ class TranscriptReader:
                 .order_by(events.c.id)
                 .limit(limit + 1)
             ).all()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        items = [item for item in map(to_item, rows) if item is not None]
+            more = len(rows) > limit
+            rows = rows[:limit]
+            items = [item for item in map(to_item, rows) if item is not None]
+            for item in items:
+                if item["type"] == "feedback":
+                    item["refers_to"] = self._rated(conn, conversation_id, item)
         return TranscriptPage(items, int(rows[-1].id) if rows else after_id, more)
+
+    @staticmethod
+    def _rated(conn: Connection, conversation_id: str, feedback: dict[str, Any]) -> int | None:
+        """The event id of the bot message a thumbs up/down rates (None: not found).
+
+        The widget's ``message_id`` lives in its own event log, not in the tracker, so the
+        feedback carries the rated message's text: the latest earlier bot event shown with it.
+        """
+        if not feedback["rated_text"]:
+            return None  # recorded before the widget stored the text
+        rows = conn.execute(
+            select(events.c.id, events.c.data)
+            .where(
+                events.c.sender_id == conversation_id,
+                events.c.type_name == "bot",
+                events.c.id < feedback["id"],
+            )
+            .order_by(events.c.id.desc())
+            .limit(FEEDBACK_LOOKBACK)
+        ).all()
+        return next(
+            (int(r.id) for r in rows if feedback["rated_text"] in shown_texts(load(r))), None
+        )
 
     def turn(self, conversation_id: str, event_id: int) -> tuple[dict[str, Any] | None, str]:
         """Event ``event_id`` of the conversation as an item (None: not there), and the text of

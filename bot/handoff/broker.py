@@ -10,7 +10,9 @@ console's writes) alike. This broker folds them into the application database:
 - ``resume``/``restart`` end an open handoff as ``left`` (an agent's hand-back ends it as
   ``returned`` before it resumes the conversation, so this is then a no-op);
 - ``user``/``bot``/``slot`` events update the conversation's summary row (channel, counts, last
-  message, intent and sentiment, the verified customer).
+  message, intent and sentiment, the verified customer; for the list's filters, turns not
+  understood, the lowest intent confidence, negative turns);
+- ``agent`` events carrying the widget's ``data.feedback`` count the shopper's thumbs up/down.
 
 ``publish`` is synchronous in Rasa 3.6 and runs inside the tracker store's ``save``: it must never
 raise (a broker failure would fail the shopper's message), so errors are logged and the event is
@@ -113,6 +115,8 @@ class HandoffEventBroker(EventBroker):
                 self.conversations.apply(sender, SummaryUpdate(at=_at(event), bot_message=True))
         elif kind == "slot":
             self._on_slot(sender, event)
+        elif kind == "agent":
+            self._on_agent(sender, event)
         elif kind == "pause":
             self._on_pause(sender, event)
         elif kind in ("resume", "restart"):
@@ -121,6 +125,7 @@ class HandoffEventBroker(EventBroker):
     def _on_user(self, sender: str, event: dict[str, Any]) -> None:
         parse = event.get("parse_data") or {}
         intent = (parse.get("intent") or {}).get("name")
+        confidence = (parse.get("intent") or {}).get("confidence")
         sentiment = (parse.get("sentiment") or {}).get("label")
         channel = event.get("input_channel")
         if isinstance(channel, str) and channel:
@@ -133,8 +138,19 @@ class HandoffEventBroker(EventBroker):
                 user_text=str(event.get("text") or ""),
                 intent=intent if isinstance(intent, str) else None,
                 sentiment=sentiment if isinstance(sentiment, str) else None,
+                confidence=float(confidence)
+                if isinstance(confidence, (int, float)) and not isinstance(confidence, bool)
+                else None,
             ),
         )
+
+    def _on_agent(self, sender: str, event: dict[str, Any]) -> None:
+        # The widget's thumbs (bot.channels.widget._record_feedback): {"feedback": {"value": ...}}
+        data = event.get("data")
+        feedback = data.get("feedback") if isinstance(data, dict) else None
+        value = feedback.get("value") if isinstance(feedback, dict) else None
+        if value in ("up", "down"):
+            self.conversations.apply(sender, SummaryUpdate(at=_at(event), thumbs=value))
 
     def _on_slot(self, sender: str, event: dict[str, Any]) -> None:
         name, value = event.get("name"), event.get("value")

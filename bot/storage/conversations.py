@@ -2,26 +2,30 @@
 
 Listing 100,000 conversations by scanning Rasa's tracker store per request is too slow; the
 :class:`bot.handoff.broker.HandoffEventBroker` folds each tracker event into one row here (an
-index on ``last_event_at`` serves the newest-first list).
+index on ``last_event_at`` serves the newest-first list). Derived columns (migration 0005) serve
+the list's filters: see :class:`ConversationFilter`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import case, func, insert, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from bot.storage.handoff_tables import SUMMARY_FLAGS
 from bot.storage.handoff_tables import conversation_summaries as summaries
 
 logger = logging.getLogger(__name__)
 
 MAX_TEXT = 500
 MAX_PAGE = 200
+FALLBACK_INTENTS = frozenset({"nlu_fallback", "out_of_scope"})  # turns the bot did not understand
+NEGATIVE = "negative"
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,8 @@ class SummaryUpdate:
     bot_message: bool = False
     customer: str | None = None
     handoff: bool = False
+    confidence: float | None = None  # the shopper turn's top-intent confidence
+    thumbs: str | None = None  # the shopper's feedback on a bot message: "up" or "down"
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,12 @@ class ConversationSummary:
     last_sentiment: str | None
     customer: str | None
     handoffs: int
+    fallback_turns: int = 0
+    negative_turns: int = 0
+    thumbs_up: int = 0
+    thumbs_down: int = 0
+    min_confidence: float | None = None
+    reviewed_at: dt.datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (times in ISO 8601 UTC)."""
@@ -68,7 +80,68 @@ class ConversationSummary:
             "last_sentiment": self.last_sentiment,
             "customer": self.customer,
             "handoffs": self.handoffs,
+            "fallback_turns": self.fallback_turns,
+            "negative_turns": self.negative_turns,
+            "thumbs_up": self.thumbs_up,
+            "thumbs_down": self.thumbs_down,
+            "min_confidence": self.min_confidence,
+            "reviewed_at": self.reviewed_at.isoformat() + "Z" if self.reviewed_at else None,
         }
+
+
+@dataclass(frozen=True)
+class ConversationFilter:
+    """Which conversations a list shows (None: any).
+
+    Args:
+        channel: Only this channel (``widget``, ``rest``...).
+        since: Only conversations with activity on or after this day (UTC).
+        until: Only conversations started on or before this day (UTC).
+        handed_off: Handed to a human at least once (True) or never (False).
+        had_fallback: With (True) or without (False) a shopper turn the bot did not understand
+            (``nlu_fallback``, ``out_of_scope``).
+        low_confidence_below: Only conversations with a shopper turn whose top intent's confidence
+            is below this.
+        negative: With (True) or without (False) a shopper turn labelled negative.
+        thumbs_down: With (True) or without (False) a thumbs-down from the shopper.
+        reviewed: With (True) or without (False) a proposed correction.
+    """
+
+    channel: str | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+    handed_off: bool | None = None
+    had_fallback: bool | None = None
+    low_confidence_below: float | None = None
+    negative: bool | None = None
+    thumbs_down: bool | None = None
+    reviewed: bool | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The filters that are set (dates as ``YYYY-MM-DD``), for the API's answer and links."""
+        out: dict[str, Any] = {}
+        for name, value in asdict(self).items():
+            if value is not None:
+                out[name] = value.isoformat() if isinstance(value, dt.date) else value
+        return out
+
+    def conditions(self) -> list[Any]:
+        """The WHERE terms (the yes/no ones written as their partial indexes' conditions)."""
+        terms: list[Any] = []
+        if self.channel is not None:
+            terms.append(summaries.c.channel == self.channel)
+        if self.since is not None:
+            terms.append(summaries.c.last_event_at >= dt.datetime.combine(self.since, dt.time()))
+        if self.until is not None:
+            end = dt.datetime.combine(self.until + dt.timedelta(days=1), dt.time())
+            terms.append(summaries.c.started_at < end)
+        if self.low_confidence_below is not None:
+            terms.append(summaries.c.min_confidence < self.low_confidence_below)
+        for name, (_index, yes, no) in SUMMARY_FLAGS.items():
+            wanted = getattr(self, name)
+            if wanted is not None:
+                terms.append(text(yes if wanted else no))
+        return terms
 
 
 class ConversationIndex:
@@ -91,6 +164,20 @@ class ConversationIndex:
             values["last_user_text"] = change.user_text[:MAX_TEXT]
             values["last_intent"] = (change.intent or "")[:64] or None
             values["last_sentiment"] = (change.sentiment or "")[:16] or None
+            if change.intent in FALLBACK_INTENTS:
+                values["fallback_turns"] = summaries.c.fallback_turns + 1
+            if change.sentiment == NEGATIVE:
+                values["negative_turns"] = summaries.c.negative_turns + 1
+            if change.confidence is not None:
+                lowest = summaries.c.min_confidence
+                values["min_confidence"] = case(
+                    (lowest.is_(None), change.confidence),
+                    (lowest > change.confidence, change.confidence),
+                    else_=lowest,
+                )
+        if change.thumbs in ("up", "down"):
+            column = f"thumbs_{change.thumbs}"
+            values[column] = summaries.c[column] + 1
         if change.bot_message:
             values["bot_messages"] = summaries.c.bot_messages + 1
         if change.customer:
@@ -121,6 +208,7 @@ class ConversationIndex:
                                 last_sentiment=(change.sentiment or "")[:16] or None,
                                 customer=(change.customer or "")[:254] or None,
                                 handoffs=1 if change.handoff else 0,
+                                **_first_counts(change),
                             )
                         )
                     return
@@ -136,13 +224,21 @@ class ConversationIndex:
             ).first()
         return ConversationSummary(**row._mapping) if row else None
 
-    def page(self, before: dt.datetime | None = None, limit: int = 50) -> list[ConversationSummary]:
-        """The newest conversations (by last event), ``limit`` at a time; pass the last row's
-        ``last_event_at`` as ``before`` for the next page (keyset pagination: no OFFSET scan)."""
+    def page(
+        self,
+        before: dt.datetime | None = None,
+        limit: int = 50,
+        where: ConversationFilter | None = None,
+    ) -> list[ConversationSummary]:
+        """The newest conversations (by last event) that pass ``where``, ``limit`` at a time; pass
+        the last row's ``last_event_at`` as ``before`` for the next page (keyset pagination: no
+        OFFSET scan)."""
         limit = max(1, min(limit, MAX_PAGE))
         query = select(summaries).order_by(summaries.c.last_event_at.desc()).limit(limit)
         if before is not None:
             query = query.where(summaries.c.last_event_at < before)
+        if where is not None:
+            query = query.where(*where.conditions())
         with self.engine.connect() as conn:
             rows = conn.execute(query).all()
         return [ConversationSummary(**r._mapping) for r in rows]
@@ -151,3 +247,15 @@ class ConversationIndex:
         """How many conversations there are."""
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(summaries)).scalar_one())
+
+
+def _first_counts(change: SummaryUpdate) -> dict[str, Any]:
+    """The derived columns of a row created by its first event."""
+    shopper = change.user_text is not None
+    return {
+        "fallback_turns": int(shopper and change.intent in FALLBACK_INTENTS),
+        "negative_turns": int(shopper and change.sentiment == NEGATIVE),
+        "thumbs_up": int(change.thumbs == "up"),
+        "thumbs_down": int(change.thumbs == "down"),
+        "min_confidence": change.confidence if shopper else None,
+    }

@@ -21,6 +21,7 @@ from sqlalchemy.orm import aliased
 
 from bot.storage.console_tables import console_agents
 from bot.storage.correction_tables import corrections
+from bot.storage.handoff_tables import conversation_summaries
 from bot.storage.handoffs import utcnow
 
 logger = logging.getLogger(__name__)
@@ -197,7 +198,8 @@ class CorrectionStore:
         answer: str | None = None,
         is_fact: bool = False,
     ) -> Correction:
-        """Store a proposed correction and return it."""
+        """Store a proposed correction and return it; the conversation's summary row is marked
+        reviewed (``reviewed_at``, the list's "reviewed" filter) in the same transaction."""
         if kind not in ("intent", "answer"):
             raise CorrectionError(f"kind must be intent or answer. Currently, it is {kind!r}.")
         if kind == "intent" and not intent:
@@ -205,6 +207,7 @@ class CorrectionStore:
         if kind == "answer" and not (answer or "").strip():
             raise CorrectionError("A correction of a bot answer needs the right answer.")
         spans = check_entities(text, list(entities)) if kind == "intent" else []
+        now = self.now()
         with self.engine.begin() as conn:
             new_id = conn.execute(
                 insert(corrections).values(
@@ -220,9 +223,14 @@ class CorrectionStore:
                     is_fact=bool(is_fact) and kind == "answer",
                     status="proposed",
                     agent_id=agent_id,
-                    created_at=self.now(),
+                    created_at=now,
                 )
             ).inserted_primary_key[0]
+            conn.execute(
+                update(conversation_summaries)
+                .where(conversation_summaries.c.conversation_id == conversation_id)
+                .values(reviewed_at=now)
+            )
         made = self.get(int(new_id))
         assert made is not None, f"correction {new_id} vanished after insert"
         logger.info(

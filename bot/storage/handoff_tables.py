@@ -8,7 +8,7 @@ lookup instead of scanning the tracker store.
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String, Table, text
+from sqlalchemy import Column, DateTime, Float, ForeignKey, Index, Integer, String, Table, text
 
 from bot.storage.tables import metadata
 
@@ -66,5 +66,45 @@ conversation_summaries = Table(
     Column("last_sentiment", String(16), nullable=True),
     Column("customer", String(254), nullable=True),
     Column("handoffs", Integer, nullable=False, default=0),
+    # Derived for the list's filters (migration 0005): shopper turns the bot did not understand
+    # (nlu_fallback, out_of_scope), the lowest top-intent confidence of any shopper turn, shopper
+    # turns labelled negative, the shopper's thumbs, and when a correction was last proposed.
+    Column("fallback_turns", Integer, nullable=False, default=0, server_default="0"),
+    Column("negative_turns", Integer, nullable=False, default=0, server_default="0"),
+    Column("thumbs_up", Integer, nullable=False, default=0, server_default="0"),
+    Column("thumbs_down", Integer, nullable=False, default=0, server_default="0"),
+    Column("min_confidence", Float, nullable=True),
+    Column("reviewed_at", DateTime, nullable=True),
 )
 Index("ix_conversation_summaries_last_event_at", conversation_summaries.c.last_event_at)
+Index(
+    "ix_conversation_summaries_channel_last_event_at",
+    conversation_summaries.c.channel,
+    conversation_summaries.c.last_event_at,
+)
+Index("ix_conversation_summaries_min_confidence", conversation_summaries.c.min_confidence)
+# Each yes/no filter: a partial index on last_event_at over the rows it keeps, walked newest-first.
+# The filters in bot/storage/conversations.py repeat these conditions word for word (SQLite uses a
+# partial index only for a WHERE term that matches its condition).
+SUMMARY_FLAGS = {
+    "handed_off": ("ix_conversation_summaries_handed_off", "handoffs > 0", "handoffs = 0"),
+    "had_fallback": (
+        "ix_conversation_summaries_fallback",
+        "fallback_turns > 0",
+        "fallback_turns = 0",
+    ),
+    "negative": ("ix_conversation_summaries_negative", "negative_turns > 0", "negative_turns = 0"),
+    "thumbs_down": ("ix_conversation_summaries_thumbs_down", "thumbs_down > 0", "thumbs_down = 0"),
+    "reviewed": (
+        "ix_conversation_summaries_reviewed",
+        "reviewed_at IS NOT NULL",
+        "reviewed_at IS NULL",
+    ),
+}
+for _index, _yes, _no in SUMMARY_FLAGS.values():
+    Index(
+        _index,
+        conversation_summaries.c.last_event_at,
+        sqlite_where=text(_yes),
+        postgresql_where=text(_yes),
+    )

@@ -26,11 +26,14 @@ def test_quick_console_section_on_sqlite(
     for row in ("queue `GET /api/queue`", "conversation list, newest page",
                 "conversation list, page 90% deep", "one conversation's transcript"):  # fmt: skip
         assert f"| SQLite | {row} | 30 of 30 |" in md
+    rows = int(section.numbers["sqlite_filtered_rows"])
+    filtered = f"conversation list, confidence < 0.5 and handed off ({rows} rows)"
+    assert 0 < rows <= 50 and f"| SQLite | {filtered} | 30 of 30 |" in md
     assert "| `POST …/reply` → `agent` event on the widget stream | 20 of 20 |" in md
     numbers = section.numbers
     assert numbers["conversations"] == 2000
     assert numbers["sqlite_queue_entries"] == 24  # 20 waiting + 4 claimed
-    for key in ("queue", "list_first", "list_deep", "transcript"):
+    for key in ("queue", "list_first", "list_deep", "list_filtered", "transcript"):
         assert 0 < numbers[f"sqlite_{key}_ms_p50"] <= numbers[f"sqlite_{key}_ms_p95"]
     assert numbers["sends"] == 20 and numbers["sends_missed"] == 0
     assert 0 < numbers["send_to_widget_ms_p50"] <= numbers["send_to_widget_ms_p95"]

@@ -273,19 +273,26 @@ def test_feedback_lands_in_the_tracker(
     )
     assert unknown.status == 404
     sender = conversation_id(widget_servers, client.token or "")
-    feedback = [
-        e["data"]["feedback"]
-        for e in tracker_events(widget_servers, sender)
-        if e.get("event") == "agent"
-    ]
+    events = tracker_events(widget_servers, sender)
+    feedback = [e["data"]["feedback"] for e in events if e.get("event") == "agent"]
+    rated_text = bots(stream.events)[0].data["text"]
     assert feedback == [
         {
             "message_id": message_id,
             "value": "up",
             "seq": bots(stream.events)[0].id,
+            "text": rated_text,
             "channel": "widget",
         }
     ]
+    # The console finds the rated bot event by the text the widget showed (its message_id is
+    # not in the tracker): the text, or the knowledge answer's display_text.
+    shown = [
+        {e.get("text"), ((e.get("data") or {}).get("custom") or {}).get("display_text")}
+        for e in events
+        if e.get("event") == "bot"
+    ]
+    assert any(rated_text in texts for texts in shown)
 
 
 def test_rest_channel_requires_the_secret(widget_servers: ShopBotServers) -> None:

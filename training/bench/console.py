@@ -8,7 +8,8 @@ tracker store and application database (1% waiting for a human, 0.2% claimed, 3%
 earlier), then the real console (``python -m bot.console``, ``bot.runner``'s service, on a free
 loopback port) serves a signed-in agent: ``GET /api/queue`` (open handoffs with their last
 messages), ``GET /api/conversations?limit=50`` (the newest page), the same with ``before=`` a
-keyset cursor 90% deep into the list, and ``GET /api/conversations/{id}`` (a transcript, a
+keyset cursor 90% deep into the list, the newest page filtered (``low_confidence_below=0.5`` and
+``handed_off=true``: two filters, issue 13), and ``GET /api/conversations/{id}`` (a transcript, a
 different seeded conversation each time), 200 of each, interleaved.
 
 **Agent send → widget** (on fresh SQLite stores): the real action server, Rasa server (the
@@ -57,11 +58,13 @@ QUEUE_TIMEOUT_S = 120.0
 SHOW_TIMEOUT_S = 30.0
 BENCH_AGENT = ("bench-agent@example.com", "Bench agent")
 SEED = 7
+FILTERED = "low_confidence_below=0.5&handed_off=true"  # issue 13's filters, two at once
 # (key, label, whether the 300 ms target applies)
 LOADS = (
     ("queue", "queue `GET /api/queue`", True),
     ("list_first", "conversation list, newest page", True),
     ("list_deep", f"conversation list, page {DEEP_FRACTION:.0%} deep", True),
+    ("list_filtered", "conversation list, confidence < 0.5 and handed off", True),
     ("transcript", "one conversation's transcript", False),
 )
 
@@ -89,6 +92,7 @@ class BackendLoads:
     ms: dict[str, list[float]] = field(default_factory=dict)
     failures: dict[str, int] = field(default_factory=dict)
     queue_entries: int = 0
+    filtered_rows: int = 0  # conversations on the filtered page (at most 50)
 
 
 @dataclass
@@ -191,6 +195,7 @@ def measure_loads(
         "queue": lambda i: "/api/queue",
         "list_first": lambda i: "/api/conversations?limit=50",
         "list_deep": lambda i: f"/api/conversations?limit=50&before={quote(before)}",
+        "list_filtered": lambda i: f"/api/conversations?limit=50&{FILTERED}",
         "transcript": lambda i: (
             f"/api/conversations/{quote(transcript_ids[i % len(transcript_ids)], safe='')}"
         ),
@@ -234,10 +239,14 @@ def measure_backend(
             with running_console(settings) as url:
                 client = ConsoleClient(url)
                 client.sign_in(BENCH_AGENT[0], password)
+                filtered = client.get(f"/api/conversations?limit=50&{FILTERED}")
+                rows = (
+                    (filtered.body or {}).get("conversations", []) if filtered.status == 200 else []
+                )
                 ms, failures, entries = measure_loads(
                     client, before, ids, sizes.requests, f"console loads ({backend})"
                 )
-    return BackendLoads(backend, seeded, ms, failures, entries)
+    return BackendLoads(backend, seeded, ms, failures, entries, len(rows))
 
 
 # --------------------------------------------------------------------------------- sending
@@ -388,6 +397,7 @@ def section_from(
                           f"{s.seconds:.0f}", str(result.queue_entries)])  # fmt: skip
         numbers[f"{result.backend}_seed_s"] = s.seconds
         numbers[f"{result.backend}_queue_entries"] = float(result.queue_entries)
+        numbers[f"{result.backend}_filtered_rows"] = float(result.filtered_rows)
         for key, label, targeted in LOADS:
             values = result.ms.get(key, [])
             p50, p95 = _pair(values)
@@ -397,6 +407,8 @@ def section_from(
             if targeted and values:
                 verdict = "within" if max(p50, p95) <= TARGET_MS else "OVER"
             answered = f"{len(values)} of {len(values) + result.failures.get(key, 0)}"
+            if key == "list_filtered":
+                label = f"{label} ({result.filtered_rows} rows)"
             load_rows.append([name, label, answered, f"{p50:.1f}", f"{p95:.1f}",
                               f"{TARGET_MS:.0f}" if targeted else "", verdict])  # fmt: skip
     shares = SeedArgs("", "")

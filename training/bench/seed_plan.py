@@ -46,6 +46,9 @@ SENTIMENT_MODEL = "seeded"  # parse_data.sentiment.model: says these labels came
 REASON_SLOT = "handoff_reason"
 CUSTOMER_SLOT = "verified_customer"
 ORDER_ACTION = "order_form"
+FALLBACK_INTENTS = ("nlu_fallback", "out_of_scope")  # bot.storage.conversations.FALLBACK_INTENTS
+UNSURE_SHARE = 0.06  # shopper turns the classifier was unsure about (still above its fallback)
+UNSURE_CONFIDENCE = (0.31, 0.55)  # config.yml's FallbackClassifier threshold is 0.3
 
 
 @dataclass(frozen=True)
@@ -92,6 +95,16 @@ class Seeded:
     summary: dict[str, Any]
     handoff: dict[str, Any] | None = None
     rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def unsure_or_sure(u: float) -> float:
+    """A top-intent confidence from one uniform draw ``u`` in [0, 1): the lowest
+    ``UNSURE_SHARE`` of draws spread over ``UNSURE_CONFIDENCE``, the rest over 0.55..0.995 (one
+    draw, as before unsure turns were seeded: the rest of the random stream is unchanged)."""
+    if u < UNSURE_SHARE:
+        low, high = UNSURE_CONFIDENCE
+        return low + (high - low) * u / UNSURE_SHARE
+    return 0.55 + 0.445 * (u - UNSURE_SHARE) / (1.0 - UNSURE_SHARE)
 
 
 def utc(stamp: float) -> dt.datetime:
@@ -152,7 +165,7 @@ class ConversationBuilder:
 
     def _parse_data(self, text: str, intent: str, sentiment: str) -> dict[str, Any]:
         rng = self.rng
-        confidence = round(rng.uniform(0.55, 0.995), 4)
+        confidence = round(unsure_or_sure(rng.random()), 4)
         others = rng.sample([t for t in self.topics if t != intent], 2)
         rest = 1.0 - confidence
         ranking = [
@@ -366,9 +379,12 @@ def fold_summary(conversation: str, events: list[dict[str, Any]]) -> dict[str, A
     """The ``conversation_summaries`` row the event broker leaves after these events.
 
     The broker's rules (``bot/handoff/broker.py``): a ``user`` event sets the channel, counts the
-    message and keeps its text, intent and sentiment; a ``bot`` event with text or data counts a
-    bot message; the ``verified_customer`` slot sets the customer; a ``pause`` counts a handoff.
-    Each of those moves ``last_event_at``; the first one is ``started_at``.
+    message and keeps its text, intent and sentiment, counts a fallback (``nlu_fallback``,
+    ``out_of_scope``) and a negative turn, and lowers ``min_confidence`` to its intent's
+    confidence; a ``bot`` event with text or data counts a bot message; an ``agent`` event with the
+    widget's ``data.feedback`` counts a thumbs up or down; the ``verified_customer`` slot sets the
+    customer; a ``pause`` counts a handoff. Each of those moves ``last_event_at``; the first one is
+    ``started_at``. ``reviewed_at`` is the console's (a proposed correction): None here.
     """
     row: dict[str, Any] = {
         "conversation_id": conversation,
@@ -382,6 +398,12 @@ def fold_summary(conversation: str, events: list[dict[str, Any]]) -> dict[str, A
         "last_sentiment": None,
         "customer": None,
         "handoffs": 0,
+        "fallback_turns": 0,
+        "negative_turns": 0,
+        "thumbs_up": 0,
+        "thumbs_down": 0,
+        "min_confidence": None,
+        "reviewed_at": None,
     }
 
     def touch(event: dict[str, Any]) -> None:
@@ -401,9 +423,21 @@ def fold_summary(conversation: str, events: list[dict[str, Any]]) -> dict[str, A
             row["last_user_text"] = str(event.get("text") or "")[:MAX_TEXT] or None
             row["last_intent"] = ((parse.get("intent") or {}).get("name") or "")[:64] or None
             row["last_sentiment"] = ((parse.get("sentiment") or {}).get("label") or "")[:16] or None
+            intent = (parse.get("intent") or {}).get("name")
+            row["fallback_turns"] += intent in FALLBACK_INTENTS
+            row["negative_turns"] += (parse.get("sentiment") or {}).get("label") == "negative"
+            confidence = (parse.get("intent") or {}).get("confidence")
+            if isinstance(confidence, (int, float)) and not isinstance(confidence, bool):
+                lowest = row["min_confidence"]
+                row["min_confidence"] = (
+                    float(confidence) if lowest is None else min(lowest, float(confidence))
+                )
         elif kind == "bot" and (event.get("text") or event.get("data")):
             touch(event)
             row["bot_messages"] += 1
+        elif kind == "agent" and _thumbs(event) is not None:
+            touch(event)
+            row[f"thumbs_{_thumbs(event)}"] += 1
         elif kind == "slot" and event.get("name") == CUSTOMER_SLOT and event.get("value"):
             touch(event)
             row["customer"] = str(event["value"])[:254]
@@ -411,3 +445,11 @@ def fold_summary(conversation: str, events: list[dict[str, Any]]) -> dict[str, A
             touch(event)
             row["handoffs"] += 1
     return row
+
+
+def _thumbs(event: dict[str, Any]) -> str | None:
+    """``up``/``down`` from an ``agent`` event carrying the widget's feedback, else None."""
+    data = event.get("data")
+    feedback = data.get("feedback") if isinstance(data, dict) else None
+    value = feedback.get("value") if isinstance(feedback, dict) else None
+    return value if value in ("up", "down") else None

@@ -36,6 +36,93 @@
 
   function score(value) { return value === null || value === undefined ? "" : " " + value.toFixed(2); }
 
+  var THUMBS = { up: "👍 The shopper found this helpful", down: "👎 The shopper found this unhelpful" };
+
+  // Only http(s) links from the tracker become hrefs (never javascript: or data:).
+  function safeUrl(url) { return /^https?:\/\//i.test(url || "") ? url : null; }
+
+  function entityChips(entities) {
+    var p = C.el("p", { class: "chips" });
+    entities.forEach(function (e) {
+      var words = e.name + " = " + e.value;
+      var about = [e.extractor || "unknown extractor"];
+      if (e.span !== null && e.span !== undefined) about.push("“" + e.span + "” at " + e.start + "–" + e.end);
+      if (e.confidence !== null && e.confidence !== undefined) about.push("confidence" + score(e.confidence));
+      p.appendChild(C.el("span", {
+        class: "chip", "data-testid": "entity", "data-entity": e.name, title: about.join(", "),
+      }, words));
+    });
+    return p;
+  }
+
+  function reasoning(why) {
+    var details = C.el("details", { class: "reasoning", "data-testid": "reasoning" });
+    details.appendChild(C.el("summary", {}, "Why this answer"));
+    details.appendChild(C.el("p", {
+      class: "outcome", "data-testid": "outcome", "data-outcome": why.outcome,
+    }, why.outcome_text));
+    if (why.passages.length) {
+      details.appendChild(C.el("p", { class: "nlu" }, "Retrieved passages (best first):"));
+      var passages = C.el("ol", { class: "passages" });
+      why.passages.forEach(function (p) {
+        passages.appendChild(C.el("li", {
+          "data-testid": "passage", "data-score": p.score, "data-passage-id": p.id,
+        }, (p.title || p.id) + (p.kind ? " (" + p.kind + ")" : "") + " · score " +
+          (p.score === null ? "?" : p.score.toFixed(4))));
+      });
+      details.appendChild(passages);
+      if (why.more_passages) {
+        details.appendChild(C.el("p", { class: "nlu" }, "and " + why.more_passages + " more"));
+      }
+    } else {
+      details.appendChild(C.el("p", { class: "nlu" }, "No passage was retrieved."));
+    }
+    if (why.citations.length) {
+      var citations = C.el("ul", { class: "citations" });
+      why.citations.forEach(function (c) {
+        var li = C.el("li", { "data-testid": "citation", "data-n": c.n }, "[" + c.n + "] ");
+        var href = safeUrl(c.url);
+        li.appendChild(href ?
+          C.el("a", { href: href, target: "_blank", rel: "noopener noreferrer" }, c.title || href) :
+          document.createTextNode(c.title || "(untitled)"));
+        citations.appendChild(li);
+      });
+      details.appendChild(citations);
+    } else {
+      details.appendChild(C.el("p", { class: "nlu" }, "No citations."));
+    }
+    var stages = Object.keys(why.latency_ms || {});
+    if (stages.length) {
+      details.appendChild(C.el("p", { class: "nlu" }, "Latency: " + stages.map(function (k) {
+        return k + " " + why.latency_ms[k] + " ms";
+      }).join(" · ")));
+    }
+    return details;
+  }
+
+  function thumbs(item) {
+    return C.el("p", {
+      class: "thumbs thumbs-" + item.value, "data-testid": "thumbs", "data-value": item.value,
+      "data-event-id": item.id,
+    }, (THUMBS[item.value] || item.value) + " " + time(item.at));
+  }
+
+  // Thumbs go on the message they rate (the latest replaces an earlier one); unmatched thumbs
+  // (older feedback without the rated text) are a line of their own.
+  function renderFeedback(item) {
+    var rated = item.refers_to && transcript.querySelector('li[data-event-id="' + Number(item.refers_to) + '"]');
+    if (!rated) {
+      var line = C.el("li", { class: "event", "data-testid": "event", "data-kind": "feedback", "data-event-id": item.id });
+      line.appendChild(thumbs(item));
+      line.appendChild(C.el("span", { class: "nlu" }, "(the rated message was not found in the history)"));
+      return line;
+    }
+    var old = rated.querySelector('[data-testid="thumbs"]');
+    if (old) old.remove();
+    rated.appendChild(thumbs(item));
+    return null;
+  }
+
   function renderMessage(item) {
     var li = C.el("li", {
       class: "msg msg-" + item.author, "data-testid": "message", "data-author": item.author,
@@ -60,7 +147,9 @@
       if (item.sentiment) parts.push("sentiment " + item.sentiment.label + score(item.sentiment.confidence));
       if (item.channel) parts.push("via " + item.channel);
       if (parts.length) li.appendChild(C.el("p", { class: "nlu" }, parts.join(" · ")));
+      if (item.entities && item.entities.length) li.appendChild(entityChips(item.entities));
     }
+    if (item.reasoning) li.appendChild(reasoning(item.reasoning));
     var fixes = window.ShopBotCorrections && window.ShopBotCorrections.controls(item, conversationId, intents);
     if (fixes) li.appendChild(fixes);
     return li;
@@ -68,6 +157,7 @@
 
   function render(item) {
     if (item.type === "user" || item.type === "bot") return renderMessage(item);
+    if (item.type === "feedback") return renderFeedback(item);
     var words = item.type === "action" ? "Action " + item.name : EVENTS[item.type] || item.type;
     return C.el("li", {
       class: "event", "data-testid": "event", "data-kind": item.type, "data-event-id": item.id,
@@ -119,7 +209,10 @@
         }
         C.showError(transcriptError, "");
         var follow = loaded && atBottom();
-        reply.data.items.forEach(function (item) { transcript.appendChild(render(item)); });
+        reply.data.items.forEach(function (item) {
+          var node = render(item);
+          if (node) transcript.appendChild(node);
+        });
         after = reply.data.after;
         showHandoff(reply.data.handoff);
         if (reply.data.more) {

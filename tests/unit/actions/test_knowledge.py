@@ -186,3 +186,28 @@ def test_widget_answers_stream_their_pieces_and_share_the_stream_id(
 def test_other_channels_get_the_whole_answer_without_a_stream(pipeline: AnswerPipeline) -> None:
     dispatcher, _ = run(ActionAnswerQuestion(), tracker("How much is the Delta Kite?"))
     assert "stream_id" not in dispatcher.messages[0]["custom"]
+
+
+def test_answer_message_keeps_what_the_console_shows(pipeline: AnswerPipeline) -> None:
+    """The tracker's bot event (``custom``) holds everything the console's "Why" section reads
+    (``bot.console.transcript_items.reasoning``): outcome, scored passages, citations, latencies."""
+    dispatcher, _ = run(ActionAnswerQuestion(), tracker("How much is the Delta Kite?"))
+    custom = dispatcher.messages[0]["custom"]
+    assert custom["outcome"] in ("generated", "passage", "unknown")
+    source = custom["sources"][0]
+    assert {k: source[k] for k in ("passage_id", "kind", "title", "score")} == {
+        "passage_id": KITE.id,
+        "kind": "product",
+        "title": "Delta Kite",
+        "score": 0.03,
+    }
+    assert custom["citations"] == [
+        {
+            "n": 1,
+            "doc_id": KITE.doc_id,
+            "kind": "product",
+            "title": "Delta Kite",
+            "url": "https://s/kite",
+        }
+    ]
+    assert set(custom["latency_ms"]) >= {"retrieve", "generate", "total"}

@@ -33,10 +33,12 @@ def loads(backend: str, queue_ms: list[float]) -> BackendLoads:
             "queue": queue_ms,
             "list_first": [4.0, 5.0, 6.0],
             "list_deep": [5.0, 6.0, 7.0],
+            "list_filtered": [6.0, 7.0, 8.0],
             "transcript": [8.0, 9.0],
         },
         failures={"transcript": 1},
         queue_entries=24,
+        filtered_rows=11,
     )
 
 
@@ -67,12 +69,15 @@ def test_the_section_reports_each_backend_against_the_target() -> None:
     assert "| SQLite | queue `GET /api/queue` | 3 of 3 | 30.0 | 39.0 | 300 | within |" in md
     assert "| PostgreSQL | queue `GET /api/queue` | 3 of 3 | 280.0 | 838.0 | 300 | OVER |" in md
     assert "| SQLite | one conversation's transcript | 2 of 3 | 8.5 | 8.9 |  |  |" in md
+    filtered = "conversation list, confidence < 0.5 and handed off (11 rows)"
+    assert f"| PostgreSQL | {filtered} | 3 of 3 | 7.0 | 7.9 | 300 | within |" in md
     assert "| `POST …/reply` → `agent` event on the widget stream | 3 of 4 | 120 | 138 |" in md
     assert md.endswith("A note.")
     numbers = section.numbers
     assert numbers["sqlite_queue_ms_p50"] == 30.0
     assert numbers["postgresql_list_deep_ms_p95"] == 6.9
-    assert numbers["sqlite_queue_entries"] == 24
+    assert numbers["sqlite_queue_entries"] == 24 and numbers["sqlite_filtered_rows"] == 11
+    assert numbers["sqlite_list_filtered_ms_p50"] == 7.0
     assert numbers["send_to_widget_ms_p50"] == 120.0 and numbers["sends_missed"] == 1
     assert numbers["conversations"] == 2000
 

@@ -173,6 +173,10 @@ def test_summaries_and_handoffs_match_what_the_event_broker_makes_of_the_events(
     assert seeded_summaries == by_id(app_rows(replay_url, conversation_summaries))
     assert any(s["customer"] for s in seeded_summaries.values())
     assert {s["last_sentiment"] for s in seeded_summaries.values()} >= {"neutral", "negative"}
+    # The list filters' columns are folded too (and some shopper turns were unsure).
+    assert any(s["negative_turns"] for s in seeded_summaries.values())
+    assert any(s["min_confidence"] < 0.55 for s in seeded_summaries.values())
+    assert all(s["reviewed_at"] is None for s in seeded_summaries.values())
 
     replayed = by_id(app_rows(replay_url, handoffs))
     seeded_handoffs = by_id(app_rows(args.app_db_url, handoffs))

@@ -156,6 +156,7 @@ def test_feedback_needs_a_bot_message_of_this_conversation(service: WidgetServic
     seq = run(service.store(conversation, "bot", {"message_id": "m1", "text": "hello"}))
     given = run(service.check_feedback(conversation, body(message_id="m1", value="down")))
     assert (given.message_id, given.value, given.seq) == ("m1", "down", seq)
+    assert given.text == "hello"  # stored with the feedback: the console matches the bot turn
     assert (
         refused(lambda: service.check_feedback(other, body(message_id="m1", value="up"))).status
         == 404

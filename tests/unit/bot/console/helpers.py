@@ -111,10 +111,11 @@ def user_event(
     sentiment: tuple[str, float] | None = None,
     channel: str = "widget",
     timestamp: float = 1_796_000_000.0,
+    entities: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     parse: dict[str, Any] = {
         "intent": {"name": intent, "confidence": confidence},
-        "entities": [],
+        "entities": entities or [],
         "text": text,
         "message_id": "m" + str(int(timestamp)),
         "metadata": {},
@@ -139,7 +140,10 @@ def user_event(
 
 
 def bot_event(
-    text: str, shopbot: dict[str, Any] | None = None, timestamp: float = 1_796_000_001.0
+    text: str,
+    shopbot: dict[str, Any] | None = None,
+    timestamp: float = 1_796_000_001.0,
+    custom: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     metadata: dict[str, Any] = (
         {"utter_action": "utter_x"} if shopbot is None else {"shopbot": shopbot}
@@ -155,8 +159,24 @@ def bot_event(
             "buttons": None,
             "attachment": None,
             "image": None,
-            "custom": None,
+            "custom": custom,
         },
+    }
+
+
+def feedback_event(
+    value: str, text: str | None, message_id: str = "9f1c", timestamp: float = 1_796_000_004.0
+) -> dict[str, Any]:
+    """The widget's thumbs (``WidgetInput._record_feedback``): an ``agent`` event, no text."""
+    feedback: dict[str, Any] = {"message_id": message_id, "value": value, "seq": 7}
+    if text is not None:
+        feedback["text"] = text
+    return {
+        "event": "agent",
+        "timestamp": timestamp,
+        "metadata": {},
+        "text": None,
+        "data": {"feedback": {**feedback, "channel": "widget"}},
     }
 
 

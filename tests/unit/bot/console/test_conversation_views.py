@@ -146,12 +146,83 @@ def test_conversation_list_pages_back(
         ("limit=0", "limit must be a whole number from 1 to 200"),
         ("limit=many", "limit must be a whole number from 1 to 200"),
         ("limit=201", "Currently, it is '201'"),
+        ("since=yesterday", "since must be a date like 2026-12-01. Currently, it is 'yesterday'"),
+        ("until=2026-13-01", "until must be a date like 2026-12-01"),
+        ("since=2026-12-05&until=2026-12-01", "since must be on or before until"),
+        ("handed_off=maybe", "handed_off must be true or false. Currently, it is 'maybe'"),
+        ("had_fallback=2", "had_fallback must be true or false"),
+        ("negative=yes please", "negative must be true or false"),
+        ("thumbs_down=x", "thumbs_down must be true or false"),
+        ("reviewed=unknown", "reviewed must be true or false"),
+        ("low_confidence_below=0", "low_confidence_below must be a number above 0 and at most 1"),
+        ("low_confidence_below=1.5", "Currently, it is '1.5'"),
+        ("low_confidence_below=nan", "low_confidence_below must be a number"),
+        ("low_confidence_below=half", "low_confidence_below must be a number"),
+        ("channel=" + "w" * 33, "channel must be a channel name"),
     ],
 )
 def test_conversation_list_parameters(client: TestClient, query: str, message: str) -> None:
     signed_in(client, AGENT)
     reply = client.get(f"/api/conversations?{query}")
     assert reply.status_code == 400 and message in reply.json()["error"]
+    if not query.startswith("limit="):  # the page has a fixed page size
+        assert client.get(f"/conversations?{query}").status_code == 400
+
+
+def test_conversation_list_filters(console: Console, client: TestClient, clock: FakeClock) -> None:
+    summaries(console, clock, 4)  # c000..c003, greet at 0.9
+    console.conversations.apply(
+        "c001", SummaryUpdate(at=clock.now, user_text="??", intent="nlu_fallback", confidence=0.2)
+    )
+    console.conversations.apply("c001", SummaryUpdate(at=clock.now, handoff=True))
+    console.conversations.apply("c002", SummaryUpdate(at=dt.datetime(2026, 11, 1), handoff=True))
+    console.conversations.apply(
+        "c003", SummaryUpdate(at=clock.now, user_text="bad", sentiment="negative", confidence=0.4)
+    )
+    signed_in(client, AGENT)
+    body = client.get(
+        "/api/conversations", params={"low_confidence_below": "0.5", "handed_off": "true"}
+    ).json()
+    assert [c["conversation_id"] for c in body["conversations"]] == ["c001"]
+    assert body["filters"] == {"handed_off": True, "low_confidence_below": 0.5}
+    assert body["next_before"] is None
+    row = body["conversations"][0]
+    assert (row["fallback_turns"], row["min_confidence"], row["handoffs"]) == (1, 0.2, 1)
+    assert row["reviewed_at"] is None and row["thumbs_down"] == 0
+    unfiltered = client.get("/api/conversations").json()
+    assert unfiltered["filters"] == {} and len(unfiltered["conversations"]) == 4
+    negative = client.get("/api/conversations?negative=1&handed_off=false&channel=widget").json()
+    assert [c["conversation_id"] for c in negative["conversations"]] == ["c003"]
+
+    page = client.get("/conversations?low_confidence_below=0.5&had_fallback=true").text
+    assert 'data-testid="filter-form"' in page and 'data-testid="filter-apply"' in page
+    assert (
+        page.count('data-testid="conversation-row"') == 1 and 'href="/conversations/c001"' in page
+    )
+    assert 'value="0.5" data-testid="filter-low-confidence"' in page
+    assert '<option value="true" selected>' in page  # had_fallback shown as chosen
+    for badge in ("handed-off", "fallbacks", "lowest-confidence"):
+        assert f'data-badge="{badge}"' in page
+    assert 'data-badge="negative"' not in page and "<script>" not in page and "style=" not in page
+    for control in ("channel", "since", "until", "handed_off", "had_fallback", "low-confidence",
+                    "negative", "thumbs_down", "reviewed"):  # fmt: skip
+        assert f'<label for="filter-{control}">' in page
+    assert (
+        "No conversations match these filters." in client.get("/conversations?reviewed=true").text
+    )
+
+
+def test_older_link_keeps_the_filters(
+    console: Console, client: TestClient, clock: FakeClock
+) -> None:
+    for i in range(51):
+        console.conversations.apply(
+            f"n{i:03d}", SummaryUpdate(at=clock.now, channel="rest", user_text="x", intent="greet")
+        )
+        clock.advance(60)
+    signed_in(client, AGENT)
+    page = client.get("/conversations?channel=rest&reviewed=false").text
+    assert 'href="/conversations?channel=rest&amp;reviewed=False&amp;before=' in page
 
 
 def test_conversation_transcript_and_handoff_state(

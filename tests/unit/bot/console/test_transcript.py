@@ -10,6 +10,7 @@ from tests.unit.bot.console.helpers import (
     TrackerStore,
     action_event,
     bot_event,
+    feedback_event,
     simple_event,
     user_event,
 )
@@ -77,6 +78,7 @@ def test_rows_become_items(tmp_path: Path) -> None:
         "text": "where is my order??",
         "intent": {"name": "order_status", "confidence": 0.91},
         "runner_up": {"name": "human_handoff", "confidence": 0.06},
+        "entities": [],
         "sentiment": {"label": "negative", "confidence": 0.83},
         "channel": "widget",
     }
@@ -85,6 +87,7 @@ def test_rows_become_items(tmp_path: Path) -> None:
     assert agent["text"] == "Hi, I'm on it." and agent["agent"] == "Ann"
     assert notice["author"] == "notice" and notice["agent"] is None
     assert page.items[4]["agent"] is None and page.items[4]["buttons"] == []
+    assert page.items[4]["reasoning"] is None  # a plain response, not a knowledge answer
     assert page.cursor == 12 and page.more is False
     assert reader.paused(CID) is False  # resumed at the end
     reader.dispose()
@@ -168,5 +171,32 @@ def test_odd_rows_do_not_break_the_transcript(tmp_path: Path) -> None:
     assert user["text"] == "" and user["intent"] is None and user["at"] is None
     assert buttons["buttons"] == ["A"]
     assert plain["author"] == "bot" and plain["text"] == ""
+    reader.dispose()
+    store.close()
+
+
+def test_thumbs_find_the_bot_message_they_rate(tmp_path: Path) -> None:
+    store = TrackerStore(tmp_path / "tracker.db")
+    store.add(
+        CID,
+        bot_event("Hello! How can I help?"),  # 1
+        bot_event(  # 2: the widget showed display_text, the tracker keeps the full text
+            "The Delta Kite costs $24.50 [1].\n\nSources: [1] Delta Kite (https://s/kite)",
+            custom={"outcome": "generated", "display_text": "The Delta Kite costs $24.50 [1]."},
+        ),
+        bot_event("Hello! How can I help?", timestamp=1_796_000_002.0),  # 3: same text again
+        feedback_event("down", "The Delta Kite costs $24.50 [1]."),  # 4
+        feedback_event("up", "Hello! How can I help?"),  # 5: the latest one with that text
+        feedback_event("up", None),  # 6: recorded before the widget stored the text
+        feedback_event("up", "a message of another conversation"),  # 7
+        simple_event("agent", text="an agent event without feedback", data=None),  # 8
+    )
+    reader = reader_for(tmp_path / "tracker.db")
+    items = reader.items_after(CID).items
+    thumbs = [(i["id"], i["value"], i["refers_to"]) for i in items if i["type"] == "feedback"]
+    assert thumbs == [(4, "down", 2), (5, "up", 3), (6, "up", None), (7, "up", None)]
+    assert items[3]["at"] == "2026-11-30T00:53:24.000Z" and items[3]["message_id"] == "9f1c"
+    # a page that starts after the rated message still finds it
+    assert reader.items_after(CID, 4).items[0]["refers_to"] == 3
     reader.dispose()
     store.close()

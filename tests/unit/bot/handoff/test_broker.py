@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from rasa.shared.core.events import (
     ActionExecuted,
+    AgentUttered,
     BotUttered,
     ConversationPaused,
     ConversationResumed,
@@ -117,3 +118,61 @@ def test_a_broken_database_never_fails_the_shoppers_message(
     with caplog.at_level(logging.ERROR):
         publish(broker, "c1", ConversationPaused())  # must not raise
     assert "could not fold" in caplog.text
+
+
+def rated(value: str) -> Event:
+    """The widget's thumbs on a bot message (``WidgetInput._record_feedback``)."""
+    return AgentUttered(
+        text=None,
+        data={"feedback": {"message_id": "m1", "value": value, "seq": 2, "channel": "widget"}},
+    )
+
+
+def unsure(text: str, intent: str, confidence: float, sentiment: str = "neutral") -> Event:
+    return UserUttered(
+        text,
+        parse_data={
+            "intent": {"name": intent, "confidence": confidence},
+            "entities": [],
+            "sentiment": {"label": sentiment, "confidence": 0.8},
+        },
+        input_channel="widget",
+    )
+
+
+def test_the_list_filters_columns_are_folded_turn_by_turn(broker: HandoffEventBroker) -> None:
+    publish(broker, "c1", unsure("hi", "greet", 0.97))
+    summary = broker.conversations.get("c1")
+    assert summary is not None
+    assert (summary.fallback_turns, summary.negative_turns, summary.min_confidence) == (0, 0, 0.97)
+    publish(
+        broker,
+        "c1",
+        unsure("asdf qwer", "nlu_fallback", 0.3),
+        BotUttered("Sorry, I didn't get that."),
+        unsure("what is the meaning of life", "out_of_scope", 0.62, "negative"),
+        unsure("this is hopeless", "complaint", 0.81, "negative"),
+        rated("down"),
+        rated("down"),
+        rated("up"),
+        AgentUttered(text=None, data={"feedback": {"value": "meh"}}),  # not a thumb: ignored
+        AgentUttered(text="an agent event without feedback"),
+    )
+    summary = broker.conversations.get("c1")
+    assert summary is not None
+    assert (summary.user_messages, summary.fallback_turns, summary.negative_turns) == (4, 2, 2)
+    assert summary.min_confidence == 0.3  # the lowest of any turn, not the last
+    assert (summary.thumbs_up, summary.thumbs_down) == (1, 2)
+    assert summary.reviewed_at is None
+
+
+def test_a_first_event_that_is_a_thumb_or_a_fallback_creates_the_row_with_it(
+    broker: HandoffEventBroker,
+) -> None:
+    publish(broker, "c1", rated("down"))
+    publish(broker, "c2", unsure("zzz", "nlu_fallback", 0.2, "negative"))
+    first, second = broker.conversations.get("c1"), broker.conversations.get("c2")
+    assert first is not None and (first.thumbs_down, first.user_messages) == (1, 0)
+    assert first.min_confidence is None
+    assert second is not None
+    assert (second.fallback_turns, second.negative_turns, second.min_confidence) == (1, 1, 0.2)
