@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine, Row
 from sqlalchemy.exc import IntegrityError
 
 from bot.console.passwords import Passwords
+from bot.storage.clock import utcnow
 from bot.storage.console_tables import console_agents as agents
 from bot.storage.console_tables import console_sessions as sessions
 
@@ -20,11 +21,6 @@ logger = logging.getLogger(__name__)
 
 ROLES = ("agent", "admin")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-def utcnow() -> dt.datetime:
-    """Naive UTC now (the application database stores naive UTC datetimes)."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 class AgentError(ValueError):

@@ -17,7 +17,7 @@ from starlette.templating import Jinja2Templates
 
 from bot.console import conversation_views, correction_views, handoff_views, views
 from bot.console.access import Access, Endpoint, access_of, guard
-from bot.console.agents import AgentStore, utcnow
+from bot.console.agents import AgentStore
 from bot.console.context import STATIC_DIR, TEMPLATES_DIR, Console
 from bot.console.csrf import SigninTokens
 from bot.console.headers import SecurityHeaders
@@ -28,6 +28,7 @@ from bot.console.ratelimit import SigninLimiter, storage_url
 from bot.console.sessions import SessionStore
 from bot.console.transcript import TranscriptReader
 from bot.console.waiting import WaitingWatcher
+from bot.storage.clock import utcnow
 from bot.storage.conversations import ConversationIndex
 from bot.storage.corrections import CorrectionStore
 from bot.storage.engine import make_engine

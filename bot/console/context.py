@@ -12,12 +12,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
-from bot.console.agents import AgentStore, utcnow
+from bot.console.agents import AgentStore
 from bot.console.csrf import SIGNIN_NONCE_COOKIE, SIGNIN_TOKEN_MAX_AGE_S, SigninTokens
 from bot.console.rasa_api import RasaApi
 from bot.console.ratelimit import SigninLimiter
 from bot.console.sessions import SessionStore
 from bot.console.transcript import TranscriptReader
+from bot.storage.clock import utcnow
 from bot.storage.conversations import ConversationIndex
 from bot.storage.corrections import CorrectionStore
 from bot.storage.handoffs import HandoffQueue

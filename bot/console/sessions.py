@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Engine
 
-from bot.console.agents import Agent, agent_from_row, utcnow
+from bot.console.agents import Agent, agent_from_row
+from bot.storage.clock import utcnow
 from bot.storage.console_tables import console_agents as agents
 from bot.storage.console_tables import console_sessions as sessions
 

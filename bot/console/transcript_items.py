@@ -15,11 +15,12 @@ events an agent does not read (slots, ``action_listen``, loops):
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from typing import Any
 
 from sqlalchemy.engine import Row
+
+from bot.storage.clock import utc_from_timestamp
 
 MAX_PASSAGES = 5
 SENTIMENT_EXTRACTOR = "BertSentimentAnalyzer"  # bot.nlu.sentiment (the console imports no Rasa)
@@ -34,7 +35,7 @@ OUTCOMES = {
 def _iso(timestamp: float | None) -> str | None:
     if timestamp is None:
         return None
-    moment = dt.datetime.fromtimestamp(float(timestamp), dt.timezone.utc).replace(tzinfo=None)
+    moment = utc_from_timestamp(float(timestamp))
     return moment.isoformat(timespec="milliseconds") + "Z"
 
 

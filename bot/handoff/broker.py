@@ -36,6 +36,7 @@ from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy.engine import Engine
 
+from bot.storage.clock import utc_from_timestamp, utcnow
 from bot.storage.conversations import ConversationIndex, SummaryUpdate
 from bot.storage.engine import make_engine
 from bot.storage.event_log import EventLog
@@ -52,8 +53,8 @@ MAX_REMEMBERED = 10_000  # conversations whose latest channel/reason is kept in 
 def _at(event: dict[str, Any]) -> dt.datetime:
     stamp = event.get("timestamp")
     if isinstance(stamp, (int, float)):
-        return dt.datetime.fromtimestamp(stamp, dt.timezone.utc).replace(tzinfo=None)
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        return utc_from_timestamp(stamp)
+    return utcnow()
 
 
 class _Recent(OrderedDict[str, str]):

@@ -19,10 +19,10 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine, Row
 from sqlalchemy.orm import aliased
 
+from bot.storage.clock import utcnow
 from bot.storage.console_tables import console_agents
 from bot.storage.correction_tables import corrections
 from bot.storage.handoff_tables import conversation_summaries
-from bot.storage.handoffs import utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,6 @@ unique constraints (conversation, seq) and (conversation, client_id) are the bac
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
+from bot.storage.clock import utcnow
 from bot.storage.tables import widget_conversations as conversations
 from bot.storage.tables import widget_events as events
 
@@ -49,10 +49,6 @@ class _Duplicate(Exception):
     def __init__(self, seq: int) -> None:
         super().__init__(seq)
         self.seq = seq
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 class EventLog:
@@ -153,7 +149,7 @@ class EventLog:
                 kind=kind,
                 payload=payload,
                 client_id=client_id,
-                created_at=_now(),
+                created_at=utcnow(),
             )
         )
         return seq
@@ -166,7 +162,7 @@ class EventLog:
         if not exists:
             conn.execute(
                 insert(conversations).values(
-                    id=conversation_id, last_seq=last_seq, created_at=_now()
+                    id=conversation_id, last_seq=last_seq, created_at=utcnow()
                 )
             )
 

@@ -18,6 +18,7 @@ from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.engine import Engine, Row
 from sqlalchemy.exc import IntegrityError
 
+from bot.storage.clock import utcnow
 from bot.storage.console_tables import console_agents
 from bot.storage.handoff_tables import END_STATES, OPEN_STATES, handoffs
 
@@ -30,11 +31,6 @@ REASONS = {
     "account": "Account request that needs a person",
     "agent": "Opened by an agent",
 }
-
-
-def utcnow() -> dt.datetime:
-    """Naive UTC now (the tables store naive UTC)."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 @dataclass(frozen=True)
