@@ -15,6 +15,7 @@ import pytest
 # Importing it here, while pytest loads this conftest inside its own warnings context, confines
 # that filter to the context pytest discards afterwards.
 import sanic  # noqa: F401
+from sqlalchemy.engine import Engine
 
 from tests.offline_guard import OfflineGuard
 
@@ -55,6 +56,19 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@pytest.fixture()
+def app_engine(tmp_path: Path) -> Iterator[Engine]:
+    """A fresh application database (SQLite under ``tmp_path``, upgraded to head)."""
+    from bot.storage.engine import make_engine
+    from bot.storage.migrate import upgrade_to_head
+
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    upgrade_to_head(url)
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,6 @@ and FAQ rows; duplicates written once, conflicts resolved and reported."""
 from __future__ import annotations
 
 import csv
-import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,17 +14,8 @@ from bot.console.agents import AgentStore
 from bot.storage.corrections import CorrectionStore
 from bot.storage.engine import make_engine
 from bot.storage.migrate import upgrade_to_head
-from tests.unit.bot.console.helpers import cheap_passwords
+from tests.unit.bot.console.helpers import FakeClock, cheap_passwords
 from training.export_corrections import FAQ_FILE, NLU_FILE, export, training_intents
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = dt.datetime(2026, 12, 1, 9, 0, 0)
-
-    def __call__(self) -> dt.datetime:
-        self.now += dt.timedelta(seconds=1)
-        return self.now
 
 
 @pytest.fixture()
@@ -41,7 +31,7 @@ def store(db_url: str) -> Iterator[CorrectionStore]:
     agents = AgentStore(engine, cheap_passwords())
     agents.add("bob@example.com", "Bob", "agent", "a long passphrase here")
     agents.add("ada@example.com", "Ada", "admin", "another long passphrase")
-    yield CorrectionStore(engine, Clock())
+    yield CorrectionStore(engine, FakeClock(tick_s=1))
     engine.dispose()
 
 

@@ -28,12 +28,15 @@ CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 class FakeClock:
-    """A settable naive-UTC clock."""
+    """A settable naive-UTC clock; with ``tick_s`` every reading is that much later (distinct,
+    ordered timestamps for rows written one after another)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tick_s: float = 0.0) -> None:
         self.now = dt.datetime(2026, 12, 1, 9, 0, 0)
+        self.tick_s = tick_s
 
     def __call__(self) -> dt.datetime:
+        self.now += dt.timedelta(seconds=self.tick_s)
         return self.now
 
     def advance(self, seconds: float) -> None:

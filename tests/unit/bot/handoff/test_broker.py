@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +17,15 @@ from rasa.shared.core.events import (
     SlotSet,
     UserUttered,
 )
+from sqlalchemy.engine import Engine
 
 from bot.handoff.broker import HandoffEventBroker
 from bot.storage.engine import make_engine
-from bot.storage.migrate import upgrade_to_head
 
 
 @pytest.fixture()
-def broker(tmp_path: Path) -> Iterator[HandoffEventBroker]:
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    upgrade_to_head(url)
-    engine = make_engine(url)
-    yield HandoffEventBroker(engine)
-    engine.dispose()
+def broker(app_engine: Engine) -> HandoffEventBroker:
+    return HandoffEventBroker(app_engine)
 
 
 def publish(broker: HandoffEventBroker, sender: str, *events: Event) -> None:

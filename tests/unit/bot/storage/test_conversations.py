@@ -3,31 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Engine
 
 from bot.console.agents import AgentStore
 from bot.storage.conversations import ConversationFilter, ConversationIndex, SummaryUpdate
 from bot.storage.corrections import CorrectionStore
-from bot.storage.engine import make_engine
 from bot.storage.handoff_tables import conversation_summaries
-from bot.storage.migrate import upgrade_to_head
 from tests.unit.bot.console.helpers import cheap_passwords
 
 DAY0 = dt.datetime(2026, 12, 1, 9, 0, 0)
 
 
 @pytest.fixture()
-def index(tmp_path: Path) -> Iterator[ConversationIndex]:
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    upgrade_to_head(url)
-    engine = make_engine(url)
-    yield ConversationIndex(engine)
-    engine.dispose()
+def index(app_engine: Engine) -> ConversationIndex:
+    return ConversationIndex(app_engine)
 
 
 def turn(at: dt.datetime, intent: str = "greet", confidence: float = 0.9, sentiment: str = "neutral",

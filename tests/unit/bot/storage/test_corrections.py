@@ -2,38 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
+from sqlalchemy.engine import Engine
 
 from bot.console.agents import AgentStore
 from bot.storage.corrections import CorrectionError, CorrectionStore, check_entities
-from bot.storage.engine import make_engine
-from bot.storage.migrate import upgrade_to_head
-from tests.unit.bot.console.helpers import cheap_passwords
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = dt.datetime(2026, 12, 1, 9, 0, 0)
-
-    def __call__(self) -> dt.datetime:
-        self.now += dt.timedelta(seconds=1)
-        return self.now
+from tests.unit.bot.console.helpers import FakeClock, cheap_passwords
 
 
 @pytest.fixture()
-def store(tmp_path: Path) -> Iterator[tuple[CorrectionStore, int, int]]:
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    upgrade_to_head(url)
-    engine = make_engine(url)
-    agents = AgentStore(engine, cheap_passwords())
+def store(app_engine: Engine) -> tuple[CorrectionStore, int, int]:
+    agents = AgentStore(app_engine, cheap_passwords())
     agent = agents.add("bob@example.com", "Bob", "agent", "a long passphrase here")
     admin = agents.add("ada@example.com", "Ada", "admin", "another long passphrase")
-    yield CorrectionStore(engine, Clock()), agent.id, admin.id
-    engine.dispose()
+    return CorrectionStore(app_engine, FakeClock(tick_s=1)), agent.id, admin.id
 
 
 def test_propose_list_and_review_once(store: tuple[CorrectionStore, int, int]) -> None:

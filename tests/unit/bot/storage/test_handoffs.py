@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 
 from bot.console.agents import AgentStore
-from bot.storage.engine import make_engine
 from bot.storage.handoffs import HandoffQueue
-from bot.storage.migrate import upgrade_to_head
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = dt.datetime(2026, 12, 3, 12, 0, 0)
-
-    def __call__(self) -> dt.datetime:
-        return self.now
+from tests.unit.bot.console.helpers import FakeClock as Clock
 
 
 @pytest.fixture()
@@ -28,12 +18,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture()
-def queue(tmp_path: Path, clock: Clock) -> Iterator[HandoffQueue]:
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    upgrade_to_head(url)
-    engine = make_engine(url)
-    yield HandoffQueue(engine, clock)
-    engine.dispose()
+def queue(app_engine: Engine, clock: Clock) -> HandoffQueue:
+    return HandoffQueue(app_engine, clock)
 
 
 def _agent(queue: HandoffQueue, email: str, name: str) -> int:
