@@ -47,7 +47,7 @@ logger = logging.getLogger(__name__)
 REASON_SLOT = "handoff_reason"
 CUSTOMER_SLOT = "verified_customer"
 WIDGET_CHANNEL = "widget"
-MAX_REMEMBERED = 10_000  # conversations whose latest channel/reason is kept in memory
+MAX_REMEMBERED = 10_000  # conversations whose handoff reason waits for their pause event
 
 
 def _at(event: dict[str, Any]) -> dt.datetime:
@@ -79,7 +79,6 @@ class HandoffEventBroker(EventBroker):
         self.queue = HandoffQueue(engine)
         self.conversations = ConversationIndex(engine)
         self.widget_log = EventLog(engine)
-        self._channels = _Recent()
         self._reasons = _Recent()
 
     @classmethod
@@ -129,8 +128,6 @@ class HandoffEventBroker(EventBroker):
         confidence = (parse.get("intent") or {}).get("confidence")
         sentiment = (parse.get("sentiment") or {}).get("label")
         channel = event.get("input_channel")
-        if isinstance(channel, str) and channel:
-            self._channels.remember(sender, channel)
         self.conversations.apply(
             sender,
             SummaryUpdate(
@@ -160,16 +157,10 @@ class HandoffEventBroker(EventBroker):
         elif name == CUSTOMER_SLOT and value:
             self.conversations.apply(sender, SummaryUpdate(at=_at(event), customer=str(value)))
 
-    def _channel_of(self, sender: str) -> str:
-        channel = self._channels.get(sender)
-        if channel:
-            return channel
-        summary = self.conversations.get(sender)
-        return summary.channel if summary else "unknown"
-
     def _on_pause(self, sender: str, event: dict[str, Any]) -> None:
-        channel = self._channel_of(sender)
+        # The summary row already holds the channel of the latest shopper message.
         summary = self.conversations.get(sender)
+        channel = summary.channel if summary else "unknown"
         handoff, created = self.queue.open(
             sender,
             channel,
