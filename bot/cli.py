@@ -41,6 +41,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "training.export_corrections",
         "export corrections accepted in the agent console as NLU and FAQ data",
     ),
+    "retrain": (
+        "training.retrain",
+        "retrain the Rasa model with accepted corrections, behind a held-out quality gate",
+    ),
     "migrate": ("bot.storage.migrate", "upgrade ShopBot's own database to the newest migration"),
 }
 

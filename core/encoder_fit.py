@@ -12,6 +12,7 @@ import logging
 import random
 import time
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,6 +105,18 @@ def heldout_split(
     return sorted(train), sorted(heldout)
 
 
+def pin_rows(
+    train: list[int], heldout: list[int], pinned: Sequence[int], repeat: int
+) -> tuple[list[int], list[int]]:
+    """Move ``pinned`` rows out of the held-out slice and into training, ``repeat`` times each
+    (whatever the split, capping and oversampling did with them)."""
+    keep = set(pinned)
+    heldout = [i for i in heldout if i not in keep]
+    train = [i for i in train if i not in keep]
+    train += [i for i in sorted(keep) for _ in range(max(1, repeat))]
+    return train, heldout
+
+
 def cap_per_label(indices: list[int], labels: list[str], cap: int | None, seed: int) -> list[int]:
     """Keep at most ``cap`` random rows per label (all when ``cap`` is None)."""
     if cap is None:
@@ -160,6 +173,8 @@ def fit_classifier(
     groups: list[str] | None = None,
     data_sha256: str | None = None,
     progress: bool = True,
+    pinned: Sequence[int] = (),
+    pinned_repeat: int = 1,
 ) -> FitResult:
     """Fine-tune, early-stop, calibrate and (optionally) pick the out-of-scope threshold.
 
@@ -170,6 +185,9 @@ def fit_classifier(
         groups: Paraphrase groups (held-out slice never splits one), or None.
         data_sha256: Hash of the training data, recorded with the model.
         progress: Show a tqdm bar (also hidden when logging is above INFO).
+        pinned: Rows always trained on, never held out (an agent's corrections: the one place a
+            phrasing is known to be misread), each seen ``pinned_repeat`` times per epoch.
+        pinned_repeat: How many times a pinned row is repeated per epoch.
 
     Returns:
         The classifier and its records.
@@ -206,6 +224,9 @@ def fit_classifier(
     train_idx, heldout_idx = heldout_split(labels, groups, config.eval_fraction, config.seed)
     train_idx = cap_per_label(train_idx, labels, config.max_examples_per_label, config.seed)
     train_idx = oversample_per_label(train_idx, labels, config.min_examples_per_label, config.seed)
+    if pinned:
+        train_idx, heldout_idx = pin_rows(train_idx, heldout_idx, pinned, pinned_repeat)
+        logger.info("Pinned rows (corrections) %d, each %d times", len(set(pinned)), pinned_repeat)
     logger.info("Training rows %d, held-out rows %d", len(train_idx), len(heldout_idx))
 
     tokenizer, encoder = load_pretrained(base_model)

@@ -139,6 +139,10 @@ class Settings:
             9:00–18:00 ET``); empty → the bot names no hours.
         handoff_wait_timeout: Seconds a shopper waits in the handoff queue with no agent online
             before the bot says so honestly (and offers the support email when one is set).
+        retrain_margin: The largest drop in held-out intent accuracy ``shopbot retrain`` accepts
+            before it refuses to replace the served model.
+        retrain_heldout_sample: Evaluate a retrain on a stratified sample of this many held-out
+            messages (0 = all of them).
     """
 
     root: Path = field(default_factory=lambda: Path(_env("HOME", str(PROJECT_ROOT))))
@@ -207,6 +211,10 @@ class Settings:
     support_phone: str = field(default_factory=lambda: _env("SUPPORT_PHONE", ""))
     support_hours: str = field(default_factory=lambda: _env("SUPPORT_HOURS", ""))
     handoff_wait_timeout: int = field(default_factory=lambda: _env_int("HANDOFF_WAIT_TIMEOUT", 300))
+    retrain_margin: float = field(default_factory=lambda: _env_float("RETRAIN_MARGIN", 0.01))
+    retrain_heldout_sample: int = field(
+        default_factory=lambda: _env_int("RETRAIN_HELDOUT_SAMPLE", 0)
+    )
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:

@@ -82,16 +82,42 @@ def rasa_inputs(root: Path = ROOT) -> list[Path]:
     ]
 
 
-def train_rasa(preset: str, root: Path = ROOT, force: bool = False) -> Path:
-    """Train (or reuse) ``models/rasa/shopbot-<preset>.tar.gz`` and return its path."""
-    model = root / "models" / "rasa" / f"shopbot-{preset}.tar.gz"
+def corrections_file(root: Path = ROOT) -> Path | None:
+    """The NLU examples exported from agents' corrections (``shopbot corrections export``), when
+    there are any: every Rasa model of every preset trains on them."""
+    path = Settings().var_dir / "corrections" / "nlu_corrections.yml"
+    if not path.is_absolute():
+        path = root / path
+    return path if path.exists() else None
+
+
+def train_rasa(
+    preset: str,
+    root: Path = ROOT,
+    force: bool = False,
+    out: Path | None = None,
+    corrections: Path | None = None,
+) -> Path:
+    """Train (or reuse) the Rasa model and return its path.
+
+    Args:
+        preset: ``tiny``, ``demo`` or ``full``.
+        root: The project root.
+        force: Retrain even when the stamp says nothing changed.
+        out: Where the model goes (default: the served ``models/rasa/shopbot-<preset>.tar.gz``;
+            ``shopbot retrain`` writes a candidate elsewhere first).
+        corrections: Extra NLU data from agents' corrections (default: :func:`corrections_file`).
+    """
+    model = out or root / "models" / "rasa" / f"shopbot-{preset}.tar.gz"
+    corrections = corrections or corrections_file(root)
+    data = [root / "bot" / "data", *([corrections] if corrections else [])]
     stamp = Stamp(model.with_suffix("").with_suffix(".stamp"))
     inputs_hash = hash_inputs(
-        [*rasa_inputs(root), root / "models" / preset / "sentiment" / ".stamp"],
+        [*rasa_inputs(root), *data[1:], root / "models" / preset / "sentiment" / ".stamp"],
         extra={"preset": preset, "overrides": preset_overrides(preset)},
     )
     if not force and stamp.matches(inputs_hash, model):
-        logger.info("Rasa model %s is up to date; not retraining", model.relative_to(root))
+        logger.info("Rasa model %s is up to date; not retraining", model)
         return model
     config = render_config(
         root / "config.yml", preset, root / "var" / "rasa" / f"config.{preset}.yml"
@@ -100,7 +126,7 @@ def train_rasa(preset: str, root: Path = ROOT, force: bool = False) -> Path:
         sys.executable, "-m", "rasa", "train",
         "--config", str(config),
         "--domain", str(root / "bot" / "domain"),
-        "--data", str(root / "bot" / "data"),
+        "--data", *[str(path) for path in data],
         "--out", str(model.parent),
         "--fixed-model-name", model.name.removesuffix(".tar.gz"),
     ]  # fmt: skip

@@ -156,6 +156,8 @@ async def corrections_page(request: Request) -> Response:
             "status": status or "all",
             "statuses": (*STATUSES, "all"),
             "page": "corrections",
+            "preset": console.settings.preset,
+            "retrain_margin": console.settings.retrain_margin,
         },
     )
 

@@ -95,6 +95,9 @@ class BertIntentClassifier(EncoderComponent, GraphComponent, IntentClassifier):
             # faster when the machine is busy; 0 leaves torch's default (all cores).
             "torch_threads": 1,
             "ranking_length": 10,
+            # Examples exported from agents' corrections (``metadata: {correction_id: ...}``) are
+            # always trained on, never held out, and repeated this many times per epoch.
+            "correction_repeat": 8,
         }
 
     def _setup(self) -> None:
@@ -146,6 +149,7 @@ class BertIntentClassifier(EncoderComponent, GraphComponent, IntentClassifier):
         texts = [str(e.get(TEXT)) for e in examples]
         labels = [str(e.get(INTENT)) for e in examples]
         groups = [_example_group(e) for e in examples]
+        pinned = [i for i, e in enumerate(examples) if _example_meta(e).get("correction_id")]
         if len(set(labels)) < 2:
             raise ValueError(
                 f"BertIntentClassifier needs NLU examples of at least 2 intents; the training "
@@ -164,6 +168,8 @@ class BertIntentClassifier(EncoderComponent, GraphComponent, IntentClassifier):
             labels,
             config,
             [g or f"#{i}" for i, g in enumerate(groups)] if has_groups else None,
+            pinned=pinned,
+            pinned_repeat=int(self._config["correction_repeat"]),
         )
         self._apply_configured_threshold(result.classifier)
         with self._model_storage.write_to(self._resource) as model_dir:
@@ -245,10 +251,14 @@ def _parse_threshold(value: Any) -> float | None:
     return threshold
 
 
-def _example_group(example: Message) -> str:
-    """The paraphrase group of an NLU example (``metadata: {group: ...}``), or ''."""
+def _example_meta(example: Message) -> dict[str, Any]:
+    """An NLU example's own ``metadata`` mapping (empty when it has none)."""
     metadata = example.get(METADATA) or {}
     example_meta = metadata.get(METADATA_EXAMPLE) if isinstance(metadata, dict) else None
-    if isinstance(example_meta, dict) and example_meta.get("group") is not None:
-        return str(example_meta["group"])
-    return ""
+    return example_meta if isinstance(example_meta, dict) else {}
+
+
+def _example_group(example: Message) -> str:
+    """The paraphrase group of an NLU example (``metadata: {group: ...}``), or ''."""
+    group = _example_meta(example).get("group")
+    return "" if group is None else str(group)

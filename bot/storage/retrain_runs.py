@@ -75,7 +75,9 @@ class RetrainRuns:
     ) -> None:
         """Record how run ``run_id`` ended."""
         if status not in STATUSES[1:]:
-            raise ValueError(f"status must be one of {STATUSES[1:]}. Currently, status is {status!r}.")
+            raise ValueError(
+                f"status must be one of {STATUSES[1:]}. Currently, status is {status!r}."
+            )
         with self._engine.begin() as connection:
             connection.execute(
                 update(retrain_runs)
