@@ -15,7 +15,13 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from bot.console import conversation_views, correction_views, handoff_views, views
+from bot.console import (
+    conversation_views,
+    correction_views,
+    export_views,
+    handoff_views,
+    views,
+)
 from bot.console.access import Access, Endpoint, access_of, guard
 from bot.console.agents import AgentStore
 from bot.console.context import STATIC_DIR, TEMPLATES_DIR, Console
@@ -51,6 +57,7 @@ ROUTES: list[tuple[str, list[str], Access, Endpoint]] = [
     ("/conversations", ["GET"], Access.AGENT, conversation_views.conversations_page),
     ("/conversations/{cid:path}", ["GET"], Access.AGENT, conversation_views.conversation_page),
     ("/api/conversations", ["GET"], Access.AGENT, conversation_views.api_conversations),
+    ("/api/export/conversations", ["GET"], Access.AGENT, export_views.export_conversations),
     ("/api/conversations/{cid:path}/claim", ["POST"], Access.AGENT, handoff_views.claim),
     ("/api/conversations/{cid:path}/reply", ["POST"], Access.AGENT, handoff_views.reply),
     ("/api/conversations/{cid:path}/handback", ["POST"], Access.AGENT, handoff_views.handback),
@@ -60,6 +67,12 @@ ROUTES: list[tuple[str, list[str], Access, Endpoint]] = [
         ["POST"],
         Access.AGENT,
         correction_views.propose,
+    ),
+    (
+        "/api/conversations/{cid:path}/export",
+        ["GET"],
+        Access.AGENT,  # unmasked: admins only, checked by the view (403)
+        export_views.export_conversation,
     ),
     # Last: its {cid:path} would also match ".../claim" (a GET there is an unknown conversation).
     ("/api/conversations/{cid:path}", ["GET"], Access.AGENT, conversation_views.api_conversation),

@@ -18,6 +18,7 @@ from bot.console.rasa_api import RasaApi
 from bot.console.ratelimit import SigninLimiter
 from bot.console.sessions import SessionStore
 from bot.console.transcript import TranscriptReader
+from bot.privacy.masking import MaskerSource
 from bot.storage.clock import utcnow
 from bot.storage.conversations import ConversationIndex
 from bot.storage.corrections import CorrectionStore
@@ -45,6 +46,7 @@ class Console:
     transcripts: TranscriptReader
     corrections: CorrectionStore
     clock: Callable[[], dt.datetime] = utcnow
+    maskers: MaskerSource | None = None  # exports' masking; made on first use (export_views)
 
     @property
     def secure_cookies(self) -> bool:
