@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from bot.console import (
+    analytics_views,
     conversation_views,
     correction_views,
     export_views,
@@ -77,6 +78,8 @@ ROUTES: list[tuple[str, list[str], Access, Endpoint]] = [
     # Last: its {cid:path} would also match ".../claim" (a GET there is an unknown conversation).
     ("/api/conversations/{cid:path}", ["GET"], Access.AGENT, conversation_views.api_conversation),
     ("/api/agents", ["GET"], Access.ADMIN, views.api_agents),
+    ("/analytics", ["GET"], Access.AGENT, analytics_views.analytics_page),
+    ("/api/analytics", ["GET"], Access.AGENT, analytics_views.api_analytics),
     ("/corrections", ["GET"], Access.AGENT, correction_views.corrections_page),
     ("/api/corrections", ["GET"], Access.AGENT, correction_views.api_corrections),
     ("/api/corrections/{correction_id}/accept", ["POST"], Access.ADMIN, correction_views.accept),

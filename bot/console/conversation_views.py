@@ -19,6 +19,7 @@ from bot.console.domain_names import domain_names
 from bot.console.payloads import conversation_handoff, iso, with_corrections
 from bot.console.views import current_session
 from bot.storage.conversations import MAX_PAGE, ConversationFilter, ConversationSummary
+from bot.storage.message_search import BadQuery, MessageSearch, SearchHit, search_terms
 
 logger = logging.getLogger(__name__)
 
@@ -151,17 +152,54 @@ def _list(
     return rows, iso(rows[-1].last_event_at) if len(rows) == limit else None
 
 
+def parse_search(params: Mapping[str, str]) -> tuple[str, int | None]:
+    """``q`` (stripped; empty: no search) and ``hit_before`` (the next search page's cursor)."""
+    query = (params.get("q") or "").strip()
+    try:
+        search_terms(query)
+    except BadQuery as exc:
+        raise BadParameter(str(exc)) from None
+    hit_before = parse_int("hit_before", params.get("hit_before"), 0, 1, 2**62) or None
+    return query, hit_before
+
+
+def _search(
+    console: Console, query: str, hit_before: int | None, limit: int, where: ConversationFilter
+) -> tuple[list[SearchHit], int | None]:
+    """A page of conversations with a matching message, and the ``hit_before`` of the next."""
+    hits = MessageSearch(console.engine).search(query, where, hit_before, limit)
+    return hits, hits[-1].message_id if len(hits) == limit else None
+
+
 async def api_conversations(request: Request) -> Response:
     """Conversations, newest activity first, ``limit`` at a time (``before`` pages back), that
     pass the filters (``channel``, ``since``, ``until``, ``handed_off``, ``had_fallback``,
-    ``low_confidence_below``, ``negative``, ``thumbs_down``, ``reviewed``)."""
+    ``low_confidence_below``, ``negative``, ``thumbs_down``, ``reviewed``).
+
+    With ``q``: the conversations with a message containing every word or "quoted phrase" of
+    it, newest matching message first, each with a ``match`` (the message and a snippet);
+    ``hit_before`` pages back (``next_hit_before`` of the previous page).
+    """
     try:
         before = parse_before(request.query_params.get("before"))
         limit = parse_int("limit", request.query_params.get("limit"), PAGE_SIZE, 1, MAX_PAGE)
         where = parse_filter(request.query_params)
+        query, hit_before = parse_search(request.query_params)
     except BadParameter as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
-    rows, next_before = await run_in_threadpool(_list, console_of(request), before, limit, where)
+    console = console_of(request)
+    if query:
+        hits, next_hit = await run_in_threadpool(_search, console, query, hit_before, limit, where)
+        return JSONResponse(
+            {
+                "conversations": [hit.to_dict() for hit in hits],
+                "next_hit_before": next_hit,
+                "filters": where.to_dict(),
+                "q": query,
+                "terms": search_terms(query),
+            }
+        )
+    rows, next_before = await run_in_threadpool(_list, console, before, limit, where)
     return JSONResponse(
         {
             "conversations": [row.to_dict() for row in rows],
@@ -178,11 +216,20 @@ async def conversations_page(request: Request) -> Response:
     try:
         before = parse_before(request.query_params.get("before"))
         where = parse_filter(request.query_params)
+        query, hit_before = parse_search(request.query_params)
     except BadParameter as exc:
         return refuse(request, 400, str(exc))
-    rows, next_before = await run_in_threadpool(_list, console, before, PAGE_SIZE, where)
     filters = where.to_dict()
-    older = urlencode({**filters, "before": next_before}) if next_before else None
+    hits: list[SearchHit] = []
+    if query:
+        hits, next_hit = await run_in_threadpool(
+            _search, console, query, hit_before, PAGE_SIZE, where
+        )
+        rows = [hit.summary for hit in hits]
+        older = urlencode({**filters, "q": query, "hit_before": next_hit}) if next_hit else None
+    else:
+        rows, next_before = await run_in_threadpool(_list, console, before, PAGE_SIZE, where)
+        older = urlencode({**filters, "before": next_before}) if next_before else None
     return console.templates.TemplateResponse(
         request,
         "conversations.html",
@@ -190,8 +237,10 @@ async def conversations_page(request: Request) -> Response:
             "agent": session.agent,
             "csrf_token": session.csrf_token,
             "conversations": rows,
+            "matches": {hit.summary.conversation_id: hit for hit in hits},
             "older_query": older,
             "filters": filters,
+            "q": query,
             "page": "conversations",
         },
     )

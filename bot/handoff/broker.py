@@ -12,7 +12,10 @@ console's writes) alike. This broker folds them into the application database:
 - ``user``/``bot``/``slot`` events update the conversation's summary row (channel, counts, last
   message, intent and sentiment, the verified customer; for the list's filters, turns not
   understood, the lowest intent confidence, negative turns);
-- ``agent`` events carrying the widget's ``data.feedback`` count the shopper's thumbs up/down.
+- ``agent`` events carrying the widget's ``data.feedback`` count the shopper's thumbs up/down;
+- every shopper message and every bot, agent or notice message with text is stored in
+  ``conversation_messages`` (full-text search, analytics: :func:`message_of`) in the summary
+  update's transaction; an agent's first message stamps the handoff's ``first_reply_at``.
 
 ``publish`` is synchronous in Rasa 3.6 and runs inside the tracker store's ``save``: it must never
 raise (a broker failure would fail the shopper's message), so errors are logged and the event is
@@ -41,6 +44,7 @@ from bot.storage.conversations import ConversationIndex, SummaryUpdate
 from bot.storage.engine import make_engine
 from bot.storage.event_log import EventLog
 from bot.storage.handoffs import HandoffQueue
+from bot.storage.messages import NewMessage
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +52,46 @@ REASON_SLOT = "handoff_reason"
 CUSTOMER_SLOT = "verified_customer"
 WIDGET_CHANNEL = "widget"
 MAX_REMEMBERED = 10_000  # conversations whose handoff reason waits for their pause event
+
+
+# metadata.shopbot.kind of a bot event (bot.console.handoff_views, bot.console.waiting) → sender
+MARKED_SENDERS = {"agent": "agent", "handoff": "notice", "notice": "notice"}
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def message_of(event: dict[str, Any]) -> NewMessage | None:
+    """The ``conversation_messages`` row of a tracker event (None: not a message).
+
+    Every ``user`` event (its intent, confidence and sentiment label) and every ``bot`` event with
+    text; the console marks an agent's messages and its notices with ``metadata.shopbot``
+    (``kind``: ``agent`` with ``agent_id``, ``handoff`` or ``notice``). The bench's seed
+    (``training/bench/seed_plan.py``) stores what this returns too.
+    """
+    kind = event.get("event")
+    text = event.get("text")
+    text = text if isinstance(text, str) else ""
+    if kind == "user":
+        parse = event.get("parse_data") or {}
+        intent = (parse.get("intent") or {}).get("name")
+        sentiment = (parse.get("sentiment") or {}).get("label")
+        return NewMessage(
+            "user",
+            text,
+            intent=intent if isinstance(intent, str) else None,
+            confidence=_number((parse.get("intent") or {}).get("confidence")),
+            sentiment=sentiment if isinstance(sentiment, str) else None,
+        )
+    if kind != "bot" or not text:
+        return None
+    metadata = event.get("metadata")
+    shopbot = metadata.get("shopbot") if isinstance(metadata, dict) else None
+    shopbot = shopbot if isinstance(shopbot, dict) else {}
+    sender = MARKED_SENDERS.get(str(shopbot.get("kind")), "bot")
+    agent_id = shopbot.get("agent_id") if sender == "agent" else None
+    return NewMessage(sender, text, agent_id=agent_id if type(agent_id) is int else None)
 
 
 def _at(event: dict[str, Any]) -> dt.datetime:
@@ -112,7 +156,10 @@ class HandoffEventBroker(EventBroker):
             self._on_user(sender, event)
         elif kind == "bot":
             if event.get("text") or event.get("data"):
-                self.conversations.apply(sender, SummaryUpdate(at=_at(event), bot_message=True))
+                self.conversations.apply(
+                    sender,
+                    SummaryUpdate(at=_at(event), bot_message=True, message=message_of(event)),
+                )
         elif kind == "slot":
             self._on_slot(sender, event)
         elif kind == "agent":
@@ -136,9 +183,8 @@ class HandoffEventBroker(EventBroker):
                 user_text=str(event.get("text") or ""),
                 intent=intent if isinstance(intent, str) else None,
                 sentiment=sentiment if isinstance(sentiment, str) else None,
-                confidence=float(confidence)
-                if isinstance(confidence, (int, float)) and not isinstance(confidence, bool)
-                else None,
+                confidence=_number(confidence),
+                message=message_of(event),
             ),
         )
 

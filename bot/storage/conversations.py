@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.storage.handoff_tables import SUMMARY_FLAGS
 from bot.storage.handoff_tables import conversation_summaries as summaries
+from bot.storage.messages import NewMessage, store_message
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class SummaryUpdate:
     handoff: bool = False
     confidence: float | None = None  # the shopper turn's top-intent confidence
     thumbs: str | None = None  # the shopper's feedback on a bot message: "up" or "down"
+    message: NewMessage | None = None  # stored in conversation_messages, same transaction
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,10 @@ class ConversationIndex:
                     .values(**values)
                 ).rowcount
                 if changed:
+                    if change.message is not None:
+                        store_message(
+                            conn, conversation_id, change.at, change.message, change.channel
+                        )
                     return
                 try:
                     with conn.begin_nested():
@@ -210,6 +216,10 @@ class ConversationIndex:
                                 handoffs=1 if change.handoff else 0,
                                 **_first_counts(change),
                             )
+                        )
+                    if change.message is not None:
+                        store_message(
+                            conn, conversation_id, change.at, change.message, change.channel
                         )
                     return
                 except IntegrityError:

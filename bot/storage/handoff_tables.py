@@ -39,6 +39,9 @@ handoffs = Table(
     Column("ended_at", DateTime, nullable=True),
     Column("ended_by", String(16), nullable=True),
     Column("timeout_notified_at", DateTime, nullable=True),
+    # When an agent's first message reached the tracker (migration 0007; the broker sets it):
+    # the analytics page's first response time.
+    Column("first_reply_at", DateTime, nullable=True),
 )
 Index("ix_handoffs_status_requested_at", handoffs.c.status, handoffs.c.requested_at)
 Index(
@@ -83,6 +86,17 @@ Index(
     conversation_summaries.c.last_event_at,
 )
 Index("ix_conversation_summaries_min_confidence", conversation_summaries.c.min_confidence)
+# The analytics page's per-day aggregates over a date range read this index alone (migration 0007).
+Index(
+    "ix_conversation_summaries_started_at",
+    conversation_summaries.c.started_at,
+    conversation_summaries.c.channel,
+    conversation_summaries.c.handoffs,
+    conversation_summaries.c.user_messages,
+    conversation_summaries.c.fallback_turns,
+    conversation_summaries.c.thumbs_up,
+    conversation_summaries.c.thumbs_down,
+)
 # Each yes/no filter: a partial index on last_event_at over the rows it keeps, walked newest-first.
 # The filters in bot/storage/conversations.py repeat these conditions word for word (SQLite uses a
 # partial index only for a WHERE term that matches its condition).

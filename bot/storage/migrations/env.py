@@ -10,6 +10,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from bot.storage.engine import make_engine
+from bot.storage.message_tables import include_in_schema_compare
 from bot.storage.migrate import VERSION_TABLE, table_metadata
 
 metadata = table_metadata()  # every table module of bot/storage, for autogenerate
@@ -23,6 +24,8 @@ def _run(connection: Connection) -> None:
         # SQLite cannot ALTER most things; batch mode copies the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # The full-text index objects made by raw DDL (migration 0007) are not in the metadata.
+        include_name=include_in_schema_compare,
     )
     with context.begin_transaction():
         context.run_migrations()

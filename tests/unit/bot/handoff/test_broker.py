@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from pathlib import Path
 from typing import Any
@@ -171,3 +172,69 @@ def test_a_first_event_that_is_a_thumb_or_a_fallback_creates_the_row_with_it(
     assert first.min_confidence is None
     assert second is not None
     assert (second.fallback_turns, second.negative_turns, second.min_confidence) == (1, 1, 0.2)
+
+
+def stored_messages(broker: HandoffEventBroker, conversation_id: str) -> list[tuple[Any, ...]]:
+    from sqlalchemy import select
+
+    from bot.storage.message_tables import conversation_messages as m
+
+    with broker.engine.connect() as conn:
+        return [
+            tuple(row)
+            for row in conn.execute(
+                select(m.c.sender, m.c.channel, m.c.text, m.c.intent, m.c.sentiment, m.c.agent_id)
+                .where(m.c.conversation_id == conversation_id)
+                .order_by(m.c.id)
+            )
+        ]
+
+
+def test_every_message_is_stored_for_search_and_the_first_agent_reply_is_stamped(
+    broker: HandoffEventBroker,
+) -> None:
+    def marked(text: str, at: float, **shopbot: Any) -> Event:
+        return Event.from_parameters(
+            {"event": "bot", "text": text, "metadata": {"shopbot": shopbot}, "timestamp": at}
+        )
+
+    publish(
+        broker,
+        "c1",
+        BotUttered("Hi! I'm the store assistant."),  # before the shopper: channel unknown yet
+        shopper("my parcel is late", "track_order", "negative", channel="rest"),
+        BotUttered(data={"buttons": [{"title": "Yes", "payload": "/affirm"}]}),  # no text
+        SlotSet("handoff_reason", "asked"),
+        ConversationPaused(),
+        marked(
+            "Bob from the support team joined the conversation.",
+            1_796_000_100.0,
+            kind="handoff",
+            state="joined",
+            agent="Bob",
+        ),
+        marked("Hi, I'm Bob. Let me look.", 1_796_000_160.0, kind="agent", agent="Bob", agent_id=4),
+        shopper("thanks", "thank", channel="rest"),
+        marked("It arrives tomorrow.", 1_796_000_220.0, kind="agent", agent="Bob", agent_id=4),
+    )
+    assert stored_messages(broker, "c1") == [
+        ("bot", "unknown", "Hi! I'm the store assistant.", None, None, None),
+        ("user", "rest", "my parcel is late", "track_order", "negative", None),
+        ("notice", "rest", "Bob from the support team joined the conversation.", None, None, None),
+        ("agent", "rest", "Hi, I'm Bob. Let me look.", None, None, 4),
+        ("user", "rest", "thanks", "thank", "neutral", None),
+        ("agent", "rest", "It arrives tomorrow.", None, None, 4),
+    ]
+    handoff = broker.queue.current("c1")
+    assert handoff is not None
+    from sqlalchemy import select
+
+    from bot.storage.handoff_tables import handoffs
+
+    with broker.engine.connect() as conn:
+        first_reply = conn.execute(select(handoffs.c.first_reply_at)).scalar_one()
+    assert first_reply == dt.datetime(
+        2026, 11, 30, 0, 56
+    )  # the first agent message, not the notice
+    summary = broker.conversations.get("c1")
+    assert summary is not None and (summary.user_messages, summary.bot_messages) == (2, 5)

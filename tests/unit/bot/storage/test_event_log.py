@@ -12,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 
 from bot.storage.engine import make_engine
 from bot.storage.event_log import EventLog
+from bot.storage.message_tables import include_in_schema_compare
 from bot.storage.migrate import (
     VERSION_TABLE,
     current_revision,
@@ -40,7 +41,10 @@ def test_upgrade_creates_the_tables_once_and_matches_the_code(db_url: str) -> No
     assert upgrade_to_head(db_url) == head_revision()  # a second run changes nothing
     engine = make_engine(db_url)
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+        context = MigrationContext.configure(
+            conn,
+            opts={"version_table": VERSION_TABLE, "include_name": include_in_schema_compare},
+        )
         diffs = compare_metadata(context, table_metadata())
     engine.dispose()
     # The migrations create exactly what the table modules of bot/storage declare.
