@@ -46,6 +46,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "retrain the Rasa model with accepted corrections, behind a held-out quality gate",
     ),
     "migrate": ("bot.storage.migrate", "upgrade ShopBot's own database to the newest migration"),
+    "retention": (
+        "bot.privacy.retention",
+        "delete or anonymise conversations older than the retention period (cron)",
+    ),
+    "forget": ("bot.privacy.forget", "erase one shopper's conversations and personal data"),
 }
 
 

@@ -16,6 +16,7 @@ from core.client_key import parse_trusted_proxies
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PRESETS = ("tiny", "demo", "full")
+RETENTION_MODES = ("delete", "anonymise")
 
 
 def _env(name: str, default: str) -> str:
@@ -137,6 +138,10 @@ class Settings:
         support_phone: The store's support phone number; empty → none is named.
         support_hours: When human agents work, in the store's words (e.g. ``Mon–Fri
             9:00–18:00 ET``); empty → the bot names no hours.
+        retention_days: Conversations idle for longer than this many days are deleted or
+            anonymised by ``shopbot retention`` (run it from cron); 0 keeps them forever.
+        retention_mode: What ``shopbot retention`` does to them: ``delete`` or ``anonymise``
+            (mask personal data in place, keep the rest for analytics).
         handoff_wait_timeout: Seconds a shopper waits in the handoff queue with no agent online
             before the bot says so honestly (and offers the support email when one is set).
         retrain_margin: The largest drop in held-out intent accuracy ``shopbot retrain`` accepts
@@ -210,6 +215,8 @@ class Settings:
     support_email: str = field(default_factory=lambda: _env("SUPPORT_EMAIL", ""))
     support_phone: str = field(default_factory=lambda: _env("SUPPORT_PHONE", ""))
     support_hours: str = field(default_factory=lambda: _env("SUPPORT_HOURS", ""))
+    retention_days: int = field(default_factory=lambda: _env_int("RETENTION_DAYS", 0))
+    retention_mode: str = field(default_factory=lambda: _env("RETENTION_MODE", "delete"))
     handoff_wait_timeout: int = field(default_factory=lambda: _env_int("HANDOFF_WAIT_TIMEOUT", 300))
     retrain_margin: float = field(default_factory=lambda: _env_float("RETRAIN_MARGIN", 0.01))
     retrain_heldout_sample: int = field(
@@ -253,6 +260,13 @@ class Settings:
                 "handoff_wait_timeout must be greater than 0 seconds. Currently, "
                 f"handoff_wait_timeout is {self.handoff_wait_timeout} (set "
                 "SHOPBOT_HANDOFF_WAIT_TIMEOUT)."
+            )
+        if self.retention_days < 0 or self.retention_mode not in RETENTION_MODES:
+            raise ValueError(
+                "retention_days must be 0 (keep forever) or more, and retention_mode one of "
+                f"{', '.join(RETENTION_MODES)}. Currently, retention_days is {self.retention_days} "
+                f"and retention_mode is {self.retention_mode!r} (set SHOPBOT_RETENTION_DAYS and "
+                "SHOPBOT_RETENTION_MODE)."
             )
         if self.widget_session_ttl <= 0:
             raise ValueError(

@@ -7,10 +7,20 @@ drama number and the card a published test card number.
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy import create_engine, insert, inspect, select, text
+from sqlalchemy.engine import Engine
+
 from bot.privacy.directory import StoreDirectory
-from tests.unit.bot.console.helpers import bot_event, user_event
+from bot.privacy.directory import addresses as address_table
+from bot.privacy.directory import customers as directory_tables
+from bot.storage.conversations import ConversationIndex, SummaryUpdate
+from bot.storage.handoffs import HandoffQueue
+from bot.storage.migrate import table_metadata
+from tests.unit.bot.console.helpers import TrackerStore, bot_event, user_event
 
 ISABELLA = {
     "name": "Isabella Tanaka",
@@ -117,3 +127,113 @@ def sofia_events(channel: str = "widget", start: float = 1_796_000_100.0) -> lis
         ),
         bot_event("It is on its way.", timestamp=start + 1),
     ]
+
+
+def seed_everywhere(
+    engine: Engine,
+    tracker: TrackerStore,
+    conversation_id: str,
+    events: list[dict[str, Any]],
+    at: dt.datetime,
+    customer: str | None = None,
+    channel: str = "widget",
+) -> None:
+    """Put one conversation everywhere ShopBot keeps conversations: Rasa's tracker store, the
+    summary, the handoff queue, the widget's event log, a correction, the message search table
+    (when it exists)."""
+    tracker.add(conversation_id, *events)
+    texts = [str(e["text"]) for e in events if e["event"] in ("user", "bot") and e.get("text")]
+    ConversationIndex(engine).apply(
+        conversation_id,
+        SummaryUpdate(at=at, channel=channel, user_text=texts[0], customer=customer),
+    )
+    HandoffQueue(engine, lambda: at).open(conversation_id, channel, "asked", customer=customer)
+    tables = table_metadata().tables
+    with engine.begin() as conn:
+        agent = conn.execute(select(tables["console_agents"].c.id).limit(1)).scalar()
+        if agent is None:
+            agent = conn.execute(
+                insert(tables["console_agents"]).values(
+                    email="bob@example.com",
+                    name="Bob Agent",
+                    role="agent",
+                    password_hash="x",
+                    disabled=False,
+                    created_at=at,
+                    updated_at=at,
+                )
+            ).inserted_primary_key[0]
+        conn.execute(
+            insert(tables["widget_conversations"]).values(
+                id=conversation_id, last_seq=len(texts), created_at=at
+            )
+        )
+        for seq, said in enumerate(texts, 1):
+            conn.execute(
+                insert(tables["widget_events"]).values(
+                    conversation_id=conversation_id,
+                    seq=seq,
+                    kind="user",
+                    payload={"text": said, "message_id": f"m{seq}"},
+                    client_id=f"m{seq}",
+                    created_at=at,
+                )
+            )
+        conn.execute(
+            insert(tables["corrections"]).values(
+                conversation_id=conversation_id,
+                event_id=1,
+                kind="intent",
+                text=texts[0],
+                intent="order_status",
+                entities=[],
+                is_fact=False,
+                status="proposed",
+                agent_id=agent,
+                created_at=at,
+            )
+        )
+        if "conversation_messages" in tables:
+            for said in texts:
+                conn.execute(
+                    insert(tables["conversation_messages"]).values(
+                        conversation_id=conversation_id,
+                        at=at,
+                        sender="user",
+                        channel=channel,
+                        text=said,
+                    )
+                )
+
+
+def dump(engine: Engine, tracker: TrackerStore) -> str:
+    """Every row of every table of the application database and of Rasa's tracker store, as
+    one lower-cased text (to search for what must be gone)."""
+    out = []
+    for url_engine in (engine, tracker.engine):
+        with url_engine.connect() as conn:
+            for name in inspect(conn).get_table_names():
+                for row in conn.execute(text(f'SELECT * FROM "{name}"')):
+                    out.append(f"{name}: " + " | ".join(map(str, row)))
+    return "\n".join(out).lower()
+
+
+def write_store_db(path: Path) -> str:
+    """A store order database holding just the two customers (the two tables masking reads);
+    returns its URL."""
+    url = f"sqlite:///{path}"
+    if path.exists():
+        return url
+    engine = create_engine(url, future=True)
+    directory_tables.metadata.create_all(engine)
+    with engine.begin() as conn:
+        for cid, person in enumerate((ISABELLA, SOFIA), 1):
+            conn.execute(
+                insert(directory_tables).values(
+                    id=cid, name=person["name"], email=person["email"], phone=person["phone"]
+                )
+            )
+            for address in person["addresses"]:
+                conn.execute(insert(address_table).values(customer_id=cid, **address))
+    engine.dispose()
+    return url
