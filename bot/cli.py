@@ -51,6 +51,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "delete or anonymise conversations older than the retention period (cron)",
     ),
     "forget": ("bot.privacy.forget", "erase one shopper's conversations and personal data"),
+    "eval-masking": (
+        "training.eval_masking",
+        "measure the exports' masking: recall per kind of personal data, false positives",
+    ),
 }
 
 

@@ -25,6 +25,7 @@ from bot.privacy.directory import Person
 from bot.privacy.masking import Masker, MaskerSource, Span, token
 from bot.storage.conversations import ConversationFilter, ConversationIndex, ConversationSummary
 from bot.storage.handoff_tables import conversation_summaries as summaries
+from bot.storage.handoffs import HandoffQueue
 
 MAX_EXPORT = 1000  # conversations in one list export
 DEFAULT_EXPORT = 200
@@ -134,6 +135,7 @@ class Exporter:
         transcripts: Reads Rasa's tracker store.
         conversations: The conversation summaries (channel, times, verified customer).
         maskers: The masker over the store's customers.
+        queue: The handoff queue (a conversation known only there exports with no messages).
     """
 
     def __init__(
@@ -141,10 +143,12 @@ class Exporter:
         transcripts: TranscriptReader,
         conversations: ConversationIndex,
         maskers: MaskerSource,
+        queue: HandoffQueue | None = None,
     ) -> None:
         self.transcripts = transcripts
         self.conversations = conversations
         self.maskers = maskers
+        self.queue = queue
 
     def items(self, conversation_id: str) -> list[dict[str, Any]]:
         """Every transcript item of the conversation, oldest first."""
@@ -168,7 +172,8 @@ class Exporter:
         summary = summary or self.conversations.get(conversation_id)
         items = self.items(conversation_id)
         if summary is None and not items:
-            return None
+            if self.queue is None or not self.queue.history(conversation_id):
+                return None
         customer = summary.customer if summary else None
         identity = self.maskers.person(customer) if options.masked else None
         masker = self.maskers.get(options.mask_orders) if options.masked else None

@@ -68,7 +68,7 @@ def maskers_of(console: Console) -> MaskerSource:
 
 def exporter_of(console: Console) -> Exporter:
     """An exporter over the console's tracker store, summaries and masker."""
-    return Exporter(console.transcripts, console.conversations, maskers_of(console))
+    return Exporter(console.transcripts, console.conversations, maskers_of(console), console.queue)
 
 
 def parse_options(request: Request, session: Session) -> tuple[str, ExportOptions]:

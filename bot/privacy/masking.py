@@ -138,7 +138,8 @@ PHONE_SHAPES = (
 )
 PHONE_CONTEXT = re.compile(
     r"\b(?:phone|tel|telephone|mobile|cell|cellphone|call(?:\s+me)?(?:\s+(?:on|at))?|text\s+me"
-    r"|whatsapp|reach\s+me(?:\s+(?:on|at))?|my\s+number|contact\s+number)\b[\s:#.]*(?:is\s+)?"
+    r"|whatsapp|reach\s+me(?:\s+(?:on|at))?|my\s+number|contact\s+number)"
+    r"(?:\s+(?:number|no|nr))?\b[\s:#.]*(?:is\s+)?"
     rf"(\+?\d[\d()]*(?:{_SEP}?[\d()]+)+)",
     re.IGNORECASE,
 )

@@ -22,7 +22,7 @@ from bot.storage.handoffs import HandoffQueue
 from bot.storage.migrate import table_metadata
 from tests.unit.bot.console.helpers import TrackerStore, bot_event, user_event
 
-ISABELLA = {
+ISABELLA: dict[str, Any] = {
     "name": "Isabella Tanaka",
     "email": "isabella.tanaka@example.org",
     "phone": "(713) 555-0109",
@@ -37,7 +37,7 @@ ISABELLA = {
         }
     ],
 }
-SOFIA = {
+SOFIA: dict[str, Any] = {
     "name": "Sofia Perez",
     "email": "sofia.perez@example.com",
     "phone": "(813) 555-0154",
