@@ -107,6 +107,25 @@ def widget_channel_config(settings: Settings) -> dict[str, Any]:
     }
 
 
+def telegram_channel_config(settings: Settings) -> dict[str, Any]:
+    """The Telegram channel's ``credentials.yml`` section (its webhook secret generated when unset).
+
+    The inbound rate limit is counted in the Redis lock store when there is one (shared by every
+    replica), else in the Rasa server's memory.
+    """
+    config: dict[str, Any] = {
+        "token": settings.telegram_token,
+        "secret": settings.ensure_telegram_secret(),
+        "app_db_url": settings.resolve_db_url(settings.app_db_url),
+        "max_message_chars": settings.max_message_chars,
+    }
+    if settings.telegram_api_url:
+        config["api_url"] = settings.telegram_api_url
+    if settings.lock_store_url.startswith(("redis://", "rediss://")):
+        config["rate_limit_url"] = settings.lock_store_url
+    return config
+
+
 def event_broker_config(settings: Settings) -> dict[str, Any]:
     """The ``event_broker`` section: ours, folding tracker events into the handoff queue."""
     return {
@@ -130,6 +149,8 @@ def render_runtime_config(settings: Settings, out_dir: Path) -> tuple[Path, Path
         "bot.channels.rest.ShopRestInput": rest_channel_config(settings),
         "bot.channels.widget.WidgetInput": widget_channel_config(settings),
     }
+    if settings.telegram_token:  # the channel only when a bot is configured
+        credentials["bot.channels.telegram.TelegramInput"] = telegram_channel_config(settings)
     endpoints_file = out_dir / "endpoints.yml"
     credentials_file = out_dir / "credentials.yml"
     endpoints_file.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")

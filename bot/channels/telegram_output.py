@@ -1,0 +1,135 @@
+"""The Telegram output channel: sends Rasa's bot messages to a chat with python-telegram-bot.
+
+Used for the replies to a Telegram update, and by Rasa's HTTP API (``output_channel=latest``), so
+what the agent console sends into a Telegram conversation (an agent's reply, a handoff notice)
+reaches the shopper's chat. The chat comes from the conversation id
+(``bot.channels.telegram_policy.sender_id``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import OutputChannel
+from telegram import Bot, LinkPreviewOptions, ReplyParameters
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+
+from bot.channels.telegram_format import Outgoing, render
+from bot.channels.telegram_policy import chat_of
+
+logger = logging.getLogger(__name__)
+
+Ready = Callable[[], Awaitable[Any]]
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+class TelegramOutputChannel(OutputChannel):
+    """Sends each bot message as one or more Telegram messages (``telegram_format.render``).
+
+    Args:
+        bot: The channel's bot (its rate limiter paces every call).
+        ready: Awaited before the first call (initialises the bot: ``getMe``).
+        reply_to: The message the first reply threads to (groups, edited messages), or None.
+    """
+
+    def __init__(self, bot: Bot, ready: Ready | None = None, reply_to: int | None = None) -> None:
+        self.bot = bot
+        self._ready = ready
+        self._reply_to = reply_to
+        self.sent = 0
+
+    @classmethod
+    def name(cls) -> str:
+        """The channel's name (Rasa records it with each message)."""
+        return "telegram"
+
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        """Send the whole message (text pieces, cards, keyboard) to the recipient's chat."""
+        chat_id = chat_of(recipient_id)
+        if chat_id is None:
+            logger.warning("Not a Telegram conversation: %r; message dropped", recipient_id)
+            return
+        if self._ready is not None:
+            await self._ready()
+        for outgoing in render(dict(message)):
+            await self.send(chat_id, outgoing)
+
+    async def send(self, chat_id: int, outgoing: Outgoing) -> None:
+        """Send one message; a photo Telegram cannot fetch becomes a text card. Never raises for
+        Telegram's refusals (a shopper who blocked the bot, a deleted chat): they are logged."""
+        reply = None
+        if self._reply_to is not None:
+            reply = ReplyParameters(self._reply_to, allow_sending_without_reply=True)
+            self._reply_to = None  # only the first message threads
+        try:
+            if outgoing.photo:
+                try:
+                    await self.bot.send_photo(
+                        chat_id,
+                        outgoing.photo,
+                        caption=outgoing.text or None,
+                        parse_mode=ParseMode.HTML,
+                        reply_markup=outgoing.keyboard,
+                        reply_parameters=reply,
+                    )
+                    self.sent += 1
+                    return
+                except BadRequest as exc:
+                    logger.info("Photo %s refused (%s); sending a text card", outgoing.photo, exc)
+                    if not outgoing.text:
+                        return
+            await self.bot.send_message(
+                chat_id,
+                outgoing.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=outgoing.keyboard,
+                reply_parameters=reply,
+                link_preview_options=NO_PREVIEW,
+            )
+            self.sent += 1
+        except Forbidden as exc:
+            logger.info("Chat %s does not accept messages from the bot (%s)", chat_id, exc)
+        except TelegramError:
+            logger.exception("Sending to chat %s failed", chat_id)
+
+    # Rasa's per-part methods, for callers that use them directly.
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
+        """Send a text message."""
+        await self.send_response(recipient_id, {"text": text})
+
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        """Send a text with an inline keyboard."""
+        await self.send_response(recipient_id, {"text": text, "buttons": buttons})
+
+    async def send_quick_replies(
+        self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        """Send a text with quick replies (an inline keyboard)."""
+        await self.send_response(recipient_id, {"text": text, "buttons": quick_replies})
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        """Send an image."""
+        await self.send_response(recipient_id, {"image": image})
+
+    async def send_attachment(self, recipient_id: str, attachment: str, **kwargs: Any) -> None:
+        """Send an attachment (as a link)."""
+        await self.send_response(recipient_id, {"text": attachment})
+
+    async def send_custom_json(
+        self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
+    ) -> None:
+        """Send structured data (product cards, citations)."""
+        await self.send_response(recipient_id, {"custom": json_message})
+
+    async def send_elements(
+        self, recipient_id: str, elements: list[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        """Send carousel elements (their titles as text)."""
+        titles = [str(e.get("title")) for e in elements if isinstance(e, dict) and e.get("title")]
+        if titles:
+            await self.send_response(recipient_id, {"text": "\n".join(titles)})
