@@ -148,6 +148,14 @@ class Settings:
             before it refuses to replace the served model.
         retrain_heldout_sample: Evaluate a retrain on a stratified sample of this many held-out
             messages (0 = all of them).
+        telegram_token: The Telegram bot's token from @BotFather; empty disables the channel.
+        telegram_secret: The webhook's secret token (Telegram sends it in every webhook request);
+            generated once into ``var/telegram_secret`` when not given.
+        telegram_public_url: The HTTPS address at which Telegram reaches the Rasa server (e.g.
+            ``https://shop.example.com``); when set, ``shopbot run`` registers the webhook
+            ``<url>/webhooks/telegram/webhook``. Empty: use ``shopbot telegram --polling``.
+        telegram_api_url: The Bot API server (a local ``telegram-bot-api`` or a test double);
+            empty → ``https://api.telegram.org``.
     """
 
     root: Path = field(default_factory=lambda: Path(_env("HOME", str(PROJECT_ROOT))))
@@ -222,6 +230,10 @@ class Settings:
     retrain_heldout_sample: int = field(
         default_factory=lambda: _env_int("RETRAIN_HELDOUT_SAMPLE", 0)
     )
+    telegram_token: str = field(default_factory=lambda: _env("TELEGRAM_TOKEN", ""))
+    telegram_secret: str = field(default_factory=lambda: _env("TELEGRAM_SECRET", ""))
+    telegram_public_url: str = field(default_factory=lambda: _env("TELEGRAM_PUBLIC_URL", ""))
+    telegram_api_url: str = field(default_factory=lambda: _env("TELEGRAM_API_URL", ""))
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
@@ -365,6 +377,11 @@ class Settings:
         self.stream_secret = self._ensure_secret(self.stream_secret, "stream_secret")
         return self.stream_secret
 
+    def ensure_telegram_secret(self) -> str:
+        """Return the Telegram webhook secret, generating one in ``var/telegram_secret``."""
+        self.telegram_secret = self._ensure_secret(self.telegram_secret, "telegram_secret")
+        return self.telegram_secret
+
     def _ensure_secret(self, value: str, file_name: str) -> str:
         """``value``, or the one persisted in ``var/<file_name>``, or a new one written there."""
         if value:
@@ -411,6 +428,8 @@ class Settings:
                 "stream_secret",
                 "console_secret",
                 "client_key_secret",
+                "telegram_token",
+                "telegram_secret",
             )
             out[f.name] = "***" if secret and value else _mask_url(value)
         return out
