@@ -84,6 +84,8 @@ class Settings:
         max_message_chars: Longest shopper message accepted by the channels.
         cors_origins: Space-separated origins allowed to call the servers from a browser.
         run_dir: Folder for the rendered server configuration and the server logs.
+        corrections_dir: Where ``shopbot corrections export`` writes the accepted corrections
+            (outside the tracked sources; every model trained afterwards learns from them).
         customer_token_secret: HMAC key of the signed customer tokens the store's widget passes
             for signed-in shoppers (``actions/store/tokens.py``); empty disables tokens.
         store_now: ISO date or datetime the order service treats as "now" (demos and tests on data
@@ -177,6 +179,7 @@ class Settings:
     max_message_chars: int = field(default_factory=lambda: _env_int("MAX_MESSAGE_CHARS", 2000))
     cors_origins: str = field(default_factory=lambda: _env("CORS_ORIGINS", ""))
     run_dir: str = field(default_factory=lambda: _env("RUN_DIR", "var/run"))
+    corrections_dir: str = field(default_factory=lambda: _env("CORRECTIONS_DIR", "var/corrections"))
     customer_token_secret: str = field(default_factory=lambda: _env("CUSTOMER_TOKEN_SECRET", ""))
     store_now: str = field(default_factory=lambda: _env("STORE_NOW", ""))
     app_db_url: str = field(default_factory=lambda: _env("APP_DB_URL", "sqlite:///var/shopbot.db"))
@@ -335,6 +338,16 @@ class Settings:
     def var_dir(self) -> Path:
         """Folder for everything generated at run time."""
         return self.root / "var"
+
+    @property
+    def corrections_path(self) -> Path:
+        """The resolved ``corrections_dir``."""
+        return self.path(self.corrections_dir)
+
+    @property
+    def retrain_dir(self) -> Path:
+        """Where ``shopbot retrain`` keeps its candidates, reports and logs."""
+        return self.path(self.run_dir) / "retrain"
 
     @property
     def rasa_model(self) -> Path:

@@ -221,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         help="folder to write nlu_corrections.yml and faq_additions.csv into "
-        "(default: var/corrections under the project root)",
+        "(default: SHOPBOT_CORRECTIONS_DIR, var/corrections under the project root)",
     )
     return parser
 
@@ -234,7 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     upgrade_to_head(url)
     engine = make_engine(url)
     try:
-        out_dir = args.out or settings.var_dir / "corrections"
+        out_dir = args.out or settings.corrections_path
         report = export(CorrectionStore(engine), out_dir)
     finally:
         engine.dispose()

@@ -274,14 +274,12 @@ def retrain(args: RetrainArgs, settings: Settings, engine: Engine) -> GateReport
     """Export, train a candidate, evaluate both models, apply the gate; return the report."""
     seconds: dict[str, float] = {}
     started = time.monotonic()
-    run_dir = args.work_dir or settings.var_dir / "retrain" / utcnow().strftime("%Y%m%dT%H%M%S")
+    run_dir = args.work_dir or settings.retrain_dir / utcnow().strftime("%Y%m%dT%H%M%S")
     run_dir.mkdir(parents=True, exist_ok=True)
-    corrections_dir = settings.var_dir / "corrections"
+    corrections_dir = settings.corrections_path
     exported: ExportReport = export(CorrectionStore(engine), corrections_dir)
     print(exported.summary())
-    served_model = (
-        args.served_model or args.root / "models" / "rasa" / f"shopbot-{args.preset}.tar.gz"
-    )
+    served_model = args.served_model or settings.rasa_model
     if not served_model.exists():
         raise FileNotFoundError(
             f"No served model at {served_model}: run `shopbot train --preset {args.preset}` first."

@@ -82,12 +82,10 @@ def rasa_inputs(root: Path = ROOT) -> list[Path]:
     ]
 
 
-def corrections_file(root: Path = ROOT) -> Path | None:
+def corrections_file() -> Path | None:
     """The NLU examples exported from agents' corrections (``shopbot corrections export``), when
     there are any: every Rasa model of every preset trains on them."""
-    path = Settings().var_dir / "corrections" / "nlu_corrections.yml"
-    if not path.is_absolute():
-        path = root / path
+    path = Settings().corrections_path / "nlu_corrections.yml"
     return path if path.exists() else None
 
 
@@ -109,7 +107,7 @@ def train_rasa(
         corrections: Extra NLU data from agents' corrections (default: :func:`corrections_file`).
     """
     model = out or root / "models" / "rasa" / f"shopbot-{preset}.tar.gz"
-    corrections = corrections or corrections_file(root)
+    corrections = corrections or corrections_file()
     data = [root / "bot" / "data", *([corrections] if corrections else [])]
     stamp = Stamp(model.with_suffix("").with_suffix(".stamp"))
     inputs_hash = hash_inputs(

@@ -21,6 +21,7 @@ from bot.console import (
     correction_views,
     export_views,
     handoff_views,
+    teach_views,
     views,
 )
 from bot.console.access import Access, Endpoint, access_of, guard
@@ -84,6 +85,10 @@ ROUTES: list[tuple[str, list[str], Access, Endpoint]] = [
     ("/api/corrections", ["GET"], Access.AGENT, correction_views.api_corrections),
     ("/api/corrections/{correction_id}/accept", ["POST"], Access.ADMIN, correction_views.accept),
     ("/api/corrections/{correction_id}/reject", ["POST"], Access.ADMIN, correction_views.reject),
+    ("/api/corrections/export", ["POST"], Access.ADMIN, teach_views.export_corrections),
+    ("/api/corrections/export/{name}", ["GET"], Access.ADMIN, teach_views.exported_file),
+    ("/api/retrain", ["GET"], Access.ADMIN, teach_views.api_retrain),
+    ("/api/retrain", ["POST"], Access.ADMIN, teach_views.start_retrain),
 ]
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -33,13 +34,14 @@ EXPORT_FILES = {
     "faq_additions.csv": "text/csv; charset=utf-8",
 }
 EXPORT_TIMEOUT_S = 300
+LOG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d[ ,.]")  # a log line, not the summary
 # Child processes still running, so they are reaped (and not garbage-collected mid-run).
 _CHILDREN: set[asyncio.Task[None]] = set()
 
 
 def corrections_dir(console: Console) -> Path:
-    """Where ``shopbot corrections export`` writes (``var/corrections``)."""
-    return console.settings.var_dir / "corrections"
+    """Where ``shopbot corrections export`` writes (``SHOPBOT_CORRECTIONS_DIR``)."""
+    return console.settings.corrections_path
 
 
 def _command(*args: str) -> list[str]:
@@ -65,7 +67,7 @@ async def export_corrections(request: Request) -> Response:
     if process.returncode != 0:
         logger.error("shopbot corrections export failed (%s): %s", process.returncode, text[-2000:])
         return error(500, "The export failed; the console's log has the reason.")
-    summary = [line for line in text.splitlines() if not line.startswith(("20", " ", "\t"))]
+    summary = [line for line in text.splitlines() if line.strip() and not LOG_LINE.match(line)]
     await run_in_threadpool(
         AuditLog(console.engine).record,
         "corrections_export",
@@ -117,7 +119,7 @@ async def start_retrain(request: Request) -> Response:
         return error(409, "A retrain is already running.", run=running.as_json())
     preset = console.settings.preset
     run_id = await run_in_threadpool(runs.start, preset, agent.id)
-    log_dir = console.settings.var_dir / "retrain"
+    log_dir = console.settings.retrain_dir
     log_dir.mkdir(parents=True, exist_ok=True)
     log = log_dir / f"run-{run_id}.log"
     with log.open("wb") as sink:

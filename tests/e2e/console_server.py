@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from bot.console.agents import AgentStore
 from bot.runner import Service, console
@@ -21,14 +22,17 @@ AGENT = ("bob@example.com", "Bob Agent", "agent", "bob's e2e passphrase")
 class ConsoleServer:
     """``python -m bot.console`` with its own application database under ``tmp_path``."""
 
-    def __init__(self, root: Path, tmp_path: Path, beside: Settings | None = None) -> None:
+    def __init__(
+        self, root: Path, tmp_path: Path, beside: Settings | None = None, **overrides: Any
+    ) -> None:
         """``beside``: the settings of running Rasa + action servers whose application database,
-        tracker store, HTTP API token and ports the console shares (the handoff tests)."""
+        tracker store, HTTP API token and ports the console shares (the handoff tests);
+        ``overrides``: other settings of the console beside them (the served model's copy)."""
         from tests.conftest import free_port
 
         if beside is not None:
             self.settings = dataclasses.replace(
-                beside, console_port=free_port(), console_secret=CONSOLE_SECRET
+                beside, console_port=free_port(), console_secret=CONSOLE_SECRET, **overrides
             )
             self.service = console(self.settings)
             return
@@ -76,10 +80,10 @@ class ConsoleServer:
 
 @contextlib.contextmanager
 def running_console(
-    root: Path, tmp_path: Path, beside: Settings | None = None
+    root: Path, tmp_path: Path, beside: Settings | None = None, **overrides: Any
 ) -> Iterator[ConsoleServer]:
     """A started :class:`ConsoleServer`, stopped on exit (for module-scoped fixtures)."""
-    server = ConsoleServer(root, tmp_path, beside)
+    server = ConsoleServer(root, tmp_path, beside, **overrides)
     try:
         server.start()
         yield server

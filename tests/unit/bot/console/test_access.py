@@ -19,6 +19,10 @@ ADMIN_ONLY = {
     ("/api/agents", "GET"),
     ("/api/corrections/{correction_id}/accept", "POST"),
     ("/api/corrections/{correction_id}/reject", "POST"),
+    ("/api/corrections/export", "POST"),
+    ("/api/corrections/export/{name}", "GET"),
+    ("/api/retrain", "GET"),
+    ("/api/retrain", "POST"),
 }
 
 

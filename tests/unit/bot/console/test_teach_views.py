@@ -66,6 +66,7 @@ def test_an_admin_exports_accepted_corrections(
     reply = admin.post("/api/corrections/export", headers=csrf_header(admin))
     assert reply.status_code == 200, reply.text
     assert "1 NLU examples, 0 FAQ rows written" in reply.json()["summary"]
+    assert "INFO" not in reply.json()["summary"]  # the summary, not the log
     exported = admin.get("/api/corrections/export/nlu_corrections.yml")
     assert exported.status_code == 200
     assert "attachment" in exported.headers["content-disposition"]
