@@ -21,6 +21,7 @@ from bot.console.views import current_session
 from bot.storage.analytics import SENTIMENTS, Analytics, AnalyticsRange, AnalyticsReport
 from bot.storage.correction_tables import STATUSES
 from bot.storage.handoffs import REASONS
+from bot.storage.message_tables import LOW_CONFIDENCE
 
 logger = logging.getLogger(__name__)
 
@@ -151,12 +152,13 @@ def charts(report: AnalyticsReport, data: dict[str, Any]) -> list[Chart]:
         "top-intents",
         "Top intents and their confidence",
         "The shopper turns' most frequent top intents, with their mean confidence and the turns "
-        "below 0.5.",
+        f"below {LOW_CONFIDENCE}.",
         [
             (
                 i["intent"],
                 float(i["turns"]),
-                f"mean {i['mean_confidence']:.2f} · {i['low_confidence_turns']} below 0.5"
+                f"mean {i['mean_confidence']:.2f} · {i['low_confidence_turns']} below "
+                f"{LOW_CONFIDENCE}"
                 if i["mean_confidence"] is not None
                 else "no confidence",
             )

@@ -67,6 +67,7 @@ class ConversationSummary:
     thumbs_down: int = 0
     min_confidence: float | None = None
     reviewed_at: dt.datetime | None = None
+    started_day: dt.date | None = None  # started_at's UTC day (analytics)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (times in ISO 8601 UTC)."""
@@ -206,6 +207,7 @@ class ConversationIndex:
                                 conversation_id=conversation_id,
                                 channel=(change.channel or "unknown")[:32],
                                 started_at=change.at,
+                                started_day=change.at.date(),
                                 last_event_at=change.at,
                                 user_messages=1 if change.user_text is not None else 0,
                                 bot_messages=1 if change.bot_message else 0,

@@ -5,8 +5,8 @@ phrase", every one of which a message must contain (AND). Terms are always passe
 phrases, never as query syntax: a shopper's text pasted into the box (quotes, ``*``, ``-``,
 ``NEAR``, ``OR``, parentheses, ``:``) is searched for as words and never raises. SQLite matches
 them with its FTS5 table (``"term" "two words"``, the whole query a bound parameter); PostgreSQL
-with ``to_tsvector('simple', text) @@ (phraseto_tsquery('simple', :t1) && ...)`` over its GIN
-index (bound parameters too).
+with ``search_vector @@ (phraseto_tsquery('simple', :t1) && ...)`` (the stored
+``to_tsvector('simple', text)``, GIN-indexed; bound parameters too).
 
 Results are conversations, newest matching message first (message ids grow as messages arrive),
 each once, with a snippet of its newest matching message. The matches are read newest-first in
@@ -40,7 +40,7 @@ from sqlalchemy.sql import Select
 
 from bot.storage.conversations import MAX_PAGE, ConversationFilter, ConversationSummary
 from bot.storage.handoff_tables import conversation_summaries as summaries
-from bot.storage.message_tables import FTS_TABLE, TS_CONFIG, conversation_messages
+from bot.storage.message_tables import FTS_TABLE, SEARCH_VECTOR, TS_CONFIG, conversation_messages
 
 logger = logging.getLogger(__name__)
 
@@ -203,7 +203,7 @@ class MessageSearch:
             for n, term in enumerate(terms):
                 one = func.phraseto_tsquery(config, bindparam(f"term_{n}", term))
                 wanted = one if wanted is None else wanted.op("&&")(one)
-            document = func.to_tsvector(config, messages.c.text)
+            document = literal_column(f"{messages.name}.{SEARCH_VECTOR}")
             query = (
                 select(messages.c.id, messages.c.conversation_id)
                 .where(document.op("@@")(wanted))

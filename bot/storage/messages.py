@@ -2,21 +2,30 @@
 
 :meth:`bot.storage.conversations.ConversationIndex.apply` calls :func:`store_message` after it
 updated (or created) the conversation's summary row, in the same transaction: the list, the
-search and the analytics never disagree about which messages a conversation has. An agent's
-message also stamps the open handoff's ``first_reply_at`` when it is the first one.
+search and the analytics never disagree about which messages a conversation has. A shopper's
+message also counts in ``shopper_turns_daily`` (an upsert), and an agent's message stamps the open
+handoff's ``first_reply_at`` when it is the first one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from bot.storage.handoff_tables import OPEN_STATES, handoffs
 from bot.storage.handoff_tables import conversation_summaries as summaries
-from bot.storage.message_tables import MAX_MESSAGE_CHARS, SENDERS, conversation_messages
+from bot.storage.message_tables import (
+    LOW_CONFIDENCE,
+    MAX_MESSAGE_CHARS,
+    SENDERS,
+    conversation_messages,
+    shopper_turns_daily,
+)
 
 UNKNOWN_CHANNEL = "unknown"
 
@@ -60,10 +69,12 @@ def store_message(
 
     Call it in the transaction that updated the summary row (the row exists by then).
     """
+    held = select(summaries.c.channel).where(summaries.c.conversation_id == conversation_id)
     if channel:
-        stored: object = channel[:32]
+        stored: Any = channel[:32]
+    elif message.sender == "user":  # the daily count needs the value itself
+        stored = conn.execute(held).scalar() or UNKNOWN_CHANNEL
     else:
-        held = select(summaries.c.channel).where(summaries.c.conversation_id == conversation_id)
         stored = func.coalesce(held.scalar_subquery(), UNKNOWN_CHANNEL)
     conn.execute(
         insert(conversation_messages).values(
@@ -78,6 +89,8 @@ def store_message(
             agent_id=message.agent_id,
         )
     )
+    if message.sender == "user":
+        count_turn(conn, at.date(), stored, message)
     if message.sender == "agent":
         conn.execute(
             update(handoffs)
@@ -88,3 +101,39 @@ def store_message(
             )
             .values(first_reply_at=at)
         )
+
+
+def turn_counts(message: NewMessage) -> dict[str, Any]:
+    """What one shopper turn adds to its ``shopper_turns_daily`` row (key columns included)."""
+    confidence = message.confidence
+    return {
+        "intent": (message.intent or "")[:64],
+        "sentiment": (message.sentiment or "")[:16],
+        "turns": 1,
+        "confidence_sum": confidence if confidence is not None else 0.0,
+        "confidence_n": int(confidence is not None),
+        "low_confidence": int(confidence is not None and confidence < LOW_CONFIDENCE),
+    }
+
+
+def count_turn(conn: Connection, day: dt.date, channel: str, message: NewMessage) -> None:
+    """Add a shopper turn to its day's row."""
+    add_turn_counts(conn, [{"day": day, "channel": channel[:32], **turn_counts(message)}])
+
+
+def add_turn_counts(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Add counts to ``shopper_turns_daily`` rows, creating the missing ones (``INSERT ... ON
+    CONFLICT DO UPDATE``: concurrent writers never lose a count, on SQLite or PostgreSQL)."""
+    if not rows:
+        return
+    table = shopper_turns_daily
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    row = dialect.insert(table)
+    added = ("turns", "confidence_sum", "confidence_n", "low_confidence")
+    conn.execute(
+        row.on_conflict_do_update(
+            index_elements=[table.c.day, table.c.channel, table.c.intent, table.c.sentiment],
+            set_={name: table.c[name] + row.excluded[name] for name in added},
+        ),
+        rows,
+    )

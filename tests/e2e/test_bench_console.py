@@ -24,8 +24,12 @@ def test_quick_console_section_on_sqlite(
     md = section.markdown
     assert "| SQLite | 2,000 |" in md and "| 20 / 4 / 60 |" in md
     for row in ("queue `GET /api/queue`", "conversation list, newest page",
-                "conversation list, page 90% deep", "one conversation's transcript"):  # fmt: skip
+                "conversation list, page 90% deep", "one conversation's transcript",
+                "message search `q=`, newest page", "message search `q=` and handed off",
+                "analytics page `GET /analytics` (30 days)",
+                "analytics `GET /api/analytics`, 90 days"):  # fmt: skip
         assert f"| SQLite | {row} | 30 of 30 |" in md
+    assert "| `refund` | 50 |" in md  # a common word fills the first page
     rows = int(section.numbers["sqlite_filtered_rows"])
     filtered = f"conversation list, confidence < 0.5 and handed off ({rows} rows)"
     assert 0 < rows <= 50 and f"| SQLite | {filtered} | 30 of 30 |" in md
@@ -33,7 +37,8 @@ def test_quick_console_section_on_sqlite(
     numbers = section.numbers
     assert numbers["conversations"] == 2000
     assert numbers["sqlite_queue_entries"] == 24  # 20 waiting + 4 claimed
-    for key in ("queue", "list_first", "list_deep", "list_filtered", "transcript"):
+    for key in ("queue", "list_first", "list_deep", "list_filtered", "transcript", "search",
+                "search_filtered", "analytics_page", "analytics_90d"):  # fmt: skip
         assert 0 < numbers[f"sqlite_{key}_ms_p50"] <= numbers[f"sqlite_{key}_ms_p95"]
     assert numbers["sends"] == 20 and numbers["sends_missed"] == 0
     assert 0 < numbers["send_to_widget_ms_p50"] <= numbers["send_to_widget_ms_p95"]

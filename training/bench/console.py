@@ -9,8 +9,11 @@ earlier), then the real console (``python -m bot.console``, ``bot.runner``'s ser
 loopback port) serves a signed-in agent: ``GET /api/queue`` (open handoffs with their last
 messages), ``GET /api/conversations?limit=50`` (the newest page), the same with ``before=`` a
 keyset cursor 90% deep into the list, the newest page filtered (``low_confidence_below=0.5`` and
-``handed_off=true``: two filters, issue 13), and ``GET /api/conversations/{id}`` (a transcript, a
-different seeded conversation each time), 200 of each, interleaved.
+``handed_off=true``: two filters, issue 13), full-text search over the messages (``q=``: an
+agent's usual queries in turn, alone and with ``handed_off=true``), ``GET /api/conversations/{id}``
+(a transcript, a different seeded conversation each time), and the analytics page
+(``GET /analytics``: its default 30 days, rendered with every chart) and ``GET /api/analytics``
+over all 90 seeded days, 200 of each, interleaved.
 
 **Agent send → widget** (on fresh SQLite stores): the real action server, Rasa server (the
 ``ctx.preset`` model) and console; a widget conversation asks "can I talk to a human please?",
@@ -25,6 +28,7 @@ each kind, 20 sends.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import random
 import secrets
@@ -59,13 +63,31 @@ SHOW_TIMEOUT_S = 30.0
 BENCH_AGENT = ("bench-agent@example.com", "Bench agent")
 SEED = 7
 FILTERED = "low_confidence_below=0.5&handed_off=true"  # issue 13's filters, two at once
+# What agents search for, in turn (common words and rarer ones, a phrase, an order question).
+SEARCHES = (
+    "refund",
+    "cancel order",
+    "delivery address",
+    "password",
+    "invoice",
+    "damaged",
+    '"track my order"',
+    "shipping",
+    "payment method",
+    "newsletter",
+)
+ANALYTICS_DAYS = 90  # the seeded range (SeedArgs.days)
 # (key, label, whether the 300 ms target applies)
 LOADS = (
     ("queue", "queue `GET /api/queue`", True),
     ("list_first", "conversation list, newest page", True),
     ("list_deep", f"conversation list, page {DEEP_FRACTION:.0%} deep", True),
     ("list_filtered", "conversation list, confidence < 0.5 and handed off", True),
-    ("transcript", "one conversation's transcript", False),
+    ("search", "message search `q=`, newest page", True),
+    ("search_filtered", "message search `q=` and handed off", True),
+    ("transcript", "one conversation's transcript", True),
+    ("analytics_page", "analytics page `GET /analytics` (30 days)", False),
+    ("analytics_90d", f"analytics `GET /api/analytics`, {ANALYTICS_DAYS} days", False),
 )
 
 
@@ -93,6 +115,7 @@ class BackendLoads:
     failures: dict[str, int] = field(default_factory=dict)
     queue_entries: int = 0
     filtered_rows: int = 0  # conversations on the filtered page (at most 50)
+    search_rows: dict[str, int] = field(default_factory=dict)  # query → rows on its first page
 
 
 @dataclass
@@ -191,14 +214,24 @@ def measure_loads(
 ) -> tuple[dict[str, list[float]], dict[str, int], int]:
     """``n`` requests of each load, interleaved; the ms of the answered ones, failures per load,
     and how many entries the queue shows."""
+    today = dt.datetime.now(dt.timezone.utc).date()
+    since = today - dt.timedelta(days=ANALYTICS_DAYS - 1)
+
+    def search(i: int) -> str:
+        return quote(SEARCHES[i % len(SEARCHES)])
+
     paths = {
         "queue": lambda i: "/api/queue",
         "list_first": lambda i: "/api/conversations?limit=50",
         "list_deep": lambda i: f"/api/conversations?limit=50&before={quote(before)}",
         "list_filtered": lambda i: f"/api/conversations?limit=50&{FILTERED}",
+        "search": lambda i: f"/api/conversations?limit=50&q={search(i)}",
+        "search_filtered": lambda i: f"/api/conversations?limit=50&handed_off=true&q={search(i)}",
         "transcript": lambda i: (
             f"/api/conversations/{quote(transcript_ids[i % len(transcript_ids)], safe='')}"
         ),
+        "analytics_page": lambda i: "/analytics",
+        "analytics_90d": lambda i: f"/api/analytics?since={since}&until={today}",
     }
     queue = client.get("/api/queue")
     if queue.status != 200:
@@ -243,10 +276,17 @@ def measure_backend(
                 rows = (
                     (filtered.body or {}).get("conversations", []) if filtered.status == 200 else []
                 )
+                found = {
+                    q: client.get(f"/api/conversations?limit=50&q={quote(q)}") for q in SEARCHES
+                }
+                search_rows = {
+                    q: len((r.body or {}).get("conversations", [])) if r.status == 200 else -1
+                    for q, r in found.items()
+                }
                 ms, failures, entries = measure_loads(
                     client, before, ids, sizes.requests, f"console loads ({backend})"
                 )
-    return BackendLoads(backend, seeded, ms, failures, entries, len(rows))
+    return BackendLoads(backend, seeded, ms, failures, entries, len(rows), search_rows)
 
 
 # --------------------------------------------------------------------------------- sending
@@ -475,6 +515,18 @@ def section_from(
             ask_to_queue_ms=sends.ask_to_queue_ms,
             sends=float(n),
             sends_missed=float(sends.missed),
+        )
+    searched = [r for r in loads if r.search_rows]
+    if searched:
+        parts.append(
+            "Searches, in turn (conversations on the first page of 50; a page is full when at "
+            "least 50 conversations match):"
+        )
+        parts.append(
+            markdown_table(
+                ["query", *(BACKEND_NAMES[r.backend] for r in searched)],
+                [[f"`{q}`", *(str(r.search_rows.get(q, "")) for r in searched)] for q in SEARCHES],
+            )
         )
     parts += list(notes)
     return BenchSection(TITLE, "\n\n".join(parts), [PLOT_FILE], numbers)

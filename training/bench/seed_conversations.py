@@ -8,9 +8,12 @@ ones given with ``--tracker-url``/``--app-db-url``:
   one row per event as Rasa writes it (``training/bench/seed_plan.py``), shopper text from the
   project's prepared data (``training/bench/shopper_corpus.py``);
 - the application database (upgraded to head first): a ``conversation_summaries`` row per
-  conversation and a ``handoffs`` row per handed-off one, consistent with those events, as the
-  Rasa server's event broker would have left them; a few console agents (``--agents``, random
-  passwords nobody knows) who claimed the handed-off ones.
+  conversation, a ``conversation_messages`` row per message (their full-text index kept by the
+  migration's triggers on SQLite, its GIN index on PostgreSQL), the ``shopper_turns_daily``
+  counts and a ``handoffs`` row per
+  handed-off one, consistent with those events, as the Rasa server's event broker would have left
+  them; a few console agents (``--agents``, random passwords nobody knows) who claimed the
+  handed-off ones.
 
 By default 1% of the conversations wait for a human (all older than the wait timeout, so each got
 the "no agent online" notice), 0.2% are claimed by an agent, 3% were handed off and ended
@@ -40,7 +43,7 @@ from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from tqdm import tqdm
 
-from training.bench.seed_plan import Agent, ConversationBuilder, Plan, Seeded, Texts
+from training.bench.seed_plan import Agent, ConversationBuilder, Plan, Seeded, Texts, add_turns
 from training.bench.shopper_corpus import ShopperCorpus, load_corpus
 
 logger = logging.getLogger(__name__)
@@ -292,6 +295,7 @@ def _copy_events(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 def _write(tracker: Engine, app: Engine, batch: list[Seeded]) -> int:
     from bot.storage.handoff_tables import conversation_summaries, handoffs
+    from bot.storage.message_tables import conversation_messages
 
     rows = [row for seeded in batch for row in seeded.rows]
     with tracker.begin() as conn:
@@ -301,10 +305,24 @@ def _write(tracker: Engine, app: Engine, batch: list[Seeded]) -> int:
             conn.execute(insert(tracker_table()), rows)
     with app.begin() as conn:
         conn.execute(insert(conversation_summaries), [s.summary for s in batch])
+        conn.execute(insert(conversation_messages), [m for s in batch for m in s.messages])
         opened = [s.handoff for s in batch if s.handoff is not None]
         if opened:
             conn.execute(insert(handoffs), opened)
     return len(rows)
+
+
+def _write_daily(app: Engine, daily: dict[tuple[Any, ...], dict[str, Any]]) -> None:
+    """The shopper turns per day, channel, intent and sentiment (added to rows already there)."""
+    from bot.storage.messages import add_turn_counts
+
+    rows = [
+        {"day": day, "channel": channel, "intent": intent, "sentiment": sentiment, **counts}
+        for (day, channel, intent, sentiment), counts in sorted(daily.items())
+    ]
+    with app.begin() as conn:
+        for start in range(0, len(rows), 5000):
+            add_turn_counts(conn, rows[start : start + 5000])
 
 
 def seed(args: SeedArgs, root: Path = ROOT, corpus: ShopperCorpus | None = None) -> SeedReport:
@@ -344,16 +362,19 @@ def seed(args: SeedArgs, root: Path = ROOT, corpus: ShopperCorpus | None = None)
         n_events = 0
         statuses: Counter[str] = Counter()
         pending: list[Seeded] = []
+        daily: dict[tuple[Any, ...], dict[str, Any]] = {}
         show = logger.isEnabledFor(logging.INFO)
         bar = tqdm(plans, desc="seed conversations", unit="conv", mininterval=5.0, disable=not show)
         for plan in bar:
             pending.append(builder.build(plan))
+            add_turns(daily, pending[-1].messages)
             statuses[plan.status] += 1
             if len(pending) >= args.batch:
                 n_events += _write(tracker, app, pending)
                 pending = []
         if pending:
             n_events += _write(tracker, app, pending)
+        _write_daily(app, daily)
         for engine in (tracker, app):  # fresh planner statistics, as autovacuum would gather
             with engine.begin() as conn:
                 conn.execute(text("ANALYZE"))

@@ -13,9 +13,11 @@ online" notice, the agent's "joined" notice and messages (``bot`` events marked
 The texts and sentiment labels are real (see ``shopper_corpus``); intent and sentiment
 confidences and the times between events are drawn from the seeded random source.
 
-The summary row and the handoff row are folded from those events with the rules of the Rasa
-server's event broker (``bot/handoff/broker.py``); ``tests/unit/training/test_seed_conversations.py``
-replays seeded events through the real broker and compares.
+The summary row, the message rows (``conversation_messages``: search and analytics) and the
+handoff row are folded from those events with the rules of the Rasa server's event broker
+(``bot/handoff/broker.py``; a message row is what its ``message_of`` makes of the event);
+``tests/unit/training/test_seed_conversations.py`` replays seeded events through the real broker
+and compares.
 """
 
 from __future__ import annotations
@@ -38,9 +40,12 @@ from rasa.shared.core.events import (
     UserUttered,
 )
 
+from bot.handoff.broker import message_of
+from bot.storage.messages import NewMessage, turn_counts
 from training.bench.shopper_corpus import ShopperCorpus
 
 MAX_TEXT = 500  # bot.storage.conversations.MAX_TEXT
+MAX_MESSAGE_CHARS = 4000  # bot.storage.message_tables.MAX_MESSAGE_CHARS
 SENTIMENTS = ("negative", "neutral", "positive")
 SENTIMENT_MODEL = "seeded"  # parse_data.sentiment.model: says these labels came from the seed
 REASON_SLOT = "handoff_reason"
@@ -89,12 +94,14 @@ class Plan:
 
 @dataclass
 class Seeded:
-    """One conversation ready to write: tracker rows, its summary row, its handoff row."""
+    """One conversation ready to write: tracker rows, its summary row, its handoff row, its
+    message rows."""
 
     events: list[dict[str, Any]]
     summary: dict[str, Any]
     handoff: dict[str, Any] | None = None
     rows: list[dict[str, Any]] = field(default_factory=list)
+    messages: list[dict[str, Any]] = field(default_factory=list)
 
 
 def unsure_or_sure(u: float) -> float:
@@ -341,8 +348,10 @@ class ConversationBuilder:
         events, moments = self.events(plan)
         dicts = [e.as_dict() for e in events]
         summary = fold_summary(plan.conversation_id, dicts)
+        messages = fold_messages(plan.conversation_id, dicts)
         handoff = None
         if plan.status != "none":
+            replies = [m["at"] for m in messages if m["sender"] == "agent"]
             handoff = {
                 "conversation_id": plan.conversation_id,
                 "channel": summary["channel"],
@@ -355,12 +364,13 @@ class ConversationBuilder:
                 "ended_at": utc(moments["ended"]) if "ended" in moments else None,
                 "ended_by": plan.status if "ended" in moments else None,
                 "timeout_notified_at": utc(moments["notified"]) if "notified" in moments else None,
+                "first_reply_at": replies[0] if replies else None,
             }
         rows = [
             tracker_row(plan.conversation_id, event, d)
             for event, d in zip(events, dicts, strict=True)
         ]
-        return Seeded(dicts, summary, handoff, rows)
+        return Seeded(dicts, summary, handoff, rows, messages)
 
 
 def tracker_row(sender_id: str, event: Event, data: dict[str, Any]) -> dict[str, Any]:
@@ -404,13 +414,14 @@ def fold_summary(conversation: str, events: list[dict[str, Any]]) -> dict[str, A
         "thumbs_down": 0,
         "min_confidence": None,
         "reviewed_at": None,
+        "started_day": None,
     }
 
     def touch(event: dict[str, Any]) -> None:
         at = utc(float(event["timestamp"]))
         row["last_event_at"] = at
         if row["started_at"] is None:
-            row["started_at"] = at
+            row["started_at"], row["started_day"] = at, at.date()
 
     for event in events:
         kind = event.get("event")
@@ -445,6 +456,53 @@ def fold_summary(conversation: str, events: list[dict[str, Any]]) -> dict[str, A
             touch(event)
             row["handoffs"] += 1
     return row
+
+
+def fold_messages(conversation: str, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ``conversation_messages`` rows the event broker stores for these events (without ids).
+
+    One per event ``bot.handoff.broker.message_of`` makes a message of; its channel is the
+    shopper message's own, else the one the summary row holds by then (the latest shopper
+    message's, ``unknown`` before the first).
+    """
+    channel = "unknown"
+    rows = []
+    for event in events:
+        if event.get("event") == "user" and event.get("input_channel"):
+            channel = str(event["input_channel"])[:32]
+        message = message_of(event)
+        if message is None:
+            continue
+        rows.append(
+            {
+                "conversation_id": conversation,
+                "at": utc(float(event["timestamp"])),
+                "sender": message.sender,
+                "channel": channel,
+                "text": message.text[:MAX_MESSAGE_CHARS],
+                "intent": (message.intent or "")[:64] or None,
+                "confidence": message.confidence,
+                "sentiment": (message.sentiment or "")[:16] or None,
+                "agent_id": message.agent_id,
+            }
+        )
+    return rows
+
+
+def add_turns(daily: dict[tuple[Any, ...], dict[str, Any]], messages: list[dict[str, Any]]) -> None:
+    """Count ``messages``' shopper turns into ``daily`` (``shopper_turns_daily`` rows by key: day,
+    channel, intent, sentiment), with the broker's own rule (``bot.storage.messages.turn_counts``).
+    """
+    for m in messages:
+        if m["sender"] != "user":
+            continue
+        counts = turn_counts(
+            NewMessage("user", m["text"], m["intent"], m["confidence"], m["sentiment"])
+        )
+        key = (m["at"].date(), m["channel"], counts.pop("intent"), counts.pop("sentiment"))
+        row = daily.setdefault(key, dict.fromkeys(counts, 0))
+        for name, value in counts.items():
+            row[name] += value
 
 
 def _thumbs(event: dict[str, Any]) -> str | None:

@@ -39,6 +39,7 @@ def loads(backend: str, queue_ms: list[float]) -> BackendLoads:
         failures={"transcript": 1},
         queue_entries=24,
         filtered_rows=11,
+        search_rows={"refund": 50, "newsletter": 7},
     )
 
 
@@ -68,7 +69,10 @@ def test_the_section_reports_each_backend_against_the_target() -> None:
     assert "| SQLite | 2,000 | 33,000 | 20 / 4 / 60 | 9 | 24 |" in md
     assert "| SQLite | queue `GET /api/queue` | 3 of 3 | 30.0 | 39.0 | 300 | within |" in md
     assert "| PostgreSQL | queue `GET /api/queue` | 3 of 3 | 280.0 | 838.0 | 300 | OVER |" in md
-    assert "| SQLite | one conversation's transcript | 2 of 3 | 8.5 | 8.9 |  |  |" in md
+    assert "| SQLite | one conversation's transcript | 2 of 3 | 8.5 | 8.9 | 300 | within |" in md
+    assert "| SQLite | message search `q=`, newest page | 0 of 0 | nan | nan | 300 |  |" in md
+    assert "| SQLite | analytics page `GET /analytics` (30 days) | 0 of 0 | nan | nan |  |  |" in md
+    assert "| `refund` | 50 | 50 |" in md and "| `newsletter` | 7 | 7 |" in md
     filtered = "conversation list, confidence < 0.5 and handed off (11 rows)"
     assert f"| PostgreSQL | {filtered} | 3 of 3 | 7.0 | 7.9 | 300 | within |" in md
     assert "| `POST …/reply` → `agent` event on the widget stream | 3 of 4 | 120 | 138 |" in md

@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, select
 
 from bot.storage.engine import make_engine
 from bot.storage.handoff_tables import conversation_summaries, handoffs
+from bot.storage.message_tables import conversation_messages, shopper_turns_daily
 from bot.storage.migrate import upgrade_to_head
 from training.bench import seed_conversations
 from training.bench.seed_conversations import SeedArgs, SeedReport, seed
@@ -183,7 +184,7 @@ def test_summaries_and_handoffs_match_what_the_event_broker_makes_of_the_events(
     assert replayed.keys() == seeded_handoffs.keys()
     for cid, row in seeded_handoffs.items():
         other = replayed[cid]
-        for column in ("channel", "reason", "customer"):
+        for column in ("channel", "reason", "customer", "first_reply_at"):
             assert row[column] == other[column], (cid, column)
         # The broker opens a handoff on pause and ends it as "left" on resume; claims and an
         # agent's hand-back are the console's updates, not tracker events.
@@ -191,6 +192,39 @@ def test_summaries_and_handoffs_match_what_the_event_broker_makes_of_the_events(
         assert (row["agent_id"] is not None) == (row["status"] in ("claimed", "returned", "closed"))
         assert (row["timeout_notified_at"] is not None) == (row["status"] == "waiting")
     assert {h["reason"] for h in seeded_handoffs.values()} == {"asked", "frustration"}
+    answered = [h for h in seeded_handoffs.values() if h["first_reply_at"] is not None]
+    assert answered and all(h["status"] in ("claimed", "returned", "closed") for h in answered)
+    assert all(h["first_reply_at"] > h["claimed_at"] for h in answered)
+
+    # The message rows (search, analytics): the same rows, in the same order per conversation.
+    def messages(url: str) -> list[dict[str, Any]]:
+        rows = app_rows(url, conversation_messages)
+        return [
+            {k: v for k, v in r.items() if k != "id"} for r in sorted(rows, key=lambda r: r["id"])
+        ]
+
+    seeded_messages = messages(args.app_db_url)
+    assert seeded_messages == messages(replay_url)
+    assert {m["sender"] for m in seeded_messages} == {"user", "bot", "agent", "notice"}
+    assert sum(m["sender"] == "user" for m in seeded_messages) == sum(
+        s["user_messages"] for s in seeded_summaries.values()
+    )
+
+    # Shopper turns per day (analytics): the same counts, the same confidence sums.
+    def daily(url: str) -> dict[tuple[Any, ...], dict[str, Any]]:
+        key = ("day", "channel", "intent", "sentiment")
+        return {
+            tuple(r[k] for k in key): {k: v for k, v in r.items() if k not in key}
+            for r in app_rows(url, shopper_turns_daily)
+        }
+
+    seeded_daily, replayed_daily = daily(args.app_db_url), daily(replay_url)
+    assert seeded_daily.keys() == replayed_daily.keys()
+    for key, counts in seeded_daily.items():
+        assert counts == pytest.approx(replayed_daily[key]), key
+    assert sum(c["turns"] for c in seeded_daily.values()) == sum(
+        s["user_messages"] for s in seeded_summaries.values()
+    )
 
 
 def test_the_same_seed_gives_the_same_conversations(corpus_root: Path, tmp_path: Path) -> None:

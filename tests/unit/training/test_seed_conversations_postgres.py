@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.storage.handoff_tables import conversation_summaries, handoffs
+from bot.storage.message_tables import conversation_messages, shopper_turns_daily
 from tests.conftest import free_port
 from tests.e2e.postgres import PostgresServer, postgres_or_skip
 from tests.unit.training.test_seed_conversations import (
@@ -51,3 +52,9 @@ def test_postgres_and_sqlite_get_the_same_conversations(
         pg_rows = sorted(app_rows(on_pg.app_db_url, table), key=lambda r: r[key])
         sqlite_rows = sorted(app_rows(on_sqlite.app_db_url, table), key=lambda r: r[key])
         assert pg_rows == sqlite_rows
+    # The message rows (search) and the shopper turns per day (analytics) too.
+    for table in (conversation_messages, shopper_turns_daily):
+        pg_rows = sorted(app_rows(on_pg.app_db_url, table), key=repr)
+        sqlite_rows = sorted(app_rows(on_sqlite.app_db_url, table), key=repr)
+        assert len(pg_rows) == len(sqlite_rows) > 0
+        assert pg_rows == sqlite_rows, table.name

@@ -1,5 +1,6 @@
-"""Message search and analytics: ``conversation_messages`` with a full-text index, the first human
-reply of a handoff, and the analytics page's date index on the summaries.
+"""Message search and analytics: ``conversation_messages`` with a full-text index, shopper turns per
+day (``shopper_turns_daily``), the first human reply of a handoff, and the summaries' start day
+(``started_day``, backfilled) with the analytics page's covering index on it.
 
 Revision ID: 0007
 Revises: 0006
@@ -11,8 +12,8 @@ The full-text index is per backend, in DDL of its own (``bot/storage/message_tab
   ``content_rowid='id'``: it stores the index only) and the three triggers that keep it in step
   with the table, as SQLite's FTS5 documentation writes them. ``unicode61`` folds case and
   diacritics.
-- PostgreSQL: a GIN index over ``to_tsvector('simple', text)`` (no stemming, no stop words, as
-  SQLite's tokenizer).
+- PostgreSQL: a stored generated column ``search_vector = to_tsvector('simple', text)`` (no
+  stemming, no stop words, as SQLite's tokenizer) and a GIN index on it.
 
 Rows stored before this revision are not backfilled: the application database cannot read the
 tracker store (replay a store's events through the broker if that matters), and
@@ -32,9 +33,11 @@ depends_on = None
 TABLE = "conversation_messages"
 FTS = "conversation_messages_fts"
 TEXT_SEARCH_INDEX = "ix_conversation_messages_text_search"
-SUMMARY_DATE_INDEX = "ix_conversation_summaries_started_at"
+SEARCH_VECTOR = "search_vector"
+DAILY = "shopper_turns_daily"
+SUMMARY_DATE_INDEX = "ix_conversation_summaries_started_day"
 SUMMARY_DATE_COLUMNS = [
-    "started_at",
+    "started_day",
     "channel",
     "handoffs",
     "user_messages",
@@ -77,10 +80,17 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=f"pk_{TABLE}"),
     )
     op.create_index("ix_conversation_messages_conversation_id", TABLE, ["conversation_id", "id"])
-    op.create_index(
-        "ix_conversation_messages_sender_at",
-        TABLE,
-        ["sender", "at", "channel", "intent", "confidence", "sentiment"],
+    op.create_table(
+        DAILY,
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("channel", sa.String(32), nullable=False),
+        sa.Column("intent", sa.String(64), nullable=False),
+        sa.Column("sentiment", sa.String(16), nullable=False),
+        sa.Column("turns", sa.Integer(), nullable=False),
+        sa.Column("confidence_sum", sa.Float(), nullable=False),
+        sa.Column("confidence_n", sa.Integer(), nullable=False),
+        sa.Column("low_confidence", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("day", "channel", "intent", "sentiment", name=f"pk_{DAILY}"),
     )
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
@@ -88,16 +98,22 @@ def upgrade() -> None:
             op.execute(statement)
     elif dialect == "postgresql":
         op.execute(
-            f"CREATE INDEX {TEXT_SEARCH_INDEX} ON {TABLE} "
-            "USING gin (to_tsvector('simple'::regconfig, text))"
+            f"ALTER TABLE {TABLE} ADD COLUMN {SEARCH_VECTOR} tsvector "
+            "GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, text)) STORED"
         )
+        op.execute(f"CREATE INDEX {TEXT_SEARCH_INDEX} ON {TABLE} USING gin ({SEARCH_VECTOR})")
     with op.batch_alter_table("handoffs") as batch:
         batch.add_column(sa.Column("first_reply_at", sa.DateTime(), nullable=True))
+    with op.batch_alter_table("conversation_summaries") as batch:
+        batch.add_column(sa.Column("started_day", sa.Date(), nullable=True))
+    op.execute("UPDATE conversation_summaries SET started_day = date(started_at)")
     op.create_index(SUMMARY_DATE_INDEX, "conversation_summaries", SUMMARY_DATE_COLUMNS)
 
 
 def downgrade() -> None:
     op.drop_index(SUMMARY_DATE_INDEX, table_name="conversation_summaries")
+    with op.batch_alter_table("conversation_summaries") as batch:
+        batch.drop_column("started_day")
     with op.batch_alter_table("handoffs") as batch:
         batch.drop_column("first_reply_at")
     dialect = op.get_bind().dialect.name
@@ -107,6 +123,6 @@ def downgrade() -> None:
         op.execute(f"DROP TABLE IF EXISTS {FTS}")
     elif dialect == "postgresql":
         op.execute(f"DROP INDEX IF EXISTS {TEXT_SEARCH_INDEX}")
-    op.drop_index("ix_conversation_messages_sender_at", table_name=TABLE)
+    op.drop_table(DAILY)
     op.drop_index("ix_conversation_messages_conversation_id", table_name=TABLE)
     op.drop_table(TABLE)
