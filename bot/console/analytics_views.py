@@ -20,12 +20,19 @@ from bot.console.conversation_views import BadParameter, parse_date
 from bot.console.views import current_session
 from bot.storage.analytics import SENTIMENTS, Analytics, AnalyticsRange, AnalyticsReport
 from bot.storage.correction_tables import STATUSES
-from bot.storage.handoffs import REASONS
 from bot.storage.message_tables import LOW_CONFIDENCE
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_DAYS = 30
+# Handoff reasons as chart labels (bot.storage.handoffs.REASONS says them in full, too long).
+SHORT_REASONS = {
+    "asked": "asked for a human",
+    "frustration": "frustrated",
+    "fallbacks": "not understood",
+    "account": "account request",
+    "agent": "opened by an agent",
+}
 
 
 def parse_range(params: Mapping[str, str], today: dt.date) -> AnalyticsRange:
@@ -129,7 +136,7 @@ def charts(report: AnalyticsReport, data: dict[str, Any]) -> list[Chart]:
         "Handoffs requested in the range by reason, with their rate per conversation.",
         [
             (
-                REASONS.get(r["reason"], r["reason"]),
+                SHORT_REASONS.get(r["reason"], r["reason"]),
                 float(r["handoffs"]),
                 f"{_share(r['rate'])} of conversations",
             )
@@ -208,7 +215,8 @@ def charts(report: AnalyticsReport, data: dict[str, Any]) -> list[Chart]:
         {s: [float(w.get(s, 0)) for w in weeks] for s in STATUSES},
         [f"wk {w['week'][5:]}" for w in weeks],
     )
-    return [per_day, rates, reasons, response, intents, sentiment, thumbs, corrections]
+    # In pairs on a wide screen: the short bar charts side by side, the column charts together.
+    return [per_day, rates, reasons, thumbs, intents, sentiment, response, corrections]
 
 
 def _report(engine: Any, span: AnalyticsRange) -> tuple[AnalyticsReport, dict[str, Any]]:

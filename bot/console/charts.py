@@ -105,20 +105,33 @@ def nice_max(value: float) -> float:
     return float(10 * power)
 
 
+def tick_intervals(top: float) -> int:
+    """How many grid intervals split ``top`` (a :func:`nice_max`) into round steps: 2 and 20 in
+    4 (0.5, 5), the others in 5 (1, 2.5 and 5 in steps of 0.2, 0.5 and 1; 10 in 2)."""
+    leading = top / 10 ** math.floor(math.log10(top)) if top > 0 else 1.0
+    return 4 if math.isclose(leading, 2.0) else 5
+
+
 def _number(value: float) -> str:
-    return f"{value:,.0f}" if value >= 10 or value == int(value) else f"{value:.1f}"
+    if value == int(value):
+        return f"{value:,.0f}"
+    return f"{value:,.1f}" if value >= 1 else f"{value:.2f}".rstrip("0")
+
+
+def _short(label: str, limit: int = 30) -> str:
+    return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
 def _percent(value: float) -> str:
     return f"{value:.0%}"
 
 
-def _y_axis(chart: Chart, top_value: float, fmt: Callable[[float], str]) -> None:
+def _y_axis(chart: Chart, top_value: float, fmt: Callable[[float], str], intervals: int) -> None:
     plot = chart.height - TOP - BOTTOM
-    for k in range(5):
-        y = TOP + plot * (1 - k / 4)
+    for k in range(intervals + 1):
+        y = TOP + plot * (1 - k / intervals)
         chart.grid.append(round(y, 1))
-        chart.texts.append(Text(LEFT - 6, round(y + 4, 1), fmt(top_value * k / 4), "end"))
+        chart.texts.append(Text(LEFT - 6, round(y + 4, 1), fmt(top_value * k / intervals), "end"))
 
 
 def _x_labels(chart: Chart, labels: Sequence[str], centres: Sequence[float]) -> None:
@@ -155,7 +168,12 @@ def stacked_columns(
     totals = [sum(series[n][i] for n in names) for i in range(len(categories))]
     chart.empty = not any(totals)
     top_value = 1.0 if percent else nice_max(max(totals, default=0.0))
-    _y_axis(chart, top_value, _percent if percent else _number)
+    _y_axis(
+        chart,
+        top_value,
+        _percent if percent else _number,
+        4 if percent else tick_intervals(top_value),
+    )
     plot_w, plot_h = chart.width - LEFT - RIGHT, chart.height - TOP - BOTTOM
     slot = plot_w / max(1, len(categories))
     bar_w = max(1.0, slot * 0.75)
@@ -205,7 +223,7 @@ def horizontal_bars(
     for i, (label, value, note) in enumerate(items):
         y = TOP + ROW * i
         w = room * value / top_value if top_value else 0.0
-        chart.texts.append(Text(LABEL_WIDTH - 8, round(y + ROW * 0.65, 1), label, "end"))
+        chart.texts.append(Text(LABEL_WIDTH - 8, round(y + ROW * 0.65, 1), _short(label), "end"))
         chart.rects.append(
             Rect(
                 LABEL_WIDTH,
@@ -237,7 +255,7 @@ def line_chart(
     names = list(series)
     chart.legend = list(enumerate(names))
     chart.headers = ["", *names]
-    _y_axis(chart, 1.0, _percent)
+    _y_axis(chart, 1.0, _percent, 4)
     plot_w, plot_h = chart.width - LEFT - RIGHT, chart.height - TOP - BOTTOM
     slot = plot_w / max(1, len(categories))
     centres = [LEFT + slot * (i + 0.5) for i in range(len(categories))]

@@ -124,10 +124,10 @@ def test_analytics_page_draws_every_chart_without_inline_style(
         "conversations-per-day",
         "rates-per-day",
         "handoffs-by-reason",
-        "first-response",
+        "thumbs",
         "top-intents",
         "sentiment-per-day",
-        "thumbs",
+        "first-response",
         "corrections-per-week",
     ]
     assert html.count('role="img"') == 8  # every chart has data in this range
