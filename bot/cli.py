@@ -25,6 +25,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train-generator": ("training.train_generator", "train the GPT answer generator"),
     "index": ("training.build_index", "build the FAISS + BM25 index over the catalog and FAQ"),
     "run": ("bot.runner", "start the Rasa server and the action server on localhost"),
+    "telegram": (
+        "bot.channels.telegram_cli",
+        "Telegram: relay updates by polling, set the webhook, make deep-link codes",
+    ),
     "eval": (
         "training.evaluate",
         "evaluate the Rasa model: NLU on the held-out split and test stories",

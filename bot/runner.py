@@ -7,6 +7,7 @@ same processes on free ports.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import atexit
 import logging
 import os
@@ -206,6 +207,22 @@ def console(settings: Settings) -> Service:
     return _web_app(settings, "agent console", "bot.console", settings.console_port, "console.log")
 
 
+def telegram_line(settings: Settings) -> str:
+    """Register the Telegram webhook when a public URL is configured; the line that says so."""
+    if not settings.telegram_token:
+        return ""
+    if not settings.telegram_public_url:
+        return "  Telegram:       no public URL; relay updates with `shopbot telegram --polling`\n"
+    from bot.channels.telegram_cli import set_webhook  # python-telegram-bot only when used
+
+    try:
+        url = asyncio.run(set_webhook(settings))
+    except Exception as exc:  # the rest of the assistant runs without Telegram
+        logger.error("Setting the Telegram webhook failed: %s", exc)
+        return f"  Telegram:       webhook NOT set ({exc}); see the log\n"
+    return f"  Telegram:       webhook {url}\n"
+
+
 def check_ready_to_run(settings: Settings) -> None:
     """Refuse to start without a trained model, naming the command that builds it."""
     if not settings.rasa_model.exists():
@@ -235,6 +252,7 @@ def run(settings: Settings) -> int:
         for service in services:
             service.wait_ready()
         base = f"http://{settings.host}:{settings.rasa_port}"
+        telegram = telegram_line(settings)
         auth = (
             f"-H 'Authorization: Bearer {settings.ensure_rest_secret()}' "
             if settings.rest_auth
@@ -250,6 +268,7 @@ def run(settings: Settings) -> int:
             f"  HTTP API:       {base}/status?token={settings.api_token}\n"
             f"  Action server:  http://{settings.host}:{settings.actions_port}/health\n"
             f"  Agent console:  {console_url(settings)}  (`shopbot agents add` makes accounts)\n"
+            f"{telegram}"
             f"  Logs:           {settings.path(settings.run_dir) / 'logs'}\n"
             f"  Demo customers: {settings.var_dir / 'store' / 'demo_customers.md'}\n"
             "Press Ctrl+C to stop.",

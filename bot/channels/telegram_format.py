@@ -97,6 +97,11 @@ class Outgoing:
     keyboard: InlineKeyboardMarkup | None = field(default=None, compare=False)
 
 
+def escape(text: str) -> str:
+    """``text`` for Telegram's HTML parse mode (``<``, ``>``, ``&``; quotes need no escape)."""
+    return html.escape(text, quote=False)
+
+
 def _str(value: object) -> str:
     return value if isinstance(value, str) else ""
 
@@ -131,8 +136,8 @@ def keyboard(message: dict[str, Any]) -> InlineKeyboardMarkup | None:
 def _link(url: str, label: str) -> str:
     """An HTML link, or the escaped label alone when ``url`` is not http(s)."""
     if url.startswith(("http://", "https://")):
-        return f'<a href="{html.escape(url, quote=True)}">{html.escape(label)}</a>'
-    return html.escape(label)
+        return f'<a href="{html.escape(url, quote=True)}">{escape(label)}</a>'
+    return escape(label)
 
 
 def citations_html(custom: dict[str, Any]) -> str:
@@ -157,7 +162,7 @@ def product_card(card: dict[str, Any]) -> Outgoing | None:
     price = card.get("price")
     if isinstance(price, (int, float)) and not isinstance(price, bool):
         currency = _str(card.get("currency")) or "USD"
-        lines.append(html.escape(f"{price:,.2f} {currency}"))
+        lines.append(escape(f"{price:,.2f} {currency}"))
     in_stock = card.get("in_stock")
     if isinstance(in_stock, bool):
         lines.append("In stock" if in_stock else "Out of stock")
@@ -176,7 +181,7 @@ def _console_message(message: dict[str, Any]) -> tuple[str, str] | None:
     if not isinstance(marker, dict):
         return None
     agent = _str(marker.get("agent"))
-    prefix = f"<b>{html.escape(agent)}</b>: " if marker.get("kind") == "agent" and agent else ""
+    prefix = f"<b>{escape(agent)}</b>: " if marker.get("kind") == "agent" and agent else ""
     return prefix, _str(message.get("text"))
 
 
@@ -189,7 +194,7 @@ def render(message: dict[str, Any], limit: int = MAX_MESSAGE_CHARS) -> list[Outg
     console = _console_message(message)
     if console is not None:
         prefix, text = console
-        pieces = [html.escape(piece) for piece in split_text(text, limit - 64)] if text else []
+        pieces = [escape(piece) for piece in split_text(text, limit - 64)] if text else []
         if pieces:
             pieces[0] = prefix + pieces[0]
         return [Outgoing(piece) for piece in pieces]
@@ -201,7 +206,7 @@ def render(message: dict[str, Any], limit: int = MAX_MESSAGE_CHARS) -> list[Outg
     if products and text:
         text = text.split("\n", 1)[0]  # the cards below carry the list
     sources = citations_html(custom)
-    pieces = [html.escape(piece) for piece in split_text(text, limit)] if text.strip() else []
+    pieces = [escape(piece) for piece in split_text(text, limit)] if text.strip() else []
     if sources:
         if pieces and utf16_len(pieces[-1]) + utf16_len(sources) + 2 <= limit:
             pieces[-1] = f"{pieces[-1]}\n\n{sources}"
@@ -221,5 +226,5 @@ def render(message: dict[str, Any], limit: int = MAX_MESSAGE_CHARS) -> list[Outg
             last = out[-1]
             out[-1] = Outgoing(last.text, last.photo, markup)
         else:
-            out.append(Outgoing(html.escape(_str(message.get("text")) or "Choose:"), "", markup))
+            out.append(Outgoing(escape(_str(message.get("text")) or "Choose:"), "", markup))
     return out
