@@ -195,6 +195,59 @@ async def question_and_pipeline(
     return question, pipeline
 
 
+async def answer_and_reply(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    min_score: float | None = None,
+    fallback_response: str | None = None,
+) -> list[dict[str, Any]]:
+    """Retrieve, generate, verify; reply with the text and the structured sources.
+
+    With ``fallback_response`` (an open question: NLU fallback, out of scope), a question the
+    store's knowledge has nothing relevant for (below ``min_score``), or no pipeline at all, gets
+    that response instead of an answer; the retrieval is still recorded for the console.
+    """
+    question = str(tracker.latest_message.get("text") or "").strip()
+    pipeline = await asyncio.to_thread(get_pipeline) if question else None
+    if pipeline is None:
+        if fallback_response:
+            dispatcher.utter_message(response=fallback_response)
+        else:
+            dispatcher.utter_message(text=UNAVAILABLE_TEXT)
+        return []
+    pusher = token_pusher(tracker) if fallback_response is None else None
+    history = conversation_history(tracker)
+    try:
+        if pusher is None:
+            answer = await asyncio.to_thread(pipeline.answer, question, history, None, min_score)
+        else:
+            answer = await asyncio.to_thread(answer_streamed, pipeline, question, history, pusher)
+    except Exception:
+        logger.exception("Answering %r failed", question)
+        if fallback_response:
+            dispatcher.utter_message(response=fallback_response)
+        else:
+            dispatcher.utter_message(text=UNAVAILABLE_TEXT)
+        return []
+    record = answer_record(question, answer)
+    logger.info(
+        "Answered %r: %s, cites %s, %.0f ms",
+        question,
+        answer.outcome,
+        [c["doc_id"] for c in record["citations"]],
+        answer.latency_ms.get("total", 0.0),
+    )
+    if fallback_response and answer.outcome == "unknown":
+        dispatcher.utter_message(response=fallback_response)
+        return [SlotSet(SOURCES_SLOT, record)]
+    custom = {k: record[k] for k in ("outcome", "citations", "sources", "latency_ms")}
+    custom["display_text"] = display_text(answer)
+    if pusher is not None:
+        custom["stream_id"] = pusher.stream_id
+    dispatcher.utter_message(text=answer.text, json_message=custom)
+    return [SlotSet(SOURCES_SLOT, record)]
+
+
 class ActionAnswerQuestion(Action):
     """Answer the latest question from the catalog and FAQ, with citations."""
 
@@ -205,37 +258,30 @@ class ActionAnswerQuestion(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         """Retrieve, generate, verify; reply with the text and the structured sources."""
-        asked = await question_and_pipeline(dispatcher, tracker)
-        if asked is None:
-            return []
-        question, pipeline = asked
-        pusher = token_pusher(tracker)
-        history = conversation_history(tracker)
-        try:
-            if pusher is None:
-                answer = await asyncio.to_thread(pipeline.answer, question, history)
-            else:
-                answer = await asyncio.to_thread(
-                    answer_streamed, pipeline, question, history, pusher
-                )
-        except Exception:
-            logger.exception("Answering %r failed", question)
-            dispatcher.utter_message(text=UNAVAILABLE_TEXT)
-            return []
-        record = answer_record(question, answer)
-        logger.info(
-            "Answered %r: %s, cites %s, %.0f ms",
-            question,
-            answer.outcome,
-            [c["doc_id"] for c in record["citations"]],
-            answer.latency_ms.get("total", 0.0),
-        )
-        custom = {k: record[k] for k in ("outcome", "citations", "sources", "latency_ms")}
-        custom["display_text"] = display_text(answer)
-        if pusher is not None:
-            custom["stream_id"] = pusher.stream_id
-        dispatcher.utter_message(text=answer.text, json_message=custom)
-        return [SlotSet(SOURCES_SLOT, record)]
+        return await answer_and_reply(dispatcher, tracker)
+
+
+# The bot's reply when an open question finds nothing relevant, per intent NLU gave it.
+OPEN_QUESTION_FALLBACKS = {"out_of_scope": "utter_out_of_scope"}
+
+
+class ActionAnswerOpenQuestion(Action):
+    """A message no flow handles (NLU fallback, out of scope): answer it from the store's FAQ
+    and catalog when a passage is relevant enough (``SHOPBOT_OPEN_QUESTION_MIN_SCORE``, measured
+    by ``shopbot calibrate-open-questions``) and the answer verifies; otherwise say so honestly
+    (``utter_out_of_scope`` / ``utter_default``, both offering a human)."""
+
+    def name(self) -> str:
+        return "action_answer_open_question"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        """Try the store's knowledge at the open-question threshold, else the honest fallback."""
+        intent = str((tracker.latest_message.get("intent") or {}).get("name") or "")
+        fallback = OPEN_QUESTION_FALLBACKS.get(intent, "utter_default")
+        min_score = get_settings().open_question_min_score
+        return await answer_and_reply(dispatcher, tracker, min_score, fallback)
 
 
 class ActionSearchProducts(Action):

@@ -76,15 +76,35 @@ def turn_sentiment(parse_data: Mapping[str, Any]) -> tuple[str | None, float]:
     return None, 0.0
 
 
-def turn_score(event: Mapping[str, Any], config: FrustrationConfig = DEFAULT_CONFIG) -> float:
-    """Score one ``user`` event in [0, 1]."""
+def turn_score(
+    event: Mapping[str, Any], config: FrustrationConfig = DEFAULT_CONFIG, answered: bool = False
+) -> float:
+    """Score one ``user`` event in [0, 1]; a fallback the store's knowledge ``answered`` (an open
+    question, ``action_answer_open_question``) is not a turn the bot failed."""
     parse_data = event.get("parse_data") or {}
     intent = (parse_data.get("intent") or {}).get("name")
     label, confidence = turn_sentiment(parse_data)
     negative = confidence if label == "negative" else 0.0
     escalation = 1.0 if intent in config.escalation_intents else 0.0
-    fallback = config.fallback_weight if intent in config.fallback_intents else 0.0
+    failed = intent in config.fallback_intents and not answered
+    fallback = config.fallback_weight if failed else 0.0
     return max(negative, escalation, fallback)
+
+
+def answered_turns(events: Iterable[Mapping[str, Any]]) -> set[int]:
+    """``id()`` of the user events the store's knowledge answered: followed, before the next user
+    message, by a ``knowledge_sources`` slot whose outcome is an answer (not ``unknown``)."""
+    answered: set[int] = set()
+    last_user: Mapping[str, Any] | None = None
+    for event in events:
+        kind = event.get("event")
+        if kind == "user":
+            last_user = event
+        elif kind == "slot" and event.get("name") == "knowledge_sources" and last_user is not None:
+            outcome = (event.get("value") or {}).get("outcome")
+            if outcome in ("generated", "passage"):
+                answered.add(id(last_user))
+    return answered
 
 
 def recent_user_turns(
@@ -109,14 +129,19 @@ def frustration_score(
     events: Iterable[Mapping[str, Any]], config: FrustrationConfig = DEFAULT_CONFIG
 ) -> float:
     """Return the frustration score in [0, 1] for a tracker's events (Rasa SDK event dicts)."""
+    events = list(events)
     turns = recent_user_turns(events, config)
+    answered = answered_turns(events)
     weights = [config.recency_decay**i for i in range(config.window)]
-    weighted = sum(w * turn_score(t, config) for w, t in zip(weights, turns, strict=False))
+    weighted = sum(
+        w * turn_score(t, config, id(t) in answered) for w, t in zip(weights, turns, strict=False)
+    )
     score = weighted / sum(weights)
     fallbacks = sum(
         1
         for t in turns
         if ((t.get("parse_data") or {}).get("intent") or {}).get("name") in config.fallback_intents
+        and id(t) not in answered
     )
     score += config.repeated_fallback_bonus * max(0, fallbacks - 1)
     return min(1.0, score)

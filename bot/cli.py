@@ -45,6 +45,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "training.export_corrections",
         "export corrections accepted in the agent console as NLU and FAQ data",
     ),
+    "calibrate-open-questions": (
+        "training.calibrate_open_questions",
+        "measure the relevance an open question's best passage needs to be answered",
+    ),
     "retrain": (
         "training.retrain",
         "retrain the Rasa model with accepted corrections, behind a held-out quality gate",

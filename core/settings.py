@@ -146,6 +146,9 @@ class Settings:
             (mask personal data in place, keep the rest for analytics).
         handoff_wait_timeout: Seconds a shopper waits in the handoff queue with no agent online
             before the bot says so honestly (and offers the support email when one is set).
+        open_question_min_score: The relevance (dense cosine) a message's best FAQ/catalog passage
+            needs before the bot answers a message no flow handles (NLU fallback, out of scope)
+            from it instead of saying it did not understand.
         retrain_margin: The largest drop in held-out intent accuracy ``shopbot retrain`` accepts
             before it refuses to replace the served model.
         retrain_heldout_sample: Evaluate a retrain on a stratified sample of this many held-out
@@ -229,6 +232,11 @@ class Settings:
     retention_days: int = field(default_factory=lambda: _env_int("RETENTION_DAYS", 0))
     retention_mode: str = field(default_factory=lambda: _env("RETENTION_MODE", "delete"))
     handoff_wait_timeout: int = field(default_factory=lambda: _env_int("HANDOFF_WAIT_TIMEOUT", 300))
+    # Measured on development data by `shopbot calibrate-open-questions` (2026-12-03, demo index:
+    # 1.7% of out-of-scope messages reach a passage this relevant; report in docs/benchmarks).
+    open_question_min_score: float = field(
+        default_factory=lambda: _env_float("OPEN_QUESTION_MIN_SCORE", 0.48)
+    )
     retrain_margin: float = field(default_factory=lambda: _env_float("RETRAIN_MARGIN", 0.01))
     retrain_heldout_sample: int = field(
         default_factory=lambda: _env_int("RETRAIN_HELDOUT_SAMPLE", 0)

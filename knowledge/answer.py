@@ -192,18 +192,27 @@ class AnswerPipeline:
     # ------------------------------------------------------------------------------ public API
 
     def answer(
-        self, question: str, history: History | None = None, filters: Filters | None = None
+        self,
+        question: str,
+        history: History | None = None,
+        filters: Filters | None = None,
+        min_score: float | None = None,
     ) -> Answer:
-        """Answer ``question`` (with a short ``history`` of ``(speaker, text)`` turns)."""
+        """Answer ``question`` (with a short ``history`` of ``(speaker, text)`` turns);
+        ``min_score`` overrides the pipeline's relevance floor for this question."""
         final: Answer | None = None
-        for event in self.stream_answer(question, history, filters):
+        for event in self.stream_answer(question, history, filters, min_score):
             if event.type == "done":
                 final = event.answer
         assert final is not None
         return final
 
     def stream_answer(
-        self, question: str, history: History | None = None, filters: Filters | None = None
+        self,
+        question: str,
+        history: History | None = None,
+        filters: Filters | None = None,
+        min_score: float | None = None,
     ) -> Iterator[AnswerEvent]:
         """Like :meth:`answer`, yielding verified text as it is generated.
 
@@ -211,7 +220,7 @@ class AnswerPipeline:
         a ``replace`` event swaps everything shown for the fallback. The last event is ``done``.
         """
         ctx = _Context(question, list(history or [])[-self.history_turns :], time.perf_counter())
-        fallback = self._retrieve(ctx, filters)
+        fallback = self._retrieve(ctx, filters, self.min_score if min_score is None else min_score)
         if fallback is not None:
             yield AnswerEvent("done", fallback.text, fallback)
             return
@@ -228,7 +237,7 @@ class AnswerPipeline:
                 return f"{last_user} {question}"
         return question
 
-    def _retrieve(self, ctx: _Context, filters: Filters | None) -> Answer | None:
+    def _retrieve(self, ctx: _Context, filters: Filters | None, min_score: float) -> Answer | None:
         """Retrieve; return an ``unknown`` answer when nothing relevant came back."""
         since = ctx.started
         query = self.retrieval_query(ctx.question, ctx.history)
@@ -240,12 +249,9 @@ class AnswerPipeline:
             return self._unknown(ctx)
         ctx.lap("retrieve", since)
         best = max((relevance(h) for h in ctx.hits), default=float("-inf"))
-        if best < self.min_score:
+        if best < min_score:
             logger.info(
-                "No relevant passage for %r (best relevance %.3f < %.3f)",
-                query,
-                best,
-                self.min_score,
+                "No relevant passage for %r (best relevance %.3f < %.3f)", query, best, min_score
             )
             return self._unknown(ctx)
         return None

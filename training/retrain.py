@@ -137,7 +137,7 @@ def read_nlu_examples(path: Path, source: str = "") -> list[Example]:
 
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     examples: list[Example] = []
-    for block in data.get("nlu") or []:
+    for block in data.get("nlu") or data.get("nlu_source") or []:  # nlu_source: prepare_nlu.py input
         intent = block.get("intent")
         raw = block.get("examples")
         if not intent or not raw:

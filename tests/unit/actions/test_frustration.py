@@ -82,3 +82,17 @@ def test_action_and_mixin_set_the_slots() -> None:
     mixin = FrustrationSlotsMixin()
     extracted = asyncio.run(mixin.extract_frustrated(CollectingDispatcher(), tracker(events), {}))
     assert extracted == {"frustrated": True}
+
+
+def test_open_questions_the_store_answered_are_not_fallbacks() -> None:
+    """An out-of-scope reading that the FAQ then answered (action_answer_open_question) is not a
+    turn the bot failed; one it could not answer still is."""
+
+    def sources(outcome: str) -> dict[str, Any]:
+        return {"event": "slot", "name": "knowledge_sources", "value": {"outcome": outcome}}
+
+    answered = [user("out_of_scope"), bot("action_answer_open_question"), sources("passage")]
+    assert frustration_score([*answered, user("nlu_fallback")]) == pytest.approx(0.6 / 2.19)
+    assert not is_frustrated([*answered, user("nlu_fallback")])
+    unanswered = [user("out_of_scope"), bot("action_answer_open_question"), sources("unknown")]
+    assert is_frustrated([*unanswered, user("nlu_fallback")])

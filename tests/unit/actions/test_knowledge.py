@@ -12,7 +12,14 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import knowledge
-from actions.knowledge import ActionAnswerQuestion, ActionSearchProducts, conversation_history
+from actions.knowledge import (
+    ActionAnswerOpenQuestion,
+    ActionAnswerQuestion,
+    ActionSearchProducts,
+    conversation_history,
+)
+from actions.store import runtime
+from core.settings import Settings
 from knowledge.answer import AnswerPipeline
 from knowledge.types import Filters, Hit
 from tests.unit.knowledge.answer_doubles import product_passage
@@ -41,12 +48,14 @@ class FixedGenerator:
         yield self.text
 
 
-def tracker(text: str, earlier: list[dict[str, Any]] | None = None) -> Tracker:
+def tracker(
+    text: str, earlier: list[dict[str, Any]] | None = None, intent: str = "product_question"
+) -> Tracker:
     events = [*(earlier or []), {"event": "user", "text": text, "parse_data": {}}]
     return Tracker(
         sender_id="shopper-1",
         slots={},
-        latest_message={"text": text, "intent": {"name": "product_question"}, "entities": []},
+        latest_message={"text": text, "intent": {"name": intent}, "entities": []},
         events=events,
         paused=False,
         followup_action=None,
@@ -211,3 +220,41 @@ def test_answer_message_keeps_what_the_console_shows(pipeline: AnswerPipeline) -
         }
     ]
     assert set(custom["latency_ms"]) >= {"retrieve", "generate", "total"}
+
+
+@pytest.mark.parametrize(
+    ("threshold", "intent", "reply"),
+    [
+        (0.5, "out_of_scope", None),  # the passage (relevance 0.8) answers it
+        (0.9, "out_of_scope", "utter_out_of_scope"),  # not relevant enough: the honest fallback
+        (0.9, "nlu_fallback", "utter_default"),
+    ],
+)
+def test_open_questions_answer_from_knowledge_only_when_relevant(
+    pipeline: AnswerPipeline,
+    monkeypatch: pytest.MonkeyPatch,
+    threshold: float,
+    intent: str,
+    reply: str | None,
+) -> None:
+    monkeypatch.setattr(runtime, "_settings", Settings(open_question_min_score=threshold))
+    dispatcher, events = run(
+        ActionAnswerOpenQuestion(), tracker("kite price please", intent=intent)
+    )
+    [message] = dispatcher.messages
+    if reply is None:
+        assert message["text"].startswith("The Delta Kite costs $24.50 [1].")
+    else:
+        assert message["response"] == reply and not message.get("text")
+    assert events[0]["name"] == "knowledge_sources"  # retrieval recorded either way
+    assert events[0]["value"]["outcome"] == ("generated" if reply is None else "unknown")
+
+
+def test_open_question_without_knowledge_says_it_did_not_understand() -> None:
+    knowledge.set_pipeline(None)
+    knowledge._failed_at = float("inf")  # the artifacts are missing: no load attempt
+    try:
+        dispatcher, events = run(ActionAnswerOpenQuestion(), tracker("hmm", intent="nlu_fallback"))
+    finally:
+        knowledge._failed_at = None
+    assert dispatcher.messages[0]["response"] == "utter_default" and events == []

@@ -1,0 +1,38 @@
+"""Open questions over HTTP against the running Rasa and action servers (tiny models): a message
+NLU reads as out of scope or cannot read is answered from the store's FAQ when a passage is
+relevant, and gets the honest "outside what I can help with" when none is."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.harness import ShopBotServers
+
+pytestmark = pytest.mark.e2e
+
+
+def last_user_intent(servers: ShopBotServers, sender: str) -> str:
+    events = servers.tracker(sender)["events"]
+    return str([e for e in events if e.get("event") == "user"][-1]["parse_data"]["intent"]["name"])
+
+
+def test_open_questions_reach_the_faq_or_an_honest_fallback(servers: ShopBotServers) -> None:
+    sender = "e2e-open-questions"
+    # The tiny model reads this shopper phrasing as out of scope; the store's FAQ answers it.
+    rewards = servers.say(sender, "is there some kind of points or rewards scheme?")
+    assert rewards.status == 200
+    assert last_user_intent(servers, sender) in ("out_of_scope", "nlu_fallback")
+    assert "outside what I can help with" not in rewards.text, rewards.body
+    assert "loyalty" in rewards.text.lower(), rewards.body
+    slots = servers.tracker(sender)["slots"]
+    sources = slots["knowledge_sources"]
+    assert sources["citations"] and sources["citations"][0]["kind"] == "faq", sources
+    assert sources["outcome"] in ("generated", "passage")
+
+    # Nothing in the store is about the weather: the honest fallback, retrieval still recorded.
+    weather = servers.say(sender, "what's the weather like in paris tomorrow")
+    assert last_user_intent(servers, sender) in ("out_of_scope", "nlu_fallback")
+    assert "outside what I can help with" in weather.text, weather.body
+    sources = servers.tracker(sender)["slots"]["knowledge_sources"]
+    assert sources["question"] == "what's the weather like in paris tomorrow"
+    assert sources["outcome"] == "unknown" and sources["citations"] == []
