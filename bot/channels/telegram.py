@@ -30,6 +30,7 @@ from telegram import Bot, Update
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.request import BaseRequest
 
 from bot.channels.inbound import DEFAULT_MAX_MESSAGE_CHARS, InboundError, check_payload
 from bot.channels.telegram_format import TITLE_PREFIX
@@ -65,8 +66,17 @@ MIN_SECRET_CHARS = 16
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 
-def build_application(token: str, api_url: str = "", rate_limiter: bool = True) -> Application:
-    """python-telegram-bot's ``Application`` for the webhook (no updater, concurrent updates)."""
+def build_application(
+    token: str,
+    api_url: str = "",
+    rate_limiter: bool = True,
+    requests: tuple[BaseRequest, BaseRequest] | None = None,
+) -> Application:
+    """python-telegram-bot's ``Application`` for the webhook (no updater, concurrent updates).
+
+    ``requests`` replaces the HTTP clients of Bot API calls and of ``getUpdates`` (tests pass
+    offline ones, as python-telegram-bot's own tests do).
+    """
     # Any: each builder call changes ApplicationBuilder's generic parameters (the rate limiter's).
     builder: Any = (
         ApplicationBuilder().token(token).updater(None).job_queue(None).concurrent_updates(True)
@@ -74,6 +84,8 @@ def build_application(token: str, api_url: str = "", rate_limiter: bool = True) 
     if api_url:
         base = api_url.rstrip("/")
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
+    if requests is not None:
+        builder = builder.request(requests[0]).get_updates_request(requests[1])
     if rate_limiter:
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
     application: Application = builder.build()

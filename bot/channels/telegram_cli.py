@@ -113,7 +113,8 @@ async def relay_updates(settings: Settings, stop: asyncio.Event | None = None) -
 
 def link_code(settings: Settings, customer_token: str) -> str:
     """Store a one-time code for ``customer_token``; returns it."""
-    url = upgrade_to_head(settings.resolve_db_url(settings.app_db_url))
+    url = settings.resolve_db_url(settings.app_db_url)
+    upgrade_to_head(url)
     return TelegramLinks(make_engine(url)).create_code(customer_token)
 
 
