@@ -26,6 +26,7 @@ SECTIONS: dict[str, str] = {
     "retrieval": "training.bench.knowledge_retrieval",
     "generation": "training.bench.knowledge_generation",
     "widget": "training.bench.widget",
+    "telegram": "training.bench.telegram",
     "console": "training.bench.console",
 }
 
