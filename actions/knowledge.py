@@ -117,14 +117,13 @@ def conversation_history(tracker: Tracker, turns: int = HISTORY_TURNS) -> list[t
 
 
 def token_pusher(tracker: Tracker) -> TokenPusher | None:
-    """A token pusher when the conversation is on the web widget (None otherwise)."""
+    """A token pusher when the conversation is on the web widget or Telegram (None otherwise)."""
     channel = tracker.get_latest_input_channel()
-    if channel != "widget":
+    if channel not in ("widget", "telegram"):
         return None
     settings = get_settings()
-    return pusher_for(
-        channel, tracker.sender_id, settings.widget_push_url, settings.ensure_stream_secret()
-    )
+    url = settings.widget_push_url if channel == "widget" else settings.telegram_push_url
+    return pusher_for(channel, tracker.sender_id, url, settings.ensure_stream_secret())
 
 
 def answer_streamed(

@@ -24,6 +24,7 @@ from urllib.request import Request, urlopen
 logger = logging.getLogger(__name__)
 
 WIDGET_CHANNEL = "widget"
+STREAMING_CHANNELS = (WIDGET_CHANNEL, "telegram")  # channels with an internal stream route
 PUSH_TIMEOUT_S = 2.0
 CLOSE_TIMEOUT_S = 3.0
 
@@ -143,7 +144,8 @@ class TokenPusher:
 def pusher_for(
     latest_input_channel: str | None, conversation_id: str, url: str, secret: str
 ) -> TokenPusher | None:
-    """A pusher when the conversation is on the web widget and a secret is configured."""
-    if latest_input_channel != WIDGET_CHANNEL or not secret or not url:
+    """A pusher when the conversation's channel streams (the web widget, Telegram) and a secret is
+    configured."""
+    if latest_input_channel not in STREAMING_CHANNELS or not secret or not url:
         return None
     return TokenPusher(url, secret, conversation_id)

@@ -118,6 +118,7 @@ def telegram_channel_config(settings: Settings) -> dict[str, Any]:
         "secret": settings.ensure_telegram_secret(),
         "app_db_url": settings.resolve_db_url(settings.app_db_url),
         "max_message_chars": settings.max_message_chars,
+        "stream_secret": settings.ensure_stream_secret(),  # the action server pushes answers
     }
     if settings.telegram_api_url:
         config["api_url"] = settings.telegram_api_url

@@ -425,6 +425,11 @@ class Settings:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
         return f"http://{host}:{self.rasa_port}/webhooks/widget/internal/stream"
 
+    @property
+    def telegram_push_url(self) -> str:
+        """Where the action server pushes streamed answers of Telegram conversations."""
+        return self.widget_push_url.replace("/webhooks/widget/", "/webhooks/telegram/")
+
     def to_env(self) -> dict[str, str]:
         """Return the settings as ``SHOPBOT_*`` variables, for the server processes it starts."""
         env = {f"SHOPBOT_{f.name.upper()}": _env_value(getattr(self, f.name)) for f in fields(self)}

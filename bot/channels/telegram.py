@@ -37,6 +37,8 @@ from bot.channels.telegram_format import TITLE_PREFIX
 from bot.channels.telegram_limits import DEFAULT_RATE, SLOW_DOWN, InboundLimiter
 from bot.channels.telegram_output import TelegramOutputChannel
 from bot.channels.telegram_policy import COMMAND_PAYLOADS, Decision, Kind, classify
+from bot.channels.telegram_stream import DraftStreams, parse_push
+from bot.channels.widget_auth import bearer_token
 from bot.storage.engine import make_engine
 from bot.storage.telegram import TelegramLinks, TelegramUpdates
 
@@ -122,6 +124,8 @@ class TelegramInput(InputChannel):
         max_message_chars: Longest message accepted.
         rate_limit: Each user's inbound limit, a ``limits`` rate (``20 per minute``).
         rate_limit_url: Where it is counted (``memory://`` or the Redis lock store).
+        stream_secret: Bearer secret of ``POST /internal/stream``, where the action server
+            pushes a generated answer's pieces (empty disables streaming).
     """
 
     @classmethod
@@ -148,6 +152,7 @@ class TelegramInput(InputChannel):
             max_message_chars=int(credentials.get("max_message_chars", DEFAULT_MAX_MESSAGE_CHARS)),
             rate_limit=str(credentials.get("rate_limit") or DEFAULT_RATE),
             rate_limit_url=str(credentials.get("rate_limit_url") or "memory://"),
+            stream_secret=str(credentials.get("stream_secret") or ""),
         )
 
     def __init__(
@@ -160,6 +165,7 @@ class TelegramInput(InputChannel):
         rate_limit: str = DEFAULT_RATE,
         rate_limit_url: str = "memory://",
         application: Application | None = None,
+        stream_secret: str = "",
     ) -> None:
         if len(secret) < MIN_SECRET_CHARS:
             raise ValueError(
@@ -175,8 +181,13 @@ class TelegramInput(InputChannel):
         self.updates = TelegramUpdates(engine)
         self.links = TelegramLinks(engine)
         self.limiter = InboundLimiter(rate_limit, rate_limit_url)
+        self.stream_secret = stream_secret
+        self.streams = DraftStreams(self.application.bot)
         self._on_new_message: OnNewMessage | None = None
         self._start_lock = asyncio.Lock()
+        # One update at a time per conversation, in arrival order (asyncio locks are FIFO):
+        # a /start <code> is linked before the message that follows it is handled.
+        self._turns: dict[str, tuple[asyncio.Lock, int]] = {}
         self._started = False
         self.application.add_handler(TypeHandler(Update, self._handle))
         self.application.add_error_handler(self._on_error)
@@ -229,6 +240,21 @@ class TelegramInput(InputChannel):
                 return response.json({"error": "unavailable"}, status=503)
             return response.json({"ok": True, "duplicate": not accepted})
 
+        @telegram.route("/internal/stream", methods=["POST"])
+        async def internal_stream(request: Request) -> HTTPResponse:
+            if not secret_ok(
+                bearer_token(request.headers.get("authorization")), self.stream_secret
+            ):
+                logger.warning("Refused a token push from %s (401)", request.ip)
+                return response.json({"error": "needs the stream secret"}, status=401)
+            try:
+                conversation, stream_id, pieces = parse_push(request.body)
+            except InboundError as exc:
+                return response.json({"error": exc.reason}, status=exc.status)
+            await self.ensure_started()
+            self.streams.push(conversation, stream_id, pieces)
+            return response.json({"streams": 1})
+
         @telegram.listener("before_server_stop")
         async def stop(*_: Any) -> None:
             await self.stop()
@@ -258,7 +284,7 @@ class TelegramInput(InputChannel):
     def get_output_channel(self) -> OutputChannel | None:
         """The output channel Rasa's HTTP API uses for Telegram conversations
         (``output_channel=latest``): the agent console's messages reach the chat."""
-        return TelegramOutputChannel(self.bot, self.ensure_started)
+        return TelegramOutputChannel(self.bot, self.ensure_started, streams=self.streams)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         logger.error("Telegram update failed: %s", update, exc_info=context.error)
@@ -273,13 +299,34 @@ class TelegramInput(InputChannel):
             await self._answer_button(update, decision)
             if decision.kind is Kind.EXPIRED_BUTTON:
                 return
-        output = TelegramOutputChannel(self.bot, reply_to=decision.reply_to)
-        admission = self.limiter.admit(decision.user_id)
-        if not admission.allowed:
-            logger.info("User %d over the Telegram rate limit", decision.user_id)
-            if admission.warn:
-                await output.send_response(decision.sender_id, {"text": SLOW_DOWN})
-            return
+        output = TelegramOutputChannel(self.bot, reply_to=decision.reply_to, streams=self.streams)
+        admission = self.limiter.admit(decision.user_id)  # in arrival order, before any wait
+        async with self._turn(decision.sender_id):
+            if not admission.allowed:
+                logger.info("User %d over the Telegram rate limit", decision.user_id)
+                if admission.warn:
+                    await output.send_response(decision.sender_id, {"text": SLOW_DOWN})
+                return
+            await self._handle_turn(update, decision, output)
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, sender: str) -> AsyncIterator[None]:
+        """Hold the conversation's turn (forgotten when nobody waits for it)."""
+        lock, users = self._turns.get(sender, (asyncio.Lock(), 0))
+        self._turns[sender] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._turns[sender]
+            if users <= 1:
+                del self._turns[sender]
+            else:
+                self._turns[sender] = (lock, users - 1)
+
+    async def _handle_turn(
+        self, update: Update, decision: Decision, output: TelegramOutputChannel
+    ) -> None:
         try:
             if decision.kind is Kind.REPLY:
                 logger.info("Telegram update %d: %s", update.update_id, decision.reason)

@@ -19,6 +19,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot.channels.telegram_format import Outgoing, render
 from bot.channels.telegram_policy import chat_of
+from bot.channels.telegram_stream import DraftStreams
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +34,21 @@ class TelegramOutputChannel(OutputChannel):
         bot: The channel's bot (its rate limiter paces every call).
         ready: Awaited before the first call (initialises the bot: ``getMe``).
         reply_to: The message the first reply threads to (groups, edited messages), or None.
+        streams: The channel's open streams: a final message ends its stream (in a group, it
+            replaces the streamed message's text).
     """
 
-    def __init__(self, bot: Bot, ready: Ready | None = None, reply_to: int | None = None) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        ready: Ready | None = None,
+        reply_to: int | None = None,
+        streams: DraftStreams | None = None,
+    ) -> None:
         self.bot = bot
         self._ready = ready
         self._reply_to = reply_to
+        self._streams = streams
         self.sent = 0
 
     @classmethod
@@ -54,8 +64,31 @@ class TelegramOutputChannel(OutputChannel):
             return
         if self._ready is not None:
             await self._ready()
-        for outgoing in render(dict(message)):
+        outgoings = render(dict(message))
+        stream = await self._streams.finish(recipient_id, message) if self._streams else None
+        if stream is not None and stream.message_id is not None and outgoings:
+            first = outgoings[0]
+            if not first.photo and await self._edit(chat_id, stream.message_id, first):
+                outgoings = outgoings[1:]
+        for outgoing in outgoings:
             await self.send(chat_id, outgoing)
+
+    async def _edit(self, chat_id: int, message_id: int, outgoing: Outgoing) -> bool:
+        """Replace a streamed message's text with the final one; False when Telegram refused."""
+        try:
+            await self.bot.edit_message_text(
+                outgoing.text,
+                chat_id,
+                message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=outgoing.keyboard,
+                link_preview_options=NO_PREVIEW,
+            )
+        except TelegramError as exc:
+            logger.info("Editing the streamed message in %s failed (%s); sending it", chat_id, exc)
+            return False
+        self.sent += 1
+        return True
 
     async def send(self, chat_id: int, outgoing: Outgoing) -> None:
         """Send one message; a photo Telegram cannot fetch becomes a text card. Never raises for

@@ -23,6 +23,8 @@ from bot.channels.telegram import (
     secret_ok,
 )
 from bot.channels.telegram_limits import SLOW_DOWN
+from bot.channels.telegram_output import TelegramOutputChannel
+from bot.channels.telegram_stream import Piece, parse_push
 from bot.storage.migrate import upgrade_to_head
 from tests.unit.bot.channels.telegram_doubles import OfflineRequest, ScriptedRequest
 from training.bench.telegram_fake import TOKEN, callback_update, text_update
@@ -179,3 +181,37 @@ def test_buttons_are_answered_and_only_payloads_reach_rasa(
     )
     assert len(scripted.of("answerCallbackQuery")) == 3
     assert [m.text for m in assistant.messages] == ["/affirm", "Talk to a human"]
+
+
+def test_streamed_answers_are_drafts_in_private_chats_and_edits_in_groups(
+    channel: TelegramInput, scripted: ScriptedRequest
+) -> None:
+    group = "telegram:-100300:7"
+
+    async def go() -> None:
+        await channel.ensure_started()
+        out = TelegramOutputChannel(channel.bot, streams=channel.streams)
+        channel.streams.push("telegram:42", "s1", [Piece(1, " world"), Piece(0, "Hello")])
+        await asyncio.sleep(0.05)
+        await out.send_response(
+            "telegram:42", {"text": "Hello world.", "custom": {"stream_id": "s1"}}
+        )
+        channel.streams.push(group, "s2", [Piece(0, "Part")])
+        await asyncio.sleep(0.05)
+        await out.send_response(group, {"text": "Part & the rest.", "custom": {"stream_id": "s2"}})
+        await channel.stop()
+
+    asyncio.run(go())
+    assert [p["text"] for p in scripted.of("sendMessageDraft")] == ["Hello world"]
+    assert [p["text"] for p in scripted.of("sendMessage")] == ["Hello world.", "Part"]
+    edits = scripted.of("editMessageText")
+    assert [(p["text"], p["parse_mode"]) for p in edits] == [("Part &amp; the rest.", "HTML")]
+
+
+def test_pushes_are_validated() -> None:
+    with pytest.raises(InboundError, match="Telegram conversation"):
+        parse_push(b'{"conversation": "abc", "stream_id": "s", "tokens": []}')
+    conversation, stream_id, pieces = parse_push(
+        b'{"conversation": "telegram:5", "stream_id": "s", "tokens": [{"index": 0, "text": "a"}]}'
+    )
+    assert (conversation, stream_id, pieces) == ("telegram:5", "s", [Piece(0, "a")])
