@@ -273,10 +273,12 @@ class TelegramInput(InputChannel):
             raise InboundError(400, "The body is not JSON.") from None
         if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
             raise InboundError(400, "The body is not a Telegram update (no integer update_id).")
+        # Started first: when the Bot API is unreachable the update is refused (503) unrecorded,
+        # so Telegram's retry is not taken for a duplicate.
+        await self.ensure_started()
         if not await asyncio.to_thread(self.updates.first_delivery, self.bot_id, data["update_id"]):
             logger.info("Telegram update %d delivered again; dropped", data["update_id"])
             return False
-        await self.ensure_started()
         update = Update.de_json(data, self.bot)
         await self.application.update_queue.put(update)
         return True
