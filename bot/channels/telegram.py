@@ -386,10 +386,10 @@ class TelegramInput(InputChannel):
                 "edited": decision.edited,
             }
         }
-        token = await asyncio.to_thread(self.links.token_for, decision.user_id)
-        if token:
-            metadata["customer_token"] = token
-        async with self._typing(decision.chat_id):
+        async with self._typing(decision.chat_id):  # first: the shopper sees it at once
+            token = await asyncio.to_thread(self.links.token_for, decision.user_id)
+            if token:
+                metadata["customer_token"] = token
             await self._on_new_message(
                 UserMessage(
                     text,
