@@ -84,6 +84,7 @@ class FakeTelegram:
         self._runner: web.AppRunner | None = None
         self._thread: threading.Thread | None = None
         self._new_update: asyncio.Event | None = None
+        self._refusals: dict[str, int] = {}
         self.port = 0
 
     @property
@@ -172,6 +173,11 @@ class FakeTelegram:
         summary = "\n".join(f"  {c.method} {c.params}" for c in self.calls_of())
         raise TimeoutError(f"Timed out after {timeout:.0f} s waiting for {what}; calls:\n{summary}")
 
+    def refuse_next(self, method: str, retry_after: int = 1) -> None:
+        """Answer the next call of ``method`` with 429 Too Many Requests and ``retry_after``."""
+        with self._lock:
+            self._refusals[method] = retry_after
+
     def clear(self) -> None:
         """Forget the recorded calls."""
         with self._lock:
@@ -195,6 +201,15 @@ class FakeTelegram:
         params.update({k: _decode(v) for k, v in request.query.items()})
         with self._lock:
             self.calls.append(Call(method, params, time.monotonic()))
+        with self._lock:
+            retry_after = self._refusals.pop(method, None)
+        if retry_after is not None:
+            return web.json_response(
+                {"ok": False, "error_code": 429,
+                 "description": f"Too Many Requests: retry after {retry_after}",
+                 "parameters": {"retry_after": retry_after}},
+                status=429,
+            )  # fmt: skip
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             return web.json_response(
