@@ -37,6 +37,7 @@ from training.bench.telegram_fake import (
 pytestmark = pytest.mark.e2e
 
 SECRET = "e2e-telegram-secret-0123456789abcdef"
+CUSTOMER_TOKEN_SECRET = "e2e-customer-token-secret-of-32-bytes+"
 ANSWER_TIMEOUT_S = 90.0
 GROUP = -1001234567890
 
@@ -62,6 +63,7 @@ def tg_servers(
         telegram_token=TOKEN,
         telegram_secret=SECRET,
         telegram_api_url=fake.url,
+        customer_token_secret=CUSTOMER_TOKEN_SECRET,
     )
     try:
         running.start()
@@ -298,3 +300,34 @@ def test_polling_mode_relays_updates_from_get_updates(
     finally:
         loop.call_soon_threadsafe(stop.set)
         relay.join(40)
+
+
+def test_a_deep_link_links_the_store_customer_so_no_email_is_asked(
+    tg_servers: ShopBotServers, fake: FakeTelegram
+) -> None:
+    from sqlalchemy import text
+
+    from actions.store.tokens import sign_customer_token
+    from bot.channels.telegram import LINKED
+    from bot.storage.engine import make_engine
+    from bot.storage.telegram import TelegramLinks
+
+    settings = tg_servers.settings
+    store = make_engine(settings.resolve_db_url(settings.store_db_url))
+    with store.connect() as connection:
+        customer = connection.execute(
+            text("SELECT customer_id FROM orders WHERE number = '933825'")
+        ).scalar_one()
+    store.dispose()
+    token = sign_customer_token(int(customer), CUSTOMER_TOKEN_SECRET)
+    app_db = make_engine(settings.resolve_db_url(settings.app_db_url))
+    code = TelegramLinks(app_db).create_code(token)  # what `shopbot telegram --link-code` does
+    app_db.dispose()
+    chat = 5011
+    send(tg_servers, text_update(chat, f"/start {code}"))
+    assert wait_replies(fake, chat, 2, "the link note and the greeting")[0] == LINKED
+    send(tg_servers, text_update(chat, "where is my order"))
+    assert "order number" in wait_replies(fake, chat, 3, "the order question")[-1].lower()
+    send(tg_servers, text_update(chat, "933825"))
+    done = wait_replies(fake, chat, 4, "the order status")[-1]
+    assert "Order #933825" in done and "email" not in done.lower(), done
