@@ -11,8 +11,11 @@ with ``search_vector @@ (phraseto_tsquery('simple', :t1) && ...)`` (the stored
 Results are conversations, newest matching message first (message ids grow as messages arrive),
 each once, with a snippet of its newest matching message. The matches are read newest-first in
 growing chunks until a page of distinct conversations (that pass the filters) is full: a common
-word stops after a few dozen rows instead of collecting every match. ``hit_before`` (the message
-id of the previous page's last hit) pages back.
+word stops after a few dozen rows instead of collecting every match. When a budget of streamed
+matches has not filled the page (a selective filter, a deep page), one grouped query answers it:
+the database then collects the matches from the full-text index or from the filter's side,
+whichever its planner finds cheaper. ``hit_before`` (the message id of the previous page's last
+hit) pages back.
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ MAX_QUERY_CHARS = 200
 MAX_TERMS = 8
 FIRST_CHUNK = 3  # pages' worth of matches read first; then 4x per round
 MAX_CHUNK = 4000
+STREAM_BUDGET = 750  # matches streamed before one grouped query answers the page instead
 SNIPPET_CHARS = 160
 SNIPPET_LEAD = 50  # characters shown before the first match
 
@@ -187,14 +191,14 @@ class MessageSearch:
         self.engine = engine
         self.dialect = engine.dialect.name
 
-    def _matches(self, terms: list[str], where: ConversationFilter | None) -> Select:
-        """Matching messages' (id, conversation_id), newest first, passing ``where``."""
+    def _matching(self, terms: list[str], where: ConversationFilter | None) -> tuple[Select, Any]:
+        """Matching messages' (id, conversation_id) that pass ``where``, and the id column to
+        order them by (SQLite: the FTS5 rowid, which the index walks in order)."""
         if self.dialect == "sqlite":
             query = (
                 select(messages.c.id, messages.c.conversation_id)
                 .select_from(fts.join(messages, messages.c.id == fts.c.rowid))
                 .where(fts.c[FTS_TABLE].op("MATCH")(fts5_query(terms)))
-                .order_by(fts.c.rowid.desc())
             )
             newest = fts.c.rowid
         else:
@@ -204,10 +208,8 @@ class MessageSearch:
                 one = func.phraseto_tsquery(config, bindparam(f"term_{n}", term))
                 wanted = one if wanted is None else wanted.op("&&")(one)
             document = literal_column(f"{messages.name}.{SEARCH_VECTOR}")
-            query = (
-                select(messages.c.id, messages.c.conversation_id)
-                .where(document.op("@@")(wanted))
-                .order_by(messages.c.id.desc())
+            query = select(messages.c.id, messages.c.conversation_id).where(
+                document.op("@@")(wanted)
             )
             newest = messages.c.id
         conditions = where.conditions() if where is not None else []
@@ -215,7 +217,25 @@ class MessageSearch:
             query = query.join(
                 summaries, summaries.c.conversation_id == messages.c.conversation_id
             ).where(*conditions)
-        return query.where(newest < bindparam("below"))
+        return query, newest
+
+    def _matches(self, terms: list[str], where: ConversationFilter | None) -> Select:
+        """Matching messages newest first, below the bound ``below`` (one chunk of a stream)."""
+        query, newest = self._matching(terms, where)
+        return query.where(newest < bindparam("below")).order_by(newest.desc())
+
+    def _grouped(
+        self, terms: list[str], where: ConversationFilter | None, hit_before: int | None, limit: int
+    ) -> Select:
+        """A page in one query: each conversation's newest match, newest first (the database
+        collects every match: from the full-text index, or from a selective filter's side)."""
+        query, _ = self._matching(terms, where)
+        inner = query.subquery()
+        hit = func.max(inner.c.id)
+        page = select(inner.c.conversation_id, hit.label("hit")).group_by(inner.c.conversation_id)
+        if hit_before is not None:
+            page = page.having(hit < hit_before)
+        return page.order_by(hit.desc()).limit(limit)
 
     def search(
         self,
@@ -228,6 +248,10 @@ class MessageSearch:
         newest matching message first; ``hit_before``: the last hit's ``message_id`` of the
         previous page.
 
+        The matches are streamed newest-first while that pays: a page of a common word fills
+        from its first rows. When ``STREAM_BUDGET`` matches did not fill the page (a selective
+        filter, a rare pairing, a deep page), one grouped query answers it instead.
+
         Raises:
             BadQuery: When ``query`` is too long.
         """
@@ -238,10 +262,17 @@ class MessageSearch:
         matches = self._matches(terms, where)
         first_seen: dict[str, int] = {}  # conversation → its newest matching message
         page: list[tuple[str, int]] = []
-        below, chunk = 2**62, limit * FIRST_CHUNK
+        below, chunk, read = 2**62, limit * FIRST_CHUNK, 0
         with self.engine.connect() as conn:
+            if self.dialect == "postgresql" and self._group_at_once(conn, terms, where, limit):
+                read = STREAM_BUDGET  # straight to the grouped query
             while len(page) < limit:
+                if read >= STREAM_BUDGET:
+                    grouped = self._grouped(terms, where, hit_before, limit)
+                    page = [(str(cid), int(hit)) for cid, hit in conn.execute(grouped)]
+                    break
                 rows = conn.execute(matches.limit(chunk), {"below": below}).all()
+                read += len(rows)
                 for message_id, conversation_id in rows:
                     if conversation_id in first_seen:
                         continue
@@ -254,6 +285,31 @@ class MessageSearch:
                     break
                 below, chunk = rows[-1][0], min(chunk * 4, MAX_CHUNK)
             return self._hits(conn, page, terms)
+
+    def _group_at_once(
+        self, conn: Any, terms: list[str], where: ConversationFilter | None, limit: int
+    ) -> bool:
+        """PostgreSQL, with filters: whether the grouped query is cheaper than streaming, by the
+        planner's estimates. Streaming reads about ``limit x messages / filtered matches`` rows
+        (matches spread evenly); the grouped query reads at most every match."""
+        if where is None or not where.conditions():
+            return False
+        filtered = self._estimated_matches(conn, terms, where)
+        every = self._estimated_matches(conn, terms, None)
+        table = conn.exec_driver_sql(
+            "SELECT reltuples FROM pg_class WHERE oid = 'conversation_messages'::regclass"
+        ).scalar()
+        return limit * max(float(table or 0.0), every) / max(filtered, 1.0) > every
+
+    def _estimated_matches(
+        self, conn: Any, terms: list[str], where: ConversationFilter | None
+    ) -> float:
+        """PostgreSQL's estimate of the messages matching ``terms`` that pass ``where`` (its
+        planner's row count, from the column statistics: no row is read)."""
+        query, _ = self._matching(terms, where)
+        compiled = query.compile(dialect=conn.dialect)
+        plan = conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params).scalar()
+        return float(plan[0]["Plan"]["Plan Rows"])
 
     def _hits(self, conn: Any, page: list[tuple[str, int]], terms: list[str]) -> list[SearchHit]:
         if not page:

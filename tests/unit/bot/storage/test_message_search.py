@@ -103,6 +103,16 @@ def test_hostile_queries_never_raise(searcher: MessageSearch) -> None:
     check_injection(searcher)
 
 
+def test_the_grouped_query_gives_the_same_pages(
+    searcher: MessageSearch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.storage.message_search
+
+    monkeypatch.setattr(bot.storage.message_search, "STREAM_BUDGET", 0)  # never stream
+    check_search(searcher)
+    check_injection(searcher)
+
+
 @pytest.mark.parametrize(
     ("query", "terms"),
     [

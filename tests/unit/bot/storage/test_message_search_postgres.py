@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
+from bot.storage.conversations import ConversationFilter
 from bot.storage.engine import make_engine
 from bot.storage.message_search import MessageSearch
 from bot.storage.message_tables import TEXT_SEARCH_INDEX, conversation_messages
@@ -60,6 +61,23 @@ def test_search_answers_on_postgres(pg_engine: Engine) -> None:
 
 def test_hostile_queries_never_raise_on_postgres(pg_engine: Engine) -> None:
     check_injection(MessageSearch(pg_engine))
+
+
+def test_the_grouped_query_and_the_planner_estimates_on_postgres(
+    pg_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bot.storage.message_search
+
+    search = MessageSearch(pg_engine)
+    with pg_engine.connect() as conn:
+        assert search._estimated_matches(conn, ["parcel"], None) >= 1
+        assert not search._group_at_once(conn, ["parcel"], None, 50)  # no filter: stream
+        assert isinstance(
+            search._group_at_once(conn, ["parcel"], ConversationFilter(handed_off=True), 50), bool
+        )
+    monkeypatch.setattr(bot.storage.message_search, "STREAM_BUDGET", 0)  # never stream
+    check_search(search)
+    check_injection(search)
 
 
 def test_the_search_condition_is_served_by_the_gin_index(pg_engine: Engine) -> None:
