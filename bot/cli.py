@@ -45,6 +45,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "training.export_corrections",
         "export corrections accepted in the agent console as NLU and FAQ data",
     ),
+    "eval-shopper": (
+        "training.eval_shopper",
+        "evaluate intents and FAQ retrieval on shoppers' own words beside the templated split",
+    ),
     "calibrate-open-questions": (
         "training.calibrate_open_questions",
         "measure the relevance an open question's best passage needs to be answered",

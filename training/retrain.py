@@ -62,6 +62,7 @@ class Scores:
     accuracy: float
     macro_f1: float
     errors: list[dict[str, str]] = field(default_factory=list)
+    predicted: list[str] = field(default_factory=list)  # per example (not in the saved report)
 
 
 @dataclass
@@ -85,8 +86,12 @@ class GateReport:
     heldout_sample: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready."""
-        return asdict(self)
+        """JSON-ready (without the per-message predictions)."""
+        data = asdict(self)
+        for side in ("served", "candidate"):
+            for scores in data[side].values():
+                scores.pop("predicted", None)
+        return data
 
     def markdown(self) -> str:
         """A short report for people (printed, saved, shown in the console)."""
@@ -137,7 +142,9 @@ def read_nlu_examples(path: Path, source: str = "") -> list[Example]:
 
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     examples: list[Example] = []
-    for block in data.get("nlu") or data.get("nlu_source") or []:  # nlu_source: prepare_nlu.py input
+    for block in (
+        data.get("nlu") or data.get("nlu_source") or []
+    ):  # nlu_source: prepare_nlu.py input
         intent = block.get("intent")
         raw = block.get("examples")
         if not intent or not raw:
@@ -203,6 +210,7 @@ def evaluate_model(model: Path, sets: dict[str, list[Example]], label: str) -> d
                 for e, p in zip(examples, predicted, strict=True)
                 if p != e.intent
             ][: 50 if name != "corrections" else None],
+            predicted=predicted,
         )
         logger.info(
             "%s on %s: accuracy %.4f, macro-F1 %.4f (%d messages)",
