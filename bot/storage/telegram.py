@@ -55,11 +55,15 @@ class TelegramUpdates:
         return True
 
     def prune(self, now: dt.datetime | None = None) -> int:
-        """Forget update ids older than :data:`UPDATE_MEMORY`; returns how many."""
+        """Forget update ids older than :data:`UPDATE_MEMORY` (returns how many), and link codes
+        that expired as long ago (used or not: they hold a customer's token)."""
         cutoff = (now or utcnow()) - UPDATE_MEMORY
         with self.engine.begin() as connection:
             result = connection.execute(
                 delete(telegram_updates).where(telegram_updates.c.received_at < cutoff)
+            )
+            connection.execute(
+                delete(telegram_link_codes).where(telegram_link_codes.c.expires_at < cutoff)
             )
         return int(result.rowcount or 0)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from bot.storage.clock import utcnow
@@ -19,11 +20,16 @@ def test_each_update_id_is_accepted_once_per_bot(app_engine: Engine) -> None:
     assert updates.first_delivery(2, 100)  # another bot
 
 
-def test_old_update_ids_are_pruned(app_engine: Engine) -> None:
+def test_old_update_ids_and_link_codes_are_pruned(app_engine: Engine) -> None:
     updates = TelegramUpdates(app_engine)
     updates.first_delivery(1, 5)
-    assert updates.prune(now=utcnow() + UPDATE_MEMORY + dt.timedelta(minutes=1)) == 1
+    code = TelegramLinks(app_engine).create_code("token")
+    later = utcnow() + UPDATE_MEMORY + dt.timedelta(hours=1)
+    assert updates.prune(now=later) == 1
     assert updates.first_delivery(1, 5)
+    with app_engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM telegram_link_codes")).scalar() == 0
+    assert not TelegramLinks(app_engine).redeem(code, 1)
 
 
 def test_a_code_links_once_and_expires(app_engine: Engine) -> None:
