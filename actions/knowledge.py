@@ -43,7 +43,7 @@ from actions.store.runtime import get_settings
 from actions.streaming import TokenPusher, pusher_for
 from knowledge.answer import AnswerPipeline
 from knowledge.product_search import render_product_list, search_products
-from knowledge.types import Answer
+from knowledge.types import Answer, Filters
 
 logger = logging.getLogger(__name__)
 
@@ -131,11 +131,12 @@ def answer_streamed(
     question: str,
     history: Sequence[tuple[str, str]],
     pusher: TokenPusher,
+    filters: Filters | None = None,
 ) -> Answer:
     """Answer ``question`` while pushing each verified piece (or a replacement) to the widget."""
     final: Answer | None = None
     try:
-        for event in pipeline.stream_answer(question, history):
+        for event in pipeline.stream_answer(question, history, filters):
             if event.type == "delta":
                 pusher.push(event.text)
             elif event.type == "replace":
@@ -199,6 +200,7 @@ async def answer_and_reply(
     tracker: Tracker,
     min_score: float | None = None,
     fallback_response: str | None = None,
+    filters: Filters | None = None,
 ) -> list[dict[str, Any]]:
     """Retrieve, generate, verify; reply with the text and the structured sources.
 
@@ -218,9 +220,11 @@ async def answer_and_reply(
     history = conversation_history(tracker)
     try:
         if pusher is None:
-            answer = await asyncio.to_thread(pipeline.answer, question, history, None, min_score)
+            answer = await asyncio.to_thread(pipeline.answer, question, history, filters, min_score)
         else:
-            answer = await asyncio.to_thread(answer_streamed, pipeline, question, history, pusher)
+            answer = await asyncio.to_thread(
+                answer_streamed, pipeline, question, history, pusher, filters
+            )
     except Exception:
         logger.exception("Answering %r failed", question)
         if fallback_response:
@@ -258,6 +262,21 @@ class ActionAnswerQuestion(Action):
     ) -> list[dict[str, Any]]:
         """Retrieve, generate, verify; reply with the text and the structured sources."""
         return await answer_and_reply(dispatcher, tracker)
+
+
+class ActionAnswerPolicy(Action):
+    """A store-policy question (returns, payment methods, how to order, saved addresses):
+    answered from the store's own FAQ through the same verified path, so a store's FAQ decides
+    the answer; when its FAQ does not say, the bot says it does not know and offers a human."""
+
+    def name(self) -> str:
+        return "action_answer_policy"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        """Answer from the FAQ passages only."""
+        return await answer_and_reply(dispatcher, tracker, filters=Filters(kind="faq"))
 
 
 # The bot's reply when an open question finds nothing relevant, per intent NLU gave it.

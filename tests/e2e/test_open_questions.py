@@ -1,6 +1,7 @@
-"""Open questions over HTTP against the running Rasa and action servers (tiny models): a message
-NLU reads as out of scope or cannot read is answered from the store's FAQ when a passage is
-relevant, and gets the honest "outside what I can help with" when none is."""
+"""Open and policy questions over HTTP against the running Rasa and action servers (tiny
+models): a message NLU reads as out of scope or cannot read is answered from the store's FAQ when
+a passage is relevant, and gets the honest "outside what I can help with" when none is; a policy
+question is answered from the store's FAQ, not from hand-written text."""
 
 from __future__ import annotations
 
@@ -36,3 +37,17 @@ def test_open_questions_reach_the_faq_or_an_honest_fallback(servers: ShopBotServ
     sources = servers.tracker(sender)["slots"]["knowledge_sources"]
     assert sources["question"] == "what's the weather like in paris tomorrow"
     assert sources["outcome"] == "unknown" and sources["citations"] == []
+
+
+def test_policy_answers_come_from_the_stores_faq(servers: ShopBotServers) -> None:
+    """The payment methods are the store FAQ's (faq-1: cards and PayPal), cited; no hand-written
+    list of card brands or security claims."""
+    sender = "e2e-policy"
+    reply = servers.say(sender, "which payment methods do you accept?")
+    assert reply.status == 200
+    assert last_user_intent(servers, sender) == "check_payment_methods"
+    assert "PayPal" in reply.text, reply.body
+    assert "Visa" not in reply.text and "encrypted" not in reply.text, reply.body
+    sources = servers.tracker(sender)["slots"]["knowledge_sources"]
+    assert sources["citations"] and all(c["kind"] == "faq" for c in sources["citations"])
+    assert all(s["kind"] == "faq" for s in sources["sources"]), sources["sources"]

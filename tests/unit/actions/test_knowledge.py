@@ -14,6 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import knowledge
 from actions.knowledge import (
     ActionAnswerOpenQuestion,
+    ActionAnswerPolicy,
     ActionAnswerQuestion,
     ActionSearchProducts,
     conversation_history,
@@ -258,3 +259,23 @@ def test_open_question_without_knowledge_says_it_did_not_understand() -> None:
     finally:
         knowledge._failed_at = None
     assert dispatcher.messages[0]["response"] == "utter_default" and events == []
+
+
+def test_policy_questions_are_answered_from_the_faq_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[Filters | None] = []
+
+    class RecordingRetriever(FixedRetriever):
+        def search(self, query: str, top_k: int = 5, filters: Filters | None = None) -> list[Hit]:
+            seen.append(filters)
+            return super().search(query, top_k, filters)
+
+    pipe = AnswerPipeline(RecordingRetriever(), FixedGenerator("The Delta Kite costs $24.50 [S1]."))
+    knowledge.set_pipeline(pipe)
+    try:
+        run(
+            ActionAnswerPolicy(),
+            tracker("what's your refund policy?", intent="check_refund_policy"),
+        )
+    finally:
+        knowledge.set_pipeline(None)
+    assert seen == [Filters(kind="faq")]
