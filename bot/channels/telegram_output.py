@@ -12,7 +12,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import OutputChannel
 from telegram import Bot, LinkPreviewOptions, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
@@ -20,6 +19,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from bot.channels.telegram_format import Outgoing, render
 from bot.channels.telegram_policy import chat_of
 from bot.channels.telegram_stream import DraftStreams
+from bot.channels.whole_message import WholeMessageOutputChannel
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ Ready = Callable[[], Awaitable[Any]]
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
-class TelegramOutputChannel(OutputChannel):
+class TelegramOutputChannel(WholeMessageOutputChannel):
     """Sends each bot message as one or more Telegram messages (``telegram_format.render``).
 
     Args:
@@ -127,42 +127,3 @@ class TelegramOutputChannel(OutputChannel):
             logger.info("Chat %s does not accept messages from the bot (%s)", chat_id, exc)
         except TelegramError:
             logger.exception("Sending to chat %s failed", chat_id)
-
-    # Rasa's per-part methods, for callers that use them directly.
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        """Send a text message."""
-        await self.send_response(recipient_id, {"text": text})
-
-    async def send_text_with_buttons(
-        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
-    ) -> None:
-        """Send a text with an inline keyboard."""
-        await self.send_response(recipient_id, {"text": text, "buttons": buttons})
-
-    async def send_quick_replies(
-        self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]], **kwargs: Any
-    ) -> None:
-        """Send a text with quick replies (an inline keyboard)."""
-        await self.send_response(recipient_id, {"text": text, "buttons": quick_replies})
-
-    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        """Send an image."""
-        await self.send_response(recipient_id, {"image": image})
-
-    async def send_attachment(self, recipient_id: str, attachment: str, **kwargs: Any) -> None:
-        """Send an attachment (as a link)."""
-        await self.send_response(recipient_id, {"text": attachment})
-
-    async def send_custom_json(
-        self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
-    ) -> None:
-        """Send structured data (product cards, citations)."""
-        await self.send_response(recipient_id, {"custom": json_message})
-
-    async def send_elements(
-        self, recipient_id: str, elements: list[dict[str, Any]], **kwargs: Any
-    ) -> None:
-        """Send carousel elements (their titles as text)."""
-        titles = [str(e.get("title")) for e in elements if isinstance(e, dict) and e.get("title")]
-        if titles:
-            await self.send_response(recipient_id, {"text": "\n".join(titles)})

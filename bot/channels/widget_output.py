@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import OutputChannel
+from bot.channels.whole_message import WholeMessageOutputChannel
 
 logger = logging.getLogger(__name__)
 
@@ -131,7 +131,7 @@ def widget_events(message: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-class WidgetOutputChannel(OutputChannel):
+class WidgetOutputChannel(WholeMessageOutputChannel):
     """Appends every bot message to the widget's event log of its recipient's conversation.
 
     Used for the replies to a widget message, and by Rasa's HTTP API (``output_channel=latest``),
@@ -153,42 +153,3 @@ class WidgetOutputChannel(OutputChannel):
         """Store the whole message as one ``bot`` event (plus a ``handoff`` event if any)."""
         for kind, payload in widget_events(dict(message)):
             await self._store(recipient_id, kind, payload)
-
-    # Rasa's per-part methods, for callers that use them directly: each part is one bot event.
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        """Send a text message."""
-        await self.send_response(recipient_id, {"text": text})
-
-    async def send_text_with_buttons(
-        self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
-    ) -> None:
-        """Send a text with quick-reply buttons."""
-        await self.send_response(recipient_id, {"text": text, "buttons": buttons})
-
-    async def send_quick_replies(
-        self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]], **kwargs: Any
-    ) -> None:
-        """Send a text with quick replies (shown as buttons)."""
-        await self.send_response(recipient_id, {"text": text, "buttons": quick_replies})
-
-    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
-        """Send an image."""
-        await self.send_response(recipient_id, {"image": image})
-
-    async def send_attachment(self, recipient_id: str, attachment: str, **kwargs: Any) -> None:
-        """Send an attachment (shown as a link)."""
-        await self.send_response(recipient_id, {"text": attachment})
-
-    async def send_custom_json(
-        self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any
-    ) -> None:
-        """Send structured data (product cards, citations, handoff state)."""
-        await self.send_response(recipient_id, {"custom": json_message})
-
-    async def send_elements(
-        self, recipient_id: str, elements: list[dict[str, Any]], **kwargs: Any
-    ) -> None:
-        """Send carousel elements (as text titles; the widget shows products from ``custom``)."""
-        titles = [str(e.get("title")) for e in elements if isinstance(e, dict) and e.get("title")]
-        if titles:
-            await self.send_response(recipient_id, {"text": "\n".join(titles)})

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.browser.conftest import AXE_JS
+from tests.browser.console_page import serious_violations, sign_in
 from tests.browser.widget_page import CSP_WATCH, DESKTOP
 from tests.e2e.console_server import ADMIN, AGENT, ConsoleServer, running_console
 from tests.unit.bot.console.helpers import TrackerStore, bot_event, user_event
@@ -35,29 +34,6 @@ def console_server(
         )
         tracker.close()
         yield server
-
-
-def sign_in(page: object, server: ConsoleServer, who: tuple[str, str, str, str]) -> None:
-    page.goto(server.url + "/signin")  # type: ignore[attr-defined]
-    page.fill("#email", who[0])  # type: ignore[attr-defined]
-    page.fill("#password", who[3])  # type: ignore[attr-defined]
-    page.click("button[type=submit]")  # type: ignore[attr-defined]
-    page.wait_for_url(server.url + "/")  # type: ignore[attr-defined]
-
-
-def serious_violations(page: object) -> list[dict[str, Any]]:
-    """axe-core's serious and critical findings on the whole page (run last: axe adds a <style>
-    element, which the console's CSP blocks)."""
-    assert AXE_JS.exists(), f"{AXE_JS} is missing: run `npm ci` (make node-deps)"
-    page.evaluate(AXE_JS.read_text(encoding="utf-8"))  # type: ignore[attr-defined]
-    results: dict[str, Any] = page.evaluate(  # type: ignore[attr-defined]
-        "async () => await axe.run(document, {resultTypes: ['violations']})"
-    )
-    return [
-        {"id": v["id"], "nodes": [n["target"] for n in v["nodes"]][:5]}
-        for v in results["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def test_an_agent_corrects_and_an_admin_reviews(

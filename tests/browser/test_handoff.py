@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, expect
 
 from tests.browser.conftest import ARTIFACTS, WidgetSite
+from tests.browser.console_page import sign_in
 from tests.browser.widget_page import REPLY_TIMEOUT_MS, WidgetPage
 from tests.e2e.console_server import AGENT, ConsoleServer, running_console
 
@@ -34,15 +35,6 @@ def console_server(
         project_root, tmp_path_factory.mktemp("handoff-console"), beside=site.servers.settings
     ) as server:
         yield server
-
-
-def sign_in(page: Page, console: ConsoleServer, who: tuple[str, str, str, str]) -> None:
-    email, _name, _role, password = who
-    page.goto(console.url + "/signin")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("queue-count")).to_be_visible()
 
 
 def bot_utterances_since(events: list[dict[str, Any]], marker_text: str) -> list[dict[str, Any]]:

@@ -19,9 +19,10 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, expect
 
 from tests.browser.conftest import ARTIFACTS, WidgetSite
+from tests.browser.console_page import sign_in, watch_errors
 from tests.browser.widget_page import REPLY_TIMEOUT_MS, WidgetPage
 from tests.e2e.console_server import ADMIN, AGENT, ConsoleServer, running_console
 
@@ -55,15 +56,6 @@ def console_server(
         yield server
 
 
-def sign_in(page: Page, console: ConsoleServer, who: tuple[str, str, str, str]) -> None:
-    email, _name, _role, password = who
-    page.goto(console.url + "/signin")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_test_id("queue-count")).to_be_visible()
-
-
 def last_user_parse(site: WidgetSite, sender: str) -> dict[str, Any]:
     """The parse data of the shopper's latest message, from the running Rasa server's tracker."""
     settings = site.servers.settings
@@ -75,12 +67,6 @@ def last_user_parse(site: WidgetSite, sender: str) -> dict[str, Any]:
     reply.raise_for_status()
     users = [e for e in reply.json()["events"] if e["event"] == "user"]
     return dict(users[-1]["parse_data"])
-
-
-def watch_errors(page: Page, errors: list[str]) -> Page:
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    return page
 
 
 def test_review_correct_export_and_retrain(
