@@ -51,3 +51,15 @@ def test_policy_answers_come_from_the_stores_faq(servers: ShopBotServers) -> Non
     sources = servers.tracker(sender)["slots"]["knowledge_sources"]
     assert sources["citations"] and all(c["kind"] == "faq" for c in sources["citations"])
     assert all(s["kind"] == "faq" for s in sources["sources"]), sources["sources"]
+
+
+def test_account_questions_come_from_the_faq_or_an_honest_unknown(servers: ShopBotServers) -> None:
+    """Creating an account is in the store's FAQ; a password-reset link's lifetime is not, so the
+    bot does not make one up."""
+    sender = "e2e-account"
+    create = servers.say(sender, "how do I make an account with you?")
+    assert last_user_intent(servers, sender) == "create_account"
+    sources = servers.tracker(sender)["slots"]["knowledge_sources"]
+    assert [c["doc_id"] for c in sources["citations"]][:1] == ["faq-0"], (create.body, sources)
+    reset = servers.say(sender, "I forgot my password, how long is the reset link valid?")
+    assert "1 hour" not in reset.text and "/account/" not in reset.text, reset.body
