@@ -250,7 +250,9 @@ class MessageSearch:
 
         The matches are streamed newest-first while that pays: a page of a common word fills
         from its first rows. When ``STREAM_BUDGET`` matches did not fill the page (a selective
-        filter, a rare pairing, a deep page), one grouped query answers it instead.
+        filter, a rare pairing, a deep page), one grouped query answers it instead; PostgreSQL
+        goes there at once when its planner's estimates say streaming would read more rows
+        (:meth:`_group_at_once`).
 
         Raises:
             BadQuery: When ``query`` is too long.

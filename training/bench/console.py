@@ -31,6 +31,7 @@ import contextlib
 import datetime as dt
 import logging
 import random
+import re
 import secrets
 import tempfile
 import time
@@ -401,10 +402,10 @@ def _plot(loads: Sequence[BackendLoads], sends: SendTimes | None, path: Path) ->
         name = BACKEND_NAMES[result.backend]
         for key, label, _target in LOADS:
             if result.ms.get(key):
-                series[f"{name}: {label.split(' `')[0]}"] = result.ms[key]
+                series[f"{name}: {re.sub(r' ?`[^`]*`', '', label)}"] = result.ms[key]
     if sends is not None and sends.to_widget_ms:
         series["agent send → widget shows it"] = sends.to_widget_ms
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(series) + 1.6))
+    fig, ax = plt.subplots(figsize=(10, 0.45 * len(series) + 1.6))
     if series:
         ax.boxplot(list(series.values()), vert=False, showfliers=True)
         ax.set_yticks(range(1, len(series) + 1), list(series))
