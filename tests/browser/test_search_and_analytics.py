@@ -21,7 +21,7 @@ from bot.storage.corrections import CorrectionStore
 from bot.storage.engine import make_engine
 from bot.storage.handoff_tables import conversation_summaries
 from tests.browser.conftest import ARTIFACTS
-from tests.browser.test_corrections import serious_violations, sign_in
+from tests.browser.console_page import serious_violations, sign_in, watch_errors
 from tests.browser.widget_page import CSP_WATCH
 from tests.e2e.console_server import AGENT, ConsoleServer, running_console
 from tests.unit.bot.console.helpers import TrackerStore, bot_event, user_event
@@ -133,9 +133,7 @@ def test_an_agent_searches_opens_the_match_and_reads_the_analytics(
     context.add_init_script(CSP_WATCH)
     errors: list[str] = []
     try:
-        page = context.new_page()
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page = watch_errors(context.new_page(), errors)
         sign_in(page, console_server, AGENT)
         page.goto(console_server.url + "/conversations")
         page.get_by_label("Search messages").fill(f'"{PHRASE}" espresso')
