@@ -171,9 +171,9 @@ class Exporter:
         """The conversation as an export record (None: no such conversation)."""
         summary = summary or self.conversations.get(conversation_id)
         items = self.items(conversation_id)
-        if summary is None and not items:
-            if self.queue is None or not self.queue.history(conversation_id):
-                return None
+        unknown = summary is None and not items
+        if unknown and (self.queue is None or not self.queue.history(conversation_id)):
+            return None
         customer = summary.customer if summary else None
         identity = self.maskers.person(customer) if options.masked else None
         masker = self.maskers.get(options.mask_orders) if options.masked else None
