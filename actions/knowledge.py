@@ -51,6 +51,7 @@ UNAVAILABLE_TEXT = (
     "I can't look that up right now, sorry. Would you like me to connect you with a human agent?"
 )
 SOURCES_SLOT = "knowledge_sources"
+HUMAN_BUTTONS = [{"title": "Talk to a human", "payload": "/contact_human_agent"}]
 HISTORY_TURNS = 4
 RETRY_AFTER_S = 60.0
 SOURCES_PARAGRAPH = "\n\nSources: "  # how knowledge.render.render_reply appends the sources
@@ -247,7 +248,9 @@ async def answer_and_reply(
     custom["display_text"] = display_text(answer)
     if pusher is not None:
         custom["stream_id"] = pusher.stream_id
-    dispatcher.utter_message(text=answer.text, json_message=custom)
+    # "I don't know" offers a human: the offer is a button too, one tap away.
+    buttons = HUMAN_BUTTONS if answer.outcome == "unknown" else None
+    dispatcher.utter_message(text=answer.text, json_message=custom, buttons=buttons)
     return [SlotSet(SOURCES_SLOT, record)]
 
 
@@ -276,7 +279,10 @@ class ActionAnswerPolicy(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         """Answer from the FAQ passages only."""
-        return await answer_and_reply(dispatcher, tracker, filters=Filters(kind="faq"))
+        # The open-question floor: a loosely related FAQ entry ("create an account" for a lost
+        # password) must not pass for the answer; below it the honest "I don't know" + a human.
+        min_score = get_settings().open_question_min_score
+        return await answer_and_reply(dispatcher, tracker, min_score, filters=Filters(kind="faq"))
 
 
 # The bot's reply when an open question finds nothing relevant, per intent NLU gave it.
