@@ -145,6 +145,12 @@ PHONE_CONTEXT = re.compile(
 )
 
 
+DATE_LIKE = re.compile(
+    r"(?:19|20)\d\d[-/.](?:0?[1-9]|1[0-2])[-/.](?:[0-2]?\d|3[01])"
+    r"|(?:[0-2]?\d|3[01])[-/.](?:0?[1-9]|1[0-2])[-/.](?:19|20)\d\d"
+)
+
+
 def _digits(text: str) -> str:
     return re.sub(r"\D", "", text)
 
@@ -155,6 +161,8 @@ def _written_as_phone(raw: str) -> bool:
     numbers are mostly one run of digits, or split once by a dot)."""
     if raw.startswith("+") or (raw.startswith("00") and re.search(r"\D", raw)):
         return True
+    if DATE_LIKE.search(raw):  # "2026-11-28 10" is a date and a quantity, not 202-611-2810
+        return False
     groups = re.findall(r"\d+", raw)
     separators = set(re.findall(r"[^\d()]+", raw.strip("()")))
     return (
