@@ -159,7 +159,7 @@ def rasa_server(settings: Settings) -> Service:
     command = [
         sys.executable, "-m", "rasa", "run",
         "--enable-api",
-        "--auth-token", token,
+        f"--auth-token={token}",  # one argv item: a token may start with '-' (1 in 64 for token_urlsafe)
         "--model", str(settings.rasa_model),
         "--endpoints", str(endpoints),
         "--credentials", str(credentials),
