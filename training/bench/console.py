@@ -387,10 +387,6 @@ def measure_sends(settings: Settings, password: str, replies: Sequence[str]) -> 
 # --------------------------------------------------------------------------------- report
 
 
-def _pair(values: Sequence[float]) -> tuple[float, float]:
-    return p50_p95(values) if values else (float("nan"), float("nan"))
-
-
 def _plot(loads: Sequence[BackendLoads], sends: SendTimes | None, path: Path) -> None:
     import matplotlib
 
@@ -441,7 +437,7 @@ def section_from(
         numbers[f"{result.backend}_filtered_rows"] = float(result.filtered_rows)
         for key, label, targeted in LOADS:
             values = result.ms.get(key, [])
-            p50, p95 = _pair(values)
+            p50, p95 = p50_p95(values)
             numbers[f"{result.backend}_{key}_ms_p50"] = p50
             numbers[f"{result.backend}_{key}_ms_p95"] = p95
             verdict = ""
@@ -476,8 +472,8 @@ def section_from(
         ),
     ]
     if sends is not None:
-        p50, p95 = _pair(sends.to_widget_ms)
-        post50, post95 = _pair(sends.post_ms)
+        p50, p95 = p50_p95(sends.to_widget_ms)
+        post50, post95 = p50_p95(sends.post_ms)
         n = len(sends.to_widget_ms) + sends.missed
         parts.append(
             f"Agent send → widget (preset `{preset}`, real Rasa + action server + console, fresh "

@@ -25,13 +25,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tqdm import tqdm
-
 from core.settings import Settings
 from training.bench.report import BenchContext, BenchSection, markdown_table
 from training.bench.servers import bench_settings, running_servers
 from training.bench.telegram_fake import TOKEN, FakeTelegram, deliver, text_update
-from training.bench.widget import ANSWER_TIMEOUT_S, ask_rest, bench_questions
+from training.bench.widget import ANSWER_TIMEOUT_S, against_rest, bench_questions
 from training.stats import p50_p95
 
 logger = logging.getLogger(__name__)
@@ -90,27 +88,16 @@ def ask_telegram(fake: FakeTelegram, webhook: str, chat_id: int, question: str) 
 def measure(
     fake: FakeTelegram, base_url: str, rest_secret: str, questions: Sequence[str]
 ) -> Measurements:
-    """Ask every question through both channels, alternating which goes first."""
+    """Ask every question through Telegram (each in a fresh chat) and REST, alternating."""
     webhook = f"{base_url}/webhooks/telegram/webhook"
-    ask_telegram(fake, webhook, FIRST_CHAT - 1, questions[0])  # warm-up (getMe, first calls)
-    ask_rest(base_url, rest_secret, questions[0])
-    out = Measurements()
-    for i, question in enumerate(tqdm(questions, desc="Telegram vs REST", unit="question")):
-        order = ("telegram", "rest") if i % 2 == 0 else ("rest", "telegram")
-        for channel in order:
-            if channel == "telegram":
-                out.telegram.append(ask_telegram(fake, webhook, FIRST_CHAT + i, question))
-            else:
-                elapsed = ask_rest(base_url, rest_secret, question)
-                if elapsed is None:
-                    out.rest_failures += 1
-                else:
-                    out.rest_ms.append(elapsed)
-    return out
-
-
-def _pair(values: Sequence[float]) -> tuple[float, float]:
-    return p50_p95(values) if values else (float("nan"), float("nan"))
+    telegram, rest_ms, failures = against_rest(
+        questions,
+        lambda i, q: ask_telegram(fake, webhook, FIRST_CHAT + i, q),
+        base_url,
+        rest_secret,
+        "Telegram vs REST",
+    )
+    return Measurements(telegram, rest_ms, failures)
 
 
 def section_from(measured: Measurements, n_questions: int, preset: str) -> BenchSection:
@@ -123,7 +110,7 @@ def section_from(measured: Measurements, n_questions: int, preset: str) -> Bench
                           ("Telegram: update → first Bot API call", first),
                           ("Telegram: update → final reply", final),
                           ("REST: request → reply (same questions)", measured.rest_ms)):  # fmt: skip
-        p50, p95 = _pair(values)
+        p50, p95 = p50_p95(values)
         rows.append([label, f"{len(values)} of {n_questions}", f"{p50:.0f}", f"{p95:.0f}"])
     notes = [
         f"Preset `{preset}`; real Rasa and action servers on loopback, the Telegram channel "
@@ -138,14 +125,14 @@ def section_from(measured: Measurements, n_questions: int, preset: str) -> Bench
         notes.append(f"No reply: Telegram {missing}, REST {measured.rest_failures}.")
     numbers = {
         "questions": float(n_questions),
-        "ack_ms_p50": _pair(acks)[0],
-        "ack_ms_p95": _pair(acks)[1],
-        "first_call_ms_p50": _pair(first)[0],
-        "first_call_ms_p95": _pair(first)[1],
-        "final_reply_ms_p50": _pair(final)[0],
-        "final_reply_ms_p95": _pair(final)[1],
-        "rest_answer_ms_p50": _pair(measured.rest_ms)[0],
-        "rest_answer_ms_p95": _pair(measured.rest_ms)[1],
+        "ack_ms_p50": p50_p95(acks)[0],
+        "ack_ms_p95": p50_p95(acks)[1],
+        "first_call_ms_p50": p50_p95(first)[0],
+        "first_call_ms_p95": p50_p95(first)[1],
+        "final_reply_ms_p50": p50_p95(final)[0],
+        "final_reply_ms_p95": p50_p95(final)[1],
+        "rest_answer_ms_p50": p50_p95(measured.rest_ms)[0],
+        "rest_answer_ms_p95": p50_p95(measured.rest_ms)[1],
     }
     return BenchSection(TITLE, "\n\n".join(notes), [], numbers)
 

@@ -28,9 +28,10 @@ import re
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from tqdm import tqdm
 
@@ -39,6 +40,8 @@ from training.bench.report import BenchContext, BenchSection, markdown_table
 from training.bench.servers import bench_settings, running_servers
 from training.bench.widget_client import SseEvent, WidgetClient, post_json
 from training.stats import p50_p95
+
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -179,23 +182,43 @@ def ask_rest(base_url: str, secret: str, question: str) -> float | None:
     return elapsed
 
 
-def measure(base_url: str, rest_secret: str, questions: Sequence[str]) -> Measurements:
-    """Ask every question through both channels, alternating which goes first."""
-    ask_widget(base_url, questions[0])  # warm-up: first-call costs stay out of the figures
+def against_rest(
+    questions: Sequence[str],
+    ask: Callable[[int, str], T],
+    base_url: str,
+    rest_secret: str,
+    desc: str,
+) -> tuple[list[T], list[float], int]:
+    """Ask every question through ``ask(i, question)`` and the REST channel, alternating which
+    goes first, after one warm-up of each (``i = -1``: first-call costs stay out of the figures).
+
+    Returns:
+        ``ask``'s results, the REST reply times (ms), and how many REST questions got no reply.
+    """
+    ask(-1, questions[0])
     ask_rest(base_url, rest_secret, questions[0])
-    out = Measurements()
-    for i, question in enumerate(tqdm(questions, desc="widget vs REST", unit="question")):
-        order = ("widget", "rest") if i % 2 == 0 else ("rest", "widget")
-        for channel in order:
-            if channel == "widget":
-                out.widget.append(ask_widget(base_url, question))
+    results: list[T] = []
+    rest_ms: list[float] = []
+    rest_failures = 0
+    for i, question in enumerate(tqdm(questions, desc=desc, unit="question")):
+        for channel in ("other", "rest") if i % 2 == 0 else ("rest", "other"):
+            if channel == "other":
+                results.append(ask(i, question))
+                continue
+            elapsed = ask_rest(base_url, rest_secret, question)
+            if elapsed is None:
+                rest_failures += 1
             else:
-                elapsed = ask_rest(base_url, rest_secret, question)
-                if elapsed is None:
-                    out.rest_failures += 1
-                else:
-                    out.rest_ms.append(elapsed)
-    return out
+                rest_ms.append(elapsed)
+    return results, rest_ms, rest_failures
+
+
+def measure(base_url: str, rest_secret: str, questions: Sequence[str]) -> Measurements:
+    """Ask every question through the widget and the REST channel, alternating."""
+    widget, rest_ms, failures = against_rest(
+        questions, lambda _i, q: ask_widget(base_url, q), base_url, rest_secret, "widget vs REST"
+    )
+    return Measurements(widget, rest_ms, failures)
 
 
 def _served_size(base_url: str, path: str) -> int:
@@ -250,10 +273,6 @@ def _plot(measured: Measurements, path: Path) -> None:
     plt.close(fig)
 
 
-def _pair(values: Sequence[float]) -> tuple[float, float]:
-    return p50_p95(values) if values else (float("nan"), float("nan"))
-
-
 def section_from(
     measured: Measurements, sizes: dict[str, int], n_questions: int, preset: str
 ) -> BenchSection:
@@ -266,7 +285,7 @@ def section_from(
                           ("widget: send → complete answer", answers),
                           ("REST: request → reply", measured.rest_ms)):  # fmt: skip
         if values:
-            p50, p95 = _pair(values)
+            p50, p95 = p50_p95(values)
             rows.append([label, f"{len(values)} of {n_questions}", f"{p50:.0f}", f"{p95:.0f}"])
         else:
             rows.append([label, f"0 of {n_questions}", "n/a (no generated answer)", "n/a"])
@@ -293,15 +312,15 @@ def section_from(
         )
     numbers: dict[str, float] = {
         "questions": float(n_questions),
-        "typing_ms_p50": _pair(typing)[0],
-        "typing_ms_p95": _pair(typing)[1],
-        "first_token_ms_p50": _pair(tokens)[0],
-        "first_token_ms_p95": _pair(tokens)[1],
+        "typing_ms_p50": p50_p95(typing)[0],
+        "typing_ms_p95": p50_p95(typing)[1],
+        "first_token_ms_p50": p50_p95(tokens)[0],
+        "first_token_ms_p95": p50_p95(tokens)[1],
         "streamed_answers": float(len(tokens)),
-        "widget_answer_ms_p50": _pair(answers)[0],
-        "widget_answer_ms_p95": _pair(answers)[1],
-        "rest_answer_ms_p50": _pair(measured.rest_ms)[0],
-        "rest_answer_ms_p95": _pair(measured.rest_ms)[1],
+        "widget_answer_ms_p50": p50_p95(answers)[0],
+        "widget_answer_ms_p95": p50_p95(answers)[1],
+        "rest_answer_ms_p50": p50_p95(measured.rest_ms)[0],
+        "rest_answer_ms_p95": p50_p95(measured.rest_ms)[1],
         "loader_gzip_bytes": float(loader),
         "lazy_gzip_bytes": float(lazy),
     }
