@@ -43,6 +43,7 @@ from actions.store.runtime import get_settings
 from actions.streaming import TokenPusher, pusher_for
 from knowledge.answer import AnswerPipeline
 from knowledge.product_search import render_product_list, search_products
+from knowledge.retriever import parse_filters
 from knowledge.types import Answer, Filters
 
 logger = logging.getLogger(__name__)
@@ -330,7 +331,10 @@ class ActionSearchProducts(Action):
             return []
         products = [card.to_dict() for card in cards]
         dispatcher.utter_message(
-            text=render_product_list(cards), json_message={"products": products}
+            text=render_product_list(
+                cards, asked_in_stock=parse_filters(query)[1].in_stock is True
+            ),
+            json_message={"products": products},
         )
         record = {
             "question": query,

@@ -42,7 +42,9 @@ class ProductLike(Protocol):
     @property
     def specs(self) -> Mapping[str, str]: ...
     @property
-    def stock(self) -> int: ...
+    def stock(self) -> int | None: ...
+    @property
+    def in_stock(self) -> bool | None: ...
     @property
     def url(self) -> str: ...
     @property
@@ -169,13 +171,23 @@ def _metadata(product: ProductLike) -> dict[str, object]:
     return {
         "category": list(product.category),
         "price": float(product.price),
-        "in_stock": product.stock > 0,
-        "stock": int(product.stock),
+        **({} if product.in_stock is None else {"in_stock": product.in_stock}),
+        **({} if product.stock is None else {"stock": int(product.stock)}),
         "brand": product.brand,
         "url": product.url,
         "image": product.image,
         "currency": product.currency,
     }
+
+
+def availability_text(product: ProductLike) -> str:
+    """``in stock (7 available)``, ``in stock``, ``out of stock``, or ``""`` when the store's data
+    does not say."""
+    if product.in_stock is None:
+        return ""
+    if not product.in_stock:
+        return "out of stock"
+    return "in stock" if product.stock is None else f"in stock ({product.stock} available)"
 
 
 def header_text(product: ProductLike, config: ChunkConfig | None = None) -> str:
@@ -187,8 +199,9 @@ def header_text(product: ProductLike, config: ChunkConfig | None = None) -> str:
     if product.category:
         lines.append("Category: " + " > ".join(_clean(c) for c in product.category))
     lines.append(f"Price: {format_price(product.price, product.currency)}")
-    stock = f"in stock ({product.stock} available)" if product.stock > 0 else "out of stock"
-    lines.append(f"Availability: {stock}")
+    availability = availability_text(product)
+    if availability:  # unknown availability is left out, never guessed
+        lines.append(f"Availability: {availability}")
     specs = []
     for key, value in list(product.specs.items())[: config.max_specs]:
         value = _clean(str(value))

@@ -9,11 +9,16 @@ from typing import Any
 
 from knowledge.answer_checks import relevance
 from knowledge.prompt import format_price
-from knowledge.types import Filters, Retriever
+from knowledge.types import Filters, Hit, Retriever
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ProductCard", "render_product_list", "search_products"]
+__all__ = ["AVAILABILITY_NOT_LISTED", "ProductCard", "render_product_list", "search_products"]
+
+AVAILABILITY_NOT_LISTED = (
+    "Our catalog doesn't list stock for these, so I can't promise they're available right now; "
+    "a human agent can check for you."
+)
 
 
 @dataclass(frozen=True)
@@ -73,7 +78,22 @@ def search_products(
         parse = parse_filters
     clean, filters = parse(query)
     filters = replace(filters, kind="product")
-    hits = retriever.search(clean or query, top_k=limit * 4, filters=filters)
+    cards = _cards(
+        retriever.search(clean or query, top_k=limit * 4, filters=filters), limit, min_score
+    )
+    if not cards and filters.in_stock:
+        # "in stock" found nothing: where the catalog does not say (no stock column), show the
+        # matches with unknown availability (never the ones known to be out of stock); the
+        # reply then says availability is not listed rather than claiming anything.
+        hits = retriever.search(
+            clean or query, top_k=limit * 4, filters=replace(filters, in_stock=None)
+        )
+        cards = [c for c in _cards(hits, limit * 4, min_score) if c.in_stock is None][:limit]
+    logger.info("Product search %r (%s) → %d products", clean, filters, len(cards))
+    return cards
+
+
+def _cards(hits: Sequence[Hit], limit: int, min_score: float) -> list[ProductCard]:
     cards: list[ProductCard] = []
     seen: set[str] = set()
     for hit in hits:
@@ -98,12 +118,15 @@ def search_products(
         )
         if len(cards) == limit:
             break
-    logger.info("Product search %r (%s) → %d products", clean, filters, len(cards))
     return cards
 
 
-def render_product_list(cards: Sequence[ProductCard]) -> str:
-    """The chat text for a product list (the widget renders the cards from ``json_message``)."""
+def render_product_list(cards: Sequence[ProductCard], asked_in_stock: bool = False) -> str:
+    """The chat text for a product list (the widget renders the cards from ``json_message``).
+
+    ``asked_in_stock``: the shopper asked for products in stock; cards whose availability the
+    catalog does not list then get a line saying so (nothing about stock is promised).
+    """
     if not cards:
         return (
             "Sorry, I couldn't find products matching that. Could you describe it differently, "
@@ -120,4 +143,6 @@ def render_product_list(cards: Sequence[ProductCard]) -> str:
             "" if card.in_stock is None else (" (in stock)" if card.in_stock else " (out of stock)")
         )
         lines.append(f"{i}. {card.name} — {price}{stock}")
+    if asked_in_stock and any(card.in_stock is None for card in cards):
+        lines.append(AVAILABILITY_NOT_LISTED)
     return "\n".join(lines)

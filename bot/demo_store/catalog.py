@@ -22,10 +22,16 @@ class StoreProduct:
     name: str
     price: float
     currency: str
-    stock: int
+    stock: int | None  # None: the export gives no count
     url: str
     image: str
     category: str
+    availability: bool | None = None  # from words only ("InStock"); None: the data does not say
+
+    @property
+    def in_stock(self) -> bool | None:
+        """In stock or not, or None when the catalog does not say (the page then says nothing)."""
+        return self.stock > 0 if self.stock is not None else self.availability
 
 
 def read_products(path: Path) -> list[StoreProduct]:
@@ -53,10 +59,13 @@ def read_products(path: Path) -> list[StoreProduct]:
                         name=str(row["name"]),
                         price=float(row["price"]),
                         currency=str(row.get("currency") or "USD"),
-                        stock=int(row.get("stock") or 0),
+                        stock=None if row.get("stock") is None else int(row["stock"]),
                         url=str(row.get("url") or ""),
                         image=str(row.get("image") or ""),
                         category=str(category[0]) if category else "",
+                        availability=row.get("availability")
+                        if isinstance(row.get("availability"), bool)
+                        else None,
                     )
                 )
             except (ValueError, KeyError, TypeError) as exc:

@@ -67,11 +67,14 @@ def product_card(product: StoreProduct) -> str:
         if image
         else ""
     )
-    stock = (
-        f'<p class="stock in">In stock ({product.stock})</p>'
-        if product.stock > 0
-        else '<p class="stock out">Out of stock</p>'
-    )
+    if product.in_stock is None:
+        stock = ""  # the catalog does not say; nothing is made up
+    elif product.in_stock:
+        count = f" ({product.stock})" if product.stock is not None else ""
+        stock = f'<p class="stock in">In stock{count}</p>'
+    else:
+        stock = '<p class="stock out">Out of stock</p>'
+
     return (
         f'<li class="product" data-product-id="{escape(product.id)}">'
         f'<div class="picture{"" if image else " no-image"}">{picture}</div>'

@@ -14,6 +14,6 @@ One job per module (import from the module; this package re-exports nothing):
 - ``readers``: the CSV, JSON-list and JSON-lines readers;
 - ``normalise``: one source record → one ``Product``;
 - ``price``: ``parse_price``; ``fields``: specs, description, category, image; ``brand``: brand
-  derivation; ``stock``: stock levels (``derive_stock``); ``text``: cell helpers;
+  derivation; ``stock``: stock counts or availability words (``stock_from_record``); ``text``: cell helpers;
 - ``jsonl``: ``write_catalog_jsonl`` / ``read_catalog_jsonl``, the normalised file.
 """

@@ -55,7 +55,7 @@ class ColumnMapping:
         spec_phrases: Known readable phrases used to restore spaces in values of exports that
             stripped them (``"ItemcanbeshippedwithinU.S."`` → ``"Item can be shipped within U.S."``).
         stock_column: Units in stock, or availability words ("InStock"/"OutOfStock"). Empty or
-            absent → derived deterministically from the id (see ``derive_stock``).
+            absent → availability unknown (the assistant says it does not know).
         url_column: Product page URL.
         image_column: Image URL(s).
         image_separator: Separator between several image URLs; the first real one is kept.
@@ -224,8 +224,8 @@ AMAZON_2020 = ColumnMapping(
 )
 """PromptCloud "Amazon Product Dataset 2020" (``data/demo/catalog/amazon_products_sample1000.csv``).
 
-Brand is empty in this export and is *derived* (``derive_brand``); stock is empty and is *derived*
-from the id (``derive_stock``).
+Brand is empty in this export and is *derived* (``derive_brand``); its stock column is empty, so
+availability is unknown and never quoted.
 """
 
 ADIDAS_US = ColumnMapping(

@@ -24,7 +24,9 @@ class Product:
         currency: ISO 4217 code, e.g. ``"USD"``.
         description: Plain-text description; bullet points are joined with newlines.
         specs: Readable key → value facts, e.g. ``{"Item Weight": "12.8 ounces"}``. Not hashed.
-        stock: Units in stock (0 = out of stock).
+        stock: Units in stock (0 = out of stock); ``None`` when the export gives no count.
+        availability: In stock or not, when the export says so only in words ("InStock") and
+            gives no count; ``None`` when it does not say. Ignored when ``stock`` is known.
         url: Product page URL, ``""`` if none.
         image: One image URL, ``""`` if none.
     """
@@ -37,14 +39,18 @@ class Product:
     currency: str
     description: str
     specs: dict[str, str] = field(default_factory=dict, hash=False, compare=True)
-    stock: int = 0
+    stock: int | None = None
     url: str = ""
     image: str = ""
+    availability: bool | None = None
 
     @property
-    def in_stock(self) -> bool:
-        """Whether at least one unit is in stock."""
-        return self.stock > 0
+    def in_stock(self) -> bool | None:
+        """Whether the product can be bought now, or ``None`` when the store's data does not say
+        (nothing about stock is ever made up: the assistant then says it does not know)."""
+        if self.stock is not None:
+            return self.stock > 0
+        return self.availability
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dict (``category`` becomes a list)."""
@@ -60,6 +66,7 @@ class Product:
             "stock": self.stock,
             "url": self.url,
             "image": self.image,
+            "availability": self.availability,
         }
 
     @classmethod
@@ -69,7 +76,10 @@ class Product:
         Raises:
             ValueError: If a required field is missing or has the wrong type.
         """
-        missing = [f.name for f in dataclasses.fields(cls) if f.name not in data]
+        optional = {"availability"}  # absent in catalogs written before it existed
+        missing = [
+            f.name for f in dataclasses.fields(cls) if f.name not in data and f.name not in optional
+        ]
         if missing:
             raise ValueError(
                 f"Product data is missing field(s) {missing}; got keys {sorted(data)}. "
@@ -85,15 +95,23 @@ class Product:
                 currency=str(data["currency"]),
                 description=str(data["description"]),
                 specs={str(k): str(v) for k, v in dict(data["specs"]).items()},
-                stock=int(data["stock"]),
+                stock=None if data["stock"] is None else int(data["stock"]),
                 url=str(data["url"]),
                 image=str(data["image"]),
+                availability=_optional_bool(data.get("availability")),
             )
         except (TypeError, ValueError) as exc:
             raise ValueError(
                 f"Product data for id={data.get('id')!r} has a field of the wrong type ({exc}); "
-                "category must be a list of strings, specs an object, price a number, stock an int."
+                "category must be a list of strings, specs an object, price a number, stock an int or "
+                "null, availability true, false or null."
             ) from exc
+
+
+def _optional_bool(value: object) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise ValueError(f"availability must be true, false or null, not {value!r}")
 
 
 @dataclass(frozen=True)

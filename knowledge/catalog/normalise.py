@@ -49,6 +49,7 @@ def to_product(record: Mapping[str, Any], mapping: ColumnMapping) -> Product:
     if not brand and mapping.derive_brand:
         brand = derive_brand(name, specs)
     currency = cell_text(cell(record, mapping.currency_column)).upper() or mapping.currency
+    stock, availability = stock_from_record(record, mapping)
     return Product(
         id=product_id,
         name=name,
@@ -58,7 +59,8 @@ def to_product(record: Mapping[str, Any], mapping: ColumnMapping) -> Product:
         currency=currency,
         description=extract_description(record, mapping),
         specs=specs,
-        stock=stock_from_record(record, mapping, product_id),
+        stock=stock,
         url=cell_text(cell(record, mapping.url_column)),
         image=extract_image(record, mapping),
+        availability=availability,
     )

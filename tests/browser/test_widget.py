@@ -7,7 +7,6 @@ Each test leaves screenshots (desktop and 390 px phone width) in ``test-artifact
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
 from collections.abc import Callable
@@ -93,7 +92,8 @@ def test_product_search_shows_cards_with_catalog_prices(widget: WidgetPage) -> N
     for name, price in zip(names, shown, strict=True):
         assert name in prices, f"{name!r} is not in the catalog"
         assert price == f"${prices[name]:,.2f}", f"{name}: shown {price}, catalog {prices[name]}"
-    expect(cards.first.locator(".sb-stock")).to_have_text(re.compile("In stock|Out of stock"))
+    # The demo export lists no stock: no card claims "In stock" (or "Out of stock").
+    expect(cards.locator(".sb-stock")).to_have_count(0)
     widget.shoot("05-product-cards")
     # "Ask about this" asks about that product.
     cards.first.locator(".sb-ask").click()

@@ -148,7 +148,9 @@ class QABuilder:
 
     def product_kinds(self, product: Product) -> list[tuple[str, str]]:
         """The ``(kind, spec_key)`` facts that can be asked about ``product``."""
-        kinds: list[tuple[str, str]] = [("price", ""), ("stock", "")]
+        kinds: list[tuple[str, str]] = [("price", "")]
+        if product.in_stock is not None:  # the data says; otherwise asking is an 'unknown' example
+            kinds.append(("stock", ""))
         if product.brand:
             kinds.append(("brand", ""))
         if product.category:
@@ -162,7 +164,13 @@ class QABuilder:
     def askable(self, product: Product, wanted: Sequence[str]) -> list[str]:
         """The kinds among ``wanted`` that this preset asks about and ``product`` has (price is
         always possible)."""
-        out = [k for k in wanted if k in self.allowed and (k != "brand" or product.brand)]
+        out = [
+            k
+            for k in wanted
+            if k in self.allowed
+            and (k != "brand" or product.brand)
+            and (k != "stock" or product.in_stock is not None)
+        ]
         return out or ["price"]
 
     def product_examples(
@@ -240,11 +248,16 @@ class QABuilder:
                     [p.id for p in distractors],
                 )
             )
-        # The product is there but the attribute is not.
-        attribute = rng.choice(self.phrasings.absent_attributes)
-        question = rng.choice(self.phrasings.templates["spec"].train).format(
-            name=question_name(product, rng), spec=attribute
-        )
+        # The product is there but the attribute is not (availability, when the data is silent).
+        if product.in_stock is None and "stock" in self.allowed and rng.random() < 0.5:
+            question = rng.choice(self.phrasings.templates["stock"].train).format(
+                name=question_name(product, rng), spec=""
+            )
+        else:
+            attribute = rng.choice(self.phrasings.absent_attributes)
+            question = rng.choice(self.phrasings.templates["spec"].train).format(
+                name=question_name(product, rng), spec=attribute
+            )
         ids = self.arrange(self.doc_view(product.id, False), self.distractors(product.id, pool, 1))
         out.append(
             QAExample(self.next_id("noattr"), "unknown", question, UNKNOWN_ANSWER, ids, [], "")

@@ -58,6 +58,16 @@ def _eval_questions(
             out.append(
                 EvalQuestion(f"ev-{counter:05d}", kind, question, product.id, expected, split)
             )
+        if product.in_stock is None and "stock" in builder.allowed:
+            # The catalog does not say: the right answer is "I don't know", never a guess.
+            counter += 1
+            split = "unseen" if counter % 2 else "seen"
+            phrasing = phrasings.templates["stock"]
+            templates = phrasing.held_out if split == "unseen" else phrasing.train
+            question = rng.choice(templates).format(name=question_name(product, rng), spec="")
+            out.append(
+                EvalQuestion(f"ev-{counter:05d}", "unknown", question, "", "", split)
+            )
     for entry in faqs:
         for split in ("seen", "unseen", "unseen"):
             counter += 1

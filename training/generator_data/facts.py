@@ -10,6 +10,7 @@ import random
 import re
 
 from knowledge.catalog.model import Product
+from knowledge.passages import availability_text
 from knowledge.prompt import (
     PromptBudget,
     build_prompt,
@@ -102,8 +103,10 @@ def product_answer(
         expected = value
     elif kind == "stock":
         label = "Availability"
-        value = f"in stock ({product.stock} available)" if product.stock > 0 else "out of stock"
-        expected = "in stock" if product.stock > 0 else "out of stock"
+        value = availability_text(product)
+        if not value:
+            raise ValueError(f"product {product.id} has no availability to ask about")
+        expected = "in stock" if product.in_stock else "out of stock"
     else:
         raise ValueError(
             f"kind must be one of {sorted(load_phrasings().templates)}. Currently, kind is {kind!r}."

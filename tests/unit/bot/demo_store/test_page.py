@@ -89,3 +89,12 @@ def test_search_and_pages() -> None:
 def test_prices_read_like_the_widget_shows_them() -> None:
     assert format_price(1234.5, "USD") == "$1,234.50"
     assert format_price(9.0, "EUR") == "9.00 EUR"
+
+
+def test_stock_is_shown_only_as_the_catalog_gives_it() -> None:
+    assert "In stock (3)" in render_store_page([product()], WIDGET)
+    assert "Out of stock" in render_store_page([product(stock=0)], WIDGET)
+    words_only = render_store_page([product(stock=None, availability=True)], WIDGET)
+    assert "In stock<" in words_only
+    unknown = render_store_page([product(stock=None)], WIDGET)
+    assert "stock" not in unknown.split('class="product"', 1)[1].lower()
