@@ -65,9 +65,7 @@ def _eval_questions(
             phrasing = phrasings.templates["stock"]
             templates = phrasing.held_out if split == "unseen" else phrasing.train
             question = rng.choice(templates).format(name=question_name(product, rng), spec="")
-            out.append(
-                EvalQuestion(f"ev-{counter:05d}", "unknown", question, "", "", split)
-            )
+            out.append(EvalQuestion(f"ev-{counter:05d}", "unknown", question, "", "", split))
     for entry in faqs:
         for split in ("seen", "unseen", "unseen"):
             counter += 1

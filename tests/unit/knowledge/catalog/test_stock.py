@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from knowledge.catalog.mappings import ColumnMapping
@@ -36,12 +38,11 @@ def test_stock_cells(cell: object, expected: tuple[int | None, bool | None]) -> 
 
 
 def test_in_stock_follows_the_count_when_there_is_one() -> None:
-    base = {"id": "p", "name": "Mug", "brand": "", "category": (), "price": 3.0}
-    base |= {"currency": "USD", "description": ""}
-    assert Product(**base, stock=0, availability=True).in_stock is False
-    assert Product(**base, stock=2).in_stock is True
-    assert Product(**base, availability=False).in_stock is False
-    assert Product(**base).in_stock is None
+    mug = Product("p", "Mug", "", (), 3.0, "USD", "")
+    assert replace(mug, stock=0, availability=True).in_stock is False
+    assert replace(mug, stock=2).in_stock is True
+    assert replace(mug, availability=False).in_stock is False
+    assert mug.in_stock is None
 
 
 def test_round_trip_keeps_unknown_stock() -> None:
