@@ -18,6 +18,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.json_body import JsonBodyError, load_json_body
+
 DEFAULT_MAX_MESSAGE_CHARS = 2000
 MAX_SENDER_CHARS = 128
 MAX_METADATA_BYTES = 16_384
@@ -89,8 +91,8 @@ def check_payload(payload: object) -> str:
         )
     if match.group(1):
         try:
-            entities = json.loads(match.group(1))
-        except json.JSONDecodeError:
+            entities = load_json_body(match.group(1))
+        except JsonBodyError:
             entities = None
         if not isinstance(entities, dict):
             raise InboundError(400, "The entities of 'payload' must be a JSON object.")
@@ -121,25 +123,17 @@ class WidgetInbound:
 def parse_json_object(body: bytes, example: str) -> dict[str, Any]:
     """Decode a request body that must be a JSON object (the reasons name ``example``).
 
+    Hostile bodies (a 5,000-digit number, 10,000-deep nesting, a lone surrogate, over
+    ``DEFAULT_MAX_BODY_BYTES``) are refused like malformed ones: ``core.json_body``.
+
     Raises:
-        InboundError: 400 for an empty, undecodable or non-object body.
+        InboundError: 400 for an empty, undecodable, hostile or non-object body; 413 for a body
+            over the size limit.
     """
-    if not body:
-        raise InboundError(400, f"The request body is empty; send JSON like {example}.")
     try:
-        decoded = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InboundError(
-            400, f"The request body is not valid UTF-8 (byte {exc.start}); send UTF-8 encoded JSON."
-        ) from None
-    try:
-        payload = json.loads(decoded)
-    except json.JSONDecodeError as exc:
-        raise InboundError(
-            400,
-            f"The request body is not valid JSON ({exc.msg} at line {exc.lineno} column "
-            f"{exc.colno}); send JSON like {example}.",
-        ) from None
+        payload = load_json_body(body, example)
+    except JsonBodyError as exc:
+        raise InboundError(exc.status, exc.reason) from None
     if not isinstance(payload, dict):
         raise InboundError(400, f"The JSON body must be an object, not {type(payload).__name__}.")
     return payload

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -32,7 +31,12 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 from telegram.request import BaseRequest
 
-from bot.channels.inbound import DEFAULT_MAX_MESSAGE_CHARS, InboundError, check_payload
+from bot.channels.inbound import (
+    DEFAULT_MAX_MESSAGE_CHARS,
+    InboundError,
+    check_payload,
+    parse_json_object,
+)
 from bot.channels.telegram_format import TITLE_PREFIX
 from bot.channels.telegram_limits import DEFAULT_RATE, SLOW_DOWN, InboundLimiter
 from bot.channels.telegram_output import TelegramOutputChannel
@@ -267,19 +271,23 @@ class TelegramInput(InputChannel):
         Raises:
             InboundError: 400 for a body that is not an update.
         """
-        try:
-            data = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise InboundError(400, "The body is not JSON.") from None
-        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        data = parse_json_object(body, '{"update_id": 1, "message": {...}}')
+        if not isinstance(data.get("update_id"), int):
             raise InboundError(400, "The body is not a Telegram update (no integer update_id).")
+        # Decoded before it is recorded: an update python-telegram-bot cannot read is refused
+        # (400) without taking its update_id.
+        try:
+            update = Update.de_json(data, self.bot)
+        except (TypeError, ValueError, KeyError, AttributeError) as exc:
+            raise InboundError(
+                400, f"The body is not a Telegram update ({type(exc).__name__})."
+            ) from None
         # Started first: when the Bot API is unreachable the update is refused (503) unrecorded,
         # so Telegram's retry is not taken for a duplicate.
         await self.ensure_started()
         if not await asyncio.to_thread(self.updates.first_delivery, self.bot_id, data["update_id"]):
             logger.info("Telegram update %d delivered again; dropped", data["update_id"])
             return False
-        update = Update.de_json(data, self.bot)
         await self.application.update_queue.put(update)
         return True
 

@@ -22,6 +22,7 @@ from bot.console.payloads import handoff_state
 from bot.console.rasa_api import RASA_REFUSED, RasaUnavailable
 from bot.console.views import current_session
 from bot.storage.handoffs import Handoff
+from core.json_body import JsonBodyError, load_json_body
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +77,9 @@ async def json_body(request: Request) -> dict[str, Any] | None:
     if not raw.strip():
         return {}
     try:
-        body = await request.json()
-    except ValueError:
+        body = load_json_body(raw)  # a 5,000-digit number or 10,000-deep nesting: refused too
+    except JsonBodyError as exc:
+        logger.warning("Refused a JSON body (%d): %s", exc.status, exc.reason)
         return None
     return body if isinstance(body, dict) else None
 

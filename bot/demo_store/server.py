@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from bot.demo_store.catalog import StoreProduct, read_products
 from bot.demo_store.page import WidgetTag, render_privacy_page, render_store_page
+from core.json_body import JsonBodyError, load_json_body
 from core.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -73,8 +74,8 @@ def parse_csp_reports(body: bytes) -> list[dict[str, Any]]:
     """The violations in a report body: ``{"csp-report": {...}}`` (report-uri) or a Reporting
     API list (``[{"type": "csp-violation", "body": {...}}]``). Anything else → ``[]``."""
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        data = load_json_body(body, max_bytes=MAX_REPORT_BYTES)
+    except JsonBodyError:  # also a 5,000-digit number or 10,000-deep nesting
         return []
     if isinstance(data, dict) and isinstance(data.get("csp-report"), dict):
         return [data["csp-report"]]
@@ -153,7 +154,13 @@ class DemoStoreHandler(BaseHTTPRequestHandler):
         if urlsplit(self.path).path != "/csp-report":
             self.send_text(HTTPStatus.NOT_FOUND, "Not found", "text/plain; charset=utf-8")
             return
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0:  # rfile.read(-1) would wait for the client to close the connection
+            self.send_json(HTTPStatus.BAD_REQUEST, {"error": "bad Content-Length"})
+            return
         if length > MAX_REPORT_BYTES:
             self.send_json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": "report too large"})
             return

@@ -31,7 +31,13 @@ def test_whitespace_only_message_becomes_empty_text() -> None:
         (b'{"sender": "a"}', 400, "'message' must be a string; got nothing"),
         (b'{"sender": "a", "message": 42}', 400, "got a int"),
         (b'{"sender": "a", "message": "hi", "metadata": [1]}', 400, "'metadata'"),
+        # Hostile bodies that json.loads alone raised ValueError/RecursionError for (a 500).
+        (b'{"sender": "a", "message": "hi", "n": ' + b"1" * 5000 + b"}", 400, "digits"),
+        (b'{"sender": "a", "metadata": ' + b"[" * 10_000 + b"]" * 10_000 + b"}", 400, "deep"),
+        (b'{"sender": "a", "message": "\\ud800"}', 400, "lone surrogate"),
+        (b'{"sender": "a", "message": "' + b"x" * 2_000_000 + b'"}', 413, "bytes"),
     ],
+    ids=lambda value: repr(value)[:40],
 )
 def test_malformed_bodies_are_refused_with_a_reason(raw: bytes, status: int, fragment: str) -> None:
     with pytest.raises(InboundError) as info:

@@ -119,10 +119,37 @@ def test_a_redelivered_update_is_handled_once(
     assert scripted.of("sendChatAction")[0]["action"] == "typing"
 
 
-def test_malformed_bodies_are_refused(channel: TelegramInput) -> None:
-    for body in (b"not json", b"[]", b'{"update_id": "1"}'):
-        with pytest.raises(InboundError):
-            asyncio.run(channel.accept(body))
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[]",
+        b'{"update_id": "1"}',
+        # Hostile: json.loads raised ValueError and RecursionError here (a 503, retried forever).
+        b'{"update_id": ' + b"1" * 5000 + b"}",
+        b'{"update_id": 1, "message": ' + b"[" * 10_000 + b"]" * 10_000 + b"}",
+        # Valid JSON that python-telegram-bot cannot read as an update (was a 503 too).
+        b'{"update_id": 7, "message": "x"}',
+        b'{"update_id": 8, "message": {"chat": 5}}',
+        b'{"update_id": 9, "callback_query": {}}',
+    ],
+    ids=lambda body: repr(body[:40]),
+)
+def test_malformed_bodies_are_refused(channel: TelegramInput, body: bytes) -> None:
+    with pytest.raises(InboundError) as info:
+        asyncio.run(channel.accept(body))
+    assert info.value.status == 400
+
+
+def test_an_unreadable_update_does_not_take_its_update_id(
+    channel: TelegramInput, scripted: ScriptedRequest
+) -> None:
+    """Refused before it is recorded: the same update_id, well formed, is still handled."""
+    assistant = Assistant()
+    connect(channel, assistant)
+    with pytest.raises(InboundError):
+        asyncio.run(channel.accept(b'{"update_id": 44, "message": {"chat": 5}}'))
+    assert run(channel, text_update(44, "hello")) == [True]
 
 
 def test_commands(channel: TelegramInput, scripted: ScriptedRequest) -> None:

@@ -105,12 +105,10 @@ def test_claim_refusals(console: Console, bob: TestClient, rasa: RecordingRasa) 
     for bad in ("7", -1, 1.5, True):
         reply = bob.post(url("claim"), json={"handoff_id": bad})
         assert reply.status_code == 400 and "handoff_id must be a whole number" in reply.text
-    assert (
-        bob.post(
-            url("claim"), content=b"{nope", headers={"Content-Type": "application/json"}
-        ).status_code
-        == 400
-    )
+    # Malformed, and hostile bodies that json.loads turned into ValueError / RecursionError.
+    for raw in (b"{nope", b'{"handoff_id": ' + b"1" * 5000 + b"}", b"[" * 10_000 + b"]" * 10_000):
+        reply = bob.post(url("claim"), content=raw, headers={"Content-Type": "application/json"})
+        assert reply.status_code == 400 and "Traceback" not in reply.text
     handoff_id = waiting(console)
     console.queue.finish(CID, "left")
     reply = bob.post(url("claim"), json={"handoff_id": handoff_id})

@@ -116,11 +116,28 @@ def test_violation_reports_are_logged_and_counted(
     assert "CSP violation" in caplog.text
 
 
+def test_a_report_with_a_bad_content_length_is_refused(store_url: tuple[str, DemoStore]) -> None:
+    """A negative length made the handler wait for the client to close the connection."""
+    import http.client
+
+    url, _ = store_url
+    for length in ("-1", "lots"):
+        connection = http.client.HTTPConnection(url.removeprefix("http://"), timeout=5)
+        connection.putrequest("POST", "/csp-report")
+        connection.putheader("Content-Length", length)
+        connection.endheaders()
+        assert connection.getresponse().status == 400
+        connection.close()
+
+
 def test_report_bodies_of_both_formats() -> None:
     assert parse_csp_reports(b'{"csp-report": {"a": 1}}') == [{"a": 1}]
     listed = b'[{"type": "csp-violation", "body": {"b": 2}}, {"type": "x"}]'
     assert parse_csp_reports(listed) == [{"b": 2}]
     assert parse_csp_reports(b"not json") == [] and parse_csp_reports(b"[1]") == []
+    # json.loads raised ValueError / RecursionError on these (the handler thread died).
+    assert parse_csp_reports(b'{"csp-report": {"a": ' + b"1" * 5000 + b"}}") == []
+    assert parse_csp_reports(b"[" * 10_000 + b"]" * 10_000) == []
 
 
 def test_signed_in_shopper_gets_a_customer_token(store_url: tuple[str, DemoStore]) -> None:
