@@ -47,7 +47,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "eval-shopper": (
         "training.eval_shopper",
-        "evaluate intents and FAQ retrieval on shoppers' own words beside the templated split",
+        "evaluate intents, FAQ retrieval and form answers on shoppers' own words",
     ),
     "calibrate-open-questions": (
         "training.calibrate_open_questions",
