@@ -506,7 +506,8 @@ def _draft_order(
             }
         )
     subtotal = _money(sum((i["unit_price"] * i["quantity"] for i in items), Decimal("0")))
-    if method == "standard" and subtotal >= FREE_STANDARD_SHIPPING_FROM:
+    free_from = FREE_STANDARD_SHIPPING_FROM
+    if method == "standard" and free_from is not None and subtotal >= free_from:
         fee = Decimal("0.00")
     rate = tax_rates.get(address["region"], Decimal("0"))
     tax = _money(subtotal * rate)

@@ -1,7 +1,11 @@
 """The store's rules as data: return window, accepted item conditions, shipping, identity lockout.
 
 One source of truth for the store service (``actions.store.service``), the demo seeder
-(``training.prepare_store``) and the replies the assistant builds. Pure Python: no database, no Rasa.
+(``training.prepare_store``) and the replies the assistant builds. The numbers a shopper is told
+(return window, fees, transit and dispatch times, carriers) are the store's settings, read from
+the YAML file ``SHOPBOT_STORE_POLICY`` names (default: the demo store's ``data/demo/store/
+policy.yml``, whose values follow the demo FAQ where it states them); nothing is hard-coded here.
+Pure Python: no database, no Rasa.
 
 The return window follows the published FAQ ("return products within 30 days of purchase"):
 it is counted in calendar days from the date the order was placed, and the last day to ask for a
@@ -12,34 +16,34 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import os
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import yaml
 
 __all__ = [
     "ACCEPTED_CONDITIONS",
     "CANCELLATION_FEE",
+    "CARRIERS",
+    "DEFAULT_POLICY_FILE",
     "FREE_STANDARD_SHIPPING_FROM",
     "RETURN_SHIP_BACK_DAYS",
     "RETURN_WINDOW_DAYS",
     "SHIPPING_METHODS",
+    "STORE_POLICY",
     "ItemCondition",
     "LockoutPolicy",
     "ShippingMethod",
+    "StorePolicy",
+    "load_store_policy",
     "return_deadline",
     "shipping_method",
 ]
 
-RETURN_WINDOW_DAYS = 30
-"""Days after purchase (the order date) within which an item can be returned, as the FAQ says."""
-
-RETURN_SHIP_BACK_DAYS = 14
-"""Days the shopper has to send an item back once the return is opened."""
-
-CANCELLATION_FEE = Decimal("0.00")
-"""Cancelling an order that has not shipped is free: the whole amount paid is refunded."""
-
-FREE_STANDARD_SHIPPING_FROM = Decimal("35.00")
-"""Standard shipping is free from this order subtotal (USD)."""
+DEFAULT_POLICY_FILE = Path(__file__).resolve().parents[2] / "data" / "demo" / "store" / "policy.yml"
 
 
 @dataclass(frozen=True)
@@ -49,9 +53,9 @@ class ShippingMethod:
     Args:
         code: Value stored in ``orders.shipping_method`` (``standard``).
         label: What shoppers read (``Standard``).
-        fee: Price in USD (standard is free from ``FREE_STANDARD_SHIPPING_FROM``).
-        min_days: Fewest calendar days from dispatch to delivery.
-        max_days: Most calendar days from dispatch to delivery.
+        fee: Price in the store's currency (standard is free from ``free_standard_from``).
+        min_days: Fewest days from dispatch to delivery (business or calendar: ``days_are``).
+        max_days: Most days from dispatch to delivery.
     """
 
     code: str
@@ -61,11 +65,125 @@ class ShippingMethod:
     max_days: int
 
 
-SHIPPING_METHODS: tuple[ShippingMethod, ...] = (
-    ShippingMethod("standard", "Standard", Decimal("5.99"), 3, 6),
-    ShippingMethod("express", "Express", Decimal("12.99"), 2, 3),
-    ShippingMethod("next_day", "Next day", Decimal("24.99"), 1, 1),
+@dataclass(frozen=True)
+class StorePolicy:
+    """The store's rules, as its settings file states them (see the module docstring).
+
+    Args:
+        return_window_days: Days after purchase within which an item can be returned.
+        ship_back_days: Days the shopper has to send an item back once the return is opened.
+        cancellation_fee: Kept from the refund when an order that has not shipped is cancelled.
+        free_standard_from: Order subtotal from which standard shipping is free (None: never).
+        dispatch_days: Fewest and most days before an order leaves the warehouse.
+        days_are: ``"business"`` or ``"calendar"``: how transit and dispatch days are counted.
+        carriers: The carriers the store ships with.
+        shipping_methods: The methods offered, cheapest first as the file lists them.
+        late_parcel_days: Within how many days most late parcels still arrive (None: not said).
+        refund_bank_days: Fewest and most days banks take to show a refund (None: not said).
+    """
+
+    return_window_days: int
+    ship_back_days: int
+    cancellation_fee: Decimal
+    free_standard_from: Decimal | None
+    dispatch_days: tuple[int, int]
+    days_are: str
+    carriers: tuple[str, ...]
+    shipping_methods: tuple[ShippingMethod, ...]
+    late_parcel_days: int | None = None
+    refund_bank_days: tuple[int, int] | None = None
+
+    @property
+    def day_word(self) -> str:
+        """``"business days"`` or ``"days"``: how replies name a span of days."""
+        return "business days" if self.days_are == "business" else "days"
+
+
+def load_store_policy(path: Path) -> StorePolicy:
+    """Read and check a store policy file.
+
+    Raises:
+        ValueError: If the file is missing, is not YAML, or a value is absent or invalid; the
+            message names the file and the field.
+    """
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"Cannot read the store policy {path}: {exc}") from None
+    try:
+        return _policy_from(data if isinstance(data, dict) else {})
+    except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
+        raise ValueError(
+            f"The store policy {path} is invalid ({type(exc).__name__}: {exc}); see "
+            f"{DEFAULT_POLICY_FILE} for every field."
+        ) from None
+
+
+def _money(value: Any) -> Decimal:
+    amount = Decimal(str(value))
+    if amount < 0:
+        raise ValueError(f"amounts must not be negative, got {value!r}")
+    return amount
+
+
+def _days(value: Any) -> tuple[int, int]:
+    low, high = (int(v) for v in value)
+    if not 0 <= low <= high:
+        raise ValueError(f"a day range is [fewest, most] with 0 <= fewest <= most, got {value!r}")
+    return low, high
+
+
+def _policy_from(data: dict[str, Any]) -> StorePolicy:
+    returns, shipping = data["returns"], data["shipping"]
+    methods = []
+    for m in shipping["methods"]:
+        low, high = _days(m["days"])
+        methods.append(ShippingMethod(str(m["code"]), str(m["label"]), _money(m["fee"]), low, high))
+    if not methods:
+        raise ValueError("shipping.methods must list at least one method")
+    days_are = str(shipping.get("days_are", "calendar"))
+    if days_are not in ("business", "calendar"):
+        raise ValueError(f"shipping.days_are must be business or calendar, got {days_are!r}")
+    window, ship_back = int(returns["window_days"]), int(returns["ship_back_days"])
+    if window < 0 or ship_back < 1:
+        raise ValueError("returns.window_days must be >= 0 and returns.ship_back_days >= 1")
+    free = shipping.get("free_standard_from")
+    late = shipping.get("late_parcel_days")
+    bank = (data.get("refunds") or {}).get("bank_days")
+    return StorePolicy(
+        return_window_days=window,
+        ship_back_days=ship_back,
+        cancellation_fee=_money(data["cancellation"]["fee"]),
+        free_standard_from=None if free is None else _money(free),
+        dispatch_days=_days(shipping["dispatch_days"]),
+        days_are=days_are,
+        carriers=tuple(str(c) for c in shipping.get("carriers") or ()),
+        shipping_methods=tuple(methods),
+        late_parcel_days=None if late is None else int(late),
+        refund_bank_days=None if bank is None else _days(bank),
+    )
+
+
+STORE_POLICY = load_store_policy(
+    Path(os.environ.get("SHOPBOT_STORE_POLICY") or DEFAULT_POLICY_FILE)
 )
+"""The policy this process serves, read once at start-up."""
+
+RETURN_WINDOW_DAYS = STORE_POLICY.return_window_days
+"""Days after purchase (the order date) within which an item can be returned, as the FAQ says."""
+
+RETURN_SHIP_BACK_DAYS = STORE_POLICY.ship_back_days
+"""Days the shopper has to send an item back once the return is opened."""
+
+CANCELLATION_FEE = STORE_POLICY.cancellation_fee
+"""Kept from the refund when an order that has not shipped is cancelled."""
+
+FREE_STANDARD_SHIPPING_FROM = STORE_POLICY.free_standard_from
+"""Standard shipping is free from this order subtotal (None: never free)."""
+
+SHIPPING_METHODS: tuple[ShippingMethod, ...] = STORE_POLICY.shipping_methods
+
+CARRIERS: tuple[str, ...] = STORE_POLICY.carriers
 
 
 def shipping_method(code: str) -> ShippingMethod | None:

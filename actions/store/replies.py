@@ -10,7 +10,12 @@ import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 
-from actions.store.policy import RETURN_SHIP_BACK_DAYS, RETURN_WINDOW_DAYS, ItemCondition
+from actions.store.policy import (
+    RETURN_SHIP_BACK_DAYS,
+    RETURN_WINDOW_DAYS,
+    STORE_POLICY,
+    ItemCondition,
+)
 from actions.store.types import (
     AddressChange,
     AlreadyShipped,
@@ -104,8 +109,14 @@ def track_text(summary: OrderSummary, today: dt.date) -> str:
             text += (
                 "It's running late: the carrier reported a delay"
                 + (f" after its estimate of {day(eta)}" if eta else "")
-                + ". Most late parcels arrive within 2 business days; if it hasn't by then, "
-                "ask me for a human agent and we'll chase the carrier."
+                + ". "
+                + (
+                    f"Most late parcels arrive within {day_span(late, late)}; if it hasn't by "
+                    "then, ask"
+                    if (late := STORE_POLICY.late_parcel_days)
+                    else "Ask"
+                )
+                + " me for a human agent and we'll chase the carrier."
             )
         elif shipment.status == "out_for_delivery":
             text += "It's out for delivery today."
@@ -146,9 +157,10 @@ def refund_text(summary: OrderSummary) -> str:
                 f"the refund of {amount} {label} failed; a human agent will sort it out with you"
             )
         else:
+            bank = STORE_POLICY.refund_bank_days
             parts.append(
-                f"{amount} {label} is being refunded (started {day(refund.created_at)}; banks "
-                "usually take 5–10 business days to show it)"
+                f"{amount} {label} is being refunded (started {day(refund.created_at)}"
+                + (f"; banks usually take {day_span(*bank)} to show it)" if bank else ")")
             )
     refunded_returns = {r.return_id for r in summary.refunds if r.return_id}
     for ret in summary.returns:
@@ -339,18 +351,24 @@ def delivery_options_text(options: Sequence[DeliveryOption]) -> str:
         fee = money(option.fee)
         if option.free_from is not None:
             fee += f" (free from {money(option.free_from)})"
-        span = (
-            f"{option.min_days} day"
-            if option.min_days == option.max_days == 1
-            else f"{option.min_days}–{option.max_days} days"
+        parts.append(
+            f"{option.label}: {fee}, {day_span(option.min_days, option.max_days)} after dispatch"
         )
-        parts.append(f"{option.label}: {fee}, {span} after dispatch")
     carriers = ", ".join(options[0].carriers) if options else ""
-    text = "We ship with " + (f"{carriers}. " if carriers else "") + "; ".join(parts) + "."
+    text = ("We ship with " + f"{carriers}. " if carriers else "") + "; ".join(parts) + "."
+    low, high = STORE_POLICY.dispatch_days
     return (
-        text
-        + " Orders usually leave the warehouse within 1–2 days. You choose the method at checkout."
+        f"{text} Orders usually leave the warehouse within {day_span(low, high)}. You choose the "
+        "method at checkout."
     )
+
+
+def day_span(low: int, high: int) -> str:
+    """``3–5 business days``, ``1 business day`` (or plain days, as the store policy counts)."""
+    word = STORE_POLICY.day_word
+    if low == high:
+        return f"{low} {word[:-1] if low == 1 else word}"
+    return f"{low}–{high} {word}"
 
 
 def delivery_period_text(
@@ -359,11 +377,9 @@ def delivery_period_text(
     """How long delivery takes; for a verified order also its own estimate."""
     parts = []
     for option in options:
-        text = f"{option.label} {option.min_days}–{option.max_days} days"
-        if option.min_days == option.max_days:
-            text = f"{option.label} {option.min_days} day{'s' if option.min_days != 1 else ''}"
+        text = f"{option.label} {day_span(option.min_days, option.max_days)}"
         if option.typical_days is not None:
-            text += f" (recent parcels took {option.typical_days:g} on average)"
+            text += f" (recent parcels took {option.typical_days:g} days on average)"
         parts.append(text)
     text = "After an order ships, delivery takes: " + "; ".join(parts) + "."
     if summary is not None:

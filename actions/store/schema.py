@@ -47,7 +47,6 @@ from sqlalchemy.types import TypeDecorator
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "CARRIERS",
     "SHIPPING_METHODS",
     "Address",
     "AuditLog",
@@ -75,8 +74,6 @@ __all__ = [
     "to_money",
 ]
 
-CARRIERS: tuple[str, ...] = ("UPS", "FedEx", "USPS", "DHL")
-"""Carriers the demo store ships with (``Shipment.carrier`` is free text for other stores)."""
 
 SHIPPING_METHODS: tuple[str, ...] = ("standard", "express", "next_day")
 """Shipping methods the demo store offers (``Order.shipping_method``)."""

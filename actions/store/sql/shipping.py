@@ -9,8 +9,8 @@ import statistics
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from actions.store.policy import SHIPPING_METHODS
-from actions.store.schema import CARRIERS, Address, Order, OrderStatus, Shipment
+from actions.store.policy import CARRIERS, SHIPPING_METHODS
+from actions.store.schema import Address, Order, OrderStatus, Shipment
 from actions.store.sql.base import ADDRESS_CHANGED, Conflict, SqlStoreBase
 from actions.store.sql.views import check_not_shipped
 from actions.store.types import (
