@@ -78,7 +78,14 @@ def get_pipeline() -> AnswerPipeline | None:
         settings = get_settings()
         knowledge_dir = settings.path(settings.knowledge_dir)
         try:
-            pipeline = AnswerPipeline.from_dir(knowledge_dir)
+            pipeline = AnswerPipeline.from_dir(
+                knowledge_dir,
+                placeholders={
+                    "phone": settings.support_phone,
+                    "email": settings.support_email,
+                    "hours": settings.support_hours,
+                },
+            )
             pipeline.warm_up()
         except Exception:
             _failed_at = time.monotonic()

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -130,12 +130,14 @@ class AnswerPipeline:
         knowledge_dir: str | Path,
         generator: Generator | None = None,
         embedder: Any = None,
+        placeholders: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> AnswerPipeline:
         """Load the pipeline from ``knowledge_dir`` (``models/knowledge``).
 
         Opens ``index/`` (FAISS + BM25 + passages, checked against its manifest) with the
-        embedder it was built with, and the generator: ``generator/`` or the OpenAI-compatible
+        embedder it was built with (hits filled from ``placeholders``, the store's ``phone``,
+        ``email`` and ``hours`` — see :mod:`knowledge.placeholders`), and the generator: ``generator/`` or the OpenAI-compatible
         server named by ``SHOPBOT_GENERATOR_URL``/``SHOPBOT_GENERATOR_MODEL``. Models load in
         :meth:`warm_up` (or on first use).
 
@@ -145,6 +147,7 @@ class AnswerPipeline:
         from knowledge.embedder import SentenceTransformerEmbedder
         from knowledge.generator import make_generator
         from knowledge.index import KnowledgeIndex
+        from knowledge.placeholders import PlaceholderFilter
         from knowledge.retriever import HybridRetriever
 
         root = Path(knowledge_dir)
@@ -154,9 +157,8 @@ class AnswerPipeline:
                 "(and the generator with `shopbot train-generator`), or set SHOPBOT_KNOWLEDGE_DIR."
             )
         index = KnowledgeIndex.load(root / "index", embedder or SentenceTransformerEmbedder())
-        pipeline = cls(
-            HybridRetriever(index), generator or make_generator(root / "generator"), **kwargs
-        )
+        retriever = PlaceholderFilter(HybridRetriever(index), placeholders or {})
+        pipeline = cls(retriever, generator or make_generator(root / "generator"), **kwargs)
         logger.info(
             "Answer pipeline from %s: %d passages, generator %s, top_k %d, min_score %.2f",
             root,
