@@ -132,6 +132,9 @@ class Settings:
         client_key_secret: HMAC key of the client-address hash the REST and widget channels put
             in each message's metadata (``core/client_key.py``; identity lockouts count per
             client); generated once into ``var/client_key_secret`` when not given.
+        metrics_token: Bearer token that lets a Prometheus server scrape ``/metrics`` of the Rasa
+            server (``/webhooks/ops/metrics``) and the console from anywhere; empty → only
+            direct loopback clients may.
         trusted_proxies: Comma-separated addresses or networks (CIDR) of reverse proxies whose
             ``X-Forwarded-For`` the REST and widget channels trust for the client address;
             empty (the default) trusts none and uses the TCP peer.
@@ -225,6 +228,7 @@ class Settings:
         default_factory=lambda: _env("CONSOLE_TRUSTED_PROXIES", "")
     )
     client_key_secret: str = field(default_factory=lambda: _env("CLIENT_KEY_SECRET", ""))
+    metrics_token: str = field(default_factory=lambda: _env("METRICS_TOKEN", ""))
     trusted_proxies: str = field(default_factory=lambda: _env("TRUSTED_PROXIES", ""))
     support_email: str = field(default_factory=lambda: _env("SUPPORT_EMAIL", ""))
     support_phone: str = field(default_factory=lambda: _env("SUPPORT_PHONE", ""))
@@ -454,6 +458,7 @@ class Settings:
                 "stream_secret",
                 "console_secret",
                 "client_key_secret",
+                "metrics_token",
                 "telegram_token",
                 "telegram_secret",
             )

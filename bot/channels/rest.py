@@ -24,6 +24,7 @@ from sanic.response import HTTPResponse
 
 from bot.channels.inbound import DEFAULT_MAX_MESSAGE_CHARS, InboundError, parse_rest_body
 from bot.channels.widget_auth import bearer_token, secret_matches
+from bot.metrics import timed_turn
 from core.client_key import CLIENT_METADATA_KEY, ClientKeys
 
 logger = logging.getLogger(__name__)
@@ -119,20 +120,24 @@ class ShopRestInput(InputChannel):
                 )
             collector = CollectingOutputChannel()
             try:
-                await on_new_message(
-                    UserMessage(
-                        inbound.text,
-                        collector,
-                        inbound.sender,
-                        input_channel=self.name(),
-                        # The channel's own client key replaces any the caller sent.
-                        metadata={
-                            **inbound.metadata,
-                            CLIENT_METADATA_KEY: self.client_keys.key(
-                                request.ip, request.headers.get("x-forwarded-for")
-                            ),
-                        },
-                    )
+                await timed_turn(
+                    self.name(),
+                    inbound.sender,
+                    on_new_message(
+                        UserMessage(
+                            inbound.text,
+                            collector,
+                            inbound.sender,
+                            input_channel=self.name(),
+                            # The channel's own client key replaces any the caller sent.
+                            metadata={
+                                **inbound.metadata,
+                                CLIENT_METADATA_KEY: self.client_keys.key(
+                                    request.ip, request.headers.get("x-forwarded-for")
+                                ),
+                            },
+                        )
+                    ),
                 )
             except Exception:
                 logger.exception("Failed to handle a message from %s", inbound.sender)

@@ -43,6 +43,7 @@ from bot.channels.telegram_output import TelegramOutputChannel
 from bot.channels.telegram_policy import COMMAND_PAYLOADS, Decision, Kind, classify
 from bot.channels.telegram_stream import DraftStreams, parse_push
 from bot.channels.widget_auth import bearer_token
+from bot.metrics import timed_turn
 from bot.storage.engine import make_engine
 from bot.storage.telegram import TelegramLinks, TelegramUpdates
 
@@ -398,14 +399,18 @@ class TelegramInput(InputChannel):
             token = await asyncio.to_thread(self.links.token_for, decision.user_id)
             if token:
                 metadata["customer_token"] = token
-            await self._on_new_message(
-                UserMessage(
-                    text,
-                    output,
-                    decision.sender_id,
-                    input_channel=self.name(),
-                    metadata=metadata,
-                )
+            await timed_turn(
+                self.name(),
+                decision.sender_id,
+                self._on_new_message(
+                    UserMessage(
+                        text,
+                        output,
+                        decision.sender_id,
+                        input_channel=self.name(),
+                        metadata=metadata,
+                    )
+                ),
             )
 
     @contextlib.asynccontextmanager

@@ -29,6 +29,7 @@ from bot.channels.widget_auth import ConversationTokens
 from bot.channels.widget_output import WidgetOutputChannel
 from bot.channels.widget_service import Feedback, WidgetService
 from bot.channels.widget_stream import POLL_INTERVAL_S, StreamHub, event_stream
+from bot.metrics import timed_turn
 from bot.storage.engine import make_engine
 from bot.storage.event_log import EventLog
 from bot.storage.handoffs import HandoffQueue
@@ -294,15 +295,19 @@ class WidgetInput(InputChannel):
         if message.customer_token:
             metadata["customer_token"] = message.customer_token
         try:
-            await on_new_message(
-                UserMessage(
-                    message.text,
-                    WidgetOutputChannel(self.service.store),
-                    conversation_id,
-                    input_channel=self.name(),
-                    message_id=message.client_id,
-                    metadata=metadata,
-                )
+            await timed_turn(
+                self.name(),
+                conversation_id,
+                on_new_message(
+                    UserMessage(
+                        message.text,
+                        WidgetOutputChannel(self.service.store),
+                        conversation_id,
+                        input_channel=self.name(),
+                        message_id=message.client_id,
+                        metadata=metadata,
+                    )
+                ),
             )
         except Exception:
             logger.exception("Failed to handle widget message %s", message.client_id)

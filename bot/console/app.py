@@ -21,6 +21,7 @@ from bot.console import (
     correction_views,
     export_views,
     handoff_views,
+    ops_views,
     teach_views,
     views,
 )
@@ -50,6 +51,8 @@ MAX_BODY_BYTES = 256 * 1024
 # (path, methods, access, endpoint): every route of the console, in one place.
 ROUTES: list[tuple[str, list[str], Access, Endpoint]] = [
     ("/health", ["GET"], Access.PUBLIC, views.health),
+    ("/ready", ["GET"], Access.PUBLIC, ops_views.ready),
+    ("/metrics", ["GET"], Access.PUBLIC, ops_views.scrape),  # loopback or the metrics token
     ("/signin", ["GET"], Access.PUBLIC, views.signin_page),
     ("/signin", ["POST"], Access.PUBLIC, views.signin),
     ("/signout", ["POST"], Access.AGENT, views.signout),
@@ -168,4 +171,5 @@ def build_app(console: Console) -> Starlette:
         max_body_size=MAX_BODY_BYTES,
     )
     app.state.console = console
+    app.state.metrics = ops_views.console_registry(console)
     return app

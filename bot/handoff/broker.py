@@ -12,6 +12,8 @@ console's writes) alike. This broker folds them into the application database:
 - ``user``/``bot``/``slot`` events update the conversation's summary row (channel, counts, last
   message, intent and sentiment, the verified customer; for the list's filters, turns not
   understood, the lowest intent confidence, negative turns);
+- every event feeds the Prometheus metrics (``bot.metrics``): the action that answered a turn,
+  fallbacks, and each handoff opened;
 - ``agent`` events carrying the widget's ``data.feedback`` count the shopper's thumbs up/down;
 - every shopper message and every bot, agent or notice message with text is stored in
   ``conversation_messages`` (full-text search, analytics: :func:`message_of`) in the summary
@@ -39,6 +41,7 @@ from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy.engine import Engine
 
+from bot.metrics import ShopMetrics, metrics
 from bot.storage.clock import utc_from_timestamp, utcnow
 from bot.storage.conversations import ConversationIndex, SummaryUpdate
 from bot.storage.engine import make_engine
@@ -118,8 +121,9 @@ class HandoffEventBroker(EventBroker):
         engine: The application database (upgraded to head by ``shopbot run``).
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, shop_metrics: ShopMetrics | None = None) -> None:
         self.engine = engine
+        self.metrics = shop_metrics or metrics()
         self.queue = HandoffQueue(engine)
         self.conversations = ConversationIndex(engine)
         self.widget_log = EventLog(engine)
@@ -147,6 +151,7 @@ class HandoffEventBroker(EventBroker):
         if not isinstance(sender, str) or not isinstance(kind, str):
             return
         try:
+            self.metrics.on_event(sender, event)  # turn kinds, fallbacks (bot.metrics)
             self._fold(sender, kind, event)
         except Exception:
             logger.exception("Handoff broker could not fold a %r event of %s", kind, sender)
@@ -215,6 +220,7 @@ class HandoffEventBroker(EventBroker):
         )
         if not created:
             return
+        self.metrics.handed_off(channel)
         self.conversations.apply(sender, SummaryUpdate(at=_at(event), handoff=True))
         if channel == WIDGET_CHANNEL:
             position = self.queue.position(sender)

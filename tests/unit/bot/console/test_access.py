@@ -14,7 +14,13 @@ from bot.console.context import Console
 from tests.unit.bot.console.helpers import ADMIN, AGENT, TestClient, signed_in
 
 # The only routes anyone may call. Adding one here is a deliberate security decision.
-PUBLIC = {("/health", "GET"), ("/signin", "GET"), ("/signin", "POST")}
+PUBLIC = {
+    ("/health", "GET"),
+    ("/ready", "GET"),
+    ("/metrics", "GET"),  # loopback or the metrics token: tests/unit/bot/console/test_ops_views.py
+    ("/signin", "GET"),
+    ("/signin", "POST"),
+}
 ADMIN_ONLY = {
     ("/api/agents", "GET"),
     ("/api/corrections/{correction_id}/accept", "POST"),
