@@ -43,10 +43,14 @@ from actions.store.runtime import get_settings
 from actions.streaming import TokenPusher, pusher_for
 from knowledge.answer import AnswerPipeline
 from knowledge.product_search import render_product_list, search_products
+from knowledge.prompt import OFF_POLICY_ANSWER, UNKNOWN_ANSWER
 from knowledge.retriever import parse_filters
 from knowledge.types import Answer, Filters
 
 logger = logging.getLogger(__name__)
+
+GENERIC_UNKNOWN = frozenset({UNKNOWN_ANSWER, OFF_POLICY_ANSWER})
+"""The pipeline's general "not in our sources" replies (an open question's fallback replaces them)."""
 
 UNAVAILABLE_TEXT = (
     "I can't look that up right now, sorry. Would you like me to connect you with a human agent?"
@@ -249,7 +253,9 @@ async def answer_and_reply(
         [c["doc_id"] for c in record["citations"]],
         answer.latency_ms.get("total", 0.0),
     )
-    if fallback_response and answer.outcome == "unknown":
+    # The generic "not in our sources" gives way to the caller's fallback; a specific unknown
+    # ("the catalog doesn't say whether X is in stock") is shown as it is.
+    if fallback_response and answer.outcome == "unknown" and answer.text in GENERIC_UNKNOWN:
         dispatcher.utter_message(response=fallback_response)
         return [SlotSet(SOURCES_SLOT, record)]
     custom = {k: record[k] for k in ("outcome", "citations", "sources", "latency_ms")}

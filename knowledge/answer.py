@@ -25,7 +25,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from knowledge.answer_checks import answer_gap, is_refusal, name_overlap, relevance
+from knowledge.answer_checks import (
+    answer_gap,
+    asks_availability,
+    availability_unknown_text,
+    is_refusal,
+    name_overlap,
+    relevance,
+)
 from knowledge.prompt import (
     OFF_POLICY_ANSWER,
     UNKNOWN_ANSWER,
@@ -404,6 +411,14 @@ class AnswerPipeline:
         if not groups:
             return self._unknown(ctx)
         group = groups[0]
+        if (
+            group[0].kind == "product"
+            and "in_stock" not in group[0].metadata
+            and asks_availability(ctx.question)
+        ):
+            # The catalog does not say; the passage would answer with other facts instead.
+            ctx.lap("fallback", since)
+            return self._unknown(ctx, availability_unknown_text(group[0].title))
         text = render_passage(group, ctx.question)
         # Product text is no authority for promises: a rendering that quotes one (a planted
         # "all buyers get 75% off") keeps only the catalog's structured facts. FAQ text is policy.

@@ -27,6 +27,8 @@ __all__ = [
     "FAQ_MIN_SPAN_SHARE",
     "FAQ_MIN_WORDS",
     "answer_gap",
+    "asks_availability",
+    "availability_unknown_text",
     "fact_gap",
     "is_refusal",
     "name_overlap",
@@ -158,3 +160,24 @@ def is_refusal(text: str) -> bool:
     """Whether a generated answer is the trained "not in the sources" / "off policy" reply."""
     lowered = text.strip().lower()
     return lowered.startswith(_REFUSAL_PREFIXES)
+
+
+_AVAILABILITY_RE = re.compile(
+    r"\b(?:in[- ]stock|out of stock|sold out|stock|availability"
+    r"|(?:is|are)\b[^?.!]{0,80}\bavailable\b(?!\s+(?:in|for|with)\b))",
+    re.IGNORECASE,
+)
+
+
+def asks_availability(question: str) -> bool:
+    """Whether the shopper asks if something is in stock ("is the X still available?"), not
+    which variants exist ("is it available in red?")."""
+    return bool(_AVAILABILITY_RE.search(question))
+
+
+def availability_unknown_text(title: str) -> str:
+    """The honest reply when the catalog does not say whether ``title`` is in stock."""
+    return (
+        f"Our catalog doesn't say whether the {short_name(title)} is in stock right now, so I "
+        "can't promise it is. Would you like me to connect you with a human agent who can check?"
+    )

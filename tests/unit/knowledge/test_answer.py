@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -9,7 +10,7 @@ import pytest
 
 from knowledge.answer import AnswerPipeline
 from knowledge.prompt import OFF_POLICY_ANSWER, UNKNOWN_ANSWER
-from knowledge.types import Hit
+from knowledge.types import Hit, Passage
 from tests.unit.knowledge.answer_doubles import (
     GUILLOW,
     GUILLOW_CHUNK,
@@ -261,3 +262,35 @@ def test_passage_fallback_keeps_a_description_that_repeats_the_title() -> None:
     )
     assert answer.outcome == "passage"
     assert "Product Dimensions: 3.5 x 6.2 x 13 inches" in answer.text
+
+
+def _without_stock(passage: Passage) -> Passage:
+    """The passage as a catalog without a stock column indexes it (no availability at all)."""
+    text = "\n".join(line for line in passage.text.split("\n") if "Availability" not in line)
+    metadata = {k: v for k, v in passage.metadata.items() if k not in ("in_stock", "stock")}
+    return replace(passage, text=text, metadata=metadata)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Is the Guillow Airplane Design Studio in stock?",
+        "is the guillow airplane design studio still available?",
+        "Do you have the Guillow Airplane Design Studio in stock right now",
+    ],
+)
+def test_availability_the_catalog_does_not_list_is_an_honest_unknown(question: str) -> None:
+    pipeline = _pipeline(UNKNOWN_ANSWER, [hit(_without_stock(GUILLOW))])
+    answer = pipeline.answer(question)
+    assert answer.outcome == "unknown"
+    assert "doesn't say whether the Guillow Airplane Design Studio" in answer.text
+    assert "human agent" in answer.text and not re.search(r"\d", answer.text)
+
+
+def test_availability_the_catalog_lists_is_shown_and_other_questions_are_unaffected() -> None:
+    listed = _pipeline(UNKNOWN_ANSWER).answer("Is the Guillow Airplane Design Studio in stock?")
+    assert listed.outcome == "passage" and "in stock" in listed.text
+    colours = _pipeline(UNKNOWN_ANSWER, [hit(_without_stock(GUILLOW))]).answer(
+        "Is the Guillow Airplane Design Studio available in blue?"
+    )
+    assert colours.outcome == "passage" and "doesn't say whether" not in colours.text
