@@ -1,5 +1,12 @@
 """Validation of ``order_form``: the order number and the email address by format, then (through
-``actions.identity``, ``actions.orders`` and ``actions.returns``) ownership and the request's steps."""
+``actions.identity``, ``actions.orders`` and ``actions.returns``) ownership and the request's steps.
+
+While the form asks a slot, the answer is read from the shopper's own words as well as from the
+NLU: ``extract_<slot>`` takes the message when the slot's deterministic reader understands it
+(an order number or an email in the sentence, an item, a condition, an address, a plain yes),
+whatever intent the classifier gave it ("the shark" as ``out_of_scope``, "used it a couple of
+times" as ``deny``). A message no reader understands fills nothing, so the form is rejected and
+the form's rules (a no, a human) or the other policies answer it."""
 
 from __future__ import annotations
 
@@ -14,7 +21,9 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions import orders, returns
-from actions.validation import normalize_email, normalize_order_number, shorten
+from actions.store.addresses import AddressError, parse_address
+from actions.validation import emails_in, order_numbers_in, shorten, value_in_message
+from actions.yes_no import has_doubt, opens_with_yes
 
 logger = logging.getLogger(__name__)
 
@@ -40,14 +49,16 @@ def _validator(check: _Check, doc: str) -> _SlotValidator:
     return validate
 
 
-def _format_check(slot: str, normalize: Callable[[Any], str | None]) -> _Check:
-    """``normalize`` the value; when that gives None, say why (``utter_invalid_<slot>``) and
-    leave the slot empty so the form asks again."""
+def _format_check(slot: str, find: Callable[[str], list[str]]) -> _Check:
+    """The one value ``find`` reads in the message (else in the slot's value); when there is none
+    or several, say why (``utter_invalid_<slot>``) and leave the slot empty so the form asks again.
+    """
 
     def check(
         slot_value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any]:
-        normalized = normalize(slot_value)
+        text = (tracker.latest_message or {}).get("text")
+        normalized = value_in_message(text, slot_value, find)
         if normalized is None:
             label = slot.replace("_", " ")
             logger.info("Rejected %s %r from %s", label, shorten(slot_value), tracker.sender_id)
@@ -57,6 +68,51 @@ def _format_check(slot: str, normalize: Callable[[Any], str | None]) -> _Check:
         return {slot: normalized}
 
     return check
+
+
+_Reader = Callable[[str, Tracker], Any]
+"""The slot value a message's text gives (None: the text is not an answer to the question)."""
+
+_SlotExtractor = Callable[[Any, CollectingDispatcher, Tracker, DomainDict], dict[str, Any]]
+
+
+def _extractor(slot: str, read: _Reader, doc: str) -> _SlotExtractor:
+    """The ``extract_<slot>`` method ``FormValidationAction`` looks up: while the form asks
+    ``slot`` and the slot mappings filled nothing this turn, the value ``read`` gets from the text.
+    """
+
+    def extract(
+        self: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("requested_slot") != slot or slot in tracker.slots_to_validate():
+            return {}
+        text = (tracker.latest_message or {}).get("text")
+        if not isinstance(text, str) or not text.strip() or text.startswith("/"):
+            return {}
+        value = read(text, tracker)
+        if value is None:
+            return {}
+        logger.info("Read %s from the words of %s", slot, tracker.sender_id)
+        return {slot: value}
+
+    extract.__doc__ = doc
+    return extract
+
+
+def _one_found(find: Callable[[str], list[str]]) -> _Reader:
+    return lambda text, tracker: text if len(find(text)) == 1 else None
+
+
+def _address(text: str, tracker: Tracker) -> str | None:
+    try:
+        parse_address(text)
+    except AddressError:
+        return None
+    return text
+
+
+def _plain_yes(text: str, tracker: Tracker) -> str | None:
+    return "yes" if opens_with_yes(text) and not has_doubt(text) else None
 
 
 def _delegate(module: ModuleType, function: str) -> _Check:
@@ -103,12 +159,28 @@ class ValidateOrderForm(FormValidationAction):
 
     # Format first: a malformed value is asked for again before anything is looked up.
     validate_order_number = _validator(
-        _format_check("order_number", normalize_order_number),
-        "Accept a 6-digit order number (``#`` and spaces allowed); otherwise ask again.",
+        _format_check("order_number", order_numbers_in),
+        "Accept one 6-digit order number (``#``, spaces and hyphens allowed); otherwise ask again.",
     )
     validate_email = _validator(
-        _format_check("email", normalize_email),
-        "Accept a well-formed email address (lower-cased); otherwise ask again.",
+        _format_check("email", emails_in),
+        "Accept one well-formed email address (lower-cased); otherwise ask again.",
+    )
+
+    # The shopper's words, when the slot mappings (NLU intent and entities) filled nothing.
+    extract_order_number = _extractor(
+        "order_number", _one_found(order_numbers_in), "One order number in the sentence."
+    )
+    extract_email = _extractor("email", _one_found(emails_in), "One email address in the sentence.")
+    extract_return_item = _extractor(
+        "return_item", returns.readable_item_choice, "A choice among the listed items."
+    )
+    extract_item_condition = _extractor(
+        "item_condition", returns.readable_condition, "A condition the shopper describes."
+    )
+    extract_new_address = _extractor("new_address", _address, "A full postal address.")
+    extract_order_confirmed = _extractor(
+        "order_confirmed", _plain_yes, 'A reply that opens with a plain yes ("correct, go ahead").'
     )
 
     # The request's own steps: each is the function of that feature's module.

@@ -67,6 +67,7 @@ from actions.store.types import (
     StoreUnavailable,
 )
 from actions.validation import normalize_order_number, shorten
+from actions.yes_no import is_yes
 
 logger = logging.getLogger(__name__)
 
@@ -188,11 +189,22 @@ def validate_new_address(
 def validate_order_confirmed(
     value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
 ) -> dict[str, Any]:
-    """Turn a "yes" to this plan's question into ``"<plan>:<order>"`` (anything else: ask again)."""
+    """Turn a "yes" to this plan's question into ``"<plan>:<order>"`` (anything else: ask again).
+
+    A yes is the ``affirm`` intent, the request's own intent ("cancel it") or a reply that opens
+    with a plain yes ("correct, change it"), and never a reply with a no, a doubt or a question in
+    it ("no, keep it", "hold on, the zip is wrong"), whatever the NLU made of it (``actions.yes_no``).
+    """
     owner = ownership_of(tracker)
     plan = tracker.get_slot("order_plan") or ""
-    intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-    if owner is None or not value or intent not in CONFIRM_INTENTS.get(plan, frozenset()):
+    latest = tracker.latest_message or {}
+    intent = (latest.get("intent") or {}).get("name")
+    if (
+        owner is None
+        or not value
+        or plan not in CONFIRM_INTENTS
+        or not is_yes(latest.get("text"), intent, CONFIRM_INTENTS[plan])
+    ):
         return {"order_confirmed": None}
     logger.info("Sender %s confirmed %s of order %s", tracker.sender_id, plan, owner.order_number)
     return {"order_confirmed": f"{plan}:{owner.order_number}"}

@@ -56,8 +56,23 @@ _CONDITION_PHRASES: tuple[tuple[ItemCondition, tuple[str, ...]], ...] = (
     ),
     (
         ItemCondition.USED,
-        ("used", "worn", "washed", "scratched", "damaged it", "broke it", "i damaged", "wear"),
+        (
+            "used",
+            "worn",
+            "wore",
+            "washed",
+            "scratched",
+            "damaged it",
+            "broke it",
+            "i damaged",
+            "wear",
+            "played with",
+        ),
     ),
+)
+# "never even opened it", "haven't opened the box": a negation a few words before "opened".
+_NOT_OPENED = re.compile(
+    r"\b(?:never|not|hasn'?t|haven'?t|didn'?t)\s+(?:\w+\s+){0,3}?open(?:ed)?\b"
 )
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "last": -1}
 _ALL = re.compile(r"\b(all|everything|both|whole order|all of them|entire order)\b", re.IGNORECASE)
@@ -68,6 +83,8 @@ def parse_condition(value: object) -> ItemCondition | None:
     if not isinstance(value, str):
         return None
     text = " ".join(value.lower().replace("’", "'").replace("_", " ").split())
+    if _NOT_OPENED.search(text):
+        return ItemCondition.UNOPENED
     for condition, phrases in _CONDITION_PHRASES:
         if text == condition.value.replace("_", " ") or any(p in text for p in phrases):
             return condition
@@ -105,6 +122,23 @@ def chosen_items(tracker: Tracker, quote: ReturnQuote) -> list[ReturnableItem]:
     raw = str(tracker.get_slot("return_item") or "")
     ids = {int(part) for part in raw.split(",") if part.strip().isdigit()}
     return [item for item in quote.items if item.item_id in ids]
+
+
+def readable_condition(text: str, tracker: Tracker) -> str | None:
+    """``text`` when it describes a condition (for ``extract_item_condition``), else None."""
+    return text if parse_condition(text) is not None else None
+
+
+def readable_item_choice(text: str, tracker: Tracker) -> str | None:
+    """``text`` when it picks items of the order's return quote (for ``extract_return_item``)."""
+    owner = ownership_of(tracker)
+    if owner is None:
+        return None
+    try:
+        quote = get_store().quote_return(owner)
+    except StoreError:
+        return None  # validate_return_item explains, once the form asks again
+    return text if parse_items(text, quote.items) else None
 
 
 def validate_return_item(

@@ -11,11 +11,13 @@ as in a conversation, in this process:
 2. a tracker with ``order_form`` active, asking the answer's slot (and the slots earlier steps
    filled: a verified order, the request's plan), receives the message, and Rasa's own
    ``ActionExtractSlots`` applies the domain's slot mappings;
-3. a rule of the form that stops it (``deny``, a human) ends there: nothing is kept. A message
-   that fills no slot is rejected by the form: nothing is kept;
-4. otherwise the action server's ``validate_order_form`` (``actions.forms.ValidateOrderForm``)
-   runs on that tracker, as the action server would receive it, with a store double
-   (:class:`EvalStore`) that owns every order and lists the items the answer's context names.
+3. the action server's ``validate_order_form`` (``actions.forms.ValidateOrderForm``, with its
+   ``extract_<slot>`` methods) runs on that tracker, as the action server would receive it, with
+   a store double (:class:`EvalStore`) that owns every order and lists the items the answer's
+   context names;
+4. as in Rasa's ``FormAction.validate``, when nothing was extracted and the action set no slot,
+   the form is rejected: nothing is kept (``stopped`` when a rule of the form answers the intent,
+   ``deny`` or a human; ``not_extracted`` otherwise).
 
 The kept value is compared with the gold one: ``order_confirmed`` counts as ``yes`` only when
 the form recorded a confirmation of the plan for the order; ``return_item`` maps the item ids
@@ -213,8 +215,6 @@ class FormAnswerScorer:
 
         parsed = await self.agent.parse_message(answer.text)
         intent = str((parsed.get("intent") or {}).get("name") or "")
-        if intent in self.stops:
-            return Outcome(answer, intent, as_gold(answer, None), "stopped")
         events = [
             *(SlotSet(name, value) for name, value in slots_before(answer).items()),
             ActiveLoop(answer.form),
@@ -230,15 +230,21 @@ class FormAnswerScorer:
             self.domain,
         )
         form_slots = set(self.domain.required_slots_for_form(answer.form))
-        if not any(isinstance(e, SlotSet) and e.key in form_slots for e in extracted):
-            return Outcome(answer, intent, as_gold(answer, None), "not_extracted")
         for event in extracted:
             tracker.update(event)
-        value = await self._validated(answer, tracker)
+        # Rasa's FormAction.validate: the validation action always runs; the form is rejected
+        # when nothing was extracted and the action set no slot either (then the rules answer).
+        value, validated = await self._validated(answer, tracker)
+        if not validated and not any(
+            isinstance(e, SlotSet) and e.key in form_slots for e in extracted
+        ):
+            how = "stopped" if intent in self.stops else "not_extracted"
+            return Outcome(answer, intent, as_gold(answer, None), how)
         return Outcome(answer, intent, as_gold(answer, value), "validated")
 
-    async def _validated(self, answer: FormAnswer, tracker: Any) -> Any:
-        """Run ``validate_order_form`` as the action server would; the slot's final value."""
+    async def _validated(self, answer: FormAnswer, tracker: Any) -> tuple[Any, bool]:
+        """Run ``validate_order_form`` as the action server would: the slot's final value, and
+        whether the action set any slot (which keeps the form from being rejected)."""
         from rasa.shared.core.trackers import EventVerbosity
         from rasa_sdk import Tracker
         from rasa_sdk.executor import CollectingDispatcher
@@ -254,11 +260,14 @@ class FormAnswerScorer:
             )
         finally:
             runtime.set_store(None)
-        value = sdk_tracker.get_slot(answer.slot)
+        value = tracker.get_slot(answer.slot)
+        slots_set = False
         for event in events:
-            if event.get("event") == "slot" and event.get("name") == answer.slot:
-                value = event.get("value")
-        return value
+            if event.get("event") == "slot" and event.get("name") != "requested_slot":
+                slots_set = True
+                if event.get("name") == answer.slot:
+                    value = event.get("value")
+        return value, slots_set
 
 
 def summarize(outcomes: list[Outcome]) -> dict[str, Any]:

@@ -14,6 +14,10 @@ __all__ = ["AddressError", "parse_address"]
 
 _REGION_ZIP = re.compile(r"^(?P<region>[A-Za-z]{2})\s+(?P<zip>\d{5}(?:-\d{4})?)$")
 _COUNTRY = {"US", "USA", "UNITED STATES", "UNITED STATES OF AMERICA"}
+# Words before the house number: "please send it to 64 Hill St", "my work: 250 Commerce Pkwy".
+_LEAD_IN = re.compile(
+    r"^(?:.*?\b(?:to|is|at|address|here)\b\s*:?|[^:\d]*:)\s*(?=\d)", re.IGNORECASE
+)
 EXAMPLE = "12 Oak St, Apt 4, Austin, TX 78701"
 
 
@@ -50,7 +54,7 @@ def parse_address(text: object) -> NewAddress:
             f'I couldn\'t find the state and ZIP code in "{parts[-1]}". Please end the address '
             f'with them, like "{EXAMPLE}".'
         )
-    line1 = parts[0]
+    line1 = parts[0] if parts[0][:1].isdigit() else _LEAD_IN.sub("", parts[0])
     if not re.search(r"\d", line1) or len(line1) > 200:
         raise AddressError(
             f'"{line1[:60]}" doesn\'t look like a street address (house number and street). '

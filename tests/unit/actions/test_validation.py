@@ -1,6 +1,13 @@
 import pytest
 
-from actions.validation import normalize_email, normalize_order_number, shorten
+from actions.validation import (
+    emails_in,
+    normalize_email,
+    normalize_order_number,
+    order_numbers_in,
+    shorten,
+    value_in_message,
+)
 
 
 @pytest.mark.parametrize(
@@ -42,3 +49,50 @@ def test_normalize_email(raw: object, expected: str | None) -> None:
 def test_shorten_single_line() -> None:
     assert shorten("a\nb") == "a b"
     assert len(shorten("x" * 100, 10)) == 10
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("sure, it's 551 203", ["551203"]),
+        ("order num 551-203 from last week", ["551203"]),
+        ("#551 203?", ["551203"]),
+        ("551203, bought 2 mugs", ["551203"]),
+        ("either 551203 or 551204", ["551203", "551204"]),
+        ("551203 ... yes 551203", ["551203"]),
+        ("invoice INV-2025-551203", []),
+        ("mail me at kim.551203@example.com", []),
+        ("call 555 120 3344", []),
+        ("delivered 2026-11-28 10:00", []),
+        ("it was 55120", []),
+    ],
+)
+def test_order_numbers_in_a_sentence(text: str, expected: list[str]) -> None:
+    assert order_numbers_in(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("sure: Kim.Lu@Example.com, thanks", ["kim.lu@example.com"]),
+        ("the one I use is d'arcy@example.co.nz.", ["d'arcy@example.co.nz"]),
+        ("'kim@example.com'", ["kim@example.com"]),
+        ("kim@example.com or kim@work.example.com", ["kim@example.com", "kim@work.example.com"]),
+        ("kim at example dot com", []),
+        ("kim@localhost", []),
+    ],
+)
+def test_emails_in_a_sentence(text: str, expected: list[str]) -> None:
+    assert emails_in(text) == expected
+
+
+def test_the_message_decides_over_the_slot_value() -> None:
+    # The NLU kept the last of two addresses; the message names two, so ask again.
+    assert value_in_message("kim@a.com or kim@b.com", "kim@b.com", emails_in) is None
+    # The NLU read part of an address; the message has the whole one.
+    assert value_in_message("d'arcy@example.com", "arcy@example.com", emails_in) == (
+        "d'arcy@example.com"
+    )
+    # A button payload or an earlier value: the slot's value.
+    assert value_in_message("", "551203", order_numbers_in) == "551203"
+    assert value_in_message(None, 551203, order_numbers_in) == "551203"

@@ -137,7 +137,9 @@ class Chat:
         """A message while the form is active (``from_text`` fills the requested slot)."""
         assert self.active, "the form is not active; use start()"
         requested = self.slots["requested_slot"]
-        if intent == "deny":
+        if intent == "deny" and not self._form_reads(intent, text, entities):
+            # Rasa runs the form first; only when it fills nothing is the form rejected and the
+            # "Shopper stops the order form" rule answers the no.
             self.active = False
             self.slots["requested_slot"] = None
             messages = [{"response": "utter_form_stopped"}]
@@ -149,6 +151,13 @@ class Chat:
         if requested == "order_confirmed" and intent in CONFIRM_INTENTS:
             candidates["order_confirmed"] = "yes"
         return self._turn(intent, text, candidates, activating=False)
+
+    def _form_reads(self, intent: str, text: str, entities: dict[str, Any]) -> bool:
+        """Whether the message fills a form slot: an entity, or ``extract_<slot>`` reads it."""
+        tracker = self._tracker(intent, text, dict(entities), True)
+        form = ValidateOrderForm()
+        events = asyncio.run(form.get_extraction_events(CollectingDispatcher(), tracker, DOMAIN))
+        return bool(entities) or any(e.get("value") is not None for e in events)
 
     def _turn(
         self, intent: str, text: str, candidates: dict[str, Any], activating: bool

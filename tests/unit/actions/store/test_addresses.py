@@ -15,6 +15,12 @@ from actions.store.policy import RETURN_WINDOW_DAYS, return_deadline
         ("12 Oak St, Apt 4, Austin, TX 78701, USA", "12 Oak St, Apt 4, Austin, TX 78701, US"),
         ("12 Oak St\nAustin TX 78701-1234", "12 Oak St, Austin, TX 78701-1234, US"),
         ("500 Main St, Boise, id 83702", "500 Main St, Boise, ID 83702, US"),
+        # Words before the house number are not part of the street.
+        ("ship it to 9 Elm Rd, Reno, NV 89501", "9 Elm Rd, Reno, NV 89501, US"),
+        ("new one: 9 Elm Rd, Reno, NV 89501", "9 Elm Rd, Reno, NV 89501, US"),
+        ("my address is 9 Elm Rd, Reno, NV 89501", "9 Elm Rd, Reno, NV 89501, US"),
+        # ...but a street named with a number keeps its name.
+        ("County Road 12 Farm, Reno, NV 89501", "County Road 12 Farm, Reno, NV 89501, US"),
     ],
 )
 def test_parse_address(text: str, expected: str) -> None:
