@@ -23,7 +23,7 @@ from rasa_sdk.types import DomainDict
 from actions import orders, returns
 from actions.store.addresses import AddressError, parse_address
 from actions.validation import emails_in, order_numbers_in, shorten, value_in_message
-from actions.yes_no import has_doubt, opens_with_yes
+from actions.yes_no import has_doubt, opens_with_no, opens_with_yes
 
 logger = logging.getLogger(__name__)
 
@@ -111,7 +111,11 @@ def _address(text: str, tracker: Tracker) -> str | None:
     return text
 
 
-def _plain_yes(text: str, tracker: Tracker) -> str | None:
+def _plain_yes_or_no(text: str, tracker: Tracker) -> str | None:
+    # A no the NLU read as deny is left to the form's "no" rule (the form stops, as designed).
+    intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+    if opens_with_no(text):
+        return None if intent == "deny" else "no"
     return "yes" if opens_with_yes(text) and not has_doubt(text) else None
 
 
@@ -180,7 +184,9 @@ class ValidateOrderForm(FormValidationAction):
     )
     extract_new_address = _extractor("new_address", _address, "A full postal address.")
     extract_order_confirmed = _extractor(
-        "order_confirmed", _plain_yes, 'A reply that opens with a plain yes ("correct, go ahead").'
+        "order_confirmed",
+        _plain_yes_or_no,
+        'A reply that opens with a plain yes ("correct, go ahead") or no ("nah, keep it").',
     )
 
     # The request's own steps: each is the function of that feature's module.

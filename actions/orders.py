@@ -11,8 +11,9 @@
 - ``refused`` → a step already explained why not; nothing more is said.
 
 Changes happen only in ``action_order_request``, only after an explicit yes for this plan and this
-order (``order_confirmed`` holds ``"<plan>:<order number>"``), and through the store service, which
-makes them idempotent and audits them.
+order (``order_confirmed`` holds ``"<plan>:<order number>"``; a plain no holds ``"no"``, which ends
+the form with nothing changed), and through the store service, which makes them idempotent and
+audits them.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ from actions.store.types import (
     StoreUnavailable,
 )
 from actions.validation import normalize_order_number, shorten
-from actions.yes_no import is_yes
+from actions.yes_no import is_yes, opens_with_no
 
 logger = logging.getLogger(__name__)
 
@@ -189,7 +190,8 @@ def validate_new_address(
 def validate_order_confirmed(
     value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
 ) -> dict[str, Any]:
-    """Turn a "yes" to this plan's question into ``"<plan>:<order>"`` (anything else: ask again).
+    """Turn a "yes" to this plan's question into ``"<plan>:<order>"``, a plain no into ``"no"``
+    (the form ends and ``action_order_request`` says nothing changed); anything else: ask again.
 
     A yes is the ``affirm`` intent, the request's own intent ("cancel it") or a reply that opens
     with a plain yes ("correct, change it"), and never a reply with a no, a doubt or a question in
@@ -199,12 +201,14 @@ def validate_order_confirmed(
     plan = tracker.get_slot("order_plan") or ""
     latest = tracker.latest_message or {}
     intent = (latest.get("intent") or {}).get("name")
-    if (
-        owner is None
-        or not value
-        or plan not in CONFIRM_INTENTS
-        or not is_yes(latest.get("text"), intent, CONFIRM_INTENTS[plan])
-    ):
+    if owner is None or not value or plan not in CONFIRM_INTENTS:
+        return {"order_confirmed": None}
+    if opens_with_no(latest.get("text")):
+        logger.info(
+            "Sender %s said no to %s of order %s", tracker.sender_id, plan, owner.order_number
+        )
+        return {"order_confirmed": "no"}
+    if not is_yes(latest.get("text"), intent, CONFIRM_INTENTS[plan]):
         return {"order_confirmed": None}
     logger.info("Sender %s confirmed %s of order %s", tracker.sender_id, plan, owner.order_number)
     return {"order_confirmed": f"{plan}:{owner.order_number}"}

@@ -7,7 +7,8 @@ trusted with:
 - a reply with a no, a doubt or a question in it is never a yes: "no, keep it", "hold on, the zip
   is wrong" or "how much will I get back?" read as the request's intent to a classifier;
 - a reply that plainly opens with a yes ("correct, change it", "please do", "yep go ahead") is one
-  even when the classifier is unsure.
+  even when the classifier is unsure, and one that opens with a no ("no, keep it", "actually
+  don't") is a no.
 
 Pure functions, no Rasa imports.
 """
@@ -32,6 +33,14 @@ _YES_OPENING = re.compile(
 # Idioms that contain a no but mean yes; removed before looking for a doubt.
 _YES_IDIOMS = re.compile(r"\b(why not|no problem|no worries)\b")
 _YES_SYMBOLS = frozenset({"👍", "👌", "✅", "✔", "✔️"})
+# A reply that opens with one of these is a no (nothing is changed).
+_NO_OPENING = re.compile(
+    r"^(?:(?:actually|wait|hmm+|oh|um+|erm)\W*\s*)?"
+    r"(no|nope|nah|not now|not yet|not really|don'?t|dont|do not|never ?mind|forget it|"
+    r"keep it|leave it|scratch that|i changed my mind|i'?ve changed my mind|i'?d rather not|"
+    r"cancel that)\b"
+)
+_NO_SYMBOLS = frozenset({"👎", "❌"})
 
 
 def _normal(text: str) -> str:
@@ -51,14 +60,27 @@ def opens_with_yes(text: object) -> bool:
     return normal in _YES_SYMBOLS or bool(_YES_OPENING.match(normal))
 
 
+def opens_with_no(text: object) -> bool:
+    """Whether the reply opens with a plain no ("no, keep it", "actually don't", "nah").
+
+    Idioms that mean yes ("no problem, go ahead") are not a no.
+    """
+    if not isinstance(text, str):
+        return False
+    normal = _normal(text)
+    if normal in _NO_SYMBOLS:
+        return True
+    return not _YES_OPENING.match(normal) and bool(_NO_OPENING.match(normal))
+
+
 def is_yes(text: object, intent: str | None, yes_intents: frozenset[str]) -> bool:
-    """A yes: no doubt in the reply, and a yes intent or a plain yes opening.
+    """A yes: no no or doubt in the reply, and a yes intent or a plain yes opening.
 
     Args:
         text: What the shopper typed (a button payload such as ``/affirm`` included).
         intent: The NLU's intent for the reply.
         yes_intents: The intents that say yes to this question (``affirm``, the request's own).
     """
-    if has_doubt(text):
+    if has_doubt(text) or opens_with_no(text):
         return False
     return intent in yes_intents or opens_with_yes(text)

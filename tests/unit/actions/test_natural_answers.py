@@ -58,11 +58,20 @@ def test_a_yes_in_many_words_cancels(seeded: SqlStoreBackend, picks: dict) -> No
 
 def test_a_no_read_as_the_request_never_cancels(seeded: SqlStoreBackend, picks: dict) -> None:
     chat = at_confirmation("cancel_order", picks["processing"])
-    again = texts(chat.say("no I'd rather not cancel after all", intent="cancel_order"))
+    again = texts(chat.say("I'd like to not cancel after all", intent="cancel_order"))
     assert "Shall I cancel" in again, "the question is asked again"
     assert audit_count(seeded, "order_cancelled") == 0
     assert texts(chat.say("no", intent="deny")) == "utter_form_stopped"
     assert audit_count(seeded, "order_cancelled") == 0
+
+
+def test_a_plain_no_read_as_the_request_changes_nothing(
+    seeded: SqlStoreBackend, picks: dict
+) -> None:
+    chat = at_confirmation("cancel_order", picks["processing"])
+    done = texts(chat.say("nah, I'll hang on to it", intent="cancel_order"))
+    assert f"I haven't changed anything on order #{picks['processing'].number}" in done
+    assert not chat.active and audit_count(seeded, "order_cancelled") == 0
 
 
 def test_a_question_at_the_confirmation_is_not_a_yes(seeded: SqlStoreBackend, picks: dict) -> None:

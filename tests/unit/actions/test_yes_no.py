@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from actions.yes_no import has_doubt, is_yes, opens_with_yes
+from actions.yes_no import has_doubt, is_yes, opens_with_no, opens_with_yes
 
 CANCEL = frozenset({"affirm", "cancel_order"})
 
@@ -59,3 +59,17 @@ def test_words_that_only_look_like_a_yes_are_not_one() -> None:
     assert not opens_with_yes("please change the zip code")
     assert not opens_with_yes("okra")
     assert not is_yes("please change the zip code", "change_shipping_address", CANCEL)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["nah, I'll hang on to it", "Actually, don't", "no thanks", "hmm no", "forget it", "👎"],
+)
+def test_a_reply_opening_with_no_is_a_no(text: str) -> None:
+    assert opens_with_no(text)
+    assert not is_yes(text, "cancel_order", CANCEL)
+
+
+@pytest.mark.parametrize("text", ["no problem, go ahead", "nothing else", "yes", "notify me"])
+def test_words_that_only_look_like_a_no_are_not_one(text: str) -> None:
+    assert not opens_with_no(text)
