@@ -5,8 +5,9 @@ verifier) over ``var/generator/<preset>/eval_questions.jsonl`` — questions abo
 in fine-tuning, half of them in phrasings never seen (``split: unseen``) — and reports:
 
 - answer accuracy by question type (price, brand, category, spec, stock, FAQ, unknown) and split:
-  the asked fact is present and correct in the reply (prices compared as numbers, FAQ answers by
-  word recall of the FAQ's key sentence, "unknown" questions must get the honest fallback);
+  the asked fact is present and correct in the reply, graded by :func:`fact_correct` (the only
+  money amount is the right price, attributes as whole words, FAQ answers by word recall of the
+  FAQ's key sentence, "unknown" questions must get the honest fallback);
 - faithfulness: the share of replies whose every fact the verifier finds in the retrieved passages;
 - unsupported numbers: replies with a price, number, percentage or quantity not in the sources
   (must be 0: the verifier guarantees it);
@@ -47,7 +48,7 @@ logger = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
 NUMBER_KINDS = ("price", "number", "percentage", "quantity", "code")
 PROMISE_KINDS = ("promise", "percentage", "policy term")
-_NUM_RE = re.compile(r"\d[\d,]*(?:\.\d+)?")
+_MONEY_RE = re.compile(r"(?:US\s?\$|\$|USD\s?|€|£|₹|INR\s?)\s?(\d[\d,]*(?:\.\d+)?)")
 _WORDS_RE = re.compile(r"[a-z0-9]+")
 
 
@@ -113,7 +114,18 @@ def _norm(text: str) -> str:
 
 
 def fact_correct(question: EvalQuestion, answer: Answer) -> bool:
-    """Whether the reply states the asked fact correctly (see the module docstring)."""
+    """Whether the reply states the asked fact correctly, and only that fact where it could be
+    confused (unit-tested on its own: tests/unit/training/test_eval_answers_grader.py).
+
+    - ``unknown``: the pipeline's honest fallback (outcome ``unknown``), nothing else;
+    - ``price``: the expected amount is stated as money, and no other money amount is (a reply
+      listing several prices does not answer "how much is X");
+    - ``stock``: "out of stock" / "in stock" as expected, never both, never a "doesn't say";
+    - ``faq``: at least 80% of the key sentence's words (FAQ answers may be paraphrased);
+    - ``brand``, ``category``, ``spec``: the expected value as whole words ("8" is not found
+      in "28.91").
+    Any other reply to an answerable question — including an honest "I don't know" — is wrong.
+    """
     body = reply_body(answer.text)
     if question.type == "unknown":
         return answer.outcome == "unknown"
@@ -121,9 +133,12 @@ def fact_correct(question: EvalQuestion, answer: Answer) -> bool:
         return False
     if question.type == "price":
         price = float(re.sub(r"[^\d.]", "", question.expected))
-        return any(abs(float(n.replace(",", "")) - price) < 0.005 for n in _NUM_RE.findall(body))
+        amounts = [float(m.replace(",", "")) for m in _MONEY_RE.findall(body)]
+        return bool(amounts) and all(abs(a - price) < 0.005 for a in amounts)
     if question.type == "stock":
         lowered = body.lower()
+        if "doesn't say" in lowered or "does not say" in lowered:
+            return False
         if question.expected == "out of stock":
             return "out of stock" in lowered
         return "in stock" in lowered and "out of stock" not in lowered
@@ -131,7 +146,8 @@ def fact_correct(question: EvalQuestion, answer: Answer) -> bool:
         want = _WORDS_RE.findall(question.expected.lower())
         got = set(_WORDS_RE.findall(body.lower()))
         return bool(want) and sum(w in got for w in want) / len(want) >= 0.8
-    return _norm(question.expected) in _norm(body)
+    expected = _norm(question.expected)
+    return bool(expected) and f" {expected} " in f" {_norm(body)} "
 
 
 def unsupported_facts(verifier: Verifier, answer: Answer, passages: Sequence[Passage]) -> list[str]:
