@@ -9,6 +9,9 @@ Rasa serves custom routes only as channel blueprints under ``/webhooks/<name>/``
 - ``GET /webhooks/ops/metrics`` — the process's Prometheus metrics (``bot.metrics``), for loopback
   clients or with ``Authorization: Bearer <SHOPBOT_METRICS_TOKEN>``.
 
+It also installs :func:`bot.channels.rasa_api_guard.refuse_hostile_json`, which answers hostile
+JSON on Rasa's own API routes with a 400 (``/model/parse`` answered 500).
+
 A separate channel, not routes on the REST channel: the REST channel may be turned off or sit
 behind the store's backend, and the shopper-facing channels keep only shopper routes. See
 docs/decisions/019-health-and-metrics.md.
@@ -28,6 +31,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.rasa_api_guard import refuse_hostile_json
 from bot.metrics import SCRAPE_REFUSED, metrics, scrape_allowed
 
 logger = logging.getLogger(__name__)
@@ -87,6 +91,10 @@ class OpsInput(InputChannel):
             return response.raw(
                 generate_latest(metrics().registry), content_type=CONTENT_TYPE_LATEST
             )
+
+        @ops.listener("before_server_start")
+        async def guard_rasa_api(app: Any, _: Any) -> None:
+            app.register_middleware(refuse_hostile_json, "request")
 
         return ops
 

@@ -1,15 +1,47 @@
 """The running assistant over HTTP: a multi-turn conversation that survives a Rasa server restart,
-every turn read back from the tracker store, and bad input that never breaks the server."""
+every turn read back from the tracker store, bad input that never breaks the server — hostile JSON
+on every public endpoint of every process included — and the operator routes (health, readiness,
+Prometheus metrics) of the Rasa server and the console."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.client import HTTPConnection
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.harness import ShopBotServers
+from bot.runner import Service, demo_store
+from tests.conftest import free_port
+from tests.e2e.console_server import AGENT, ConsoleServer, running_console
+from tests.e2e.harness import STREAM_SECRET, ShopBotServers
+from tests.e2e.test_console import CSRF_RE, Browser
+from tests.e2e.widget_client import WidgetClient
+from training.bench.telegram_fake import TOKEN, FakeTelegram, text_update
 
 pytestmark = pytest.mark.e2e
+
+TELEGRAM_SECRET = "e2e-telegram-secret-0123456789abcdef"
+# Shopper text the tiny model understands as a request for a person (tests/stories/test_handoff.yml).
+ASK_FOR_HUMAN = "can I speak to someone from your support team?"
+# What json.loads alone turned into a 500 (ValueError, RecursionError), and kin.
+HOSTILE = {
+    "5,000-digit number": b'{"sender": "e2e-hostile", "message": "hi", "n": ' + b"1" * 5000 + b"}",
+    "10,000-deep nesting": b'{"sender": "e2e-hostile", "metadata": '
+    + b"[" * 10_000
+    + b"]" * 10_000
+    + b"}",
+    "lone surrogate": b'{"sender": "e2e-hostile", "message": "\\ud800"}',
+    "NaN": b'{"sender": "e2e-hostile", "message": NaN}',
+    "2 MB": b'{"sender": "e2e-hostile", "message": "' + b"x" * 2_000_000 + b'"}',
+}
+TRACEBACK = re.compile(r"Traceback|File \"|line \d+, in ")
 
 
 def user_texts(events: list[dict]) -> list[str]:
@@ -133,3 +165,218 @@ def test_plain_questions_are_not_frustration_but_an_outburst_is(servers: ShopBot
     events = servers.stored_events(sender)
     moods = [e["parse_data"]["sentiment"]["label"] for e in events if e.get("event") == "user"]
     assert moods[3:] == ["negative", "negative"], moods
+
+
+@dataclass
+class Everything:
+    """Every process of ``shopbot run`` (Telegram against a fake Bot API), on free ports."""
+
+    servers: ShopBotServers
+    console: ConsoleServer
+    store: Service
+
+    @property
+    def store_url(self) -> str:
+        return f"http://{self.servers.settings.host}:{self.servers.settings.demo_port}"
+
+
+@pytest.fixture(scope="module")
+def everything(
+    tmp_path_factory: pytest.TempPathFactory, tiny_rasa_model: Path, project_root: Path
+) -> Iterator[Everything]:
+    tmp_path = tmp_path_factory.mktemp("hostile-e2e")
+    with FakeTelegram() as fake:
+        servers = ShopBotServers.with_store_copy(
+            project_root,
+            tmp_path,
+            tiny_rasa_model,
+            telegram_token=TOKEN,
+            telegram_secret=TELEGRAM_SECRET,
+            telegram_api_url=fake.url,
+            demo_port=free_port(),
+        )
+        store = demo_store(servers.settings)
+        try:
+            servers.start()
+            store.start()
+            store.wait_ready(timeout=60)
+            with running_console(project_root, tmp_path, beside=servers.settings) as console:
+                yield Everything(servers, console, store)
+        finally:
+            store.stop()
+            servers.stop()
+
+
+def fetch(
+    url: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, str]:
+    """GET (or POST ``body``) and return the status and the body as text; errors included.
+
+    http.client, not urllib: a server may answer 413 and close before reading a large body,
+    which urllib reports as a broken pipe instead of the reply.
+    """
+    parts = urlsplit(url)
+    connection = HTTPConnection(parts.hostname, parts.port, timeout=60)
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    try:
+        # Answered early: the reply is still there to read.
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            connection.request("POST" if body else "GET", path, body, headers or {})
+        reply = connection.getresponse()
+        return reply.status, reply.read().decode("utf-8", "replace")
+    finally:
+        connection.close()
+
+
+def public_endpoints(everything: Everything) -> dict[str, tuple[str, dict[str, str]]]:
+    """Every public POST route that reads JSON, with what a legitimate caller sends."""
+    servers = everything.servers
+    rasa, token = servers.base_url, servers.settings.api_token
+    json_type = {"Content-Type": "application/json"}
+    widget = WidgetClient(rasa)
+    assert widget.start().status == 200
+    shopper = {**json_type, "Authorization": f"Bearer {widget.token}"}
+    stream = {**json_type, "Authorization": f"Bearer {STREAM_SECRET}"}
+    browser = Browser(everything.console.url)
+    assert browser.sign_in(AGENT[0], AGENT[3])[0] == 200
+    _, page, _ = browser.request("/")
+    csrf = CSRF_RE.search(page).group(1)  # type: ignore[union-attr]
+    agent = {
+        **json_type,
+        "X-CSRF-Token": csrf,
+        "Cookie": "; ".join(f"{c.name}={c.value}" for c in browser.jar),
+    }
+    return {
+        "REST": (f"{rasa}/webhooks/rest/webhook", {**json_type, "Authorization": f"Bearer {servers.settings.rest_secret}"}),
+        "widget session": (f"{rasa}/webhooks/widget/session", json_type),
+        "widget message": (f"{rasa}/webhooks/widget/messages", shopper),
+        "widget feedback": (f"{rasa}/webhooks/widget/feedback", shopper),
+        "widget token push": (f"{rasa}/webhooks/widget/internal/stream", stream),
+        "Telegram webhook": (
+            f"{rasa}/webhooks/telegram/webhook",
+            {**json_type, "X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
+        ),
+        "Telegram token push": (f"{rasa}/webhooks/telegram/internal/stream", stream),
+        "Rasa API parse": (f"{rasa}/model/parse?token={token}", json_type),
+        "Rasa API messages": (f"{rasa}/conversations/e2e-hostile/messages?token={token}", json_type),
+        "Rasa API events": (f"{rasa}/conversations/e2e-hostile/tracker/events?token={token}", json_type),
+        "Rasa API without token": (f"{rasa}/model/parse", json_type),
+        "console claim": (f"{everything.console.url}/api/conversations/e2e-hostile/claim", agent),
+        "console reply": (f"{everything.console.url}/api/conversations/e2e-hostile/reply", agent),
+        "demo store CSP report": (f"{everything.store_url}/csp-report", json_type),
+    }  # fmt: skip
+
+
+def test_hostile_json_gets_a_4xx_with_a_reason_on_every_public_endpoint(
+    everything: Everything,
+) -> None:
+    servers = everything.servers
+    answers: dict[tuple[str, str], tuple[int, str]] = {}
+    for name, (url, headers) in public_endpoints(everything).items():
+        for kind, body in HOSTILE.items():
+            answers[name, kind] = fetch(url, body, headers)
+    print({key: status for key, (status, _) in answers.items()})  # the table, with -s
+    for (name, kind), (status, text) in answers.items():
+        assert not TRACEBACK.search(text), (name, kind, text[:500])
+        if name == "demo store CSP report":
+            # Reports are fire-and-forget: an unreadable one is dropped (204), an oversized one 413.
+            assert status in (204, 413), (name, kind, status)
+            continue
+        assert 400 <= status < 500, (name, kind, status, text[:300])
+        assert len(text.strip()) > 2, (name, kind)  # a reason, not an empty body
+        if name.startswith(("REST", "widget", "Telegram", "console")) and status == 400:
+            # Ours: the reason says what was wrong with the body (the console's 413 over 256 kB
+            # is Starlette's plain "Request Entity Too Large").
+            assert "error" in json.loads(text), (name, kind, text[:300])
+        if name.startswith("Rasa API") and "without" not in name:
+            # Rasa's error format; /model/parse answered 500 before bot.channels.rasa_api_guard.
+            assert json.loads(text)["status"] == "failure", (name, kind, text[:300])
+
+    rest = answers["REST", "5,000-digit number"]
+    assert rest[0] == 400 and "digits" in json.loads(rest[1])["error"]
+    deep = answers["REST", "10,000-deep nesting"]
+    assert deep[0] == 400 and "levels deep" in json.loads(deep[1])["error"]
+    assert answers["REST", "2 MB"][0] == 413
+
+    # Every process still answers the next normal message.
+    after = servers.say("e2e-after-hostile", "hello there")
+    assert after.status == 200 and after.texts
+    widget = WidgetClient(servers.base_url)
+    assert widget.start().status == 200 and widget.send("hi").status == 202
+    status, _ = fetch(
+        f"{servers.base_url}/webhooks/telegram/webhook",
+        json.dumps(text_update(4242, "hello")).encode(),
+        {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
+    )
+    assert status == 200
+    assert fetch(f"{everything.console.url}/health")[0] == 200
+    assert fetch(f"{everything.store_url}/health")[0] == 200
+    assert servers.rasa.running and servers.actions.running
+    assert everything.console.service.running and everything.store.running
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of a scrape: (name, sorted labels) → value."""
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def total(
+    scrape: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str
+) -> float:
+    """The sum of ``name``'s samples whose labels include ``labels``."""
+    return sum(
+        value
+        for (sample, sample_labels), value in scrape.items()
+        if sample == name and set(labels.items()) <= set(sample_labels)
+    )
+
+
+def test_operator_routes_health_readiness_and_metrics_that_move(everything: Everything) -> None:
+    servers, console = everything.servers, everything.console
+    ops = f"{servers.base_url}/webhooks/ops"
+    assert fetch(f"{ops}/health") == (200, '{"status":"ok"}')
+    status, text = fetch(f"{ops}/ready")
+    assert status == 200, text
+    assert json.loads(text)["checks"] == {"model": "ok", "action_server": "ok"}
+    status, text = fetch(f"{console.url}/ready")
+    assert status == 200 and json.loads(text)["checks"] == {"database": "ok"}
+
+    status, text = fetch(f"{ops}/metrics")
+    assert status == 200, text
+    before = samples(text)
+    sender = "e2e-metrics"
+    assert servers.say(sender, "hello there").status == 200
+    assert servers.say(sender, "where is my order").status == 200
+    assert servers.say(sender, ASK_FOR_HUMAN).status == 200
+    after = samples(fetch(f"{ops}/metrics")[1])
+
+    def moved(name: str, **labels: str) -> float:
+        return total(after, name, **labels) - total(before, name, **labels)
+
+    assert moved("shopbot_messages_received_total", channel="rest") == 3
+    assert moved("shopbot_reply_seconds_count", channel="rest") == 3
+    kinds = {
+        dict(labels)["kind"]
+        for (name, labels), value in after.items()
+        if name == "shopbot_reply_seconds_count" and dict(labels)["channel"] == "rest"
+    }
+    assert "order_form" in kinds or "action_handoff" in kinds, kinds  # the action that answered
+    assert moved("shopbot_handoffs_total", channel="rest") == 1
+    assert moved("shopbot_errors_total") == 0
+
+    # Through a proxy (X-Forwarded-For), or with a token that is not set: refused.
+    status, text = fetch(f"{ops}/metrics", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert status == 403 and "SHOPBOT_METRICS_TOKEN" in text
+    status, text = fetch(f"{console.url}/metrics")
+    assert status == 200 and total(samples(text), "shopbot_console_handoffs_waiting") >= 1
+    assert fetch(f"{console.url}/metrics", headers={"X-Forwarded-For": "1.2.3.4"})[0] == 403
+
+    # The action server goes away: the Rasa server is alive but no longer ready.
+    servers.actions.stop()
+    status, text = fetch(f"{ops}/ready")
+    assert status == 503 and json.loads(text)["checks"]["action_server"].startswith("unreachable")
+    assert fetch(f"{ops}/health")[0] == 200

@@ -1,0 +1,74 @@
+"""Refuse hostile JSON on Rasa's own HTTP API routes with a 400/413, before Rasa reads it.
+
+Rasa 3.6's ``POST /model/parse`` wraps everything in ``except Exception`` → 500, so a body it
+cannot parse (a 5,000-digit number, 10,000-deep nesting, invalid JSON) or one without ``text``
+answered ``500 ParsingError``. Rasa's other JSON routes answer 400 already; they get the same checks
+so every route behaves alike. A request middleware of the Rasa app (installed by the ``ops``
+channel at start-up) decodes the body of those routes with :func:`core.json_body.load_json_body`
+and answers in Rasa's error format when it refuses; anything it lets through reaches Rasa
+unchanged (which then checks the token: a hostile body gets its 400 even without one, which tells
+the caller nothing).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import rasa
+from sanic import response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from core.json_body import JsonBodyError, load_json_body
+
+logger = logging.getLogger(__name__)
+
+# Rasa's routes that read a JSON body (rasa/server.py); not /model/train and /model/test (YAML).
+JSON_ROUTES = re.compile(
+    r"^/(model/parse|conversations/.+/(messages|tracker/events|trigger_intent|execute|predict))$"
+)
+PARSE_ROUTE = "/model/parse"
+
+
+async def refuse_hostile_json(request: Request) -> HTTPResponse | None:
+    """Sanic request middleware: Rasa's error reply for a refused body, else None (go on)."""
+    if request.method not in ("POST", "PUT") or not JSON_ROUTES.match(request.path):
+        return None
+    if not request.body.strip():
+        return None  # Rasa answers an empty body itself (400)
+    try:
+        data = load_json_body(request.body)
+    except JsonBodyError as exc:
+        logger.warning(
+            "Refused a %s %s body from %s (%d): %s",
+            request.method,
+            request.path,
+            request.ip,
+            exc.status,
+            exc.reason,
+        )
+        return rasa_error(exc.status, exc.reason)
+    if (
+        request.path == PARSE_ROUTE
+        and not request.args.get("emulation_mode")
+        and not (isinstance(data, dict) and isinstance(data.get("text"), str))
+    ):
+        return rasa_error(400, 'Send the message to parse as a string in \'text\': {"text": "hi"}.')
+    return None
+
+
+def rasa_error(status: int, message: str) -> HTTPResponse:
+    """A reply in the shape of Rasa's ``ErrorResponse``."""
+    return response.json(
+        {
+            "version": rasa.__version__,
+            "status": "failure",
+            "message": message,
+            "reason": "BadRequest" if status == 400 else "PayloadTooLarge",
+            "details": {},
+            "help": None,
+            "code": status,
+        },
+        status=status,
+    )
