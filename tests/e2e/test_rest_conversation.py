@@ -216,7 +216,7 @@ def fetch(
     which urllib reports as a broken pipe instead of the reply.
     """
     parts = urlsplit(url)
-    connection = HTTPConnection(parts.hostname, parts.port, timeout=60)
+    connection = HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     try:
         # Answered early: the reply is still there to read.
