@@ -266,6 +266,7 @@ def run(settings: Settings) -> int:
             f'  Web widget:     <script src="{base}/webhooks/widget/widget.js" '
             f'data-server="{base}" defer></script>\n'
             f"  HTTP API:       {base}/status?token={settings.api_token}\n"
+            f"  Operations:     {base}/webhooks/ops/ready  (metrics: {base}/webhooks/ops/metrics)\n"
             f"  Action server:  http://{settings.host}:{settings.actions_port}/health\n"
             f"  Agent console:  {console_url(settings)}  (`shopbot agents add` makes accounts)\n"
             f"{telegram}"
