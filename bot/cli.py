@@ -39,6 +39,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "eval-retrieval": ("training.eval_retrieval", "evaluate dense, BM25 and hybrid retrieval"),
     "eval-answers": ("training.eval_answers", "evaluate grounded answers on held-out questions"),
+    "describe": (
+        "knowledge.describe_cli",
+        "write product descriptions from their attributes (verified), as JSONL or CSV",
+    ),
+    "eval-describe": (
+        "training.eval_describe",
+        "evaluate generated product descriptions on held-out products against a template",
+    ),
     "bench": ("training.bench.run", "run the benchmarks and write bench/out/report.md"),
     "agents": ("bot.console.agents_cli", "add, list and disable agent console accounts"),
     "corrections": (
