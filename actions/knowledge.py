@@ -44,7 +44,6 @@ from actions.streaming import TokenPusher, pusher_for
 from knowledge.answer import AnswerPipeline
 from knowledge.product_search import render_product_list, search_products
 from knowledge.prompt import OFF_POLICY_ANSWER, UNKNOWN_ANSWER
-from knowledge.retriever import parse_filters
 from knowledge.types import Answer, Filters
 
 logger = logging.getLogger(__name__)
@@ -344,9 +343,7 @@ class ActionSearchProducts(Action):
             return []
         products = [card.to_dict() for card in cards]
         dispatcher.utter_message(
-            text=render_product_list(
-                cards, asked_in_stock=parse_filters(query)[1].in_stock is True
-            ),
+            text=render_product_list(cards, query),
             json_message={"products": products},
         )
         record = {

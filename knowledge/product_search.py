@@ -8,12 +8,17 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from knowledge.answer_checks import relevance
+from knowledge.product_match import Order, content_terms, parse_order, select_matching
 from knowledge.prompt import format_price
 from knowledge.types import Filters, Hit, Retriever
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["AVAILABILITY_NOT_LISTED", "ProductCard", "render_product_list", "search_products"]
+
+MATCH_POOL = 200
+"""Products retrieved when a request is answered by catalog fields (an order by price, or
+similarity finding nothing) rather than by similarity alone."""
 
 AVAILABILITY_NOT_LISTED = (
     "Our catalog doesn't list stock for these, so I can't promise they're available right now; "
@@ -76,11 +81,19 @@ def search_products(
         from knowledge.retriever import parse_filters
 
         parse = parse_filters
-    clean, filters = parse(query)
+    unordered, order = parse_order(query)
+    clean, filters = parse(unordered)
     filters = replace(filters, kind="product")
-    cards = _cards(
-        retriever.search(clean or query, top_k=limit * 4, filters=filters), limit, min_score
-    )
+    text = clean or unordered or query
+    if order is not None:
+        cards = _by_price(retriever, text, filters, limit, order)
+    else:
+        cards = _cards(retriever.search(text, top_k=limit * 4, filters=filters), limit, min_score)
+        if not cards:
+            # Similarity found nothing relevant: products whose own title, brand or category
+            # carry every content word of the request ("do you sell drones?") still count.
+            hits = retriever.search(text, top_k=MATCH_POOL, filters=filters)
+            cards = _cards(select_matching(hits, content_terms(text), share=1.0), limit, 0.0)
     if not cards and filters.in_stock:
         # "in stock" found nothing: where the catalog does not say (no stock column), show the
         # matches with unknown availability (never the ones known to be out of stock); the
@@ -91,6 +104,20 @@ def search_products(
         cards = [c for c in _cards(hits, limit * 4, min_score) if c.in_stock is None][:limit]
     logger.info("Product search %r (%s) → %d products", clean, filters, len(cards))
     return cards
+
+
+def _by_price(
+    retriever: Retriever, text: str, filters: Filters, limit: int, order: Order
+) -> list[ProductCard]:
+    """ "The cheapest puzzle": every retrieved product that is one (by its catalog fields), by
+    price; with no content words ("your cheapest item"), every retrieved product."""
+    hits = retriever.search(text, top_k=MATCH_POOL, filters=filters)
+    terms = content_terms(text)
+    if terms:
+        hits = select_matching(hits, terms)
+    priced = [c for c in _cards(hits, MATCH_POOL, 0.0) if c.price is not None]
+    priced.sort(key=lambda c: c.price or 0.0, reverse=order == "price_desc")
+    return priced[:limit]
 
 
 def _cards(hits: Sequence[Hit], limit: int, min_score: float) -> list[ProductCard]:
@@ -121,18 +148,26 @@ def _cards(hits: Sequence[Hit], limit: int, min_score: float) -> list[ProductCar
     return cards
 
 
-def render_product_list(cards: Sequence[ProductCard], asked_in_stock: bool = False) -> str:
+def render_product_list(cards: Sequence[ProductCard], query: str = "") -> str:
     """The chat text for a product list (the widget renders the cards from ``json_message``).
 
-    ``asked_in_stock``: the shopper asked for products in stock; cards whose availability the
-    catalog does not list then get a line saying so (nothing about stock is promised).
+    ``query``: the shopper's request. Asked for products by price, the list says in which order;
+    asked for products in stock, cards whose availability the catalog does not list get a line
+    saying so (nothing about stock is promised).
     """
+    from knowledge.retriever import parse_filters
+
+    order = parse_order(query)[1]
+    asked_in_stock = parse_filters(query)[1].in_stock is True
     if not cards:
         return (
             "Sorry, I couldn't find products matching that. Could you describe it differently, "
             "or would you like me to connect you with a human agent?"
         )
-    lines = ["Here is what I found:" if len(cards) > 1 else "Here is one match:"]
+    head = "Here is what I found" if len(cards) > 1 else "Here is one match"
+    if order is not None and len(cards) > 1:
+        head += ", lowest price first" if order == "price_asc" else ", highest price first"
+    lines = [head + ":"]
     for i, card in enumerate(cards, 1):
         price = (
             format_price(card.price, card.currency)

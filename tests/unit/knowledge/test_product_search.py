@@ -89,7 +89,7 @@ def test_in_stock_search_over_a_catalog_without_stock_says_it_is_not_listed() ->
     cards = search_products("jackets in stock", retriever, limit=5)
     assert [c.name for c in cards] == ["Waterproof Jacket 1", "Waterproof Jacket 3"]
     assert retriever.calls[0][2] == Filters(in_stock=True, kind="product")
-    text = render_product_list(cards, asked_in_stock=True)
+    text = render_product_list(cards, "jackets in stock")
     assert "(in stock)" not in text and AVAILABILITY_NOT_LISTED in text
     assert AVAILABILITY_NOT_LISTED not in render_product_list(cards)  # not asked: no note
 
