@@ -123,7 +123,11 @@ def verification_events(dispatcher: CollectingDispatcher, tracker: Tracker) -> l
     # Switching from an order proven in this conversation to another one: on a mismatch keep the
     # new number and ask only for the email on it (the reply is the same generic one either way).
     switching = bool(tracker.get_slot(VERIFIED_CUSTOMER))
-    events = clear(VERIFIED_ORDER, VERIFIED_CUSTOMER, *FLOW_SLOTS)
+    # Only slots that hold something: a validation that sets no slot lets Rasa reject the form,
+    # so a question, a no or a request for a human while the email is asked reaches the rules.
+    events = clear(
+        *(n for n in (VERIFIED_ORDER, VERIFIED_CUSTOMER, *FLOW_SLOTS) if tracker.get_slot(n))
+    )
     customer = signed_in_customer(tracker)
     email = tracker.get_slot("email")
     if customer is None and not email:

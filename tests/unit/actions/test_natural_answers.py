@@ -98,3 +98,18 @@ def test_a_real_no_still_stops_the_form(seeded: SqlStoreBackend, picks: dict) ->
     chat = Chat()
     chat.start("track_order", "where is my parcel")
     assert texts(chat.say("no forget it", intent="deny")) == "utter_form_stopped"
+
+
+def test_a_question_while_the_email_is_asked_sets_no_slot(
+    seeded: SqlStoreBackend, picks: dict
+) -> None:
+    """Rasa rejects the form only when the validation sets no slot; then the interruption rules
+    answer the question (before, clearing slots that were already empty kept the form going)."""
+    from actions.forms import ValidateOrderForm
+    from tests.unit.actions.store.dialogue import make_tracker, run
+
+    slots = {"order_number": picks["processing"].number, "requested_slot": "email"}
+    tracker = make_tracker(slots, intent="delivery_period", text="how long does shipping take?")
+    events, messages = run(ValidateOrderForm(), tracker)
+    slots_set = [e["name"] for e in events if e.get("event") == "slot"]
+    assert slots_set in ([], ["requested_slot"]) and messages == []

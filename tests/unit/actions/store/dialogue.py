@@ -39,7 +39,22 @@ DOMAIN: dict[str, Any] = {
     "slots": {name: {"mappings": [{"type": "custom"}]} for name in FORM_SLOTS + OTHER_SLOTS},
 }
 FROM_TEXT = {"order_number", "email", "return_item", "item_condition", "new_address"}
-NOT_INTENT = {"deny", "goodbye", "human_handoff", "contact_human_agent", "out_of_scope", "thank"}
+NOT_INTENT = {
+    "deny",
+    "goodbye",
+    "human_handoff",
+    "contact_human_agent",
+    "out_of_scope",
+    "thank",
+    "bot_challenge",
+    "check_refund_policy",
+    "check_cancellation_fee",
+    "check_payment_methods",
+    "delivery_options",
+    "delivery_period",
+    "product_question",
+    "product_search",
+}
 CONFIRM_INTENTS = {"affirm", "cancel_order", "change_shipping_address", "get_refund"}
 ASK_ACTIONS: dict[str, Action] = {
     "order_confirmed": ActionAskOrderConfirmed(),
