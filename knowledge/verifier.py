@@ -1,21 +1,43 @@
 """Checks that every fact in a generated answer is supported by the passages it was generated from.
 
-Facts extracted from the answer:
+The evidence is the cited passages (all the prompt's passages when the answer cites none), as the
+generator saw them, with instruction-like sentences removed. What is checked in the answer:
 
-- prices and amounts (``$28.91``, ``28.91 dollars``, ``USD 28.91``): the same value must appear as a
-  money amount in a source (``$28.91`` == ``28.91 dollars`` == ``USD 28.910``; ``1,000`` ==
-  ``1000``); a bare number is no evidence of a price (``$12`` is not ``(12 available)``);
-- percentages (``100%``, ``20 percent``): the same number followed by ``%``/``percent`` in a source;
-- numbers with a unit (``30 days``, ``10.7 pounds``): the number followed by the same unit;
-- any other number, and codes mixing letters and digits (SKUs, model numbers): present in a source;
-- product names (runs of capitalised words): their words must occur in the sources;
+- every number, in any spelling, read by :mod:`knowledge.numbers` — the same reader reads the
+  sources, so a value is supported when a source states the same canonical value in any spelling
+  ("thirty days" == "30 days" == "30-day", "$1,000" == "1000 dollars", "twenty-five percent" ==
+  "25%", "March 14, 2026" == "2026-03-14" == "3/14/2026"):
+
+  - digits and number words, 13-19 and compounds included ("twenty-five", "one hundred and
+    five", "two thousand", "a dozen"), fractions ("1/2", "½", "three quarters", "one and a half"):
+    the same value written anywhere in a source (a bare number claims no more than that);
+  - prices: the same amount *and currency* as a money amount of a source (``$12`` is not
+    "(12 available)", ``C$28.91`` is not ``$28.91``; ``$`` and "dollars" are US dollars; ``€``,
+    ``£``, ``¥``, ``₹``/"Rs.", ``C$``/CAD, ``A$``/AUD... as :mod:`knowledge.numbers` lists);
+  - percentages: the same percentage; numbers with a unit: the same number of the same unit,
+    spelled any way ("10 lbs" == "10 pounds"; "13.4 pounds" is not "13.4 ounces", "30 business
+    days" is not "30 days"; no conversions), "an hour" is 1 hour;
+  - ranges and dimensions ("10-15 days", "between 10 and 15 days", "$10-15", "3 x 5 inches"):
+    every endpoint, with the range's unit or currency;
+  - ordinals ("3rd", "twenty-first"): the same ordinal, or that day of a date;
+  - dates: a date of a source agreeing on every part the answer names ("March 14" is supported
+    by "2026-03-14"; "March 14, 2025" is not); times of day ("9am" == "09:00"): the same time;
+
+- codes mixing letters and digits (SKUs, model numbers: ``GW-142``, ``3D``), and any other token
+  with a digit that no reading above accounts for: the whole token, verbatim, in a source;
+- product and brand names (runs of capitalised words; a single one not starting a sentence):
+  ``name_match`` of their words in the sources (close spellings allowed); month names and
+  currency words inside a date or a price are checked as that date or price;
 - citation tags (``[S1]`` — the source's position in the prompt — or ``[P:18018b6b]``,
-  ``[FAQ:faq-3]``): must name a document that was in the prompt, and when an answer cites, its
-  facts must come from the cited documents;
-- policy terms (``full refund``, ``free shipping``, ``warranty``...): present in a source;
-- promises (``discount``, ``coupon``, ``for free``, ``compensation``...): present in a store-policy
-  (FAQ) source. A product description is no authority for a promise, and sentences that try to
-  instruct the assistant are removed from every source before it counts as evidence.
+  ``[FAQ:faq-3]``): must name a document that was in the prompt;
+- policy terms (:data:`POLICY_TERMS`: "full refund", "free shipping", "warranty"...): in a source;
+- promises (:data:`PROMISE_TERMS`: "discount", "coupon", "for free", "100%", "compensation"...): in
+  a store-policy (FAQ) source — a product description is no authority for a promise. Both lists are
+  matched with number words read as digits ("one hundred percent" is "100 percent");
+- generated text only: degenerate repetition (a ``max_repeat_ngram``-word sequence said twice).
+
+Not checked: weekday names other than as capitalised names, vague quantities ("a few", "several",
+"once"), lower-case product names, and claims without a number, name, code or listed term.
 
 Anything not found is reported in ``Verification.unsupported``; the answer pipeline then never
 shows the generated text. That is the guarantee: no unsupported price or number reaches a shopper.
@@ -30,89 +52,25 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from knowledge.numbers import QuantityIndex, Reading, read
 from knowledge.prompt import CITATION_TAG_RE, evidence_text, normalize_tag, tag_index
 from knowledge.types import Passage
 
 logger = logging.getLogger(__name__)
 
-_NUM = r"\d[\d,]*(?:\.\d+)?|\.\d+"
-_MONEY_RE = re.compile(
-    rf"(?:US\s?\$|\$|USD\s?|€|£|EUR\s?|GBP\s?)\s?(?P<a>{_NUM})"
-    rf"|(?P<b>{_NUM})\s?(?:dollars?|usd|bucks|euros?|eur|pounds sterling)\b",
-    re.IGNORECASE,
-)
-_PERCENT_RE = re.compile(rf"(?P<n>{_NUM})\s?(?:%|per\s?cent\b)", re.IGNORECASE)
-_UNITS = {
-    "day": "day",
-    "days": "day",
-    "business day": "day",
-    "business days": "day",
-    "hour": "hour",
-    "hours": "hour",
-    "hr": "hour",
-    "hrs": "hour",
-    "week": "week",
-    "weeks": "week",
-    "month": "month",
-    "months": "month",
-    "year": "year",
-    "years": "year",
-    "minute": "minute",
-    "minutes": "minute",
-    "pound": "pound",
-    "pounds": "pound",
-    "lb": "pound",
-    "lbs": "pound",
-    "ounce": "ounce",
-    "ounces": "ounce",
-    "oz": "ounce",
-    "inch": "inch",
-    "inches": "inch",
-    "cm": "cm",
-    "mm": "mm",
-    "kg": "kg",
-    "ml": "ml",
-    "piece": "piece",
-    "pieces": "piece",
-    "pc": "piece",
-    "pcs": "piece",
-    "pack": "pack",
-    "packs": "pack",
-    "items": "item",
-    "item": "item",
-    "times": "times",
+_CODE_RE = re.compile(r"\b(?=[A-Za-z0-9-]*\d)(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9-]+\b")
+_DIGITS_RE = re.compile(r"\d+")
+_TOKEN_RE = re.compile(r"\S*\d\S*")
+_LABELS = {
+    "money": "price",
+    "percent": "percentage",
+    "unit": "quantity",
+    "number": "number",
+    "fraction": "fraction",
+    "ordinal": "ordinal",
+    "date": "date",
+    "time": "time",
 }
-_UNIT_ALT = "|".join(sorted((re.escape(u) for u in _UNITS), key=len, reverse=True))
-_UNIT_RE = re.compile(rf"(?P<n>{_NUM})\s?-?\s?(?P<u>{_UNIT_ALT})\b", re.IGNORECASE)
-_CODE_RE = re.compile(
-    r"\b(?=[A-Za-z0-9-]*\d)(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9-]{2,}\b"
-)
-_PLAIN_NUM_RE = re.compile(rf"(?<![\w])(?P<n>{_NUM})(?![\w])")
-_NUMBER_WORDS = {
-    "zero": 0,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "fourteen": 14,
-    "fifteen": 15,
-    "twenty": 20,
-    "thirty": 30,
-    "forty": 40,
-    "fifty": 50,
-    "sixty": 60,
-    "ninety": 90,
-    "hundred": 100,
-}
-_NUMBER_WORD_RE = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b", re.IGNORECASE)
 
 # Policy terms: must occur in some source.
 POLICY_TERMS: tuple[str, ...] = (
@@ -220,65 +178,44 @@ class Verification:
     facts: list[str] = field(default_factory=list)
 
 
-def _to_number(raw: str) -> float | None:
-    try:
-        return float(raw.replace(",", ""))
-    except ValueError:
-        return None
+def _inside(span: tuple[int, int], spans: Sequence[tuple[int, int]]) -> bool:
+    return any(s <= span[0] and span[1] <= e for s, e in spans)
 
 
-def _words_to_digits(text: str) -> str:
-    return _NUMBER_WORD_RE.sub(lambda m: str(_NUMBER_WORDS[m.group(1).lower()]), text)
+def _blank(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """``text`` with ``spans`` replaced by spaces (positions kept)."""
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = " " * (end - start)
+    return "".join(chars)
 
 
-def _same(a: float, b: float) -> bool:
-    return abs(a - b) < 0.005
+@functools.lru_cache(maxsize=4096)
+def _read_source(text: str) -> Reading:
+    """The numbers of one passage's text, cached: popular passages recur across questions."""
+    return read(text)
 
 
 @dataclass
 class _Evidence:
-    """Numbers, units, codes and words found in the sources, indexed for lookups."""
+    """Quantities, codes and words found in the sources, indexed for lookups."""
 
     text: str
-    policy_text: str
-    numbers: list[float]
-    amounts: list[float]
-    percents: list[float]
-    units: list[tuple[float, str]]
+    digits: str  # the text with number words in digits (for the policy and promise lists)
+    policy_digits: str  # the same, of the store-policy (FAQ) sources only
+    quantities: QuantityIndex
     words: set[str]
 
     @classmethod
     def from_passages(cls, passages: Sequence[Passage]) -> _Evidence:
-        texts = [_words_to_digits(CITATION_TAG_RE.sub(" ", evidence_text(p))) for p in passages]
-        policy = [t for p, t in zip(passages, texts, strict=True) if p.kind == "faq"]
+        texts = [CITATION_TAG_RE.sub(" ", evidence_text(p)) for p in passages]
         text = "\n".join(texts)
-        # Numbers may be glued to a following unit ("12.8ounces") or sit in dimensions
-        # ("10.3x3.4x0.8inches"), but digits inside codes ("B07KMVJJK7") are no evidence of a number.
-        numbers = [
-            n
-            for m in re.finditer(rf"(?<![A-WYZa-wyz0-9.,])({_NUM})", text)
-            if (n := _to_number(m.group(1).rstrip(",."))) is not None
-        ]
-        # A price must be a money amount of the sources: "$1" is not supported by "(1 available)".
-        amounts = [
-            n
-            for m in _MONEY_RE.finditer(text)
-            if (n := _to_number((m["a"] or m["b"]).rstrip(",."))) is not None
-        ]
-        percents = [n for m in _PERCENT_RE.finditer(text) if (n := _to_number(m["n"])) is not None]
-        units = [
-            (n, _UNITS[m["u"].lower()])
-            for m in _UNIT_RE.finditer(text)
-            if (n := _to_number(m["n"])) is not None
-        ]
+        readings = [_read_source(t) for t in texts]
+        quantities = QuantityIndex(m for r in readings for m in r.mentions)
         words = {w.lower().strip(".-'") for w in _WORD_RE.findall(text)}
-        return cls(text, "\n".join(policy), numbers, amounts, percents, units, words)
-
-    def has_number(self, value: float) -> bool:
-        return any(_same(value, n) for n in self.numbers)
-
-    def has_amount(self, value: float) -> bool:
-        return any(_same(value, n) for n in self.amounts)
+        digits = [r.digits for r in readings]
+        policy_digits = [d for p, d in zip(passages, digits, strict=True) if p.kind == "faq"]
+        return cls(text, "\n".join(digits), "\n".join(policy_digits), quantities, words)
 
     def has_word(self, word: str) -> bool:
         word = word.lower().strip(".-'")
@@ -355,79 +292,55 @@ class Verifier:
         # is the price of the product in S2); an answer without citations may use any passage.
         cited_passages = [p for p in passages if p.doc_id in cited]
         evidence = _evidence(tuple(cited_passages or passages))
-        body = _words_to_digits(CITATION_TAG_RE.sub(" ", answer))
+        body = CITATION_TAG_RE.sub(" ", answer)
 
-        consumed: list[tuple[int, int]] = []
-
-        def claim(span: tuple[int, int]) -> None:
-            consumed.append(span)
-
-        def is_consumed(start: int, end: int) -> bool:
-            return any(s <= start and end <= e for s, e in consumed)
-
-        for m in _MONEY_RE.finditer(body):
-            raw = m["a"] or m["b"]
-            value = _to_number(raw)
-            facts.append(f"price {m.group(0).strip()}")
-            if value is None or not evidence.has_amount(value):
-                unsupported.append(f"price {m.group(0).strip()}")
-            claim(m.span())
-        for m in _PERCENT_RE.finditer(body):
-            value = _to_number(m["n"])
-            facts.append(f"percentage {m.group(0).strip()}")
-            if value is None or not any(_same(value, p) for p in evidence.percents):
-                unsupported.append(f"percentage {m.group(0).strip()}")
-            claim(m.span())
-        for m in _UNIT_RE.finditer(body):
-            if is_consumed(*m.span()):
-                continue
-            value = _to_number(m["n"])
-            unit = _UNITS[m["u"].lower()]
-            facts.append(f"quantity {m.group(0).strip()}")
-            if value is None or not any(_same(value, n) and unit == u for n, u in evidence.units):
-                # "13.4 ounces" in the answer is fine when the source glues it ("13.4ounces").
-                glued = re.search(
-                    rf"(?<![\d.]){re.escape(m['n'])}\s?-?\s?{re.escape(m['u'])}",
-                    evidence.text,
-                    re.I,
-                )
-                if not glued:
-                    unsupported.append(f"quantity {m.group(0).strip()}")
-            claim(m.span())
+        # Every number, in any spelling, read the same way in the answer and in the sources.
+        reading = read(body)
+        found = reading.mentions
+        for mention in found:
+            fact = f"{_LABELS[mention.kind]} {mention.text}"
+            facts.append(fact)
+            if not all(evidence.quantities.supports(q) for q in mention.quantities):
+                unsupported.append(fact)
+        # Codes (SKUs, model numbers) and any digits no reading above accounts for: verbatim.
+        spans = [(m.start, m.end) for m in found]
         for m in _CODE_RE.finditer(body):
-            if is_consumed(*m.span()):
+            if _inside(m.span(), spans):
                 continue
-            code = m.group(0)
-            facts.append(f"code {code}")
-            if code.lower() not in evidence.text.lower():
-                unsupported.append(f"code {code}")
-            claim(m.span())
-        for m in _PLAIN_NUM_RE.finditer(body):
-            if is_consumed(*m.span()):
+            facts.append(f"code {m.group(0)}")
+            if m.group(0).lower() not in evidence.text.lower():
+                unsupported.append(f"code {m.group(0)}")
+            spans.append(m.span())
+        for m in _TOKEN_RE.finditer(body):
+            if all(_inside((m.start() + d.start(), m.start() + d.end()), spans)
+                   for d in _DIGITS_RE.finditer(m.group(0))):  # fmt: skip
                 continue
-            value = _to_number(m["n"])
-            facts.append(f"number {m['n']}")
-            if value is None or not evidence.has_number(value):
-                unsupported.append(f"number {m['n']}")
+            token = m.group(0).strip(",.;:!?()\"'")
+            facts.append(f"number {token}")
+            if token.lower() not in evidence.text.lower():
+                unsupported.append(f"number {token}")
 
+        digits = reading.digits  # "one hundred percent" is the promise "100 percent"
         for pattern in _POLICY_RES:
-            for m in pattern.finditer(body):
+            for m in pattern.finditer(digits):
                 facts.append(f"policy '{m.group(0)}'")
-                if not pattern.search(evidence.text):
+                if not pattern.search(evidence.digits):
                     unsupported.append(f"policy term '{m.group(0)}'")
         for pattern in _PROMISE_RES:
-            for m in pattern.finditer(body):
+            for m in pattern.finditer(digits):
                 facts.append(f"promise '{m.group(0)}'")
-                if not pattern.search(evidence.policy_text):
+                if not pattern.search(evidence.policy_digits):
                     unsupported.append(f"promise '{m.group(0)}' (not in store policy)")
 
-        for name in self._names(body):
+        # Names: numbers other than bare ones are checked above ("March" of a date, "C" of "C$5").
+        named = _blank(body, [(m.start, m.end) for m in found if m.kind != "number"])
+        for name in self._names(named):
             facts.append(f"name '{name}'")
             words = [w for w in _WORD_RE.findall(name) if w.lower() not in _GENERIC_CAPS]
             if not words:
                 continue
-            found = sum(evidence.has_word(w) for w in words)
-            if found / len(words) < self.name_match:
+            known = sum(evidence.has_word(w) for w in words)
+            if known / len(words) < self.name_match:
                 unsupported.append(f"name '{name}'")
 
         repeated = _repeated_ngram(body, self.max_repeat_ngram) if generated else ""
