@@ -30,7 +30,8 @@ generator saw them, with instruction-like sentences removed. What is checked in 
   currency words inside a date or a price are checked as that date or price;
 - citation tags (``[S1]`` — the source's position in the prompt — or ``[P:18018b6b]``,
   ``[FAQ:faq-3]``): must name a document that was in the prompt;
-- policy terms (:data:`POLICY_TERMS`: "full refund", "free shipping", "warranty"...): in a source;
+- policy terms (:data:`POLICY_TERMS`: "full refund", "free shipping", "warranty"...) and
+  availability ("in stock", "out of stock", "sold out"...): in a source;
 - promises (:data:`PROMISE_TERMS`: "discount", "coupon", "for free", "100%", "compensation"...): in
   a store-policy (FAQ) source — a product description is no authority for a promise. Both lists are
   matched with number words read as digits ("one hundred percent" is "100 percent");
@@ -92,6 +93,12 @@ POLICY_TERMS: tuple[str, ...] = (
     r"cash on delivery",
     r"loyalty program",
     r"restocking fee",
+    # Availability: a catalog without stock data says nothing, so "in stock" needs a source too.
+    r"in[- ]stock",
+    r"out of stock",
+    r"sold out",
+    r"back[- ]?order(?:ed|s)?",
+    r"pre-?orders?",
 )
 # Promises: must occur in a store-policy (FAQ) source; product text is no authority for them.
 PROMISE_TERMS: tuple[str, ...] = (

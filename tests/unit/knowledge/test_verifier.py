@@ -144,3 +144,18 @@ def test_answer_without_facts_is_supported(verifier: Verifier) -> None:
 def test_invalid_name_match_is_refused() -> None:
     with pytest.raises(ValueError, match="name_match"):
         Verifier(name_match=0)
+
+
+def _unlisted(passage: Passage) -> Passage:
+    """The passage as an export without stock data indexes it: no availability line."""
+    text = "\n".join(line for line in passage.text.split("\n") if "Availability" not in line)
+    return Passage(passage.id, passage.doc_id, passage.kind, text, passage.title, {})
+
+
+@pytest.mark.parametrize("claim", ["It is in stock", "It's sold out", "It is out of stock"])
+def test_availability_needs_a_source(verifier: Verifier, claim: str) -> None:
+    answer = f"The Guillow Airplane Design Studio costs $28.91. {claim} [{G}]."
+    verdict = verifier.verify(answer, [_unlisted(GUILLOW)])
+    assert not verdict.supported, verdict
+    listed = verifier.verify(f"The Guillow Airplane Design Studio is in stock [{G}].", [GUILLOW])
+    assert listed.supported, listed
