@@ -48,6 +48,10 @@ _CONDITION_PHRASES: tuple[tuple[ItemCondition, tuple[str, ...]], ...] = (
             "not working",
             "dead on arrival",
             "arrived broken",
+            "stopped working",
+            "won't turn on",
+            "doesn't turn on",
+            "does not turn on",
         ),
     ),
     (
@@ -72,7 +76,16 @@ _CONDITION_PHRASES: tuple[tuple[ItemCondition, tuple[str, ...]], ...] = (
 )
 # "never even opened it", "haven't opened the box": a negation a few words before "opened".
 _NOT_OPENED = re.compile(
-    r"\b(?:never|not|hasn'?t|haven'?t|didn'?t)\s+(?:\w+\s+){0,3}?open(?:ed)?\b"
+    r"\b(?:never|not|hasn'?t|haven'?t|didn'?t)\s+(?:\w+\s+){0,3}?"
+    r"(?:open(?:ed)?|taken it out|took it out)\b"
+)
+# Damage found on delivery: "the screen was cracked when it arrived", "came with a dent".
+_DAMAGED_ON_ARRIVAL = re.compile(
+    r"\b(?:broken|cracked|damaged|dented|smashed|shattered|crushed|torn|leaking)\b"
+    r".{0,30}\b(?:arrived|arrival|delivered|delivery|came|got it|in the box|out of the box)\b"
+)
+_NOT_NAME_WORDS = frozenset(
+    {"the", "one", "and", "return", "want", "both", "all", "item", "items", "please", "just"}
 )
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "last": -1}
 _ALL = re.compile(r"\b(all|everything|both|whole order|all of them|entire order)\b", re.IGNORECASE)
@@ -85,6 +98,8 @@ def parse_condition(value: object) -> ItemCondition | None:
     text = " ".join(value.lower().replace("’", "'").replace("_", " ").split())
     if _NOT_OPENED.search(text):
         return ItemCondition.UNOPENED
+    if _DAMAGED_ON_ARRIVAL.search(text):
+        return ItemCondition.DEFECTIVE
     for condition, phrases in _CONDITION_PHRASES:
         if text == condition.value.replace("_", " ") or any(p in text for p in phrases):
             return condition
@@ -92,22 +107,40 @@ def parse_condition(value: object) -> ItemCondition | None:
 
 
 def parse_items(value: object, items: tuple[ReturnableItem, ...]) -> list[ReturnableItem]:
-    """The items a reply names: a list number ("2", "the second"), "all", or part of a name."""
+    """The items a reply names: a list number ("2", "the 2nd", "the second"), "all", or part of a
+    name, several joined by "and" / "&" / "," ("the bottle and the mat", "both the charger and
+    the mat")."""
     if not isinstance(value, str) or not items:
         return []
     text = value.strip().lower()
+    by_name = _items_by_name(text, items)
+    if len(by_name) > 1:
+        return by_name
     if _ALL.search(text):
         return list(items)
-    numbers = [int(n) for n in re.findall(r"\b(\d{1,2})\b", text)]
+    numbers = [int(n) for n in re.findall(r"\b(\d{1,2})(?:st|nd|rd|th)?\b", text)]
     numbers += [n for word, n in _ORDINALS.items() if re.search(rf"\b{word}\b", text)]
     picked = []
     for n in numbers:
         index = n - 1 if n > 0 else len(items) + n
         if 0 <= index < len(items) and items[index] not in picked:
             picked.append(items[index])
-    if picked:
-        return picked
-    words = {w for w in re.findall(r"[a-z0-9]{3,}", text)} - {"the", "one", "and", "return", "want"}
+    return picked or by_name
+
+
+def _items_by_name(text: str, items: tuple[ReturnableItem, ...]) -> list[ReturnableItem]:
+    """The items named in the parts of ``text`` split at "and", "&", "," and "plus"."""
+    picked: list[ReturnableItem] = []
+    for part in re.split(r"\band\b|&|,|\bplus\b", text):
+        for item in _item_by_name(part, items):
+            if item not in picked:
+                picked.append(item)
+    return picked
+
+
+def _item_by_name(text: str, items: tuple[ReturnableItem, ...]) -> list[ReturnableItem]:
+    """The one item whose name shares the most words with ``text`` (none on a tie)."""
+    words = set(re.findall(r"[a-z0-9]{3,}", text)) - _NOT_NAME_WORDS
     scored = [
         (len(words & set(re.findall(r"[a-z0-9]{3,}", item.product_name.lower()))), item)
         for item in items

@@ -16,9 +16,18 @@ _REGION_ZIP = re.compile(r"^(?P<region>[A-Za-z]{2})\s+(?P<zip>\d{5}(?:-\d{4})?)$
 _COUNTRY = {"US", "USA", "UNITED STATES", "UNITED STATES OF AMERICA"}
 # Words before the house number: "please send it to 64 Hill St", "my work: 250 Commerce Pkwy".
 _LEAD_IN = re.compile(
-    r"^(?:.*?\b(?:to|is|at|address|here)\b\s*:?|[^:\d]*:)\s*(?=\d)", re.IGNORECASE
+    r"^(?:.*?\b(?:to|is|at|address|here|it'?s|its|that'?s)\b\s*:?|[^:\d]*:)\s*(?=\d)", re.IGNORECASE
 )
 EXAMPLE = "12 Oak St, Apt 4, Austin, TX 78701"
+_STREET_TYPES = (
+    "st|street|ave|avenue|rd|road|blvd|boulevard|dr|drive|ln|lane|ct|court|way|pl|place|pkwy|"
+    "parkway|ter|terrace|cir|circle|hwy|highway|sq|square|trl|trail|close"
+)
+_NO_COMMAS = re.compile(
+    rf"^(?P<street>\d+\w*\s+.+?\b(?:{_STREET_TYPES})\.?)\s+(?P<city>[A-Za-z][A-Za-z .'-]*?)\s+"
+    r"(?P<rest>[A-Za-z]{2}\s+\d{5}(?:-\d{4})?)$",
+    re.IGNORECASE,
+)
 
 
 class AddressError(ValueError):
@@ -36,6 +45,11 @@ def parse_address(text: object) -> NewAddress:
     parts = [p.strip() for p in re.split(r"[,\n]", text) if p.strip()]
     if parts and parts[-1].upper().rstrip(".") in _COUNTRY:
         parts = parts[:-1]
+    if len(parts) == 1:
+        # "77 Pine St Boulder CO 80302": no commas; the street ends at its type (St, Ave...)
+        no_commas = _NO_COMMAS.match(parts[0])
+        if no_commas:
+            parts = [no_commas["street"], no_commas["city"], no_commas["rest"]]
     if len(parts) >= 2 and not _REGION_ZIP.match(parts[-1]):
         # "Austin TX 78701" written without the comma before the state
         city_region = re.match(

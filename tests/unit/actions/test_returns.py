@@ -154,6 +154,10 @@ def test_a_repeated_return_opens_nothing_new(seeded: SqlStoreBackend, picks: dic
         ("doesn't work", ItemCondition.DEFECTIVE),
         ("used", ItemCondition.USED),
         ("worn twice", ItemCondition.USED),
+        ("I haven't taken it out of the wrapping", ItemCondition.UNOPENED),
+        ("the lid was smashed when it got delivered", ItemCondition.DEFECTIVE),
+        ("it stopped working on day two", ItemCondition.DEFECTIVE),
+        ("took it out once, it's perfect condition", ItemCondition.LIKE_NEW),
         ("damaged", None),
         ("blue", None),
     ],
@@ -175,3 +179,19 @@ def test_parse_items() -> None:
     assert parse_items("the socks", items) == [items[1]]
     assert parse_items("7", items) == []
     assert parse_items("a hat", items) == []
+
+
+def test_parse_items_by_several_names_and_numbered_ordinals() -> None:
+    from decimal import Decimal
+
+    items = (
+        ReturnableItem(1, "Blue Ceramic Mug", 1, Decimal("9.99")),
+        ReturnableItem(2, "Wool Socks 3-Pack", 2, Decimal("19.99")),
+        ReturnableItem(3, "Cast Iron Skillet", 1, Decimal("29.99")),
+    )
+    assert parse_items("the mug & the skillet", items) == [items[0], items[2]]
+    assert parse_items("both, the socks and the skillet", items) == [items[1], items[2]]
+    assert parse_items("the 3rd please", items) == [items[2]]
+    assert parse_items("the 1st and the 2nd", items) == [items[0], items[1]]
+    assert parse_items("both", items) == list(items)  # no names: "both"/"all" is everything
+    assert parse_items("the mug and a hat", items) == [items[0]]

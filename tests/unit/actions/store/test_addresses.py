@@ -19,6 +19,13 @@ from actions.store.policy import RETURN_WINDOW_DAYS, return_deadline
         ("ship it to 9 Elm Rd, Reno, NV 89501", "9 Elm Rd, Reno, NV 89501, US"),
         ("new one: 9 Elm Rd, Reno, NV 89501", "9 Elm Rd, Reno, NV 89501, US"),
         ("my address is 9 Elm Rd, Reno, NV 89501", "9 Elm Rd, Reno, NV 89501, US"),
+        ("that's 9 Elm Rd, Reno, NV 89501", "9 Elm Rd, Reno, NV 89501, US"),
+        # No commas at all: the street ends at its type.
+        ("9 Elm Rd Reno NV 89501", "9 Elm Rd, Reno, NV 89501, US"),
+        (
+            "40 Lake Shore Drive Lake Placid ny 12946",
+            "40 Lake Shore Drive, Lake Placid, NY 12946, US",
+        ),
         # ...but a street named with a number keeps its name.
         ("County Road 12 Farm, Reno, NV 89501", "County Road 12 Farm, Reno, NV 89501, US"),
     ],
