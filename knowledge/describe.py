@@ -239,12 +239,12 @@ class Describer:
         """
         if not text.strip():
             return ["empty draft"]
+        passages = [attribute_passage(product)]
+        problems = list(self.verifier.verify(text, passages, generated=generated).unsupported)
         words = len(re.findall(r"\w+", text))
         if words < self.min_words:
-            return [f"too short ({words} words)"]
-        passages = [attribute_passage(product)]
-        verdict = self.verifier.verify(text, passages, generated=generated)
-        return list(verdict.unsupported)
+            problems.append(f"too short ({words} words)")
+        return problems
 
     def describe(self, product: ProductLike) -> DescriptionResult:
         """Draft, verify, and decide the row of one product."""

@@ -80,6 +80,13 @@ class PrepareGeneratorArgs:
     valid_fraction: float = field(
         default=0.03, metadata={"help": "Share of fine-tuning examples kept for the eval loss."}
     )
+    describe_words: int | None = field(
+        default=None,
+        metadata={
+            "help": "Length (words) of the describe-from-attributes examples; 0 = none; "
+            "default: the preset's (none for tiny)."
+        },
+    )
 
     def __post_init__(self) -> None:
         if self.preset not in DATA_PRESETS:
@@ -92,6 +99,11 @@ class PrepareGeneratorArgs:
                 raise ValueError(
                     f"{name} must be in [0, 0.9). Currently, {name} is {value}; use e.g. 0.1."
                 )
+        if self.describe_words is not None and self.describe_words < 0:
+            raise ValueError(
+                f"describe_words must be 0 or more. Currently, describe_words is "
+                f"{self.describe_words}."
+            )
 
 
 def run(args: PrepareGeneratorArgs) -> dict[str, Any]:
@@ -111,6 +123,7 @@ def run(args: PrepareGeneratorArgs) -> dict[str, Any]:
         holdout_products=args.holdout_products,
         holdout_faq=args.holdout_faq,
         valid_fraction=args.valid_fraction,
+        describe_words=args.describe_words,
     )
     manifest = {
         "preset": args.preset,

@@ -9,13 +9,16 @@ import random
 from collections.abc import Sequence
 
 from knowledge.catalog.model import Product
+from knowledge.describe import DESCRIBE_INSTRUCTION, attribute_passage
 from knowledge.faq import FaqEntry
 from knowledge.passages import faq_passage, product_passages
 from knowledge.prompt import OFF_POLICY_ANSWER, UNKNOWN_ANSWER, PromptBudget, source_tag
 from knowledge.types import Passage
+from knowledge.verifier import Verifier
 from training.generator_data.facts import (
     answer_name,
     description_sentence,
+    description_target,
     faq_key_sentence,
     faq_paraphrase,
     product_answer,
@@ -225,6 +228,28 @@ class QABuilder:
                 )
             )
         return examples
+
+    def description_example(
+        self, product: Product, verifier: Verifier, max_words: int
+    ) -> QAExample | None:
+        """Describe from attributes: the task prefix with the product's attribute passage as the
+        only source → its real description shortened to the sentences the attributes support
+        (:func:`~training.generator_data.facts.description_target`); None when no sentence is
+        left. Draws nothing from the random generator, so the other examples stay as they were.
+
+        The ``describe`` questions above copy a description a source shows ("Tell me about
+        X"); this one writes a description no source shows, from the attributes alone — what
+        ``shopbot describe`` asks (``knowledge.describe``).
+        """
+        passage = attribute_passage(product)
+        target = description_target(product, passage, verifier, max_words)
+        if not target:
+            return None
+        self.passages[passage.id] = passage
+        return QAExample(
+            f"write-{product.id}", "describe", DESCRIBE_INSTRUCTION, target, [passage.id], [],
+            product.id, "",
+        )  # fmt: skip
 
     def unknown_examples(self, product: Product, pool: Sequence[Product]) -> list[QAExample]:
         """'Not in the sources' examples: the product is absent, or the attribute is."""

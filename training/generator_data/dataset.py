@@ -15,6 +15,7 @@ from knowledge.catalog.model import Product
 from knowledge.faq import FaqEntry
 from knowledge.passages import faq_passage, product_passages
 from knowledge.prompt import render_document
+from knowledge.verifier import Verifier
 from training.generator_data.builder import QABuilder
 from training.generator_data.facts import (
     faq_key_sentence,
@@ -149,6 +150,7 @@ def build_dataset(
     holdout_faq: float = 0.15,
     valid_fraction: float = 0.03,
     min_holdout: int = 1,
+    describe_words: int | None = None,
 ) -> GeneratorDataset:
     """Build pre-training text, fine-tuning examples and the held-out evaluation set.
 
@@ -163,6 +165,8 @@ def build_dataset(
         valid_fraction: Share of fine-tuning examples kept for the validation loss.
         min_holdout: At least this many products and FAQ entries are held out (when there are
             more than that many).
+        describe_words: Length of the describe-from-attributes targets (0: no such examples);
+            the preset's ``describe_words`` when None.
 
     Returns:
         The dataset.
@@ -202,6 +206,25 @@ def build_dataset(
     rng.shuffle(examples)
     n_valid = int(len(examples) * valid_fraction)
     valid, train = examples[:n_valid], examples[n_valid:]
+    describe_words = config.describe_words if describe_words is None else describe_words
+    if describe_words:
+        # Describe-from-attributes examples, mixed in with their own random generator: the main
+        # one's draws (and so every other example and the evaluation questions) stay unchanged.
+        verifier = Verifier()
+        # Each rejected candidate sentence would be logged: the verifier's log is for answers.
+        verifier_log = logging.getLogger("knowledge.verifier")
+        level = verifier_log.level
+        verifier_log.setLevel(logging.WARNING)
+        described = [
+            ex
+            for product in tqdm(train_products, desc="describe examples", unit="product")
+            if (ex := builder.description_example(product, verifier, describe_words))
+        ]
+        verifier_log.setLevel(level)
+        mix = random.Random(seed + 1)
+        for ex in described:
+            target = valid if mix.random() < valid_fraction else train
+            target.insert(mix.randint(0, len(target)), ex)
 
     eval_products = held_products[: config.eval_products]
     eval_questions = _eval_questions(eval_products, held_faq, builder, rng)

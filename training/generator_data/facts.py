@@ -22,6 +22,7 @@ from knowledge.prompt import (
     split_sentences,
 )
 from knowledge.types import Passage
+from knowledge.verifier import Verifier
 from training.generator_data.phrasings import load_phrasings
 
 
@@ -57,6 +58,51 @@ def description_sentence(text: str, max_words: int = 24) -> str:
             out = " ".join(words[:max_words]).rstrip(",;:-")
             return out if out[-1:] in ".!?" else out + "."
     return ""
+
+
+_LABEL_RE = re.compile(r"^[A-Z0-9][A-Z0-9&'/ -]{2,}:\s*")
+
+
+def description_target(
+    product: Product, attributes: Passage, verifier: Verifier, max_words: int = 24
+) -> str:
+    """The target of a describe-from-attributes example: a lead naming the product, its brand and
+    category (``The Guillow Airplane Design Studio by Guillow (Model Kits).``), then the product's
+    real description shortened to the sentences that its attributes support (``""`` when none is
+    left).
+
+    Sentences of the real description are taken in order (an all-caps bullet label such as
+    ``"RESPONSIVE FLEX: "`` is dropped); a sentence is kept only when the verifier finds every
+    fact it states (numbers, prices, names, codes, policy terms) in ``attributes`` and the text so
+    far repeats no phrase — the same gate a generated draft must pass — so the model never learns to state what the prompt does not
+    show. Whole sentences are kept up to ``max_words`` words (the first one is cut there).
+    """
+    lead = f"The {answer_name(product)}"
+    if product.brand and sanitize(product.brand).lower() not in lead.lower():
+        lead += f" by {sanitize(product.brand)}"
+    if product.category:
+        lead += f" ({sanitize(product.category[-1])})"
+    kept: list[str] = []
+    count = len(lead.split())
+    for sentence in split_sentences(sanitize(product.description)):
+        sentence = _LABEL_RE.sub("", sentence).strip()
+        words = sentence.split()
+        if len(words) < 5:
+            continue
+        room = max_words - count
+        if kept and len(words) > room:
+            break
+        if not kept and len(words) > room:
+            sentence = " ".join(words[: max(room, 5)]).rstrip(",;:-")
+        sentence = sentence if sentence[-1:] in ".!?" else sentence + "."
+        candidate = f"{lead}. " + " ".join([*kept, sentence])
+        if verifier.verify(candidate, [attributes], generated=True).unsupported:
+            continue  # a fact the attributes lack, or a phrase the text already said
+        kept.append(sentence)
+        count += len(sentence.split())
+        if count >= max_words:
+            break
+    return f"{lead}. " + " ".join(kept) if kept else ""
 
 
 def faq_key_sentence(answer: str, max_words: int = 40) -> str:

@@ -101,6 +101,7 @@ def test_a_faithful_draft_is_accepted() -> None:
         ("The Guillow Airplane Design Studio weighs 2 pounds and is easy to build.", "2 pounds"),
         ("The Guillow Airplane Design Studio comes with a full refund guarantee.", "refund"),
         (".", "too short"),
+        ("11111111111111111111", "11111111111111111111"),  # what an undertrained model writes
         ("", "empty draft"),
     ],
 )
