@@ -95,11 +95,22 @@ def test_an_affirm_at_the_confirmation_confirms_the_plan() -> None:
     assert (outcome.how, outcome.got) == ("validated", "yes")
 
 
-def test_an_out_of_scope_parse_fills_nothing() -> None:
-    answer = FormAnswer("order_form.item_condition", "never took it out", "unopened")
+def test_an_out_of_scope_parse_no_reader_understands_fills_nothing() -> None:
+    answer = FormAnswer("order_form.item_condition", "it's a gift for my aunt", "unopened")
     outcome = score(answer, "out_of_scope")
     assert (outcome.how, outcome.got) == ("not_extracted", None)
     assert not outcome.right
+
+
+def test_an_out_of_scope_parse_the_form_reads_is_kept() -> None:
+    answer = FormAnswer("order_form.item_condition", "never took it out", "unopened")
+    outcome = score(answer, "out_of_scope")
+    assert (outcome.how, outcome.got) == ("validated", "unopened")
+
+
+def test_a_no_the_form_cannot_read_goes_to_the_stop_rule() -> None:
+    answer = FormAnswer("order_form.order_number", "no forget it", None)
+    assert score(answer, "deny").how == "stopped"
 
 
 def test_an_item_picked_by_name_maps_back_to_its_list_number() -> None:
