@@ -266,3 +266,32 @@ def test_a_signed_in_shopper_needs_no_email(shop: Shop) -> None:
         {"customer_token": token},
     ).text
     assert "couldn't find an order" in not_mine and "on your account" in not_mine
+
+
+def test_natural_answers_and_a_question_in_the_middle_of_the_form(shop: Shop) -> None:
+    """Typed text all the way (the tiny NLU model, the real action server and store): a question
+    while the order number is asked is answered and the form asks again; the order number inside
+    a sentence, split by a space; the email inside a sentence; a no in more words keeps the order;
+    a yes in more words cancels it."""
+    order = shop.picks["authorized"]
+    sender = f"e2e-natural-{shop.backend}"
+    assert "order number" in shop.say(sender, "I want to cancel my order").text.lower()
+
+    answered = shop.say(sender, "how long does shipping usually take?")
+    assert "days" in answered.texts[0].lower(), answered.body  # the delivery times
+    assert "order number" in answered.texts[-1].lower(), answered.body  # then the form again
+
+    spaced = f"{order.number[:3]} {order.number[3:]}"
+    assert "email" in shop.say(sender, f"sure, it's {spaced}").text.lower()
+    question = shop.say(sender, f"the one I used is {order.email}, thanks").text
+    assert "Shall I cancel" in question, question
+
+    kept = shop.say(sender, "no, I still want it").text
+    assert "haven't changed anything" in kept, kept
+    assert shop.summary(order).status == "processing"
+
+    again = shop.say(sender, "I want to cancel my order").text
+    assert "Shall I cancel" in again, again
+    done = shop.say(sender, "yes please cancel it").text
+    assert f"order #{order.number} is cancelled" in done, done
+    assert shop.summary(order).status == "cancelled"
