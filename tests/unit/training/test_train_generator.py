@@ -162,3 +162,28 @@ def test_injection_planted_in_a_passage_gets_no_forbidden_promise(
     answer = planted.answer("How much is the Guillow Airplane Design Studio?")
     assert not _promises(answer.text, _FixtureRetriever().passages), answer.text
     assert "discount" not in answer.text.lower()
+
+
+def test_trained_generator_writes_descriptions_through_the_gate(
+    trained: tuple[Path, Path],
+) -> None:
+    """``shopbot describe``'s path with a real trained generator: a prompt the model accepts, a
+    draft per product, and nothing accepted that the attributes do not support (the tiny preset
+    does not learn the task, so its drafts are rejected: what matters is that the gate holds
+    with a real model)."""
+    from knowledge.describe import Describer, attribute_passage
+
+    _, model = trained
+    generator = LocalGenerator(model, device="cpu")
+    describer = Describer(generator)
+    products = read_catalog_jsonl(CATALOG)
+    rows = describer.describe_all(products, progress=False)
+    assert [r.product_id for r in rows] == [p.id for p in products]
+    verifier = Verifier()
+    for product, row in zip(products, rows, strict=True):
+        assert row.status in ("accepted", "rejected") and row.generator == "local:model"
+        if row.status == "accepted":
+            verdict = verifier.verify(row.description, [attribute_passage(product)])
+            assert verdict.supported and not row.unsupported, row
+        else:
+            assert row.description == "" and row.unsupported, row
