@@ -97,3 +97,22 @@ def test_main_reports_a_missing_catalog(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("SHOPBOT_HOME", str(tmp_path))
     assert main(["--all", "--catalog", "none.jsonl", "--out", "d.jsonl"]) == 1
     assert not (tmp_path / "d.jsonl").exists()
+
+
+def test_shopbot_dispatches_describe_and_eval_describe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib
+    import inspect
+
+    from bot.cli import COMMANDS
+    from bot.cli import main as shopbot
+
+    for name in ("describe", "eval-describe"):
+        module = importlib.import_module(COMMANDS[name][0])
+        assert list(inspect.signature(module.main).parameters) == ["argv"]
+    monkeypatch.setenv("SHOPBOT_HOME", str(tmp_path))
+    assert shopbot(["describe", "--missing", "--catalog", "none.jsonl", "--out", "d.csv"]) == 1
+    with pytest.raises(SystemExit):
+        shopbot(["describe", "--out", "d.csv"])
+    assert "one of the arguments --product --missing --all is required" in capsys.readouterr().err
