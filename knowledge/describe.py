@@ -32,7 +32,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from knowledge.passages import ProductLike, product_passages
+from knowledge.catalog.model import Product
+from knowledge.passages import product_passages
 from knowledge.prompt import (
     CITATION_TAG_RE,
     BuiltPrompt,
@@ -69,13 +70,13 @@ STATUSES = ("accepted", "rejected", "template")
 FALLBACKS = ("none", "template")
 
 
-def attribute_passage(product: ProductLike) -> Passage:
+def attribute_passage(product: Product) -> Passage:
     """The product's attributes as one passage: the header passage without availability.
 
     Stock changes daily and has no place in a description; the description itself is what is
     being written, so it is left out too.
     """
-    bare: Any = dataclasses.replace(product, stock=None, availability=None, description="")  # type: ignore[type-var]
+    bare = dataclasses.replace(product, stock=None, availability=None, description="")
     header = product_passages(bare)[0]
     return dataclasses.replace(
         header,
@@ -85,7 +86,7 @@ def attribute_passage(product: ProductLike) -> Passage:
 
 
 def describe_prompt(
-    product: ProductLike,
+    product: Product,
     budget: PromptBudget | None = None,
     count_tokens: Callable[[str], int] | None = None,
 ) -> BuiltPrompt:
@@ -95,11 +96,11 @@ def describe_prompt(
     )
 
 
-def _category_leaf(product: ProductLike) -> str:
+def _category_leaf(product: Product) -> str:
     return sanitize(product.category[-1]) if product.category else ""
 
 
-def template_description(product: ProductLike, max_specs: int = 4) -> str:
+def template_description(product: Product, max_specs: int = 4) -> str:
     """The fixed-template baseline: ``The {name} by {brand} is a {category leaf} priced at
     {price}. {spec}: {value}; ...`` — every value copied from the attributes.
 
@@ -124,7 +125,7 @@ def template_description(product: ProductLike, max_specs: int = 4) -> str:
     return text
 
 
-def attribute_specs(product: ProductLike) -> dict[str, str]:
+def attribute_specs(product: Product) -> dict[str, str]:
     """The specs a description may state, as the attribute passage shows them (at most 8, long
     values cut with "…"), identifiers and shipping terms (:data:`NON_DESCRIPTIVE_SPECS`) left out."""
     out: dict[str, str] = {}
@@ -218,18 +219,18 @@ class Describer:
         """The generator's name (``local:generator``, ``openai:<model>``, or its class)."""
         return str(getattr(self.generator, "name", type(self.generator).__name__))
 
-    def prompt(self, product: ProductLike) -> BuiltPrompt:
+    def prompt(self, product: Product) -> BuiltPrompt:
         """The description prompt with the generator's own budget and tokenizer (if it has them)."""
         budget = getattr(self.generator, "budget", None)
         count = getattr(self.generator, "count_tokens", None)
         return describe_prompt(product, budget if isinstance(budget, PromptBudget) else None, count)
 
-    def draft(self, product: ProductLike) -> str:
+    def draft(self, product: Product) -> str:
         """The generator's raw draft for ``product``, cleaned (not verified)."""
         max_new = self.max_new_tokens or int(getattr(self.generator, "default_max_new_tokens", 96))
         return clean_description(self.generator.generate(self.prompt(product).text, max_new))
 
-    def check(self, product: ProductLike, text: str, generated: bool = True) -> list[str]:
+    def check(self, product: Product, text: str, generated: bool = True) -> list[str]:
         """The facts of ``text`` that ``product``'s attributes do not support (``[]``: none).
 
         An empty or too short text is refused too (``"empty draft"``, ``"too short (2 words)"``):
@@ -246,7 +247,7 @@ class Describer:
             problems.append(f"too short ({words} words)")
         return problems
 
-    def describe(self, product: ProductLike) -> DescriptionResult:
+    def describe(self, product: Product) -> DescriptionResult:
         """Draft, verify, and decide the row of one product."""
         draft = self.draft(product)
         unsupported = self.check(product, draft)
@@ -273,7 +274,7 @@ class Describer:
         return row
 
     def describe_all(
-        self, products: Sequence[ProductLike], progress: bool = True
+        self, products: Sequence[Product], progress: bool = True
     ) -> list[DescriptionResult]:
         """:meth:`describe` every product, with a progress bar."""
         from tqdm import tqdm
