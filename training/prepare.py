@@ -10,6 +10,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from actions.store.policy import POLICY_FILE
 from core.artifacts import Stamp, hash_inputs
 from core.settings import Settings
 from training.prepare_nlu import PrepareNluArgs, run_prepare_nlu
@@ -33,7 +34,9 @@ def prepare_store(args: argparse.Namespace, root: Path = ROOT) -> None:
     )
     mapping_file = Path(args.catalog_mapping)
     inputs = [Path(args.catalog), Path(args.faq), root / "training" / "prepare_store.py"]
-    inputs += [root / "knowledge" / "catalog.py", root / "actions" / "store" / "schema.py"]
+    # The catalog loader and the store's rules shape the data: a change to them rebuilds it.
+    inputs += [root / "knowledge" / "catalog", root / "actions" / "store" / "schema.py"]
+    inputs += [root / "actions" / "store" / "policy.py", POLICY_FILE]
     if mapping_file.is_file():
         inputs.append(mapping_file)
     inputs_hash = hash_inputs(inputs, extra={"seed": args.seed, "db": store_args.resolved_db_url})

@@ -36,6 +36,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.artifacts import hash_inputs
 from training.cli_args import exit_code, parse_args
 from training.generator_data.dataset import build_dataset
 from training.generator_data.files import write_dataset
@@ -106,6 +107,17 @@ class PrepareGeneratorArgs:
             )
 
 
+def inputs_fingerprint(args: PrepareGeneratorArgs) -> str:
+    """A hash of everything the prepared data depends on: the store's files, the data-building
+    code and the arguments (the output folder aside). Data with another fingerprint is stale."""
+    paths = [ROOT / args.catalog, ROOT / args.faq, ROOT / "training" / "generator_data"]
+    paths.append(ROOT / "training" / "prepare_generator.py")
+    if args.bitext:
+        paths.append(ROOT / args.bitext)
+    settings = {k: v for k, v in asdict(args).items() if k != "out_dir"}
+    return hash_inputs(paths, extra=settings)
+
+
 def run(args: PrepareGeneratorArgs) -> dict[str, Any]:
     """Prepare the generator data as ``args`` describe; returns the manifest."""
     products, faqs = load_store(ROOT / args.catalog, ROOT / args.faq)
@@ -129,6 +141,7 @@ def run(args: PrepareGeneratorArgs) -> dict[str, Any]:
         "preset": args.preset,
         "seed": args.seed,
         "data_hash": hash_store(products, faqs, bitext),
+        "inputs_sha256": inputs_fingerprint(args),
         "products": len(products),
         "faq_entries": len(faqs),
         "bitext_responses": len(bitext),

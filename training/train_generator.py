@@ -49,7 +49,7 @@ from training.generator_training.data import (
 from training.generator_training.evaluation import exact_match, mean_loss, tail_mean
 from training.generator_training.loop import Curves, run_stage, set_seed
 from training.generator_training.model import build_model
-from training.prepare_generator import PrepareGeneratorArgs
+from training.prepare_generator import PrepareGeneratorArgs, inputs_fingerprint
 from training.prepare_generator import run as prepare_data
 
 logger = logging.getLogger(__name__)
@@ -60,26 +60,26 @@ ROOT = Path(__file__).resolve().parents[1]
 def ensure_data(args: TrainGeneratorArgs) -> Path:
     """Return the prepared data folder, preparing it for the preset when missing or stale."""
     data_dir = ROOT / args.data_dir
+    prepare_args = PrepareGeneratorArgs(
+        preset=args.preset,
+        catalog=args.catalog,
+        faq=args.faq,
+        out_dir=str(data_dir),
+        seed=args.seed,
+    )
     manifest_path = data_dir / "manifest.json"
     if manifest_path.exists():
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if manifest.get("preset") == args.preset:
+        if manifest.get("inputs_sha256") == inputs_fingerprint(prepare_args):
             return data_dir
         logger.info(
-            "Data in %s is for preset %r; preparing it for %r",
+            "Data in %s (preset %r) was prepared from other inputs (store, data code or "
+            "arguments); preparing it again for %r",
             data_dir,
             manifest.get("preset"),
             args.preset,
         )
-    prepare_data(
-        PrepareGeneratorArgs(
-            preset=args.preset,
-            catalog=args.catalog,
-            faq=args.faq,
-            out_dir=str(data_dir),
-            seed=args.seed,
-        )
-    )
+    prepare_data(prepare_args)
     return data_dir
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "CARRIERS",
     "DEFAULT_POLICY_FILE",
     "FREE_STANDARD_SHIPPING_FROM",
+    "POLICY_FILE",
     "RETURN_SHIP_BACK_DAYS",
     "RETURN_WINDOW_DAYS",
     "SHIPPING_METHODS",
@@ -164,9 +165,10 @@ def _policy_from(data: dict[str, Any]) -> StorePolicy:
     )
 
 
-STORE_POLICY = load_store_policy(
-    Path(os.environ.get("SHOPBOT_STORE_POLICY") or DEFAULT_POLICY_FILE)
-)
+POLICY_FILE = Path(os.environ.get("SHOPBOT_STORE_POLICY") or DEFAULT_POLICY_FILE)
+"""The store policy file this process reads (``SHOPBOT_STORE_POLICY``, else the demo's)."""
+
+STORE_POLICY = load_store_policy(POLICY_FILE)
 """The policy this process serves, read once at start-up."""
 
 RETURN_WINDOW_DAYS = STORE_POLICY.return_window_days
