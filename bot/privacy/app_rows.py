@@ -3,7 +3,8 @@
 Generic on purpose: every application-database table with a ``conversation_id`` column (the
 handoff queue, summaries, corrections, the widget's event log, the message search table, and any
 table added later) is covered, children before parents, plus ``widget_conversations`` (keyed by
-``id``: the widget's conversation id is Rasa's sender id). A table's "text columns" (``Text``,
+``id``: the widget's conversation id is Rasa's sender id) and, on erasure, ``telegram_links`` (the
+link of a Telegram conversation's user to a store customer). A table's "text columns" (``Text``,
 ``JSON`` and ``String`` of 100 characters or more, e.g. ``customer``, ``last_user_text``,
 ``payload``) are where personal data can be: erasure searches them for an email, anonymisation
 masks them. Full-text shadow tables follow their table through its triggers.
@@ -21,6 +22,8 @@ from sqlalchemy.sql.schema import Column
 
 from bot.privacy.sql import like_pattern, scrub_sqlite, secure_delete
 from bot.storage.migrate import table_metadata
+from bot.storage.telegram import telegram_user_of
+from bot.storage.telegram_tables import telegram_links
 
 BATCH = 500
 MIN_TEXT_LENGTH = 100
@@ -198,6 +201,12 @@ class AppRows:
                 wc = self.widget_conversations
                 n = conn.execute(select(func.count()).where(wc.c.id.in_(chunk))).scalar_one()
                 counts[wc.name] = counts.get(wc.name, 0) + int(n)
+                links = telegram_links
+                users = _telegram_users(chunk)
+                n = conn.execute(
+                    select(func.count()).where(links.c.user_id.in_(users))
+                ).scalar_one()
+                counts[links.name] = counts.get(links.name, 0) + int(n)
         return {name: n for name, n in counts.items() if n}
 
     def delete(self, conversation_ids: Sequence[str]) -> dict[str, int]:
@@ -214,6 +223,12 @@ class AppRows:
                 wc = self.widget_conversations
                 count = conn.execute(delete(wc).where(wc.c.id.in_(chunk))).rowcount
                 removed[wc.name] = removed.get(wc.name, 0) + count
+                # The Telegram user's link to the store customer goes with the conversation.
+                users = _telegram_users(chunk)
+                count = conn.execute(
+                    delete(telegram_links).where(telegram_links.c.user_id.in_(users))
+                ).rowcount
+                removed[telegram_links.name] = removed.get(telegram_links.name, 0) + count
         return {name: n for name, n in removed.items() if n}
 
     def anonymise(
@@ -256,3 +271,7 @@ class AppRows:
 def _chunks(items: list[str], size: int = BATCH) -> Iterator[list[str]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def _telegram_users(conversation_ids: Sequence[str]) -> list[int]:
+    return [u for c in conversation_ids if (u := telegram_user_of(c)) is not None]

@@ -26,6 +26,18 @@ CODE_BYTES = 12  # 16 URL-safe characters: fits Telegram's 64-character start pa
 DEFAULT_CODE_TTL = dt.timedelta(minutes=30)
 
 
+def telegram_user_of(conversation_id: str) -> int | None:
+    """The Telegram user of a conversation id the channel made (``telegram:<chat>`` for a
+    private chat, whose id is the user's; ``telegram:<chat>:<user>`` in a group), else None."""
+    parts = conversation_id.split(":")
+    if len(parts) not in (2, 3) or parts[0] != "telegram":
+        return None
+    try:
+        return int(parts[-1])
+    except ValueError:
+        return None
+
+
 class TelegramUpdates:
     """Remembers which update ids were accepted, so each update is handled once.
 

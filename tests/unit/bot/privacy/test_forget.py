@@ -18,6 +18,7 @@ from bot.privacy.masking import MaskerSource
 from bot.storage.audit import AuditLog
 from bot.storage.engine import make_engine
 from bot.storage.migrate import upgrade_to_head
+from bot.storage.telegram import TelegramLinks, telegram_user_of
 from core.settings import Settings
 from tests.unit.bot.console.helpers import (
     ADMIN,
@@ -162,3 +163,32 @@ def test_forget_needs_an_email_or_a_conversation(tmp_path: Path) -> None:
     assert exit_info.value.code == 2
     with pytest.raises(SystemExit):
         forget.main(["--email", "not-an-email"], settings=make_settings(tmp_path))
+
+
+def test_forget_unlinks_the_shoppers_telegram_account_only(
+    world: tuple[Settings, Engine, TrackerStore],
+) -> None:
+    """A Telegram user linked to the store customer is personal data of the conversation: erasing
+    the conversation removes the link (a group member's too); other users keep theirs."""
+    settings, engine, tracker = world
+    links = TelegramLinks(engine)
+    for user_id, token in ((90017, "isabella-token"), (90023, "isabella-token"), (90042, "sofia")):
+        assert links.redeem(links.create_code(token), user_id)
+    tracker.add("telegram:90017", user_event("it's isabella.tanaka@example.org", "inform", 0.9))
+    tracker.add("telegram:-100777:90023", user_event("isabella.tanaka@example.org", "inform", 0.9))
+    tracker.add("telegram:90042", user_event("hello", "greet", 0.9))
+
+    assert forget.main(["--email", "isabella.tanaka@example.org"], settings=settings) == 0
+
+    assert links.token_for(90017) is None and links.token_for(90023) is None
+    assert links.token_for(90042) == "sofia"
+    (entry,) = AuditLog(engine).recent("forget")
+    assert entry.detail is not None and entry.detail["app_rows"]["telegram_links"] == 2
+
+
+def test_telegram_conversation_ids_name_their_user() -> None:
+    from bot.channels.telegram_policy import sender_id
+
+    assert telegram_user_of(sender_id(90017, 90017, group=False)) == 90017
+    assert telegram_user_of(sender_id(-100777, 90023, group=True)) == 90023
+    assert telegram_user_of("c-isa-widget") is None and telegram_user_of("telegram:x") is None
