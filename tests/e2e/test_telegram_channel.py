@@ -72,6 +72,32 @@ def tg_servers(
         running.stop()
 
 
+@pytest.fixture(scope="module")
+def shipped_order(tg_servers: ShopBotServers) -> tuple[str, str, int]:
+    """(number, email, customer id) of a shipped order in the servers' copy of the demo store.
+
+    Read from the store rather than written here: the seeded orders change whenever the store's
+    policy or catalog changes what the seeding draws."""
+    from sqlalchemy import text
+
+    from bot.storage.engine import make_engine
+
+    settings = tg_servers.settings
+    store = make_engine(settings.resolve_db_url(settings.store_db_url))
+    try:
+        with store.connect() as connection:
+            number, email, customer = connection.execute(
+                text(
+                    "SELECT o.number, c.email, c.id FROM orders o "
+                    "JOIN customers c ON c.id = o.customer_id "
+                    "WHERE o.status = 'shipped' ORDER BY o.id LIMIT 1"
+                )
+            ).one()
+    finally:
+        store.dispose()
+    return str(number), str(email), int(customer)
+
+
 def webhook(servers: ShopBotServers) -> str:
     return f"{servers.base_url}/webhooks/telegram/webhook"
 
@@ -98,19 +124,20 @@ def settle(seconds: float = 1.5) -> None:
 
 
 def test_order_tracking_with_identity_and_a_product_search(
-    tg_servers: ShopBotServers, fake: FakeTelegram
+    tg_servers: ShopBotServers, fake: FakeTelegram, shipped_order: tuple[str, str, int]
 ) -> None:
+    number, email, _ = shipped_order
     chat = 5001
     assert send(tg_servers, text_update(chat, "where is my order")) == 200
     asked = wait_replies(fake, chat, 1, "the order number question")
     assert "order number" in asked[-1].lower()
     assert fake.calls_of("sendChatAction", chat_id=chat)[0].params["action"] == "typing"
-    send(tg_servers, text_update(chat, "933825"))
+    send(tg_servers, text_update(chat, number))
     asked = wait_replies(fake, chat, 2, "the email question")
     assert "email" in asked[-1].lower()
-    send(tg_servers, text_update(chat, "carlos.campbell@example.com"))
+    send(tg_servers, text_update(chat, email))
     done = wait_replies(fake, chat, 3, "the order status")
-    assert "933825" in done[-1], done
+    assert number in done[-1], done
 
     before = len(replies(fake, chat))
     send(tg_servers, text_update(chat, "do you sell jet kits?"))
@@ -303,23 +330,16 @@ def test_polling_mode_relays_updates_from_get_updates(
 
 
 def test_a_deep_link_links_the_store_customer_so_no_email_is_asked(
-    tg_servers: ShopBotServers, fake: FakeTelegram
+    tg_servers: ShopBotServers, fake: FakeTelegram, shipped_order: tuple[str, str, int]
 ) -> None:
-    from sqlalchemy import text
-
     from actions.store.tokens import sign_customer_token
     from bot.channels.telegram import LINKED
     from bot.storage.engine import make_engine
     from bot.storage.telegram import TelegramLinks
 
+    number, _, customer = shipped_order
     settings = tg_servers.settings
-    store = make_engine(settings.resolve_db_url(settings.store_db_url))
-    with store.connect() as connection:
-        customer = connection.execute(
-            text("SELECT customer_id FROM orders WHERE number = '933825'")
-        ).scalar_one()
-    store.dispose()
-    token = sign_customer_token(int(customer), CUSTOMER_TOKEN_SECRET)
+    token = sign_customer_token(customer, CUSTOMER_TOKEN_SECRET)
     app_db = make_engine(settings.resolve_db_url(settings.app_db_url))
     code = TelegramLinks(app_db).create_code(token)  # what `shopbot telegram --link-code` does
     app_db.dispose()
@@ -328,6 +348,6 @@ def test_a_deep_link_links_the_store_customer_so_no_email_is_asked(
     assert wait_replies(fake, chat, 2, "the link note and the greeting")[0] == LINKED
     send(tg_servers, text_update(chat, "where is my order"))
     assert "order number" in wait_replies(fake, chat, 3, "the order question")[-1].lower()
-    send(tg_servers, text_update(chat, "933825"))
+    send(tg_servers, text_update(chat, number))
     done = wait_replies(fake, chat, 4, "the order status")[-1]
-    assert "Order #933825" in done and "email" not in done.lower(), done
+    assert f"Order #{number}" in done and "email" not in done.lower(), done
