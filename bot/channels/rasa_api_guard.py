@@ -3,7 +3,10 @@
 Rasa 3.6's ``POST /model/parse`` wraps everything in ``except Exception`` → 500, so a body it
 cannot parse (a 5,000-digit number, 10,000-deep nesting, invalid JSON) or one without ``text``
 answered ``500 ParsingError``. Rasa's other JSON routes answer 400 already; they get the same checks
-so every route behaves alike. A request middleware of the Rasa app (installed by the ``ops``
+so every route behaves alike — except that ``messages``, ``trigger_intent`` and ``execute`` call
+``request.json.get(...)``, so valid JSON that is not an object (``[]``, ``"hi"``, ``null``) was a
+500 ``AttributeError`` there, and ``tracker/events`` reads each list item the same way: those
+shapes are refused too. A request middleware of the Rasa app (installed by the ``ops``
 channel at start-up) decodes the body of those routes with :func:`core.json_body.load_json_body`
 and answers in Rasa's error format when it refuses; anything it lets through reaches Rasa
 unchanged (which then checks the token: a hostile body gets its 400 even without one, which tells
@@ -29,6 +32,9 @@ JSON_ROUTES = re.compile(
     r"^/(model/parse|conversations/.+/(messages|tracker/events|trigger_intent|execute|predict))$"
 )
 PARSE_ROUTE = "/model/parse"
+# Rasa's handlers of these read the body with ``request.json.get``: it must be an object.
+OBJECT_ROUTES = re.compile(r"^/conversations/.+/(messages|trigger_intent|execute)$")
+EVENTS_ROUTE = re.compile(r"^/conversations/.+/tracker/events$")
 
 
 async def refuse_hostile_json(request: Request) -> HTTPResponse | None:
@@ -55,6 +61,17 @@ async def refuse_hostile_json(request: Request) -> HTTPResponse | None:
         and not (isinstance(data, dict) and isinstance(data.get("text"), str))
     ):
         return rasa_error(400, 'Send the message to parse as a string in \'text\': {"text": "hi"}.')
+    if OBJECT_ROUTES.match(request.path) and not isinstance(data, dict):
+        return rasa_error(
+            400, f'Send a JSON object, like {{"name": "greet"}}; got {type(data).__name__}.'
+        )
+    if EVENTS_ROUTE.match(request.path) and not (
+        isinstance(data, dict)
+        or (isinstance(data, list) and all(isinstance(e, dict) for e in data))
+    ):
+        return rasa_error(
+            400, 'Send an event as a JSON object, or a list of them, like {"event": "pause"}.'
+        )
     return None
 
 

@@ -26,8 +26,18 @@ def guard(path: str, body: bytes, method: str = "POST", **args: str) -> Any:
         ("/model/parse", b'{"message": "hi"}', 400, "'text'"),
         ("/conversations/a%2Fb/tracker/events", b'{"event": ' + b"[" * 5000 + b"]" * 5000, 400, "deep"),
         ("/conversations/x/messages", b'{"text": "' + b"x" * 2_000_000 + b'"}', 413, "bytes"),
+        # Valid JSON, not an object: Rasa's handlers call .get on it (a 500 before the guard).
+        ("/conversations/x/messages", b'["hi"]', 400, "JSON object"),
+        ("/conversations/x/messages", b'"hi"', 400, "got str"),
+        ("/conversations/x/trigger_intent", b"null", 400, "got NoneType"),
+        ("/conversations/x/execute", b"1", 400, "JSON object"),
+        ("/conversations/x/tracker/events", b'["pause"]', 400, "list of them"),
+        ("/conversations/x/tracker/events", b"null", 400, "event"),
     ],
-    ids=["digits", "depth", "invalid", "no text", "events depth", "size"],
+    ids=[
+        "digits", "depth", "invalid", "no text", "events depth", "size", "messages array",
+        "messages string", "trigger null", "execute number", "events of strings", "events null",
+    ],
 )  # fmt: skip
 def test_refused_in_rasas_error_format(path: str, body: bytes, status: int, fragment: str) -> None:
     reply = guard(path, body)
