@@ -178,7 +178,11 @@ class DemoStoreHandler(BaseHTTPRequestHandler):
     def send_static(self, name: str) -> None:
         """A file of ``static/`` (no sub-folders, no way out of it)."""
         path = STATIC_DIR / name
-        if "/" in name or name.startswith(".") or not path.is_file():
+        try:
+            found = "/" not in name and not name.startswith(".") and path.is_file()
+        except OSError:  # a name longer than the file system allows (ENAMETOOLONG): none such
+            found = False
+        if not found:
             self.send_text(HTTPStatus.NOT_FOUND, "Not found", "text/plain; charset=utf-8")
             return
         kind = mimetypes.guess_type(name)[0] or "application/octet-stream"

@@ -88,7 +88,16 @@ def test_page_is_served_with_the_csp(store_url: tuple[str, DemoStore]) -> None:
         assert json.loads(reply.read()) == {"status": "ok", "products": 2}
 
 
-@pytest.mark.parametrize("path", ["/nope", "/static/../server.py", "/static/.hidden"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/nope",
+        "/static/../server.py",
+        "/static/.hidden",
+        "/static/" + "A" * 10_000,  # stat() raised ENAMETOOLONG: the connection closed, no reply
+    ],
+    ids=["unknown", "dot-dot", "hidden", "name too long"],
+)
 def test_unknown_paths_are_404(store_url: tuple[str, DemoStore], path: str) -> None:
     with pytest.raises(HTTPError) as error:
         urlopen(store_url[0] + path)
