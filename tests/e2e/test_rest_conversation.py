@@ -1,18 +1,17 @@
 """The running assistant over HTTP: a multi-turn conversation that survives a Rasa server restart,
-every turn read back from the tracker store, bad input that never breaks the server — hostile JSON
-on every public endpoint of every process included — and the operator routes (health, readiness,
-Prometheus metrics) of the Rasa server and the console."""
+every turn read back from the tracker store, bad input that never breaks the server — the fixed
+corpus of hostile bodies and paths in ``hostile_corpus.py`` on every endpoint of every process
+included, each case a test, every process's health checked after every request — and the
+operator routes (health, readiness, Prometheus metrics) of the Rasa server and the console."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.client import HTTPConnection
+from http.client import HTTPException
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -21,6 +20,16 @@ from bot.runner import Service, demo_store
 from tests.conftest import free_port
 from tests.e2e.console_server import AGENT, ConsoleServer, running_console
 from tests.e2e.harness import STREAM_SECRET, ShopBotServers
+from tests.e2e.hostile_corpus import (
+    BODY_CASES,
+    LEAKS,
+    PATH_VALUES,
+    SCRIPT,
+    UNREADABLE,
+    VALUE_BODIES,
+    body_for,
+    send,
+)
 from tests.e2e.test_console import CSRF_RE, Browser
 from tests.e2e.widget_client import WidgetClient
 from training.bench.telegram_fake import TOKEN, FakeTelegram, text_update
@@ -30,17 +39,6 @@ pytestmark = pytest.mark.e2e
 TELEGRAM_SECRET = "e2e-telegram-secret-0123456789abcdef"
 # Shopper text the tiny model understands as a request for a person (tests/stories/test_handoff.yml).
 ASK_FOR_HUMAN = "can I speak to someone from your support team?"
-# What json.loads alone turned into a 500 (ValueError, RecursionError), and kin.
-HOSTILE = {
-    "5,000-digit number": b'{"sender": "e2e-hostile", "message": "hi", "n": ' + b"1" * 5000 + b"}",
-    "10,000-deep nesting": b'{"sender": "e2e-hostile", "metadata": '
-    + b"[" * 10_000
-    + b"]" * 10_000
-    + b"}",
-    "lone surrogate": b'{"sender": "e2e-hostile", "message": "\\ud800"}',
-    "NaN": b'{"sender": "e2e-hostile", "message": NaN}',
-    "2 MB": b'{"sender": "e2e-hostile", "message": "' + b"x" * 2_000_000 + b'"}',
-}
 TRACEBACK = re.compile(r"Traceback|File \"|line \d+, in ")
 
 
@@ -210,22 +208,21 @@ def everything(
 def fetch(
     url: str, body: bytes | None = None, headers: dict[str, str] | None = None
 ) -> tuple[int, str]:
-    """GET (or POST ``body``) and return the status and the body as text; errors included.
+    """GET (or POST ``body``) and return the status and the body as text; errors included."""
+    answer = send(url, body, headers)
+    return answer.status, answer.text
 
-    http.client, not urllib: a server may answer 413 and close before reading a large body,
-    which urllib reports as a broken pipe instead of the reply.
-    """
-    parts = urlsplit(url)
-    connection = HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
-    path = parts.path + (f"?{parts.query}" if parts.query else "")
-    try:
-        # Answered early: the reply is still there to read.
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            connection.request("POST" if body else "GET", path, body, headers or {})
-        reply = connection.getresponse()
-        return reply.status, reply.read().decode("utf-8", "replace")
-    finally:
-        connection.close()
+
+def agent_headers(everything: Everything) -> dict[str, str]:
+    """The session cookie and CSRF header of an agent signed in to the console."""
+    browser = Browser(everything.console.url)
+    assert browser.sign_in(AGENT[0], AGENT[3])[0] == 200
+    _, page, _ = browser.request("/")
+    csrf = CSRF_RE.search(page).group(1)  # type: ignore[union-attr]
+    return {
+        "X-CSRF-Token": csrf,
+        "Cookie": "; ".join(f"{c.name}={c.value}" for c in browser.jar),
+    }
 
 
 def public_endpoints(everything: Everything) -> dict[str, tuple[str, dict[str, str]]]:
@@ -237,15 +234,7 @@ def public_endpoints(everything: Everything) -> dict[str, tuple[str, dict[str, s
     assert widget.start().status == 200
     shopper = {**json_type, "Authorization": f"Bearer {widget.token}"}
     stream = {**json_type, "Authorization": f"Bearer {STREAM_SECRET}"}
-    browser = Browser(everything.console.url)
-    assert browser.sign_in(AGENT[0], AGENT[3])[0] == 200
-    _, page, _ = browser.request("/")
-    csrf = CSRF_RE.search(page).group(1)  # type: ignore[union-attr]
-    agent = {
-        **json_type,
-        "X-CSRF-Token": csrf,
-        "Cookie": "; ".join(f"{c.name}={c.value}" for c in browser.jar),
-    }
+    agent = {**json_type, **agent_headers(everything)}
     return {
         "REST": (f"{rasa}/webhooks/rest/webhook", {**json_type, "Authorization": f"Bearer {servers.settings.rest_secret}"}),
         "widget session": (f"{rasa}/webhooks/widget/session", json_type),
@@ -263,42 +252,95 @@ def public_endpoints(everything: Everything) -> dict[str, tuple[str, dict[str, s
         "Rasa API without token": (f"{rasa}/model/parse", json_type),
         "console claim": (f"{everything.console.url}/api/conversations/e2e-hostile/claim", agent),
         "console reply": (f"{everything.console.url}/api/conversations/e2e-hostile/reply", agent),
+        "console correction": (f"{everything.console.url}/api/conversations/e2e-hostile/corrections", agent),
+        "console sign-in": (f"{everything.console.url}/signin", {"Content-Type": "application/x-www-form-urlencoded"}),
         "demo store CSP report": (f"{everything.store_url}/csp-report", json_type),
     }  # fmt: skip
 
 
-def test_hostile_json_gets_a_4xx_with_a_reason_on_every_public_endpoint(
-    everything: Everything,
+@pytest.fixture(scope="module")
+def endpoints(everything: Everything) -> dict[str, tuple[str, dict[str, str]]]:
+    return public_endpoints(everything)
+
+
+def sick_processes(everything: Everything) -> list[str]:
+    """The processes of ``everything`` that do not answer their health check with 200."""
+    settings = everything.servers.settings
+    checks = {
+        "rasa": f"{everything.servers.base_url}/webhooks/ops/health",
+        "actions": f"http://{settings.host}:{settings.actions_port}/health",
+        "console": f"{everything.console.url}/health",
+        "demo store": f"{everything.store_url}/health",
+    }
+    sick = []
+    for name, url in checks.items():
+        try:
+            if send(url).status != 200:
+                sick.append(name)
+        except OSError as error:
+            sick.append(f"{name} ({error})")
+    return sick
+
+
+def problems_of(status: int, text: str, content_type: str) -> list[str]:
+    """What is wrong with a reply to hostile input: a 5xx (or 1xx/3xx), a leak, a live script."""
+    found = [] if 200 <= status < 300 or 400 <= status < 500 else [f"status {status}"]
+    found += [f"{leak!r} in the reply" for leak in LEAKS if leak in text]
+    if TRACEBACK.search(text):
+        found.append("a stack trace")
+    if SCRIPT in text and "html" in content_type:
+        found.append("the script unescaped in an HTML page")
+    return found
+
+
+@pytest.mark.parametrize("case", BODY_CASES)
+def test_a_hostile_body_gets_a_2xx_or_a_4xx_with_a_reason_on_every_endpoint(
+    everything: Everything, endpoints: dict[str, tuple[str, dict[str, str]]], case: str
 ) -> None:
-    servers = everything.servers
-    answers: dict[tuple[str, str], tuple[int, str]] = {}
-    for name, (url, headers) in public_endpoints(everything).items():
-        for kind, body in HOSTILE.items():
-            answers[name, kind] = fetch(url, body, headers)
-    print({key: status for key, (status, _) in answers.items()})  # the table, with -s
-    for (name, kind), (status, text) in answers.items():
-        assert not TRACEBACK.search(text), (name, kind, text[:500])
+    """Every POST endpoint of every process; each process still healthy after each request."""
+    answers: dict[str, tuple[int, str]] = {}
+    failures: list[tuple[str, list[str], str]] = []
+    for name, (url, headers) in endpoints.items():
+        answer = send(url, body_for(name, case), headers)
+        answers[name] = (answer.status, answer.text)
+        problems = problems_of(answer.status, answer.text, answer.content_type)
+        if case in UNREADABLE and name != "demo store CSP report":
+            # JSON no endpoint can read: refused, with a reason.
+            if not 400 <= answer.status < 500:
+                problems.append(f"status {answer.status}, not a 4xx")
+            if len(answer.text.strip()) <= 2:
+                problems.append("no reason given")
+        problems += [f"{sick} is down" for sick in sick_processes(everything)]
+        if problems:
+            failures.append((name, problems, answer.text[:300]))
+    print({name: status for name, (status, _) in answers.items()})  # the table, with -s
+    assert not failures, failures
+
+    for name, (status, text) in answers.items():
+        if name.startswith(("REST", "widget", "Telegram", "console")) and status == 400:
+            # Ours: the reason says what was wrong with the body.
+            assert "error" in json.loads(text), (name, text[:300])
+        if name.startswith("Rasa API") and "without" not in name and status == 400:
+            # Rasa's error format; /model/parse answered 500 before bot.channels.rasa_api_guard.
+            assert json.loads(text)["status"] == "failure", (name, text[:300])
         if name == "demo store CSP report":
             # Reports are fire-and-forget: an unreadable one is dropped (204), an oversized one 413.
-            assert status in (204, 413), (name, kind, status)
-            continue
-        assert 400 <= status < 500, (name, kind, status, text[:300])
-        assert len(text.strip()) > 2, (name, kind)  # a reason, not an empty body
-        if name.startswith(("REST", "widget", "Telegram", "console")) and status == 400:
-            # Ours: the reason says what was wrong with the body (the console's 413 over 256 kB
-            # is Starlette's plain "Request Entity Too Large").
-            assert "error" in json.loads(text), (name, kind, text[:300])
-        if name.startswith("Rasa API") and "without" not in name:
-            # Rasa's error format; /model/parse answered 500 before bot.channels.rasa_api_guard.
-            assert json.loads(text)["status"] == "failure", (name, kind, text[:300])
+            assert status in (204, 413), (name, status)
+    rest_status, rest_text = answers["REST"]
+    if case == "5,000-digit number":
+        assert rest_status == 400 and "digits" in json.loads(rest_text)["error"]
+    if case == "10,000-deep nesting":
+        assert rest_status == 400 and "levels deep" in json.loads(rest_text)["error"]
+    if case == "2 MB":
+        assert rest_status == 413
+    if case == "10k-character id":
+        assert rest_status == 400 and "sender" in json.loads(rest_text)["error"]
+    if case in VALUE_BODIES and case != "10k-character id":
+        assert rest_status in (200, 400, 413), rest_text[:300]
 
-    rest = answers["REST", "5,000-digit number"]
-    assert rest[0] == 400 and "digits" in json.loads(rest[1])["error"]
-    deep = answers["REST", "10,000-deep nesting"]
-    assert deep[0] == 400 and "levels deep" in json.loads(deep[1])["error"]
-    assert answers["REST", "2 MB"][0] == 413
 
-    # Every process still answers the next normal message.
+def test_every_process_still_serves_after_the_hostile_input(everything: Everything) -> None:
+    servers = everything.servers
     after = servers.say("e2e-after-hostile", "hello there")
     assert after.status == 200 and after.texts
     widget = WidgetClient(servers.base_url)
@@ -309,10 +351,61 @@ def test_hostile_json_gets_a_4xx_with_a_reason_on_every_public_endpoint(
         {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
     )
     assert status == 200
-    assert fetch(f"{everything.console.url}/health")[0] == 200
-    assert fetch(f"{everything.store_url}/health")[0] == 200
+    assert not sick_processes(everything)
     assert servers.rasa.running and servers.actions.running
     assert everything.console.service.running and everything.store.running
+
+
+def get_routes(everything: Everything) -> dict[str, tuple[str, dict[str, str]]]:
+    """Every GET route that takes a path segment or a query value (``{v}``: the hostile value)."""
+    rasa, token = everything.servers.base_url, everything.servers.settings.api_token
+    console, store = everything.console.url, everything.store_url
+    agent = agent_headers(everything)
+    return {
+        "widget static file": (f"{rasa}/webhooks/widget/static/{{v}}", {}),
+        "widget stream": (f"{rasa}/webhooks/widget/stream?token={{v}}&after={{v}}", {}),
+        "ops route": (f"{rasa}/webhooks/ops/{{v}}", {}),
+        "REST channel route": (f"{rasa}/webhooks/rest/{{v}}", {}),
+        "Telegram channel route": (f"{rasa}/webhooks/telegram/{{v}}", {}),
+        "Rasa API tracker": (f"{rasa}/conversations/{{v}}/tracker?token={token}", {}),
+        "Rasa API story": (f"{rasa}/conversations/{{v}}/story?token={token}", {}),
+        "Rasa API without token": (f"{rasa}/conversations/{{v}}/tracker?token={{v}}", {}),
+        "console page": (f"{console}/conversations/{{v}}", agent),
+        "console API": (f"{console}/api/conversations/{{v}}", agent),
+        "console export": (f"{console}/api/conversations/{{v}}/export", agent),
+        "console search": (f"{console}/api/conversations?q={{v}}&page={{v}}", agent),
+        "console exported file": (f"{console}/api/corrections/export/{{v}}", agent),
+        "console static file": (f"{console}/static/{{v}}", {}),
+        "console signed out": (f"{console}/api/conversations/{{v}}", {}),
+        "demo store static file": (f"{store}/static/{{v}}", {}),
+        "demo store page": (f"{store}/?q={{v}}&page={{v}}&customer={{v}}", {}),
+    }
+
+
+@pytest.fixture(scope="module")
+def routes(everything: Everything) -> dict[str, tuple[str, dict[str, str]]]:
+    return get_routes(everything)
+
+
+@pytest.mark.parametrize("case", PATH_VALUES)
+def test_a_hostile_path_gets_a_2xx_or_a_4xx_and_serves_no_file(
+    everything: Everything, routes: dict[str, tuple[str, dict[str, str]]], case: str
+) -> None:
+    failures: list[tuple[str, list[str], str]] = []
+    statuses = {}
+    for name, (template, headers) in routes.items():
+        try:
+            answer = send(template.replace("{v}", PATH_VALUES[case]), headers=headers)
+        except (OSError, HTTPException) as error:
+            failures.append((name, [f"no reply: {error!r}"], ""))
+            continue
+        statuses[name] = answer.status
+        problems = problems_of(answer.status, answer.text, answer.content_type)
+        problems += [f"{sick} is down" for sick in sick_processes(everything)]
+        if problems:
+            failures.append((name, problems, answer.text[:300]))
+    print(statuses)  # the table, with -s
+    assert not failures, failures
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
