@@ -17,6 +17,11 @@ from core.client_key import parse_trusted_proxies
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PRESETS = ("tiny", "demo", "full")
 RETENTION_MODES = ("delete", "anonymise")
+# How the MiniLM passage/query embedder runs (docs/decisions/020-onnx-embedder.md): ``torch`` is
+# sentence-transformers in PyTorch fp32; ``onnx`` the same graph exported to ONNX Runtime (fp32);
+# ``onnx-int8`` that graph with dynamically quantized int8 MatMuls (the CPU default, measured).
+EMBEDDER_VARIANTS = ("torch", "onnx", "onnx-int8")
+DEFAULT_EMBEDDER_VARIANT = "torch"
 
 
 def _env(name: str, default: str) -> str:
@@ -81,6 +86,12 @@ class Settings:
         store_db_url: SQLAlchemy URL of the store's order database.
         model_path: Trained Rasa model; empty → ``models/rasa/shopbot-<preset>.tar.gz``.
         knowledge_dir: Retrieval index and generator; empty → ``models/<preset>/knowledge``.
+        embedder_variant: How the retrieval embedder runs: ``torch`` (sentence-transformers,
+            fp32; use it on a GPU), ``onnx`` (ONNX Runtime fp32, CPU) or ``onnx-int8`` (ONNX
+            Runtime with int8 weights, CPU; the default). The index manifest records the variant
+            and serving refuses an index built with another one (rebuild: ``shopbot index
+            --rebuild``). ONNX files are exported from the installed weights into
+            ``models/embedders/`` on first use.
         max_message_chars: Longest shopper message accepted by the channels.
         cors_origins: Space-separated origins allowed to call the servers from a browser.
         run_dir: Folder for the rendered server configuration and the server logs.
@@ -182,6 +193,9 @@ class Settings:
     )
     model_path: str = field(default_factory=lambda: _env("MODEL", ""))
     knowledge_dir: str = field(default_factory=lambda: _env("KNOWLEDGE_DIR", ""))
+    embedder_variant: str = field(
+        default_factory=lambda: _env("EMBEDDER_VARIANT", DEFAULT_EMBEDDER_VARIANT)
+    )
     max_message_chars: int = field(default_factory=lambda: _env_int("MAX_MESSAGE_CHARS", 2000))
     cors_origins: str = field(default_factory=lambda: _env("CORS_ORIGINS", ""))
     run_dir: str = field(default_factory=lambda: _env("RUN_DIR", "var/run"))
@@ -258,6 +272,11 @@ class Settings:
             )
         if not self.knowledge_dir:
             self.knowledge_dir = f"models/{self.preset}/knowledge"
+        if self.embedder_variant not in EMBEDDER_VARIANTS:
+            raise ValueError(
+                f"embedder_variant must be one of {', '.join(EMBEDDER_VARIANTS)}. Currently, "
+                f"embedder_variant is {self.embedder_variant!r} (set SHOPBOT_EMBEDDER_VARIANT)."
+            )
         for name in ("rasa_port", "actions_port", "demo_port"):
             port = getattr(self, name)
             if not 0 < port < 65536:
@@ -350,6 +369,11 @@ class Settings:
     def var_dir(self) -> Path:
         """Folder for everything generated at run time."""
         return self.root / "var"
+
+    @property
+    def embedder_cache_dir(self) -> Path:
+        """Where exported ONNX embedders are cached (``models/embedders``; never committed)."""
+        return self.root / "models" / "embedders"
 
     @property
     def corrections_path(self) -> Path:

@@ -151,7 +151,7 @@ class AnswerPipeline:
         Raises:
             FileNotFoundError: No index in ``knowledge_dir`` (the message says how to build one).
         """
-        from knowledge.embedder import SentenceTransformerEmbedder
+        from knowledge.embedder import make_embedder
         from knowledge.generator import make_generator
         from knowledge.index import KnowledgeIndex
         from knowledge.placeholders import PlaceholderFilter
@@ -163,7 +163,7 @@ class AnswerPipeline:
                 f"No knowledge index at {root / 'index'}. Build it with `shopbot index` "
                 "(and the generator with `shopbot train-generator`), or set SHOPBOT_KNOWLEDGE_DIR."
             )
-        index = KnowledgeIndex.load(root / "index", embedder or SentenceTransformerEmbedder())
+        index = KnowledgeIndex.load(root / "index", embedder or make_embedder())
         retriever = PlaceholderFilter(HybridRetriever(index), placeholders or {})
         pipeline = cls(retriever, generator or make_generator(root / "generator"), **kwargs)
         logger.info(

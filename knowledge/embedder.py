@@ -2,6 +2,8 @@
 
 Both implement ``knowledge.types.Embedder``: ``embed(texts)`` returns L2-normalised float32 rows,
 so inner product equals cosine similarity everywhere downstream (FAISS ``IndexFlatIP`` etc.).
+:func:`make_embedder` builds the configured variant of the MiniLM embedder: ``torch`` (this
+module) or ``onnx`` / ``onnx-int8`` (:mod:`knowledge.onnx_embedder`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 
 from core.device import resolve_device_name
 from knowledge.bm25 import tokenize
+from knowledge.types import Embedder
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +43,8 @@ def l2_normalize(vectors: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(vectors / np.maximum(norms, 1e-12), dtype=np.float32)
 
 
-def _check_batch_size(batch_size: int) -> None:
+def check_batch_size(batch_size: int) -> None:
+    """Raise ``ValueError`` naming ``batch_size`` unless it is positive."""
     if batch_size <= 0:
         raise ValueError(
             f"batch_size must be greater than 0. Currently, batch_size is {batch_size}"
@@ -68,6 +72,15 @@ def _dimension_from_config(model_path: Path) -> int | None:
     return int(dimension) if dimension else None
 
 
+def read_max_seq_length(model_path: Path, default: int = 512) -> int:
+    """The ``max_seq_length`` of a sentence-transformers directory (``sentence_bert_config.json``)."""
+    try:
+        config = json.loads((model_path / "sentence_bert_config.json").read_text(encoding="utf-8"))
+        return int(config["max_seq_length"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return default
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model as an ``Embedder`` (offline all-MiniLM-L6-v2 by default).
 
@@ -79,7 +92,10 @@ class SentenceTransformerEmbedder:
         batch_size: Default batch size of :meth:`embed`.
         name: Identity written into index manifests; defaults to ``"all-MiniLM-L6-v2"`` for the
             packaged model and to the directory name otherwise.
+        max_seq_length: Tokens kept per text; None keeps the model's own (256 for MiniLM).
     """
+
+    variant = "torch"
 
     def __init__(
         self,
@@ -87,8 +103,9 @@ class SentenceTransformerEmbedder:
         device: str | None = None,
         batch_size: int = 64,
         name: str | None = None,
+        max_seq_length: int | None = None,
     ) -> None:
-        _check_batch_size(batch_size)
+        check_batch_size(batch_size)
         self._model_path = Path(model_path) if model_path is not None else None
         if self._model_path is not None and not self._model_path.is_dir():
             raise FileNotFoundError(
@@ -103,11 +120,19 @@ class SentenceTransformerEmbedder:
         self.name = name
         self._model: Any = None
         self._dimension: int | None = None
+        self._max_seq_length = max_seq_length
 
     @property
     def model_path(self) -> Path:
         """The resolved model directory."""
         return self._model_path if self._model_path is not None else default_model_path()
+
+    @property
+    def max_seq_length(self) -> int:
+        """Tokens kept per text (the model's own limit unless overridden)."""
+        if self._max_seq_length is None:
+            self._max_seq_length = read_max_seq_length(self.model_path)
+        return self._max_seq_length
 
     @property
     def device(self) -> str:
@@ -140,6 +165,7 @@ class SentenceTransformerEmbedder:
 
         logger.info("Loading embedder %s from %s on %s", self.name, self.model_path, self.device)
         self._model = SentenceTransformer(str(self.model_path), device=self.device)
+        self._model.max_seq_length = self.max_seq_length
         # sentence-transformers 5.x renamed the method; keep working with older releases.
         get_dimension = (
             getattr(self._model, "get_embedding_dimension", None)
@@ -150,7 +176,7 @@ class SentenceTransformerEmbedder:
     def embed(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """Return an array (len(texts), dimension) of L2-normalised float32 embeddings."""
         batch_size = batch_size or self.batch_size
-        _check_batch_size(batch_size)
+        check_batch_size(batch_size)
         if len(texts) == 0:
             return np.zeros((0, self.dimension), dtype=np.float32)
         self.warm_up()
@@ -163,6 +189,46 @@ class SentenceTransformerEmbedder:
             show_progress_bar=show,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def make_embedder(
+    variant: str | None = None,
+    model_path: str | Path | None = None,
+    device: str | None = None,
+    batch_size: int = 64,
+    max_seq_length: int | None = None,
+) -> Embedder:
+    """Return the MiniLM embedder of ``variant`` (None → ``Settings().embedder_variant``).
+
+    Args:
+        variant: ``torch``, ``onnx`` or ``onnx-int8`` (see ``core.settings.EMBEDDER_VARIANTS``).
+        model_path: A local sentence-transformers directory; None uses the packaged MiniLM.
+        device: ``torch`` only (``cuda``/``cpu``; None picks cuda when available). The ONNX
+            variants run on the CPU; asking them for cuda is an error.
+        batch_size: Default embedding batch size.
+        max_seq_length: Tokens kept per text; None keeps the model's own.
+    """
+    from core.settings import EMBEDDER_VARIANTS, Settings
+
+    settings = Settings() if variant is None else None
+    variant = settings.embedder_variant if settings is not None else variant
+    if variant not in EMBEDDER_VARIANTS:
+        raise ValueError(
+            f"variant must be one of {', '.join(EMBEDDER_VARIANTS)}. Currently, variant is "
+            f"{variant!r} (set SHOPBOT_EMBEDDER_VARIANT or pass --variant)."
+        )
+    if variant == "torch":
+        return SentenceTransformerEmbedder(
+            model_path, device, batch_size, max_seq_length=max_seq_length
+        )
+    if device not in (None, "cpu"):
+        raise ValueError(
+            f"The {variant} embedder runs on the CPU only. Currently, device is {device!r}: pass "
+            "--device cpu, or use --variant torch (SHOPBOT_EMBEDDER_VARIANT=torch) on a GPU."
+        )
+    from knowledge.onnx_embedder import OnnxEmbedder
+
+    return OnnxEmbedder(variant, model_path, batch_size=batch_size, max_seq_length=max_seq_length)
 
 
 class HashingEmbedder:
@@ -204,7 +270,7 @@ class HashingEmbedder:
 
     def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """Return an array (len(texts), dimension) of L2-normalised float32 vectors."""
-        _check_batch_size(batch_size)
+        check_batch_size(batch_size)
         self.calls += 1
         self.texts_embedded += len(texts)
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)

@@ -17,9 +17,9 @@ Index types (``IndexParams.index_type``):
   recall@10 0.96 at 1M (see the "Knowledge retrieval" benchmark section). HNSW needs no training;
   IVF needed nprobe 8 on real MiniLM vectors where HNSW reached the same recall at efSearch 16.
 
-A knowledge index directory holds ``manifest.json`` (embedder, dimension, counts, index type and
-parameters, data hash, file names, created_at, shopbot version), ``passages.jsonl`` (the passage
-store, one passage and its content hash per line), ``vectors.npy`` (row i embeds passage i),
+A knowledge index directory holds ``manifest.json`` (embedder, its variant and max_seq_length,
+dimension, counts, index type and parameters, data hash, file names, created_at, shopbot
+version), ``passages.jsonl`` (the passage store, one passage and its content hash per line), ``vectors.npy`` (row i embeds passage i),
 ``faiss.index`` and ``bm25.npz``/``bm25.json``. Because vectors are stored,
 :meth:`KnowledgeIndex.update` compares passages by content hash, embeds only texts it has never
 embedded, and rebuilds the FAISS structure from stored rows.
@@ -65,6 +65,53 @@ ADD_BATCH = 20_000
 
 class IndexMismatchError(ValueError):
     """A stored index does not match the embedder or its own files."""
+
+
+# Indexes written before the manifest named the variant were embedded by sentence-transformers.
+LEGACY_EMBEDDER_VARIANT = "torch"
+
+
+def embedder_identity(embedder: Embedder) -> dict[str, Any]:
+    """What besides the name identifies an embedder's vectors: its variant and max_seq_length.
+
+    Test doubles without these attributes give ``None`` (and are checked by name alone).
+    """
+    return {
+        "embedder_variant": getattr(embedder, "variant", None),
+        "embedder_max_seq_length": getattr(embedder, "max_seq_length", None),
+    }
+
+
+def check_embedder(manifest: dict[str, Any], embedder: Embedder, where: str) -> None:
+    """Raise :class:`IndexMismatchError` unless ``embedder`` made the vectors of ``manifest``."""
+    if manifest["embedder"] != embedder.name:
+        raise IndexMismatchError(
+            f"{where} was built with embedder {manifest['embedder']!r}, but the configured "
+            f"embedder is {embedder.name!r}. {REBUILD_HINT} (or configure the embedder "
+            f"{manifest['embedder']!r})."
+        )
+    if int(manifest["dimension"]) != embedder.dimension:
+        raise IndexMismatchError(
+            f"{where} has dimension {manifest['dimension']}, but embedder {embedder.name!r} "
+            f"produces dimension {embedder.dimension}. {REBUILD_HINT}"
+        )
+    identity = embedder_identity(embedder)
+    variant = identity["embedder_variant"]
+    stored = manifest.get("embedder_variant", LEGACY_EMBEDDER_VARIANT)
+    if variant is not None and stored is not None and stored != variant:
+        raise IndexMismatchError(
+            f"{where} was embedded with embedder variant {stored!r}, but the serving embedder "
+            f"variant is {variant!r}: query vectors would not match the passage vectors. "
+            f"Set SHOPBOT_EMBEDDER_VARIANT={stored} or {REBUILD_HINT.lower()} "
+            f"(SHOPBOT_EMBEDDER_VARIANT={variant})."
+        )
+    length = identity["embedder_max_seq_length"]
+    stored_length = manifest.get("embedder_max_seq_length")
+    if length is not None and stored_length is not None and int(stored_length) != length:
+        raise IndexMismatchError(
+            f"{where} was embedded with max_seq_length {stored_length}, but the serving embedder "
+            f"keeps {length} tokens. {REBUILD_HINT}"
+        )
 
 
 def shopbot_version() -> str:
@@ -450,6 +497,7 @@ class KnowledgeIndex:
         return {
             "format_version": FORMAT_VERSION,
             "embedder": self.embedder.name,
+            **embedder_identity(self.embedder),
             "dimension": self.embedder.dimension,
             "passage_count": len(self.passages),
             "document_count": len({p.doc_id for p in self.passages}),
@@ -505,12 +553,13 @@ class KnowledgeIndex:
 
         Args:
             directory: The index directory.
-            embedder: The embedder queries will use; its name and dimension must match the manifest.
+            embedder: The embedder queries will use; its name, dimension, variant (``torch``,
+                ``onnx``, ``onnx-int8``) and max_seq_length must match the manifest.
 
         Raises:
             FileNotFoundError: No manifest in ``directory``.
-            IndexMismatchError: Embedder name or dimension differ from the manifest, or the stored
-                files disagree with the manifest's counts.
+            IndexMismatchError: Embedder name, dimension, variant or max_seq_length differ from
+                the manifest, or the stored files disagree with the manifest's counts.
         """
         directory = Path(directory)
         manifest = cls.read_manifest(directory)
@@ -520,17 +569,7 @@ class KnowledgeIndex:
                 f"{where} has format_version {manifest.get('format_version')!r}, this shopbot "
                 f"reads {FORMAT_VERSION}. {REBUILD_HINT}"
             )
-        if manifest["embedder"] != embedder.name:
-            raise IndexMismatchError(
-                f"{where} was built with embedder {manifest['embedder']!r}, but the configured "
-                f"embedder is {embedder.name!r}. {REBUILD_HINT} (or configure the embedder "
-                f"{manifest['embedder']!r})."
-            )
-        if int(manifest["dimension"]) != embedder.dimension:
-            raise IndexMismatchError(
-                f"{where} has dimension {manifest['dimension']}, but embedder {embedder.name!r} "
-                f"produces dimension {embedder.dimension}. {REBUILD_HINT}"
-            )
+        check_embedder(manifest, embedder, where)
         passages: list[Passage] = []
         hashes: list[str] = []
         with open(directory / manifest.get("passage_store", PASSAGES_FILE), encoding="utf-8") as fh:

@@ -371,14 +371,15 @@ def open_retriever(
 
     Args:
         directory: A knowledge index directory (``models/knowledge/index``).
-        embedder: The query embedder; None uses the packaged MiniLM (auto device). It must match
-            the index manifest, else :class:`~knowledge.index.IndexMismatchError` is raised.
+        embedder: The query embedder; None uses the packaged MiniLM in the configured variant
+            (``SHOPBOT_EMBEDDER_VARIANT``). It must match the index manifest, else
+            :class:`~knowledge.index.IndexMismatchError` is raised.
         config: Retrieval settings (defaults when None).
     """
     if embedder is None:
-        from knowledge.embedder import SentenceTransformerEmbedder
+        from knowledge.embedder import make_embedder
 
-        embedder = SentenceTransformerEmbedder()
+        embedder = make_embedder()
     return HybridRetriever(KnowledgeIndex.load(directory, embedder), config)
 
 

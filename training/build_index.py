@@ -1,7 +1,8 @@
 """``shopbot index``: build or update the FAISS + BM25 knowledge index over the catalog and FAQ.
 
 Re-running with unchanged data embeds nothing ("0 new, 0 removed"); ``--rebuild`` starts over
-(needed after changing ``--model``).
+(needed after changing ``--model``, ``--variant`` or ``--max-seq-length``). The ONNX variants
+export the model from the installed weights into ``models/embedders/`` first (once, cached).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from knowledge.types import Embedder
 from training.cli_args import (
     embed_batch_size_field,
     embedder_device_field,
+    embedder_max_seq_length_field,
     embedder_model_field,
+    embedder_variant_field,
     parse_args,
 )
 
@@ -48,6 +51,8 @@ class BuildIndexArgs:
         },
     )
     model: str | None = embedder_model_field()
+    variant: str | None = embedder_variant_field()
+    max_seq_length: int | None = embedder_max_seq_length_field()
     device: str | None = embedder_device_field()
     batch_size: int = embed_batch_size_field()
     hnsw_m: int = field(default=32, metadata={"help": "HNSW links per vector (M)."})
@@ -60,6 +65,10 @@ class BuildIndexArgs:
     )
 
     def __post_init__(self) -> None:
+        if self.variant is None:
+            from core.settings import Settings
+
+            self.variant = Settings().embedder_variant
         if self.batch_size <= 0:
             raise ValueError(
                 f"--batch-size must be greater than 0. Currently, batch_size is {self.batch_size}"
@@ -78,9 +87,11 @@ class BuildIndexArgs:
 
 
 def _make_embedder(args: BuildIndexArgs) -> Embedder:
-    from knowledge.embedder import SentenceTransformerEmbedder
+    from knowledge.embedder import make_embedder
 
-    return SentenceTransformerEmbedder(args.model, args.device, args.batch_size)
+    return make_embedder(
+        args.variant, args.model, args.device, args.batch_size, args.max_seq_length
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -93,6 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     start = time.perf_counter()
     try:
         embedder = _make_embedder(args)
+        warm_up = getattr(embedder, "warm_up", None)
+        if callable(warm_up):
+            warm_up()  # the ONNX variants export the model here (once), with a progress bar
         index = build_knowledge_index(
             args.catalog,
             args.faq or None,

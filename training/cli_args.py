@@ -85,8 +85,8 @@ def exit_code(
     return 0
 
 
-# Flags of the commands that embed text with the sentence-transformers embedder; one definition
-# so ``--model``/``--device``/``--batch-size`` mean the same in ``shopbot index`` and
+# Flags of the commands that embed text with the MiniLM embedder; one definition so ``--model``/
+# ``--variant``/``--device``/``--batch-size`` mean the same in ``shopbot index`` and
 # ``shopbot eval-retrieval``.
 
 
@@ -101,6 +101,28 @@ def embedder_model_field() -> Any:
 def embedder_device_field() -> Any:
     """``--device``: where to embed (default: cuda when available)."""
     return field(default=None, metadata={"help": "cuda or cpu; default cuda when available."})
+
+
+def embedder_variant_field() -> Any:
+    """``--variant``: torch, onnx or onnx-int8 (default: ``SHOPBOT_EMBEDDER_VARIANT``)."""
+    from core.settings import EMBEDDER_VARIANTS
+
+    return field(
+        default=None,
+        metadata={
+            "help": "Embedder variant: torch (sentence-transformers fp32), onnx (ONNX Runtime "
+            "fp32) or onnx-int8; default SHOPBOT_EMBEDDER_VARIANT (onnx-int8).",
+            "choices": list(EMBEDDER_VARIANTS),
+        },
+    )
+
+
+def embedder_max_seq_length_field() -> Any:
+    """``--max-seq-length``: tokens kept per text (default: the model's own)."""
+    return field(
+        default=None,
+        metadata={"help": "Tokens kept per text; default the model's own (256 for MiniLM)."},
+    )
 
 
 def embed_batch_size_field() -> Any:

@@ -35,7 +35,9 @@ from knowledge.types import Embedder, Hit, Passage
 from training.cli_args import (
     embed_batch_size_field,
     embedder_device_field,
+    embedder_max_seq_length_field,
     embedder_model_field,
+    embedder_variant_field,
     exit_code,
     parse_args,
 )
@@ -63,6 +65,8 @@ class EvalRetrievalArgs:
         metadata={"help": "Folder for metrics.json and misses.csv."},
     )
     model: str | None = embedder_model_field()
+    variant: str | None = embedder_variant_field()
+    max_seq_length: int | None = embedder_max_seq_length_field()
     device: str | None = embedder_device_field()
     batch_size: int = embed_batch_size_field()
     index_type: str = field(
@@ -93,6 +97,10 @@ class EvalRetrievalArgs:
     )
 
     def __post_init__(self) -> None:
+        if self.variant is None:
+            from core.settings import Settings
+
+            self.variant = Settings().embedder_variant
         if self.batch_size <= 0:
             raise ValueError(
                 f"--batch-size must be greater than 0. Currently, batch_size is {self.batch_size}"
@@ -260,9 +268,11 @@ def format_table(rows: dict[str, dict[str, float]], title: str = "") -> str:
 
 
 def _make_embedder(args: EvalRetrievalArgs) -> Embedder:
-    from knowledge.embedder import SentenceTransformerEmbedder
+    from knowledge.embedder import make_embedder
 
-    return SentenceTransformerEmbedder(args.model, args.device, args.batch_size)
+    return make_embedder(
+        args.variant, args.model, args.device, args.batch_size, args.max_seq_length
+    )
 
 
 def run_eval(args: EvalRetrievalArgs, embedder: Embedder | None = None) -> dict[str, Any]:
@@ -406,6 +416,7 @@ def run_eval(args: EvalRetrievalArgs, embedder: Embedder | None = None) -> dict[
     report: dict[str, Any] = {
         "config": asdict(args),
         "embedder": embedder.name,
+        "embedder_variant": getattr(embedder, "variant", None),
         "data": {
             "documents": len(doc_ids),
             "passages": len(passages),
@@ -434,6 +445,8 @@ class _CachedEmbedder:
 
     def __init__(self, embedder: Embedder, texts: Sequence[str], vectors: Any) -> None:
         self.name = embedder.name
+        self.variant = getattr(embedder, "variant", None)
+        self.max_seq_length = getattr(embedder, "max_seq_length", None)
         self.dimension = embedder.dimension
         self._embedder = embedder
         self._rows = {t: i for i, t in enumerate(texts)}

@@ -13,6 +13,7 @@ Each step hashes its inputs and skips itself when nothing changed; ``--force`` r
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -80,9 +81,35 @@ def build_index(preset: str, root: Path, force: bool) -> None:
         "--faq", str(root / "var" / "store" / "faq.jsonl"),
         "--out", str(out),
     ]  # fmt: skip
-    if force:
+    if force or _variant_changed(out):
         argv.append("--rebuild")
     _run_main(build_index_module.main, argv, "index")
+
+
+def _variant_changed(index_dir: Path) -> bool:
+    """Whether the index in ``index_dir`` was embedded by another variant than the configured one.
+
+    ``make demo`` after a change of ``SHOPBOT_EMBEDDER_VARIANT`` (or of its default) then rebuilds
+    the index instead of failing on the mismatch, which ``shopbot index`` alone reports.
+    """
+    from knowledge.index import LEGACY_EMBEDDER_VARIANT, MANIFEST_FILE
+
+    manifest_path = index_dir / MANIFEST_FILE
+    if not manifest_path.is_file():
+        return False
+    stored = json.loads(manifest_path.read_text(encoding="utf-8")).get(
+        "embedder_variant", LEGACY_EMBEDDER_VARIANT
+    )
+    wanted = Settings().embedder_variant
+    if stored != wanted:
+        logger.info(
+            "Index %s was embedded with variant %s, the configured variant is %s: rebuilding",
+            index_dir,
+            stored,
+            wanted,
+        )
+        return True
+    return False
 
 
 def train_generator(preset: str, root: Path, force: bool) -> None:

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SECTIONS: dict[str, str] = {
     "nlu": "training.bench.nlu",
     "retrieval": "training.bench.knowledge_retrieval",
+    "indexing": "training.bench.indexing",
     "generation": "training.bench.knowledge_generation",
     "widget": "training.bench.widget",
     "telegram": "training.bench.telegram",

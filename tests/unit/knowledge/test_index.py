@@ -121,6 +121,49 @@ def test_load_refuses_another_dimension(tmp_path: Path, embedder: HashingEmbedde
         KnowledgeIndex.load(tmp_path, HashingEmbedder(128, name="hashing-64"))
 
 
+class VariantEmbedder(HashingEmbedder):
+    """A hashing double that names a variant and max_seq_length, as the MiniLM embedders do."""
+
+    def __init__(self, variant: str, max_seq_length: int = 256) -> None:
+        super().__init__(64, name="all-MiniLM-L6-v2")
+        self.variant = variant
+        self.max_seq_length = max_seq_length
+
+
+def test_manifest_records_the_embedder_variant(tmp_path: Path) -> None:
+    KnowledgeIndex.build(store(), VariantEmbedder("onnx-int8"), tmp_path)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["embedder_variant"] == "onnx-int8"
+    assert manifest["embedder_max_seq_length"] == 256
+    assert len(KnowledgeIndex.load(tmp_path, VariantEmbedder("onnx-int8"))) == len(store())
+
+
+def test_load_refuses_another_embedder_variant(tmp_path: Path) -> None:
+    KnowledgeIndex.build(store(), VariantEmbedder("onnx-int8"), tmp_path)
+    with pytest.raises(IndexMismatchError) as err:
+        KnowledgeIndex.load(tmp_path, VariantEmbedder("torch"))
+    message = str(err.value)
+    assert "variant 'onnx-int8'" in message and "variant is 'torch'" in message
+    assert "SHOPBOT_EMBEDDER_VARIANT=onnx-int8" in message and "--rebuild" in message
+
+
+def test_load_refuses_another_max_seq_length(tmp_path: Path) -> None:
+    KnowledgeIndex.build(store(), VariantEmbedder("onnx", 128), tmp_path)
+    with pytest.raises(IndexMismatchError, match=r"max_seq_length 128.*keeps 256 tokens"):
+        KnowledgeIndex.load(tmp_path, VariantEmbedder("onnx", 256))
+
+
+def test_an_index_without_a_variant_was_embedded_by_torch(tmp_path: Path) -> None:
+    KnowledgeIndex.build(store(), VariantEmbedder("torch"), tmp_path)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    for key in ("embedder_variant", "embedder_max_seq_length"):
+        del manifest[key]  # as written before the manifest named them
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    assert len(KnowledgeIndex.load(tmp_path, VariantEmbedder("torch"))) == len(store())
+    with pytest.raises(IndexMismatchError, match=r"variant 'torch'.*variant is 'onnx-int8'"):
+        KnowledgeIndex.load(tmp_path, VariantEmbedder("onnx-int8"))
+
+
 def test_load_refuses_a_store_that_disagrees_with_the_manifest(
     tmp_path: Path, embedder: HashingEmbedder
 ) -> None:

@@ -1,0 +1,226 @@
+"""The MiniLM embedder on ONNX Runtime (fp32 or int8), a drop-in for the sentence-transformers one.
+
+Tokenisation, truncation (``max_seq_length`` from ``sentence_bert_config.json``), mean pooling
+over the attention mask and L2 normalisation reproduce sentence-transformers' own; only the
+transformer runs in ONNX Runtime. Texts are embedded in batches of similar length (sorted by
+character length, longest first, as sentence-transformers does) so little compute goes to padding;
+rows come back in the caller's order. Measured speed and agreement: docs/decisions/020-onnx-embedder.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from knowledge.embedder import (
+    DEFAULT_MODEL_NAME,
+    PROGRESS_BAR_MIN_TEXTS,
+    check_batch_size,
+    default_model_path,
+    l2_normalize,
+    read_max_seq_length,
+)
+from knowledge.onnx_export import ONNX_VARIANTS, ensure_onnx_model
+
+logger = logging.getLogger(__name__)
+
+
+def length_sorted_batches(texts: Sequence[str], batch_size: int) -> list[np.ndarray]:
+    """Split ``range(len(texts))`` into batches of similar length, longest texts first.
+
+    The sort is stable, so equal lengths keep their input order; every index appears exactly once.
+    """
+    check_batch_size(batch_size)
+    order = np.argsort([-len(t) for t in texts], kind="stable")
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def mean_pool(hidden: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
+    """Mean of the token vectors the mask keeps, L2-normalised: (B, T, H), (B, T) -> (B, H).
+
+    Same arithmetic as sentence-transformers' ``Pooling(mean)`` + ``Normalize``: the token count
+    is clamped at 1e-9 and the norm at 1e-12.
+    """
+    mask = attention_mask.astype(np.float32)[:, :, None]  # (B, T, 1)
+    summed = (hidden * mask).sum(axis=1)  # (B, H)
+    counts = np.maximum(mask.sum(axis=1), 1e-9)  # (B, 1)
+    return l2_normalize(summed / counts)
+
+
+class OnnxEmbedder:
+    """A sentence-transformers BERT model run by ONNX Runtime on the CPU, as an ``Embedder``.
+
+    The ONNX file is exported from the local weights on first use (:func:`ensure_onnx_model`,
+    cached under ``cache_dir``); it and the tokenizer load in :meth:`warm_up`, never in
+    ``__init__``.
+
+    Args:
+        variant: ``onnx`` (fp32) or ``onnx-int8`` (dynamically quantized MatMuls).
+        model_path: A local sentence-transformers directory; None uses the packaged MiniLM.
+        cache_dir: Where exports are cached; None → ``Settings().embedder_cache_dir``
+            (``models/embedders``).
+        batch_size: Default batch size of :meth:`embed`.
+        threads: ONNX Runtime intra-op threads; None lets it choose (one per core).
+        max_seq_length: Tokens kept per text; None → the model's ``max_seq_length`` (256 for
+            MiniLM), as sentence-transformers does.
+        name: Identity written into index manifests (as :class:`SentenceTransformerEmbedder`).
+        sort_by_length: Batch texts of similar length together (True; False only to measure
+            what it buys: the vectors are the same either way).
+    """
+
+    def __init__(
+        self,
+        variant: str = "onnx-int8",
+        model_path: str | Path | None = None,
+        cache_dir: str | Path | None = None,
+        batch_size: int = 64,
+        threads: int | None = None,
+        max_seq_length: int | None = None,
+        name: str | None = None,
+        sort_by_length: bool = True,
+    ) -> None:
+        if variant not in ONNX_VARIANTS:
+            raise ValueError(
+                f"variant must be one of {', '.join(ONNX_VARIANTS)}. Currently, variant is "
+                f"{variant!r}"
+            )
+        check_batch_size(batch_size)
+        if threads is not None and threads <= 0:
+            raise ValueError(f"threads must be greater than 0. Currently, threads is {threads}")
+        if max_seq_length is not None and max_seq_length <= 0:
+            raise ValueError(
+                "max_seq_length must be greater than 0. "
+                f"Currently, max_seq_length is {max_seq_length}"
+            )
+        self._model_path = Path(model_path) if model_path is not None else None
+        if self._model_path is not None and not self._model_path.is_dir():
+            raise FileNotFoundError(
+                f"model_path must be a sentence-transformers directory. Currently, model_path is "
+                f"{str(model_path)!r}, which does not exist. Pass an existing directory or omit it "
+                "to use the packaged all-MiniLM-L6-v2."
+            )
+        self.variant = variant
+        self._cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self.batch_size = batch_size
+        self.threads = threads
+        self._max_seq_length = max_seq_length
+        if name is None:
+            name = DEFAULT_MODEL_NAME if self._model_path is None else self._model_path.name
+        self.name = name
+        self.sort_by_length = sort_by_length
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._input_names: list[str] = []
+        self._dimension: int | None = None
+        self.onnx_path: Path | None = None
+
+    @property
+    def model_path(self) -> Path:
+        """The resolved model directory."""
+        return self._model_path if self._model_path is not None else default_model_path()
+
+    @property
+    def cache_dir(self) -> Path:
+        """The resolved export cache."""
+        if self._cache_dir is None:
+            from core.settings import Settings
+
+            self._cache_dir = Settings().embedder_cache_dir
+        return self._cache_dir
+
+    @property
+    def max_seq_length(self) -> int:
+        """Tokens kept per text (the model's own limit unless overridden)."""
+        if self._max_seq_length is None:
+            self._max_seq_length = read_max_seq_length(self.model_path)
+        return self._max_seq_length
+
+    @property
+    def dimension(self) -> int:
+        """Output dimension (the transformer's hidden size; mean pooling keeps it)."""
+        if self._dimension is None:
+            config = json.loads((self.model_path / "config.json").read_text(encoding="utf-8"))
+            self._dimension = int(config["hidden_size"])
+        return self._dimension
+
+    @dimension.setter
+    def dimension(self, value: int) -> None:
+        # Settable only so the class satisfies the ``Embedder`` protocol's plain attribute.
+        self._dimension = value
+
+    def warm_up(self, progress: bool = True) -> None:
+        """Export the ONNX model if it is not cached, then load it and the tokenizer (once)."""
+        if self._session is not None:
+            return
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        import onnxruntime as ort
+        from transformers import AutoTokenizer
+
+        self.onnx_path = ensure_onnx_model(
+            self.model_path, self.cache_dir, self.name, self.variant, progress=progress
+        )
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.inter_op_num_threads = 1
+        if self.threads is not None:
+            options.intra_op_num_threads = self.threads
+        # Idle worker threads sleep instead of spinning: the action server shares its cores with
+        # Rasa, and on a busy 2-core machine spinning threads slowed everyone (measured).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self._session = ort.InferenceSession(
+            str(self.onnx_path), options, providers=["CPUExecutionProvider"]
+        )
+        self._input_names = [i.name for i in self._session.get_inputs()]
+        self._tokenizer = AutoTokenizer.from_pretrained(str(self.model_path))
+        logger.info(
+            "Loaded embedder %s (%s, max_seq_length %d, threads %s) from %s",
+            self.name,
+            self.variant,
+            self.max_seq_length,
+            self.threads or "auto",
+            self.onnx_path,
+        )
+
+    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+        encoded = self._tokenizer(
+            texts,
+            padding=True,
+            truncation="longest_first",
+            max_length=self.max_seq_length,
+            return_tensors="np",
+        )
+        feeds = {name: encoded[name].astype(np.int64) for name in self._input_names}
+        (hidden,) = self._session.run(["last_hidden_state"], feeds)  # (B, T, H)
+        return mean_pool(hidden, encoded["attention_mask"])
+
+    def embed(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        """Return an array (len(texts), dimension) of L2-normalised float32 embeddings."""
+        batch_size = batch_size or self.batch_size
+        check_batch_size(batch_size)
+        if len(texts) == 0:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        self.warm_up()
+        # sentence-transformers strips each text before tokenising; so do we (same vectors).
+        clean = [str(t).strip() for t in texts]
+        out = np.empty((len(clean), self.dimension), dtype=np.float32)
+        if self.sort_by_length:
+            batches = length_sorted_batches(clean, batch_size)
+        else:
+            batches = [
+                np.arange(i, min(i + batch_size, len(clean)))
+                for i in range(0, len(clean), batch_size)
+            ]
+        show = len(clean) >= PROGRESS_BAR_MIN_TEXTS and logger.getEffectiveLevel() <= logging.INFO
+        if show:
+            from tqdm.auto import tqdm
+
+            batches = tqdm(batches, desc=f"Embedding ({self.variant})", unit="batch")
+        for rows in batches:
+            out[rows] = self._embed_batch([clean[i] for i in rows])
+        return out
