@@ -163,7 +163,7 @@ def _shaped(endpoint: str, text: str, ident: str) -> dict[str, Any]:
         return {"message_id": ident, "value": text}
     if endpoint.endswith("token push"):
         return push
-    if endpoint == "Telegram webhook":
+    if endpoint.startswith("Telegram webhook"):
         update = text_update(4343, text)
         update["message"]["from"]["first_name"] = ident
         update["message"]["chat"]["title"] = ident

@@ -245,6 +245,7 @@ def public_endpoints(everything: Everything) -> dict[str, tuple[str, dict[str, s
             f"{rasa}/webhooks/telegram/webhook",
             {**json_type, "X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
         ),
+        "Telegram webhook without secret": (f"{rasa}/webhooks/telegram/webhook", json_type),
         "Telegram token push": (f"{rasa}/webhooks/telegram/internal/stream", stream),
         "Rasa API parse": (f"{rasa}/model/parse?token={token}", json_type),
         "Rasa API messages": (f"{rasa}/conversations/e2e-hostile/messages?token={token}", json_type),
@@ -304,6 +305,8 @@ def test_a_hostile_body_gets_a_2xx_or_a_4xx_with_a_reason_on_every_endpoint(
         answer = send(url, body_for(name, case), headers)
         answers[name] = (answer.status, answer.text)
         problems = problems_of(answer.status, answer.text, answer.content_type)
+        if "without" in name and not 400 <= answer.status < 500:
+            problems.append(f"status {answer.status} without the secret")
         if case in UNREADABLE and name != "demo store CSP report":
             # JSON no endpoint can read: refused, with a reason.
             if not 400 <= answer.status < 500:
