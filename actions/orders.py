@@ -67,7 +67,7 @@ from actions.store.types import (
     StoreError,
     StoreUnavailable,
 )
-from actions.validation import normalize_order_number, shorten
+from actions.validation import inside_an_email, normalize_order_number, shorten
 from actions.yes_no import is_yes, opens_with_no
 
 logger = logging.getLogger(__name__)
@@ -113,7 +113,8 @@ def start_events(tracker: Tracker) -> list[dict[str, Any]]:
 
 
 def stray_order_number_events(tracker: Tracker) -> list[dict[str, Any]]:
-    """Undo an order number the NLU read into an answer to another question ("1" for an item).
+    """Undo an order number the NLU read into an answer to another question ("1" for an item, the
+    digits of "100017@example.com" at the email question).
 
     Only a value that is not an order number at all is undone, and only while the form asks
     something else; a real order number typed mid-flow is a switch and is checked as one.
@@ -122,7 +123,8 @@ def stray_order_number_events(tracker: Tracker) -> list[dict[str, Any]]:
     if requested in (None, "order_number") or "order_number" not in tracker.slots_to_validate():
         return []
     value = tracker.get_slot("order_number")
-    if normalize_order_number(value) is not None:
+    text = (tracker.latest_message or {}).get("text")
+    if normalize_order_number(value) is not None and not inside_an_email(text, value):
         return []
     previous = slot_before_this_turn(tracker, "order_number")
     logger.info("Ignored order number entity %r from %s", shorten(value), tracker.sender_id)

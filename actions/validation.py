@@ -90,7 +90,8 @@ def value_in_message(
 
     The NLU fills a slot with one entity, so "either a@x.com or a@x.org" would keep the last
     address; the message decides first: one value is it, several are ambiguous (None). A message
-    naming none (a button payload, a value from an earlier turn) leaves the slot's own value.
+    naming none (a button payload, a value from an earlier turn) leaves the slot's own value,
+    unless the NLU read it from inside an email in this message.
 
     Args:
         text: The latest user message's text.
@@ -104,8 +105,25 @@ def value_in_message(
         return found[0]
     if isinstance(slot_value, int) and not isinstance(slot_value, bool):
         slot_value = str(slot_value)
+    if inside_an_email(text, slot_value):
+        return None
     candidates = find(slot_value) if isinstance(slot_value, str) else []
     return candidates[0] if len(candidates) == 1 else None
+
+
+def inside_an_email(text: object, value: object) -> bool:
+    """Whether ``value`` occurs in ``text`` only inside email addresses: the digits of
+    "100017@example.com" are part of an email, not an order number the NLU may take.
+
+    Args:
+        text: The latest user message's text.
+        value: The value the NLU put in a slot.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not (isinstance(text, str) and isinstance(value, str) and value and value in text):
+        return False
+    return value not in _EMAIL_IN_TEXT_RE.sub(" ", text)
 
 
 def shorten(value: object, limit: int = 40) -> str:

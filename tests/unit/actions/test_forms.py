@@ -78,3 +78,34 @@ def test_valid_email_is_lower_cased() -> None:
         "name": "email",
         "value": "maria.garcia@example.com",
     } in events
+
+
+def test_an_emails_digits_do_not_replace_the_order_number() -> None:
+    # Found by the attack suite: at the email question, "100017@example.com" also gave the NLU an
+    # order_number entity, which replaced the order being checked.
+    text = "100017@example.com"
+    tracker = Tracker(
+        sender_id="shopper-1",
+        slots={"order_number": "100017", "email": text, "requested_slot": "email"},
+        latest_message={"text": text, "intent": {"name": "inform"}, "entities": []},
+        events=[
+            {"event": "slot", "name": "order_number", "value": "104233"},
+            {"event": "slot", "name": "requested_slot", "value": "email"},
+            {"event": "action", "name": "action_listen"},
+            {"event": "user", "text": text, "parse_data": {"intent": {"name": "inform"}}},
+            {"event": "slot", "name": "order_number", "value": "100017"},
+            {"event": "slot", "name": "email", "value": text},
+        ],
+        paused=False,
+        followup_action=None,
+        active_loop={"name": "order_form"},
+        latest_action_name="action_listen",
+    )
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ValidateOrderForm().run(dispatcher, tracker, DOMAIN))
+    slots = [(e["name"], e["value"]) for e in events if e["event"] == "slot"]
+    # The stray entity is undone before validation; then ownership is checked (no store here).
+    assert slots[0] == ("order_number", "104233")
+    assert ("email", text) in slots
+    assert ("order_number", "100017") not in slots
+    assert not any(m.get("response") == "utter_invalid_order_number" for m in dispatcher.messages)

@@ -2,6 +2,7 @@ import pytest
 
 from actions.validation import (
     emails_in,
+    inside_an_email,
     normalize_email,
     normalize_order_number,
     order_numbers_in,
@@ -96,3 +97,16 @@ def test_the_message_decides_over_the_slot_value() -> None:
     # A button payload or an earlier value: the slot's value.
     assert value_in_message("", "551203", order_numbers_in) == "551203"
     assert value_in_message(None, 551203, order_numbers_in) == "551203"
+
+
+def test_digits_inside_an_email_are_not_an_order_number() -> None:
+    # Found by the attack suite: the whole message was an address that starts with six digits.
+    assert inside_an_email("100017@example.com", "100017")
+    assert inside_an_email("it's 100017@example.com ok", 100017)
+    # The same digits typed on their own are an order number.
+    assert not inside_an_email("100017, my email is 100017@example.com", "100017")
+    assert not inside_an_email("100017", "100017")
+    # A value from an earlier turn that this message does not mention.
+    assert not inside_an_email("yes please", "551203")
+    # At the order number question, an email with six digits is no order number.
+    assert value_in_message("100017@example.com", "100017", order_numbers_in) is None
