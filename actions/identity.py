@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -167,7 +168,7 @@ def verification_events(dispatcher: CollectingDispatcher, tracker: Tracker) -> l
 
 def lockout_text(until: dt.datetime, now: dt.datetime) -> str:
     """The reply when a sender is locked out: why, and when to retry."""
-    minutes = max(1, int((until - now).total_seconds() // 60) + 1)
+    minutes = max(1, math.ceil((until - now).total_seconds() / 60))  # 15:00 left is 15, 14:01 too
     return (
         "For your security I've paused order lookups in this chat: too many order number and "
         f"email combinations didn't match. Please try again after {until:%H:%M} UTC "

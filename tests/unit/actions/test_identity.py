@@ -3,11 +3,12 @@ under, on recorded trackers."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 
-from actions.identity import actor_of
+from actions.identity import actor_of, lockout_text
 from actions.store.sql.backend import SqlStoreBackend
 from actions.store.types import Actor
 from tests.unit.actions.store.dialogue import Chat, make_tracker, texts
@@ -56,3 +57,17 @@ def test_a_fresh_conversation_from_the_same_client_is_locked_out(
     assert other.slots["verified_order"] == target.number
     clients = {e.details.get("client") for e in seeded.audit_trail(order_number=target.number)}
     assert clients == {"client-hash-1", "client-hash-2"}
+
+
+@pytest.mark.parametrize(
+    ("left", "said"),
+    [
+        (dt.timedelta(minutes=15), "in about 15 minutes"),
+        (dt.timedelta(minutes=14, seconds=1), "in about 15 minutes"),
+        (dt.timedelta(minutes=14), "in about 14 minutes"),
+        (dt.timedelta(seconds=20), "in about 1 minute)"),
+    ],
+)
+def test_the_lockout_says_the_minutes_left_rounded_up(left: dt.timedelta, said: str) -> None:
+    now = dt.datetime(2026, 12, 4, 12, 0)
+    assert said in lockout_text(now + left, now)
