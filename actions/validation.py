@@ -35,7 +35,8 @@ def order_numbers_in(text: str) -> list[str]:
     for run in _DIGIT_RUN_RE.findall(_EMAIL_IN_TEXT_RE.sub(" ", text)):
         parts = re.findall(r"\d+", run)
         digits = "".join(parts)
-        for candidate in [digits] if len(digits) == 6 else [p for p in parts if len(p) == 6]:
+        for digit_run in [digits] if len(digits) == 6 else [p for p in parts if len(p) == 6]:
+            candidate = f"{int(digit_run):06d}"  # any script's digits ("１０４２３３") as ASCII
             if candidate not in found:
                 found.append(candidate)
     return found

@@ -110,3 +110,10 @@ def test_digits_inside_an_email_are_not_an_order_number() -> None:
     assert not inside_an_email("yes please", "551203")
     # At the order number question, an email with six digits is no order number.
     assert value_in_message("100017@example.com", "100017", order_numbers_in) is None
+
+
+def test_order_numbers_in_other_digits_are_read_as_ascii() -> None:
+    # Found by the attack suite: full-width digits were accepted but never matched a real order.
+    assert order_numbers_in("１０４２３３") == ["104233"]
+    assert normalize_order_number("order ٥٥١٢٠٣") == "551203"
+    assert order_numbers_in("000123") == ["000123"]
