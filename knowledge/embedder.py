@@ -206,12 +206,16 @@ def make_embedder(
         device: ``torch`` only (``cuda``/``cpu``; None picks cuda when available). The ONNX
             variants run on the CPU; asking them for cuda is an error.
         batch_size: Default embedding batch size.
-        max_seq_length: Tokens kept per text; None keeps the model's own.
+        max_seq_length: Tokens kept per text; None → ``Settings().embedder_max_seq_length``
+            (128; 0 there means the model's own).
     """
     from core.settings import EMBEDDER_VARIANTS, Settings
 
-    settings = Settings() if variant is None else None
-    variant = settings.embedder_variant if settings is not None else variant
+    if variant is None or max_seq_length is None:
+        settings = Settings()
+        variant = variant or settings.embedder_variant
+        if max_seq_length is None:
+            max_seq_length = settings.embedder_max_seq_length or None
     if variant not in EMBEDDER_VARIANTS:
         raise ValueError(
             f"variant must be one of {', '.join(EMBEDDER_VARIANTS)}. Currently, variant is "

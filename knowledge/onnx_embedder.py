@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -66,7 +67,13 @@ class OnnxEmbedder:
         cache_dir: Where exports are cached; None → ``Settings().embedder_cache_dir``
             (``models/embedders``).
         batch_size: Default batch size of :meth:`embed`.
-        threads: ONNX Runtime intra-op threads; None lets it choose (one per core).
+        threads: CPU threads to use; None → one per core (``os.cpu_count()``, at most 8).
+        batch_parallel: Run ``threads`` batches at once, each on one ONNX Runtime thread (True),
+            instead of one batch at a time split over ``threads`` intra-op threads (False).
+            MiniLM's matrices for a batch of short passages are too small to split well: the
+            intra-op threads wait on each other at every operator, and on a shared machine a
+            descheduled thread stalls the rest; whole batches in parallel need no such barrier
+            (measured in the Indexing bench). A single query is one batch, on one thread.
         max_seq_length: Tokens kept per text; None → the model's ``max_seq_length`` (256 for
             MiniLM), as sentence-transformers does.
         name: Identity written into index manifests (as :class:`SentenceTransformerEmbedder`).
@@ -84,6 +91,7 @@ class OnnxEmbedder:
         max_seq_length: int | None = None,
         name: str | None = None,
         sort_by_length: bool = True,
+        batch_parallel: bool = True,
     ) -> None:
         if variant not in ONNX_VARIANTS:
             raise ValueError(
@@ -108,7 +116,8 @@ class OnnxEmbedder:
         self.variant = variant
         self._cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.batch_size = batch_size
-        self.threads = threads
+        self.threads = threads or min(os.cpu_count() or 1, 8)
+        self.batch_parallel = batch_parallel
         self._max_seq_length = max_seq_length
         if name is None:
             name = DEFAULT_MODEL_NAME if self._model_path is None else self._model_path.name
@@ -168,8 +177,7 @@ class OnnxEmbedder:
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.inter_op_num_threads = 1
-        if self.threads is not None:
-            options.intra_op_num_threads = self.threads
+        options.intra_op_num_threads = 1 if self.batch_parallel else self.threads
         # Idle worker threads sleep instead of spinning: the action server shares its cores with
         # Rasa, and on a busy 2-core machine spinning threads slowed everyone (measured).
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -179,15 +187,16 @@ class OnnxEmbedder:
         self._input_names = [i.name for i in self._session.get_inputs()]
         self._tokenizer = AutoTokenizer.from_pretrained(str(self.model_path))
         logger.info(
-            "Loaded embedder %s (%s, max_seq_length %d, threads %s) from %s",
+            "Loaded embedder %s (%s, max_seq_length %d, %d threads, %s) from %s",
             self.name,
             self.variant,
             self.max_seq_length,
-            self.threads or "auto",
+            self.threads,
+            "batch-parallel" if self.batch_parallel else "intra-op",
             self.onnx_path,
         )
 
-    def _embed_batch(self, texts: list[str]) -> np.ndarray:
+    def _tokenize(self, texts: list[str]) -> dict[str, np.ndarray]:
         encoded = self._tokenizer(
             texts,
             padding=True,
@@ -195,9 +204,29 @@ class OnnxEmbedder:
             max_length=self.max_seq_length,
             return_tensors="np",
         )
-        feeds = {name: encoded[name].astype(np.int64) for name in self._input_names}
+        return {name: encoded[name].astype(np.int64) for name in self._input_names}
+
+    def _run(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        # InferenceSession.run is thread-safe and releases the GIL.
         (hidden,) = self._session.run(["last_hidden_state"], feeds)  # (B, T, H)
-        return mean_pool(hidden, encoded["attention_mask"])
+        return mean_pool(hidden, feeds["attention_mask"])
+
+    def _vectors(self, texts: list[str], batches: Sequence[np.ndarray]) -> Iterator[np.ndarray]:
+        """Yield each batch's vectors, in order, running up to ``threads`` batches at once."""
+        if not self.batch_parallel or self.threads == 1 or len(batches) == 1:
+            for rows in batches:
+                yield self._run(self._tokenize([texts[i] for i in rows]))
+            return
+        # The tokenizer stays on this thread (a fast tokenizer is not safe to share between
+        # threads); a window of batches is tokenized ahead so the workers never wait for it.
+        window = 4 * self.threads
+        with ThreadPoolExecutor(self.threads, thread_name_prefix="onnx-embed") as pool:
+            for start in range(0, len(batches), window):
+                feeds = [
+                    self._tokenize([texts[i] for i in rows])
+                    for rows in batches[start : start + window]
+                ]
+                yield from pool.map(self._run, feeds)
 
     def embed(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """Return an array (len(texts), dimension) of L2-normalised float32 embeddings."""
@@ -216,11 +245,14 @@ class OnnxEmbedder:
                 np.arange(i, min(i + batch_size, len(clean)))
                 for i in range(0, len(clean), batch_size)
             ]
+        vectors = self._vectors(clean, batches)
         show = len(clean) >= PROGRESS_BAR_MIN_TEXTS and logger.getEffectiveLevel() <= logging.INFO
         if show:
             from tqdm.auto import tqdm
 
-            batches = tqdm(batches, desc=f"Embedding ({self.variant})", unit="batch")
-        for rows in batches:
-            out[rows] = self._embed_batch([clean[i] for i in rows])
+            vectors = tqdm(
+                vectors, total=len(batches), desc=f"Embedding ({self.variant})", unit="batch"
+            )
+        for rows, batch_vectors in zip(batches, vectors, strict=True):
+            out[rows] = batch_vectors
         return out

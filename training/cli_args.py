@@ -121,7 +121,10 @@ def embedder_max_seq_length_field() -> Any:
     """``--max-seq-length``: tokens kept per text (default: the model's own)."""
     return field(
         default=None,
-        metadata={"help": "Tokens kept per text; default the model's own (256 for MiniLM)."},
+        metadata={
+            "help": "Tokens kept per text; default SHOPBOT_EMBEDDER_MAX_SEQ_LENGTH (128; 0 = "
+            "the model's own, 256 for MiniLM)."
+        },
     )
 
 

@@ -87,16 +87,35 @@ def build_index(preset: str, root: Path, force: bool) -> None:
 
 
 def _variant_changed(index_dir: Path) -> bool:
-    """Whether the index in ``index_dir`` was embedded by another variant than the configured one.
+    """Whether the index in ``index_dir`` was embedded otherwise than the configuration says.
 
-    ``make demo`` after a change of ``SHOPBOT_EMBEDDER_VARIANT`` (or of its default) then rebuilds
-    the index instead of failing on the mismatch, which ``shopbot index`` alone reports.
+    Compares the embedder variant and max_seq_length in the manifest with ``SHOPBOT_EMBEDDER_*``:
+    ``make demo`` after a change of either (or of their defaults) then rebuilds the index instead
+    of failing on the mismatch, which ``shopbot index`` alone reports.
     """
     from knowledge.index import LEGACY_EMBEDDER_VARIANT, MANIFEST_FILE
 
     manifest_path = index_dir / MANIFEST_FILE
     if not manifest_path.is_file():
         return False
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    settings = Settings()
+    stored = (
+        manifest.get("embedder_variant", LEGACY_EMBEDDER_VARIANT),
+        manifest.get("embedder_max_seq_length"),
+    )
+    wanted = (settings.embedder_variant, settings.embedder_max_seq_length or None)
+    # A configured length of 0 means the model's own, which only the model knows: not compared.
+    changed = stored[0] != wanted[0] or (wanted[1] is not None and stored[1] != wanted[1])
+    if changed:
+        logger.info(
+            "Index %s was embedded with variant %s, max_seq_length %s; the configuration says "
+            "%s, %s: rebuilding",
+            index_dir,
+            *stored,
+            *wanted,
+        )
+    return changed
     stored = json.loads(manifest_path.read_text(encoding="utf-8")).get(
         "embedder_variant", LEGACY_EMBEDDER_VARIANT
     )

@@ -124,6 +124,17 @@ def test_rows_come_back_in_input_order_whatever_the_batching(
     assert embedder.embed([]).shape == (0, 32)
 
 
+def test_parallel_batches_give_the_same_vectors(tiny_model: Path, cache_dir: Path) -> None:
+    texts = TEXTS * 5
+    parallel = OnnxEmbedder("onnx", tiny_model, cache_dir, threads=3, name="tiny")
+    serial = OnnxEmbedder(
+        "onnx", tiny_model, cache_dir, threads=3, name="tiny", batch_parallel=False
+    )
+    np.testing.assert_allclose(
+        parallel.embed(texts, batch_size=4), serial.embed(texts, batch_size=4), atol=1e-6
+    )
+
+
 def test_export_is_cached_and_describes_itself(tiny_model: Path, cache_dir: Path) -> None:
     embedder = OnnxEmbedder("onnx-int8", tiny_model, cache_dir, name="tiny")
     embedder.warm_up(progress=False)
@@ -139,7 +150,7 @@ def test_export_is_cached_and_describes_itself(tiny_model: Path, cache_dir: Path
 
 def test_make_embedder_validates_variant_and_device() -> None:
     assert make_embedder("torch").variant == "torch"
-    assert make_embedder("onnx-int8").variant == "onnx-int8"  # nothing loads until warm_up
+    assert make_embedder("onnx-int8").variant == "onnx-int8"
     with pytest.raises(ValueError, match="variant is 'int4'"):
         make_embedder("int4")
     with pytest.raises(ValueError, match=r"device is 'cuda'.*--variant torch"):
@@ -150,7 +161,11 @@ def test_settings_choose_the_variant(monkeypatch: pytest.MonkeyPatch) -> None:
     from core.settings import Settings
 
     monkeypatch.setenv("SHOPBOT_EMBEDDER_VARIANT", "torch")
-    assert make_embedder().variant == "torch"
+    monkeypatch.setenv("SHOPBOT_EMBEDDER_MAX_SEQ_LENGTH", "96")
+    embedder = make_embedder()
+    assert embedder.variant == "torch" and embedder.max_seq_length == 96
+    monkeypatch.setenv("SHOPBOT_EMBEDDER_MAX_SEQ_LENGTH", "0")  # the model's own
+    assert make_embedder("onnx").max_seq_length == 256
     monkeypatch.setenv("SHOPBOT_EMBEDDER_VARIANT", "fp8")
     with pytest.raises(ValueError, match="SHOPBOT_EMBEDDER_VARIANT"):
         Settings()
