@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from knowledge.index import INDEX_TYPES, IndexParams
 from knowledge.types import Embedder
+from knowledge.vector_index import INDEX_TYPES, IndexParams
 from training.cli_args import (
     embed_batch_size_field,
     embedder_device_field,

@@ -356,7 +356,7 @@ def catalog_benchmark(
 
     # FAISS + BM25 from the stored vectors (what `shopbot index` redoes after any change).
     from knowledge.bm25 import BM25Index
-    from knowledge.index import IndexParams, VectorIndex
+    from knowledge.vector_index import IndexParams, VectorIndex
 
     start = time.perf_counter()
     VectorIndex.build(np.asarray(index.vectors), IndexParams(), progress=False)

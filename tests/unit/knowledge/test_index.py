@@ -13,15 +13,10 @@ import pytest
 from knowledge.catalog.model import Product
 from knowledge.embedder import HashingEmbedder, l2_normalize
 from knowledge.faq import FaqEntry
-from knowledge.index import (
-    AUTO_FLAT_MAX_VECTORS,
-    IndexMismatchError,
-    IndexParams,
-    KnowledgeIndex,
-    VectorIndex,
-)
+from knowledge.index import IndexMismatchError, KnowledgeIndex
 from knowledge.passages import build_passages
 from knowledge.types import Passage
+from knowledge.vector_index import AUTO_FLAT_MAX_VECTORS, IndexParams, VectorIndex
 
 
 def product(i: int, price: float = 10.0, description: str = "") -> Product:
