@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import JSON, String, Table, Text, cast, delete, func, or_, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.schema import Column
 
 from bot.privacy.sql import like_pattern, scrub_sqlite, secure_delete
@@ -223,12 +223,7 @@ class AppRows:
                 wc = self.widget_conversations
                 count = conn.execute(delete(wc).where(wc.c.id.in_(chunk))).rowcount
                 removed[wc.name] = removed.get(wc.name, 0) + count
-                # The Telegram user's link to the store customer goes with the conversation.
-                users = _telegram_users(chunk)
-                count = conn.execute(
-                    delete(telegram_links).where(telegram_links.c.user_id.in_(users))
-                ).rowcount
-                removed[telegram_links.name] = removed.get(telegram_links.name, 0) + count
+                _unlink_telegram(conn, chunk, removed)
         return {name: n for name, n in removed.items() if n}
 
     def anonymise(
@@ -261,7 +256,9 @@ class AppRows:
                             where = [k == row._mapping[k] for k in keys]
                             conn.execute(update(table).where(*where).values(**values))
                             changed[table.name] = changed.get(table.name, 0) + 1
-        return changed
+                # An anonymous conversation keeps no tie to the store customer either.
+                _unlink_telegram(conn, chunk, changed)
+        return {name: n for name, n in changed.items() if n}
 
     def scrub(self) -> None:
         """Leave no copy of deleted or masked text in a SQLite file (see ``scrub_sqlite``)."""
@@ -271,6 +268,18 @@ class AppRows:
 def _chunks(items: list[str], size: int = BATCH) -> Iterator[list[str]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+def _unlink_telegram(
+    conn: Connection, conversation_ids: Sequence[str], counts: dict[str, int]
+) -> None:
+    """Delete the conversations' Telegram users' links to a store customer (each holds the
+    customer's token), counting the rows in ``counts``."""
+    users = _telegram_users(conversation_ids)
+    if not users:
+        return
+    count = conn.execute(delete(telegram_links).where(telegram_links.c.user_id.in_(users))).rowcount
+    counts[telegram_links.name] = counts.get(telegram_links.name, 0) + count
 
 
 def _telegram_users(conversation_ids: Sequence[str]) -> list[int]:

@@ -190,3 +190,25 @@ def test_only_widget_sessions_old_in_the_app_database_are_deleted_too(
         )
     assert retention.main(["--older-than", "30"], settings=settings, clock=clock) == 0
     assert "w-abandoned" not in dump(engine, tracker)
+
+
+def test_anonymise_mode_unlinks_the_old_conversations_telegram_accounts(
+    world: tuple[Settings, Engine, TrackerStore], clock: FakeClock
+) -> None:
+    """An anonymised conversation keeps no tie to the store customer: its Telegram user's link
+    (which holds the customer's token) goes; a user who wrote recently keeps theirs."""
+    from bot.storage.telegram import TelegramLinks
+
+    settings, engine, tracker = world
+    links = TelegramLinks(engine)
+    for user_id, token in ((90017, "isabella-token"), (90042, "sofia-token")):
+        assert links.redeem(links.create_code(token), user_id)
+    old = clock.now - dt.timedelta(days=100)
+    tracker.add("telegram:90017", *isabella_events(start=stamp(old)))
+    tracker.add("telegram:90042", *sofia_events(start=stamp(clock.now - dt.timedelta(days=1))))
+
+    argv = ["--mode", "anonymise", "--older-than", "30"]
+    assert retention.main(argv, settings=settings, clock=clock) == 0
+
+    assert links.token_for(90017) is None
+    assert links.token_for(90042) == "sofia-token"
