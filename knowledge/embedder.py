@@ -81,7 +81,39 @@ def read_max_seq_length(model_path: Path, default: int = 512) -> int:
         return default
 
 
-class SentenceTransformerEmbedder:
+class LocalModelDir:
+    """A local sentence-transformers directory (the packaged MiniLM when none is given): its
+    path, name and ``max_seq_length``, shared by the PyTorch and ONNX embedders."""
+
+    def _set_model_dir(
+        self, model_path: str | Path | None, name: str | None, max_seq_length: int | None
+    ) -> None:
+        self._model_path = Path(model_path) if model_path is not None else None
+        if self._model_path is not None and not self._model_path.is_dir():
+            raise FileNotFoundError(
+                f"model_path must be a sentence-transformers directory. Currently, model_path is "
+                f"{str(model_path)!r}, which does not exist. Pass an existing directory or omit it "
+                "to use the packaged all-MiniLM-L6-v2."
+            )
+        if name is None:
+            name = DEFAULT_MODEL_NAME if self._model_path is None else self._model_path.name
+        self.name = name
+        self._max_seq_length = max_seq_length
+
+    @property
+    def model_path(self) -> Path:
+        """The resolved model directory."""
+        return self._model_path if self._model_path is not None else default_model_path()
+
+    @property
+    def max_seq_length(self) -> int:
+        """Tokens kept per text (the model's own limit unless overridden)."""
+        if self._max_seq_length is None:
+            self._max_seq_length = read_max_seq_length(self.model_path)
+        return self._max_seq_length
+
+
+class SentenceTransformerEmbedder(LocalModelDir):
     """A sentence-transformers model as an ``Embedder`` (offline all-MiniLM-L6-v2 by default).
 
     The model loads in :meth:`warm_up` (called on first use if you do not), never in ``__init__``.
@@ -106,33 +138,11 @@ class SentenceTransformerEmbedder:
         max_seq_length: int | None = None,
     ) -> None:
         check_batch_size(batch_size)
-        self._model_path = Path(model_path) if model_path is not None else None
-        if self._model_path is not None and not self._model_path.is_dir():
-            raise FileNotFoundError(
-                f"model_path must be a sentence-transformers directory. Currently, model_path is "
-                f"{str(model_path)!r}, which does not exist. Pass an existing directory or omit it "
-                "to use the packaged all-MiniLM-L6-v2."
-            )
+        self._set_model_dir(model_path, name, max_seq_length)
         self._device = device
         self.batch_size = batch_size
-        if name is None:
-            name = DEFAULT_MODEL_NAME if self._model_path is None else self._model_path.name
-        self.name = name
         self._model: Any = None
         self._dimension: int | None = None
-        self._max_seq_length = max_seq_length
-
-    @property
-    def model_path(self) -> Path:
-        """The resolved model directory."""
-        return self._model_path if self._model_path is not None else default_model_path()
-
-    @property
-    def max_seq_length(self) -> int:
-        """Tokens kept per text (the model's own limit unless overridden)."""
-        if self._max_seq_length is None:
-            self._max_seq_length = read_max_seq_length(self.model_path)
-        return self._max_seq_length
 
     @property
     def device(self) -> str:

@@ -20,12 +20,10 @@ from typing import Any
 import numpy as np
 
 from knowledge.embedder import (
-    DEFAULT_MODEL_NAME,
     PROGRESS_BAR_MIN_TEXTS,
+    LocalModelDir,
     check_batch_size,
-    default_model_path,
     l2_normalize,
-    read_max_seq_length,
 )
 from knowledge.onnx_export import ONNX_VARIANTS, ensure_onnx_model
 
@@ -54,7 +52,7 @@ def mean_pool(hidden: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
     return l2_normalize(summed / counts)
 
 
-class OnnxEmbedder:
+class OnnxEmbedder(LocalModelDir):
     """A sentence-transformers BERT model run by ONNX Runtime on the CPU, as an ``Embedder``.
 
     The ONNX file is exported from the local weights on first use (:func:`ensure_onnx_model`,
@@ -106,33 +104,18 @@ class OnnxEmbedder:
                 "max_seq_length must be greater than 0. "
                 f"Currently, max_seq_length is {max_seq_length}"
             )
-        self._model_path = Path(model_path) if model_path is not None else None
-        if self._model_path is not None and not self._model_path.is_dir():
-            raise FileNotFoundError(
-                f"model_path must be a sentence-transformers directory. Currently, model_path is "
-                f"{str(model_path)!r}, which does not exist. Pass an existing directory or omit it "
-                "to use the packaged all-MiniLM-L6-v2."
-            )
+        self._set_model_dir(model_path, name, max_seq_length)
         self.variant = variant
         self._cache_dir = Path(cache_dir) if cache_dir is not None else None
         self.batch_size = batch_size
         self.threads = threads or min(os.cpu_count() or 1, 8)
         self.batch_parallel = batch_parallel
-        self._max_seq_length = max_seq_length
-        if name is None:
-            name = DEFAULT_MODEL_NAME if self._model_path is None else self._model_path.name
-        self.name = name
         self.sort_by_length = sort_by_length
         self._session: Any = None
         self._tokenizer: Any = None
         self._input_names: list[str] = []
         self._dimension: int | None = None
         self.onnx_path: Path | None = None
-
-    @property
-    def model_path(self) -> Path:
-        """The resolved model directory."""
-        return self._model_path if self._model_path is not None else default_model_path()
 
     @property
     def cache_dir(self) -> Path:
@@ -142,13 +125,6 @@ class OnnxEmbedder:
 
             self._cache_dir = Settings().embedder_cache_dir
         return self._cache_dir
-
-    @property
-    def max_seq_length(self) -> int:
-        """Tokens kept per text (the model's own limit unless overridden)."""
-        if self._max_seq_length is None:
-            self._max_seq_length = read_max_seq_length(self.model_path)
-        return self._max_seq_length
 
     @property
     def dimension(self) -> int:
