@@ -6,7 +6,8 @@ import contextlib
 import json
 import shutil
 import sqlite3
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.request import urlopen
@@ -120,6 +121,30 @@ class ShopBotServers:
                 "SELECT data FROM events WHERE sender_id = ? ORDER BY id", (sender,)
             ).fetchall()
         return [json.loads(row[0]) for row in rows]
+
+    def settled_events(
+        self,
+        sender: str,
+        until: Callable[[list[dict[str, Any]]], bool] | None = None,
+        timeout_s: float = 30.0,
+    ) -> list[dict[str, Any]]:
+        """The stored conversation once ``until`` holds (default: a saved turn, in action_listen).
+
+        A channel pushes the bot's reply (widget SSE, Telegram) before Rasa saves the tracker,
+        so a test that saw the reply must wait for the saved turn.
+        """
+        done = until or ends_a_turn
+        deadline = time.monotonic() + timeout_s
+        while True:
+            events = self.stored_events(sender)
+            if done(events) or time.monotonic() > deadline:
+                return events
+            time.sleep(0.1)
+
+
+def ends_a_turn(events: list[dict[str, Any]]) -> bool:
+    """Rasa saves a turn once, after its last action; the saved turn ends in action_listen."""
+    return bool(events) and events[-1].get("name") == "action_listen"
 
 
 @contextlib.contextmanager

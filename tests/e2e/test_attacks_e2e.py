@@ -399,9 +399,8 @@ class WidgetShopper:
             lambda evs: any(e.event == "typing" and e.data == {"on": False} for e in evs[before:]),
             TURN_TIMEOUT_S,
         ), f"no answer to {text!r}"
-        stored = sum(
-            1 for e in self.servers.stored_events(self.conversation) if e.get("event") == "bot"
-        )
+        saved = self.servers.settled_events(self.conversation, timeout_s=10)
+        stored = sum(1 for e in saved if e.get("event") == "bot")
         # Typing off can overtake the stored replies on the stream: wait until they are all there.
         self.stream.wait_for(lambda evs: sum(e.event == "bot" for e in evs) >= stored, 10)
         return [Said.of(e.data) for e in self.stream.events[before:] if e.event == "bot"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.request import Request, urlopen
@@ -56,8 +56,13 @@ def bots(events: list[SseEvent]) -> list[SseEvent]:
     return [e for e in events if e.event == "bot"]
 
 
-def tracker_events(servers: ShopBotServers, sender: str) -> list[dict[str, Any]]:
-    return servers.stored_events(sender)
+def tracker_events(
+    servers: ShopBotServers,
+    sender: str,
+    until: Callable[[list[dict[str, Any]]], bool] | None = None,
+) -> list[dict[str, Any]]:
+    """The saved conversation: the SSE reply arrives before Rasa saves the turn."""
+    return servers.settled_events(sender, until)
 
 
 def test_a_product_question_streams_typing_then_the_cited_answer_and_resumes_exactly(
@@ -250,10 +255,11 @@ def test_pushed_tokens_then_the_final_message_through_rasa(
     assert [e.data["index"] for e in streamed[:3]] == [0, 1, 2]
     assert all(e.id is None for e in streamed[:3]) and streamed[3].id is not None
     assert "".join(e.data["text"] for e in streamed[:3]) == streamed[3].data["text"]
-    assert any(
-        e.get("event") == "bot" and e.get("text") == "".join(pieces)
-        for e in tracker_events(widget_servers, sender)
-    )
+
+    def saved(events: list[dict[str, Any]]) -> bool:
+        return any(e.get("event") == "bot" and e.get("text") == "".join(pieces) for e in events)
+
+    assert saved(tracker_events(widget_servers, sender, saved))
 
 
 def test_feedback_lands_in_the_tracker(
@@ -273,7 +279,9 @@ def test_feedback_lands_in_the_tracker(
     )
     assert unknown.status == 404
     sender = conversation_id(widget_servers, client.token or "")
-    events = tracker_events(widget_servers, sender)
+    events = tracker_events(
+        widget_servers, sender, lambda evs: any(e.get("event") == "agent" for e in evs)
+    )
     feedback = [e["data"]["feedback"] for e in events if e.get("event") == "agent"]
     rated_text = bots(stream.events)[0].data["text"]
     assert feedback == [
