@@ -1,0 +1,72 @@
+"""Check the action server's replies with one prebuilt JSON-schema validator, not one per call.
+
+Rasa 3.6 checks every action server reply (``RemoteAction._validate_action_result``) with
+``jsonschema.validate(result, schema)``, which first validates the schema itself against the
+JSON-schema meta-schema and builds a new validator — on every call, for the same constant schema
+(``RemoteAction.action_response_format_spec``, all of Rasa's event schemas). The profile of one
+turn (docs/benchmarks/2026-12-04/profile/report.md) found that check to be 42–69% of the Rasa
+server's CPU time per turn: ~34 ms per reply on this machine, ~0.5 ms with a validator built
+once. Every ShopBot turn calls the action server at least once (``action_validate_slot_mappings``
+runs on every turn).
+
+:func:`install` replaces that one method with :func:`validate_action_result`, which does exactly
+what ``jsonschema.validate`` does (the same validator class, the same ``best_match`` error, the
+same message Rasa appends) with a validator checked and built once per process. It is installed
+by the ``ops`` channel at start-up (:mod:`bot.channels.ops`), and does nothing when Rasa's method
+is not the one it replaces (another Rasa version): the reply is then checked as before.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+
+from jsonschema import ValidationError
+from jsonschema.exceptions import best_match
+from jsonschema.protocols import Validator
+from jsonschema.validators import validator_for
+from rasa.core.actions.action import RemoteAction
+from rasa.shared.constants import DOCS_BASE_URL
+
+logger = logging.getLogger(__name__)
+
+# Appended to the error's message by Rasa 3.6's own method, kept word for word.
+RASA_ERROR_SUFFIX = (
+    f". Failed to validate Action server response from API, "
+    f"make sure your response from the Action endpoint is valid. "
+    f"For more information about the format visit "
+    f"{DOCS_BASE_URL}/custom-actions"
+)
+
+
+@functools.cache
+def reply_validator() -> Validator:
+    """The validator of Rasa's action reply schema: the schema is checked once, here."""
+    schema = RemoteAction.action_response_format_spec()
+    cls = validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def validate_action_result(_: RemoteAction, result: dict[str, Any]) -> bool:
+    """Rasa's ``RemoteAction._validate_action_result``, with the prebuilt validator."""
+    error: ValidationError | None = best_match(reply_validator().iter_errors(result))
+    if error is None:
+        return True
+    error.message += RASA_ERROR_SUFFIX
+    raise error
+
+
+def install() -> bool:
+    """Use :func:`validate_action_result` for every action reply; True when it is in place."""
+    current = RemoteAction._validate_action_result
+    if current is validate_action_result:
+        return True
+    if getattr(current, "__qualname__", "") != "RemoteAction._validate_action_result":
+        logger.warning("Rasa's action reply check is not the one expected; left as it is")
+        return False
+    reply_validator()  # build it now, not during the first shopper's turn
+    RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
+    logger.info("Action server replies are checked with a prebuilt JSON-schema validator")
+    return True
