@@ -9,12 +9,18 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONUNBUFFERED := 1
 export RASA_TELEMETRY_ENABLED := false
 
-.PHONY: demo test bench venv system-deps node-deps lint prepare-tiny unit rasa-validate rasa-stories integration clean
+.PHONY: demo test bench venv load-venv system-deps node-deps lint prepare-tiny unit rasa-validate rasa-stories integration clean
 
 $(VENV)/.installed: pyproject.toml scripts/bootstrap.sh
 	scripts/bootstrap.sh
 
 venv: $(VENV)/.installed
+
+# The Throughput benchmark's load generator (Locust), in an environment of its own.
+.venv-load/.installed: scripts/load-venv.sh training/bench/load-requirements.txt $(VENV)/.installed
+	scripts/load-venv.sh
+
+load-venv: .venv-load/.installed
 
 # Debian packages the tests need: postgresql (the order service and e2e tests on PostgreSQL),
 # chromium (the widget's browser tests; Playwright drives Debian's build, never its own download)
@@ -59,17 +65,17 @@ rasa-stories:
 	$(SHOPBOT) train --preset tiny
 	$(SHOPBOT) eval --preset tiny --stories-only
 
-integration: node-deps
+integration: node-deps load-venv
 	SHOPBOT_REQUIRE_POSTGRES=1 $(BIN)/pytest -q -m "(e2e or postgres or browser) and not rasa" --timeout 900
 	# Rasa's in-process training and parsing tests get an interpreter of their own: after the
 	# servers' tests the shared event-loop state broke them (seen 2026-12-03).
 	$(BIN)/pytest -q -m rasa --timeout 900
 
 ## bench: run the benchmarks and write bench/out/report.md
-bench: venv
+bench: venv load-venv
 	$(SHOPBOT) prepare --preset demo
 	$(SHOPBOT) train --preset demo
 	$(SHOPBOT) bench
 
 clean:
-	rm -rf var models bench/out results .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .venv-load var models bench/out results .pytest_cache .mypy_cache .ruff_cache

@@ -147,7 +147,10 @@ def render_runtime_config(settings: Settings, out_dir: Path) -> tuple[Path, Path
         endpoints["lock_store"] = lock_store
     endpoints["event_broker"] = event_broker_config(settings)
     credentials = {
-        "bot.channels.ops.OpsInput": {"metrics_token": settings.metrics_token},
+        "bot.channels.ops.OpsInput": {
+            "metrics_token": settings.metrics_token,
+            "reply_check": settings.rasa_reply_check,
+        },
         "bot.channels.rest.ShopRestInput": rest_channel_config(settings),
         "bot.channels.widget.WidgetInput": widget_channel_config(settings),
     }

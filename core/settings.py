@@ -17,6 +17,7 @@ from core.client_key import parse_trusted_proxies
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PRESETS = ("tiny", "demo", "full")
 RETENTION_MODES = ("delete", "anonymise")
+REPLY_CHECKS = ("prebuilt", "rasa")
 # How the MiniLM passage/query embedder runs (docs/decisions/020-onnx-embedder.md): ``torch`` is
 # sentence-transformers in PyTorch fp32; ``onnx`` the same graph exported to ONNX Runtime (fp32);
 # ``onnx-int8`` that graph with dynamically quantized int8 MatMuls (the CPU default, measured).
@@ -151,6 +152,9 @@ class Settings:
         metrics_token: Bearer token that lets a Prometheus server scrape ``/metrics`` of the Rasa
             server (``/webhooks/ops/metrics``) and the console from anywhere; empty → only
             direct loopback clients may.
+        rasa_reply_check: How the Rasa server checks the action server's replies: ``prebuilt``
+            (one JSON-schema validator built at start-up, ``bot/action_reply_validation.py``) or
+            ``rasa`` (Rasa 3.6's own check, which rebuilds it per reply: the benchmark baseline).
         trusted_proxies: Comma-separated addresses or networks (CIDR) of reverse proxies whose
             ``X-Forwarded-For`` the REST and widget channels trust for the client address;
             empty (the default) trusts none and uses the TCP peer.
@@ -251,6 +255,7 @@ class Settings:
     )
     client_key_secret: str = field(default_factory=lambda: _env("CLIENT_KEY_SECRET", ""))
     metrics_token: str = field(default_factory=lambda: _env("METRICS_TOKEN", ""))
+    rasa_reply_check: str = field(default_factory=lambda: _env("RASA_REPLY_CHECK", "prebuilt"))
     trusted_proxies: str = field(default_factory=lambda: _env("TRUSTED_PROXIES", ""))
     support_email: str = field(default_factory=lambda: _env("SUPPORT_EMAIL", ""))
     support_phone: str = field(default_factory=lambda: _env("SUPPORT_PHONE", ""))
@@ -327,6 +332,11 @@ class Settings:
                 f"{', '.join(RETENTION_MODES)}. Currently, retention_days is {self.retention_days} "
                 f"and retention_mode is {self.retention_mode!r} (set SHOPBOT_RETENTION_DAYS and "
                 "SHOPBOT_RETENTION_MODE)."
+            )
+        if self.rasa_reply_check not in REPLY_CHECKS:
+            raise ValueError(
+                f"rasa_reply_check must be one of {', '.join(REPLY_CHECKS)}. Currently, it is "
+                f"{self.rasa_reply_check!r} (set SHOPBOT_RASA_REPLY_CHECK)."
             )
         if self.widget_session_ttl <= 0:
             raise ValueError(

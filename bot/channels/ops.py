@@ -47,6 +47,8 @@ class OpsInput(InputChannel):
 
     Args:
         metrics_token: Bearer token for ``/metrics``; empty → loopback clients only.
+        reply_check: ``prebuilt`` installs :mod:`bot.action_reply_validation`; ``rasa`` keeps
+            Rasa's own check of action replies (the benchmark's baseline).
     """
 
     @classmethod
@@ -57,10 +59,15 @@ class OpsInput(InputChannel):
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         """Build the channel from its ``credentials.yml`` section."""
-        return cls(metrics_token=str((credentials or {}).get("metrics_token") or ""))
+        given = credentials or {}
+        return cls(
+            metrics_token=str(given.get("metrics_token") or ""),
+            reply_check=str(given.get("reply_check") or "prebuilt"),
+        )
 
-    def __init__(self, metrics_token: str = "") -> None:
+    def __init__(self, metrics_token: str = "", reply_check: str = "prebuilt") -> None:
         self.metrics_token = metrics_token
+        self.reply_check = reply_check
         metrics()  # registered at start-up, so the first scrape lists every metric
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
@@ -98,7 +105,12 @@ class OpsInput(InputChannel):
         @ops.listener("before_server_start")
         async def guard_rasa_api(app: Any, _: Any) -> None:
             app.register_middleware(refuse_hostile_json, "request")
-            action_reply_validation.install()
+            if self.reply_check == "prebuilt":
+                action_reply_validation.install()
+            else:
+                logger.info(
+                    "Action server replies are checked by Rasa's own check (%s)", self.reply_check
+                )
 
         return ops
 

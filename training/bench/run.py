@@ -29,6 +29,7 @@ SECTIONS: dict[str, str] = {
     "widget": "training.bench.widget",
     "telegram": "training.bench.telegram",
     "console": "training.bench.console",
+    "throughput": "training.bench.throughput",
 }
 
 

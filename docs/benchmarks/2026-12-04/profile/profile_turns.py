@@ -47,10 +47,8 @@ import json
 import logging
 import os
 import platform
-import random
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -63,11 +61,11 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
+from training.bench.load_plan import Kind
+from training.bench.load_plan import build_kinds as plan_kinds
 from training.bench.report import BenchContext, markdown_table
 from training.bench.servers import bench_settings
-from training.bench.widget import bench_questions
+from training.bench.widget_client import post_json
 from training.stats import p50_p95
 
 if TYPE_CHECKING:
@@ -80,175 +78,6 @@ OUT = Path(__file__).resolve().parent
 SEED = 17
 FINDINGS_START, FINDINGS_END = "<!-- findings -->", "<!-- /findings -->"
 PROCESSES = ("rasa", "actions")
-
-GREETINGS = (
-    "hello",
-    "hi there",
-    "good morning",
-    "hey",
-    "hi",
-    "hello!",
-    "hey there",
-    "good evening",
-)
-THANKS = ("thanks", "thank you", "thanks a lot", "thank you so much", "many thanks", "thanks!")
-TRACK_ASKS = (
-    "where is my order",
-    "track my order",
-    "where is my package",
-    "I want to track my order",
-)
-SEARCH_TEMPLATES = ("do you sell {}?", "do you have {}?", "I'm looking for {}")
-
-
-# ---- The load: which messages make each kind of turn ------------------------------------------
-
-
-@dataclass
-class Kind:
-    """One kind of turn: its conversations (every message in them is profiled)."""
-
-    name: str
-    title: str
-    conversations: list[list[str]]
-    open_first: bool = True  # open each conversation with a greeting outside the profile
-    expected: str = ""  # what the turn should answer with, for the report
-
-    @property
-    def messages(self) -> int:
-        return sum(len(c) for c in self.conversations)
-
-
-def _parse_intent(servers: ShopBotServers, text: str) -> str:
-    from training.bench.widget_client import post_json
-
-    url = f"{servers.base_url}/model/parse?token={servers.settings.api_token}"
-    reply = post_json(url, {"text": text}, timeout=120)
-    return str(reply.body["intent"]["name"]) if reply.status == 200 else ""
-
-
-def _keep(
-    servers: ShopBotServers, candidates: Sequence[str], intents: set[str], n: int
-) -> tuple[list[str], int]:
-    """``n`` messages: the distinct candidates the NLU gives one of ``intents``, in order, repeated
-    when fewer than ``n`` do; also how many distinct messages that is."""
-    kept: list[str] = []
-    for text in dict.fromkeys(candidates):
-        if len(kept) == n:
-            break
-        if _parse_intent(servers, text) in intents:
-            kept.append(text)
-    if not kept:
-        raise SystemExit(f"None of {len(candidates)} candidates parses as {sorted(intents)}.")
-    return [kept[i % len(kept)] for i in range(n)], len(kept)
-
-
-def _policy_intents() -> set[str]:
-    """Intents whose rule answers from the FAQ (``action_answer_policy``), read from the rules."""
-    rules = yaml.safe_load((ROOT / "bot" / "data" / "rules" / "policies.yml").read_text())["rules"]
-    intents = set()
-    for rule in rules:
-        steps = rule["steps"]
-        if any(s.get("action") == "action_answer_policy" for s in steps):
-            intents |= {s["intent"] for s in steps if "intent" in s}
-    return intents
-
-
-def _orders(servers: ShopBotServers, n: int) -> list[tuple[str, str]]:
-    """``n`` (order number, email) pairs of orders that are on their way or delivered, read from
-    the servers' copy of the store."""
-    db_file = servers.settings.sqlite_path(servers.settings.store_db_url)
-    if db_file is None or not db_file.exists():
-        raise SystemExit(f"No SQLite store copy at {servers.settings.store_db_url!r}.")
-    with sqlite3.connect(db_file) as db:
-        rows = db.execute(
-            "SELECT o.number, c.email FROM orders o JOIN customers c ON c.id = o.customer_id "
-            "WHERE o.status IN ('shipped', 'delivered', 'processing') ORDER BY o.id"
-        ).fetchall()
-    if len(rows) < n:
-        raise SystemExit(f"The store copy has {len(rows)} trackable orders, {n} are needed.")
-    return [(str(a), str(b)) for a, b in random.Random(SEED).sample(rows, n)]
-
-
-def build_kinds(servers: ShopBotServers, per_kind: int) -> tuple[list[Kind], dict[str, int]]:
-    """Every kind's messages, each checked against the NLU; also how many are distinct."""
-    rng = random.Random(SEED)
-    distinct: dict[str, int] = {}
-
-    def pick(name: str, candidates: Sequence[str], intents: set[str]) -> list[list[str]]:
-        kept, distinct[name] = _keep(servers, candidates, intents, per_kind)
-        return [[m] for m in kept]
-
-    questions = bench_questions(ROOT, 6 * per_kind, seed=SEED)
-    products, faq = questions[0::2], questions[1::2]
-    faq = sorted(set(faq), key=faq.index)
-    faq_all = [json.loads(line)["question"] for line in _lines(ROOT / "var/store/faq.jsonl")]
-    faq += [q for q in faq_all if q not in faq]
-    categories = sorted(
-        {
-            json.loads(line)["category"][-1].lower()
-            for line in _lines(ROOT / "var/store/catalog.jsonl")
-            if json.loads(line).get("category")
-        }
-    )
-    rng.shuffle(categories)
-    searches = [
-        SEARCH_TEMPLATES[i % len(SEARCH_TEMPLATES)].format(c) for i, c in enumerate(categories)
-    ]
-    n_tracks = max(1, per_kind // 3)
-    tracks = [
-        [TRACK_ASKS[i % len(TRACK_ASKS)], number, email]
-        for i, (number, email) in enumerate(_orders(servers, n_tracks))
-    ]
-    for ask in TRACK_ASKS:
-        if _parse_intent(servers, ask) != "track_order":
-            raise SystemExit(f"{ask!r} does not parse as track_order with this model.")
-    kinds = [
-        Kind(
-            "new_conversation",
-            "greeting that opens a new conversation",
-            pick("new_conversation", GREETINGS, {"greet"}),
-            open_first=False,
-            expected="utter_greet, after action_session_start",
-        ),
-        Kind(
-            "greeting", "greeting", pick("greeting", GREETINGS, {"greet"}), expected="utter_greet"
-        ),
-        Kind(
-            "thanks", "thanks", pick("thanks", THANKS, {"thank"}), expected="utter_you_are_welcome"
-        ),
-        Kind(
-            "product_question",
-            "product question (knowledge answer)",
-            pick("product_question", products, {"product_question"}),
-            expected="action_answer_question",
-        ),
-        Kind(
-            "policy_question",
-            "policy question (FAQ answer)",
-            pick("policy_question", faq, _policy_intents()),
-            expected="action_answer_policy",
-        ),
-        Kind(
-            "order_tracking",
-            "order tracking with identity (3 turns: ask, number, email)",
-            tracks,
-            expected="order_form ×2, then action_order_request",
-        ),
-        Kind(
-            "product_search",
-            "product search",
-            pick("product_search", searches, {"product_search"}),
-            expected="action_search_products",
-        ),
-    ]
-    distinct["order_tracking"] = len(tracks)
-    return kinds, distinct
-
-
-def _lines(path: Path) -> list[str]:
-    return [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
 
 # ---- Sending the load and sampling ------------------------------------------------------------
 
@@ -266,6 +95,20 @@ class KindRun:
     answered: Counter[str] = field(default_factory=Counter)  # the last action of each turn
     load_before: float = 0.0
     load_after: float = 0.0
+
+
+def build_kinds(servers: ShopBotServers, per_kind: int) -> tuple[list[Kind], dict[str, int]]:
+    """Every kind's messages (``training/bench/load_plan.py``), checked against the served NLU."""
+
+    def parse(text: str) -> str:
+        url = f"{servers.base_url}/model/parse?token={servers.settings.api_token}"
+        reply = post_json(url, {"text": text}, timeout=120)
+        return str(reply.body["intent"]["name"]) if reply.status == 200 else ""
+
+    store_db = servers.settings.sqlite_path(servers.settings.store_db_url)
+    if store_db is None:
+        raise SystemExit(f"No SQLite store copy at {servers.settings.store_db_url!r}.")
+    return plan_kinds(ROOT, parse, store_db, per_kind)
 
 
 def cpu_seconds(pid: int) -> float:

@@ -6,12 +6,16 @@ import asyncio
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import yaml
 
 from bot.channels.ops import OpsInput, health_url, readiness
+from bot.runtime_config import render_runtime_config
+from core.settings import Settings
 from tests.conftest import free_port
 
 
@@ -64,3 +68,15 @@ def test_the_channel_reads_its_token_from_the_credentials() -> None:
     channel = OpsInput.from_credentials({"metrics_token": "t0ken"})
     assert isinstance(channel, OpsInput) and channel.metrics_token == "t0ken"
     assert OpsInput.from_credentials(None).metrics_token == ""  # type: ignore[attr-defined]
+
+
+def test_the_reply_check_comes_from_the_settings(tmp_path: Path) -> None:
+    for check in ("prebuilt", "rasa"):
+        settings = Settings(root=tmp_path, rasa_reply_check=check)
+        _, credentials = render_runtime_config(settings, tmp_path / check)
+        given = yaml.safe_load(credentials.read_text())["bot.channels.ops.OpsInput"]
+        channel = OpsInput.from_credentials(given)
+        assert isinstance(channel, OpsInput) and channel.reply_check == check
+    assert OpsInput.from_credentials(None).reply_check == "prebuilt"  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="SHOPBOT_RASA_REPLY_CHECK"):
+        Settings(root=tmp_path, rasa_reply_check="fast")
