@@ -17,6 +17,14 @@ from core.settings import Settings
 _DIALECTS = {"sqlite": "sqlite", "postgresql": "postgresql", "postgres": "postgresql"}
 
 
+SHOP_TRACKER_STORE = "bot.storage.tracker_store.ShopSQLTrackerStore"
+
+
+def store_type(settings: Settings) -> str:
+    """Rasa's ``SQL`` store (the baseline) or ours, which streams a turn's events by a count."""
+    return SHOP_TRACKER_STORE if settings.tracker_streaming == "count" else "SQL"
+
+
 def tracker_store_config(url: str, settings: Settings) -> dict[str, Any]:
     """Translate a SQLAlchemy URL into Rasa's ``tracker_store`` section.
 
@@ -42,9 +50,9 @@ def tracker_store_config(url: str, settings: Settings) -> dict[str, Any]:
                 f"tracker_store_url names no SQLite file: {url!r}. Use sqlite:///var/tracker.db."
             )
         db_file.parent.mkdir(parents=True, exist_ok=True)
-        return {"type": "SQL", "dialect": "sqlite", "db": str(db_file)}
+        return {"type": store_type(settings), "dialect": "sqlite", "db": str(db_file)}
     config: dict[str, Any] = {
-        "type": "SQL",
+        "type": store_type(settings),
         "dialect": parts.scheme,
         "url": parts.hostname or "localhost",
         "port": parts.port or 5432,

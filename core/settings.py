@@ -18,6 +18,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PRESETS = ("tiny", "demo", "full")
 RETENTION_MODES = ("delete", "anonymise")
 REPLY_CHECKS = ("prebuilt", "rasa")
+TRACKER_STREAMINGS = ("count", "rasa")
 # How the MiniLM passage/query embedder runs (docs/decisions/020-onnx-embedder.md): ``torch`` is
 # sentence-transformers in PyTorch fp32; ``onnx`` the same graph exported to ONNX Runtime (fp32);
 # ``onnx-int8`` that graph with dynamically quantized int8 MatMuls (the CPU default, measured).
@@ -155,6 +156,9 @@ class Settings:
         rasa_reply_check: How the Rasa server checks the action server's replies: ``prebuilt``
             (one JSON-schema validator built at start-up, ``bot/action_reply_validation.py``) or
             ``rasa`` (Rasa 3.6's own check, which rebuilds it per reply: the benchmark baseline).
+        tracker_streaming: How the tracker store finds a turn's new events for the event broker:
+            ``count`` (one SQL count, ``bot/storage/tracker_store.py``) or ``rasa`` (Rasa 3.6
+            reads and replays the whole session again on every save: the benchmark baseline).
         trusted_proxies: Comma-separated addresses or networks (CIDR) of reverse proxies whose
             ``X-Forwarded-For`` the REST and widget channels trust for the client address;
             empty (the default) trusts none and uses the TCP peer.
@@ -256,6 +260,7 @@ class Settings:
     client_key_secret: str = field(default_factory=lambda: _env("CLIENT_KEY_SECRET", ""))
     metrics_token: str = field(default_factory=lambda: _env("METRICS_TOKEN", ""))
     rasa_reply_check: str = field(default_factory=lambda: _env("RASA_REPLY_CHECK", "prebuilt"))
+    tracker_streaming: str = field(default_factory=lambda: _env("TRACKER_STREAMING", "count"))
     trusted_proxies: str = field(default_factory=lambda: _env("TRUSTED_PROXIES", ""))
     support_email: str = field(default_factory=lambda: _env("SUPPORT_EMAIL", ""))
     support_phone: str = field(default_factory=lambda: _env("SUPPORT_PHONE", ""))
@@ -337,6 +342,11 @@ class Settings:
             raise ValueError(
                 f"rasa_reply_check must be one of {', '.join(REPLY_CHECKS)}. Currently, it is "
                 f"{self.rasa_reply_check!r} (set SHOPBOT_RASA_REPLY_CHECK)."
+            )
+        if self.tracker_streaming not in TRACKER_STREAMINGS:
+            raise ValueError(
+                f"tracker_streaming must be one of {', '.join(TRACKER_STREAMINGS)}. Currently, it "
+                f"is {self.tracker_streaming!r} (set SHOPBOT_TRACKER_STREAMING)."
             )
         if self.widget_session_ttl <= 0:
             raise ValueError(

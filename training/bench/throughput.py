@@ -12,7 +12,8 @@ Each configuration starts its own servers (fresh tracker store, copy of the stor
 10, 50 and 200 concurrent shoppers, one level after the other, in the same run:
 
 - ``baseline``: the configuration at the start of issue 17: Rasa 3.6's own check of every action
-  server reply (``SHOPBOT_RASA_REPLY_CHECK=rasa``);
+  server reply (``SHOPBOT_RASA_REPLY_CHECK=rasa``) and Rasa's SQL tracker store, which reads the
+  session back on every save (``SHOPBOT_TRACKER_STREAMING=rasa``);
 - ``current``: today's defaults.
 
 Statistics are reset once every shopper of a level has started (``--reset-stats``), so the numbers
@@ -60,7 +61,7 @@ WEIGHTS = {
     "cancellation": 5,
 }
 CONFIGURATIONS: dict[str, dict[str, Any]] = {
-    "baseline": {"rasa_reply_check": "rasa"},
+    "baseline": {"rasa_reply_check": "rasa", "tracker_streaming": "rasa"},
     "current": {},
 }
 GOAL_MSGS_PER_S = 50.0

@@ -53,10 +53,14 @@ def test_tracker_store_urls(tmp_path: Path) -> None:
     settings = Settings(root=tmp_path)
     sqlite = tracker_store_config("sqlite:///var/tracker.db", settings)
     assert sqlite == {
-        "type": "SQL",
+        "type": "bot.storage.tracker_store.ShopSQLTrackerStore",
         "dialect": "sqlite",
         "db": str(tmp_path / "var" / "tracker.db"),
     }
+    baseline = Settings(root=tmp_path, tracker_streaming="rasa")
+    assert tracker_store_config("sqlite:///var/tracker.db", baseline)["type"] == "SQL"
+    with pytest.raises(ValueError, match="SHOPBOT_TRACKER_STREAMING"):
+        Settings(root=tmp_path, tracker_streaming="replay")
     pg = tracker_store_config("postgresql://rasa:p%40ss@db.local:5433/tracker", settings)
     assert pg["url"] == "db.local" and pg["port"] == 5433 and pg["db"] == "tracker"
     assert pg["username"] == "rasa" and pg["password"] == "p@ss"

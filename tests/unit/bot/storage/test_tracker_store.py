@@ -1,0 +1,124 @@
+"""ShopSQLTrackerStore publishes exactly what Rasa's SQLTrackerStore publishes, and stores the same
+rows, without reading the session back (a real SQLite file each; a recording broker)."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import (
+    ActionExecuted,
+    BotUttered,
+    Event,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
+
+from bot.storage.tracker_store import ShopSQLTrackerStore
+
+# Rasa 3.6's SQLTrackerStore builds its engine URL with SQLAlchemy's deprecated ``URL()``.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+with warnings.catch_warnings():  # Rasa warns on every domain load ("Slot auto-fill ...")
+    warnings.simplefilter("ignore", UserWarning)
+    DOMAIN = Domain.load(str(Path(__file__).resolve().parents[4] / "bot" / "domain"))
+
+
+class Recording(EventBroker):
+    """Keeps every published event (the handoff broker is tested for real end to end)."""
+
+    def __init__(self) -> None:
+        self.published: list[dict[str, Any]] = []
+
+    def publish(self, event: dict[str, Any]) -> None:
+        self.published.append(event)
+
+
+def turn(text: str, stamp: float) -> list[Event]:
+    return [
+        UserUttered(text, {"name": "track_order", "confidence": 0.9}, timestamp=stamp),
+        SlotSet("order_number", "104233", timestamp=stamp + 0.1),
+        ActionExecuted("utter_ask_email", timestamp=stamp + 0.2),
+        BotUttered("What is your email?", timestamp=stamp + 0.3),
+        ActionExecuted("action_listen", timestamp=stamp + 0.4),
+    ]
+
+
+SESSION = [
+    ActionExecuted("action_session_start", timestamp=1.0),
+    SessionStarted(timestamp=1.1),
+    ActionExecuted("action_listen", timestamp=1.2),
+]
+
+
+def play(store: SQLTrackerStore, turns: list[list[Event]]) -> None:
+    async def run() -> None:
+        for events in turns:
+            tracker = await store.retrieve("shopper-1") or store.init_tracker("shopper-1")
+            for event in events:
+                tracker.update(event)
+            await store.save(tracker)
+
+    asyncio.run(run())
+
+
+def rows(db_file: Path) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(db_file) as db:
+        return db.execute(
+            "SELECT sender_id, type_name, timestamp, intent_name, action_name, data FROM events "
+            "ORDER BY id"
+        ).fetchall()
+
+
+@pytest.mark.parametrize("sessions", [1, 2])
+def test_the_same_events_are_published_and_stored_as_by_rasas_store(
+    tmp_path: Path, sessions: int
+) -> None:
+    turns = [SESSION, turn("where is my order", 2.0), turn("it's 104233", 3.0)]
+    if sessions == 2:  # a new session in the same conversation: counts restart at its start
+        later = [
+            ActionExecuted("action_session_start", timestamp=9.0),
+            SessionStarted(timestamp=9.1),
+            ActionExecuted("action_listen", timestamp=9.2),
+        ]
+        turns += [later + turn("hello again", 10.0), turn("track it", 11.0)]
+    published: list[list[dict[str, Any]]] = []
+    stored = []
+    for cls in (SQLTrackerStore, ShopSQLTrackerStore):
+        broker = Recording()
+        db_file = tmp_path / f"{cls.__name__}.db"
+        play(cls(domain=DOMAIN, dialect="sqlite", db=str(db_file), event_broker=broker), turns)
+        published.append(broker.published)
+        stored.append(rows(db_file))
+    assert published[1] == published[0]
+    assert stored[1] == stored[0]
+    assert len(published[1]) == sum(len(t) for t in turns)  # every event once, none twice
+
+
+def test_it_never_reads_the_session_back_to_save(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ShopSQLTrackerStore(
+        domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "t.db"), event_broker=Recording()
+    )
+    play(store, [SESSION, turn("where is my order", 2.0)])
+
+    async def no_retrieve(*_: Any, **__: Any) -> None:
+        raise AssertionError("save read the conversation back")
+
+    tracker = asyncio.run(store.retrieve("shopper-1"))
+    assert tracker is not None
+    monkeypatch.setattr(store, "retrieve", no_retrieve)
+    monkeypatch.setattr(store, "_retrieve", no_retrieve)
+    for event in turn("it's 104233", 3.0):
+        tracker.update(event)
+    asyncio.run(store.save(tracker))
+    assert len(rows(tmp_path / "t.db")) == len(SESSION) + 10

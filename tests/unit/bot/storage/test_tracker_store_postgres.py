@@ -1,0 +1,71 @@
+"""ShopSQLTrackerStore on a real PostgreSQL server, loaded the way the Rasa server loads it (from
+the ``tracker_store`` section ``bot.runtime_config`` writes): the same events published and the
+same rows stored as by Rasa's own SQL store."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from rasa.core.tracker_store import create_tracker_store
+from rasa.utils.endpoints import EndpointConfig
+
+from bot.runtime_config import tracker_store_config
+from core.settings import Settings
+from tests.conftest import free_port
+from tests.e2e.postgres import PostgresServer, postgres_or_skip
+from tests.unit.bot.storage.test_tracker_store import DOMAIN, SESSION, Recording, play, turn
+
+pytestmark = [pytest.mark.postgres, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[PostgresServer]:
+    bin_dir = postgres_or_skip()
+    running = PostgresServer(bin_dir, free_port()).start()
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def rows(url: str) -> list[tuple[Any, ...]]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as db:
+            return [
+                tuple(r)
+                for r in db.execute(
+                    sa.text(
+                        "SELECT sender_id, type_name, timestamp, intent_name, action_name, data "
+                        "FROM events ORDER BY id"
+                    )
+                )
+            ]
+    finally:
+        engine.dispose()
+
+
+def test_loaded_from_the_runtime_config_it_matches_rasas_store(
+    server: PostgresServer, tmp_path: Path
+) -> None:
+    turns = [SESSION, turn("where is my order", 2.0), turn("it's 104233", 3.0)]
+    published = []
+    stored = []
+    for streaming in ("rasa", "count"):
+        url = server.create_database(f"tracker_{uuid.uuid4().hex[:8]}")
+        settings = Settings(root=tmp_path, tracker_store_url=url, tracker_streaming=streaming)
+        section = tracker_store_config(url, settings)
+        broker = Recording()
+        store = create_tracker_store(EndpointConfig.from_dict(section), DOMAIN, broker)
+        expected = "ShopSQLTrackerStore" if streaming == "count" else "SQLTrackerStore"
+        assert type(store).__name__ == expected
+        play(store, turns)  # type: ignore[arg-type]
+        published.append(broker.published)
+        stored.append(rows(url))
+    assert published[1] == published[0] and len(published[1]) == len(SESSION) + 10
+    assert stored[1] == stored[0]
