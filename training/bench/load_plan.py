@@ -132,11 +132,12 @@ def _searches(root: Path) -> list[str]:
 def _identity_flows(
     parse: Parse, store_db: Path, asks: Sequence[str], intent: str, n: int, statuses: Sequence[str]
 ) -> list[list[str]]:
-    for ask in asks:
-        if parse(ask) != intent:
-            raise SystemExit(f"{ask!r} does not parse as {intent} with this model.")
+    """Conversations of (ask, order number, email): the asks the model reads as ``intent``."""
+    kept = [ask for ask in asks if parse(ask) == intent]
+    if not kept:
+        raise SystemExit(f"None of {list(asks)} parses as {intent} with this model.")
     return [
-        [asks[i % len(asks)], number, email]
+        [kept[i % len(kept)], number, email]
         for i, (number, email) in enumerate(orders(store_db, n, statuses))
     ]
 
