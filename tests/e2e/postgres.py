@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from training.bench.postgres import (
@@ -19,6 +21,7 @@ __all__ = [
     "find_postgres_bin",
     "missing_reason",
     "postgres_or_skip",
+    "started_postgres",
 ]
 
 
@@ -35,3 +38,15 @@ def postgres_or_skip() -> Path:
     bin_dir = find_postgres_bin()
     assert bin_dir is not None
     return bin_dir
+
+
+@contextlib.contextmanager
+def started_postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server on a free loopback port (see :func:`postgres_or_skip`), stopped after."""
+    from tests.conftest import free_port
+
+    running = PostgresServer(postgres_or_skip(), free_port()).start()
+    try:
+        yield running
+    finally:
+        running.stop()

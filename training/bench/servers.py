@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from core.settings import Settings
-from training.bench.report import BenchContext
+from training.bench.report import BenchContext, BenchSection
 
 N_PORTS = 4  # rasa, actions, demo store, console
 
@@ -101,3 +101,15 @@ def running_console(settings: Settings) -> Iterator[str]:
         yield f"http://{settings.host}:{settings.console_port}"
     finally:
         service.stop()
+
+
+def no_rasa_model(ctx: BenchContext, title: str) -> BenchSection | None:
+    """The section that says why it was not measured when the preset's Rasa model is missing."""
+    probe = Settings(root=ctx.project_root, preset=ctx.preset)
+    if probe.rasa_model.exists():
+        return None
+    return BenchSection(
+        title,
+        f"Not measured: no Rasa model at `{probe.rasa_model}` "
+        f"(run `shopbot train --preset {ctx.preset}`).",
+    )

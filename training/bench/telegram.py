@@ -25,9 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.settings import Settings
 from training.bench.report import BenchContext, BenchSection, markdown_table
-from training.bench.servers import bench_settings, running_servers
+from training.bench.servers import bench_settings, no_rasa_model, running_servers
 from training.bench.telegram_fake import TOKEN, FakeTelegram, deliver, text_update
 from training.bench.widget import ANSWER_TIMEOUT_S, against_rest, bench_questions
 from training.stats import p50_p95
@@ -140,13 +139,9 @@ def section_from(measured: Measurements, n_questions: int, preset: str) -> Bench
 def run_section(ctx: BenchContext) -> BenchSection:
     """Start the servers with the Telegram channel on a fake Bot API; measure; the section."""
     n_questions = 10 if ctx.quick else 100
-    probe = Settings(root=ctx.project_root, preset=ctx.preset)
-    if not probe.rasa_model.exists():
-        return BenchSection(
-            TITLE,
-            f"Not measured: no Rasa model at `{probe.rasa_model}` "
-            f"(run `shopbot train --preset {ctx.preset}`).",
-        )
+    missing = no_rasa_model(ctx, TITLE)
+    if missing is not None:
+        return missing
     questions = bench_questions(ctx.project_root, n_questions)
     with tempfile.TemporaryDirectory(prefix="bench-telegram-") as tmp, FakeTelegram() as fake:
         settings = dataclasses.replace(

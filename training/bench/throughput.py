@@ -38,10 +38,9 @@ from typing import Any
 
 from tqdm import tqdm
 
-from core.settings import Settings
 from training.bench.load_plan import Kind, build_kinds
 from training.bench.report import BenchContext, BenchSection, markdown_table
-from training.bench.servers import bench_settings, running_servers
+from training.bench.servers import bench_settings, no_rasa_model, running_servers
 from training.bench.widget_client import post_json
 
 logger = logging.getLogger(__name__)
@@ -315,13 +314,9 @@ def section_from(
 
 def run_section(ctx: BenchContext) -> BenchSection:
     """Both configurations at 10, 50 and 200 shoppers (quick: 10 for 20 s); the section."""
-    probe = Settings(root=ctx.project_root, preset=ctx.preset)
-    if not probe.rasa_model.exists():
-        return BenchSection(
-            TITLE,
-            f"Not measured: no Rasa model at `{probe.rasa_model}` "
-            f"(run `shopbot train --preset {ctx.preset}`).",
-        )
+    missing = no_rasa_model(ctx, TITLE)
+    if missing is not None:
+        return missing
     locust_binary(ctx.project_root)  # fail before starting any server
     levels = [10] if ctx.quick else [10, 50, 200]
     seconds = 20.0 if ctx.quick else 60.0

@@ -35,9 +35,8 @@ from typing import TypeVar
 
 from tqdm import tqdm
 
-from core.settings import Settings
 from training.bench.report import BenchContext, BenchSection, markdown_table
-from training.bench.servers import bench_settings, running_servers
+from training.bench.servers import bench_settings, no_rasa_model, running_servers
 from training.bench.widget_client import SseEvent, WidgetClient, post_json
 from training.stats import p50_p95
 
@@ -332,13 +331,9 @@ def run_section(ctx: BenchContext) -> BenchSection:
     from bot.channels.widget import ASSETS_DIR
 
     n_questions = 10 if ctx.quick else 100
-    probe = Settings(root=ctx.project_root, preset=ctx.preset)
-    if not probe.rasa_model.exists():
-        return BenchSection(
-            TITLE,
-            f"Not measured: no Rasa model at `{probe.rasa_model}` "
-            f"(run `shopbot train --preset {ctx.preset}`).",
-        )
+    missing = no_rasa_model(ctx, TITLE)
+    if missing is not None:
+        return missing
     questions = bench_questions(ctx.project_root, n_questions)
     with tempfile.TemporaryDirectory(prefix="bench-widget-") as tmp:
         settings = bench_settings(ctx, Path(tmp))

@@ -10,8 +10,7 @@ import pytest
 
 from bot.storage.handoff_tables import conversation_summaries, handoffs
 from bot.storage.message_tables import conversation_messages, shopper_turns_daily
-from tests.conftest import free_port
-from tests.e2e.postgres import PostgresServer, postgres_or_skip
+from tests.e2e.postgres import PostgresServer, started_postgres
 from tests.unit.training.test_seed_conversations import (
     app_rows,
     make_corpus_root,
@@ -25,12 +24,8 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[PostgresServer]:
-    bin_dir = postgres_or_skip()
-    pg = PostgresServer(bin_dir, free_port()).start()
-    try:
-        yield pg
-    finally:
-        pg.stop()
+    with started_postgres() as running:
+        yield running
 
 
 def test_postgres_and_sqlite_get_the_same_conversations(

@@ -18,8 +18,7 @@ from bot.storage.audit import AuditLog
 from bot.storage.engine import make_engine
 from bot.storage.migrate import upgrade_to_head
 from core.settings import Settings
-from tests.conftest import free_port
-from tests.e2e.postgres import PostgresServer, postgres_or_skip
+from tests.e2e.postgres import PostgresServer, started_postgres
 from tests.unit.bot.console.helpers import FakeClock, TrackerStore
 from tests.unit.bot.privacy.shoppers import (
     ISABELLA,
@@ -37,12 +36,8 @@ EPOCH = dt.datetime(1970, 1, 1)
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[PostgresServer]:
-    bin_dir = postgres_or_skip()
-    running = PostgresServer(bin_dir, free_port()).start()
-    try:
+    with started_postgres() as running:
         yield running
-    finally:
-        running.stop()
 
 
 def pg_tracker(url: str) -> TrackerStore:

@@ -16,8 +16,7 @@ from rasa.utils.endpoints import EndpointConfig
 
 from bot.runtime_config import tracker_store_config
 from core.settings import Settings
-from tests.conftest import free_port
-from tests.e2e.postgres import PostgresServer, postgres_or_skip
+from tests.e2e.postgres import PostgresServer, started_postgres
 from tests.unit.bot.storage.test_tracker_store import DOMAIN, SESSION, Recording, play, turn
 
 pytestmark = [pytest.mark.postgres, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
@@ -25,12 +24,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.filterwarnings("ignore::Deprecat
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[PostgresServer]:
-    bin_dir = postgres_or_skip()
-    running = PostgresServer(bin_dir, free_port()).start()
-    try:
+    with started_postgres() as running:
         yield running
-    finally:
-        running.stop()
 
 
 def rows(url: str) -> list[tuple[Any, ...]]:
