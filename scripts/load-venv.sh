@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.local/bin:$PATH"
-UV="$(command -v uv || echo ".venv/bin/python -m uv")"
+# uv as scripts/bootstrap.sh installed it: on PATH, in ~/.local/bin, or as a module of the base
+# Python of .venv (bootstrap's fallback when a --user install is not possible).
+UV="$(command -v uv || echo "$(.venv/bin/python -c 'import sys; print(sys._base_executable)') -m uv")"
 if [ ! -x .venv-load/bin/python ]; then
   $UV venv --quiet --python .venv/bin/python .venv-load
 fi

@@ -180,7 +180,9 @@ def warm_up(base_url: str, secret: str, kinds: list[Kind]) -> None:
             )
 
 
-def measure(ctx: BenchContext, levels: list[int], seconds: float) -> tuple[list[LevelRun], dict]:
+def measure(
+    ctx: BenchContext, levels: list[int], seconds: float
+) -> tuple[list[LevelRun], dict[str, int]]:
     """Every configuration at every level; also the plan's distinct messages per kind."""
     runs: list[LevelRun] = []
     distinct: dict[str, int] = {}
