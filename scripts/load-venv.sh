@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.local/bin:$PATH"
 # uv as scripts/bootstrap.sh installed it: on PATH, in ~/.local/bin, or as a module of the base
 # Python of .venv (bootstrap's fallback when a --user install is not possible).
-UV="$(command -v uv || echo "$(.venv/bin/python -c 'import sys; print(sys._base_executable)') -m uv")"
+UV="$(command -v uv || echo "$(.venv/bin/python -c 'import sys; print(sys.base_prefix)')/bin/python3 -m uv")"
 if [ ! -x .venv-load/bin/python ]; then
   $UV venv --quiet --python .venv/bin/python .venv-load
 fi
