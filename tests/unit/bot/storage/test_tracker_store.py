@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import warnings
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from rasa.core.brokers.broker import EventBroker
@@ -23,6 +25,8 @@ from rasa.shared.core.events import (
 )
 
 from bot.storage.tracker_store import ShopSQLTrackerStore
+
+T = TypeVar("T")
 
 # Rasa 3.6's SQLTrackerStore builds its engine URL with SQLAlchemy's deprecated ``URL()``.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -59,6 +63,14 @@ SESSION = [
 ]
 
 
+def in_fresh_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` in a new event loop on a thread of its own: after other tests in the same
+    interpreter (Rasa's, Sanic's) this thread may still count as running a loop, and
+    ``asyncio.run()`` refuses to start then."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def play(store: SQLTrackerStore, turns: list[list[Event]]) -> None:
     async def run() -> None:
         for events in turns:
@@ -67,7 +79,7 @@ def play(store: SQLTrackerStore, turns: list[list[Event]]) -> None:
                 tracker.update(event)
             await store.save(tracker)
 
-    asyncio.run(run())
+    in_fresh_loop(run())
 
 
 def rows(db_file: Path) -> list[tuple[Any, ...]]:
@@ -114,11 +126,11 @@ def test_it_never_reads_the_session_back_to_save(
     async def no_retrieve(*_: Any, **__: Any) -> None:
         raise AssertionError("save read the conversation back")
 
-    tracker = asyncio.run(store.retrieve("shopper-1"))
+    tracker = in_fresh_loop(store.retrieve("shopper-1"))
     assert tracker is not None
     monkeypatch.setattr(store, "retrieve", no_retrieve)
     monkeypatch.setattr(store, "_retrieve", no_retrieve)
     for event in turn("it's 104233", 3.0):
         tracker.update(event)
-    asyncio.run(store.save(tracker))
+    in_fresh_loop(store.save(tracker))
     assert len(rows(tmp_path / "t.db")) == len(SESSION) + 10
