@@ -16,12 +16,8 @@ the rows it writes, retrieval, and the order (the broker first, then the insert)
 
 from __future__ import annotations
 
-import logging
-
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
-
-logger = logging.getLogger(__name__)
 
 
 class ShopSQLTrackerStore(SQLTrackerStore):

@@ -27,6 +27,7 @@ from pathlib import Path
 import yaml
 
 from training.bench.widget import bench_questions
+from training.bench.widget_client import post_json
 
 SEED = 17
 GREETINGS = (
@@ -53,6 +54,12 @@ TRACKABLE = ("shipped", "delivered", "processing")
 CANCELLABLE = ("pending", "processing")
 
 Parse = Callable[[str], str]  # message → the served model's intent
+
+
+def served_intent(base_url: str, token: str, text: str) -> str:
+    """The intent the running Rasa server gives ``text`` (``/model/parse``); empty on an error."""
+    reply = post_json(f"{base_url}/model/parse?token={token}", {"text": text}, timeout=120)
+    return str(reply.body["intent"]["name"]) if reply.status == 200 else ""
 
 
 @dataclass

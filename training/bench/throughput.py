@@ -38,7 +38,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from training.bench.load_plan import Kind, build_kinds
+from training.bench.load_plan import Kind, build_kinds, served_intent
 from training.bench.report import BenchContext, BenchSection, markdown_table
 from training.bench.servers import bench_settings, no_rasa_model, running_servers
 from training.bench.widget_client import post_json
@@ -197,7 +197,7 @@ def measure(
                 if not kinds:
                     kinds, distinct = build_kinds(
                         ctx.project_root,
-                        functools.partial(parse, base_url, settings.api_token),
+                        functools.partial(served_intent, base_url, settings.api_token),
                         work / "shop.db",
                         per_kind=20 if ctx.quick else 60,
                         cancellations=True,
@@ -216,12 +216,6 @@ def measure(
                     steps.update()
     steps.close()
     return runs, distinct
-
-
-def parse(base_url: str, token: str, text: str) -> str:
-    """The served model's intent of ``text`` (Rasa's ``/model/parse``)."""
-    reply = post_json(f"{base_url}/model/parse?token={token}", {"text": text}, timeout=120)
-    return str(reply.body["intent"]["name"]) if reply.status == 200 else ""
 
 
 def _plot(runs: list[LevelRun], path: Path) -> None:

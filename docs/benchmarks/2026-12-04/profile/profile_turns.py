@@ -43,6 +43,7 @@ Run (about 6 minutes on 2 cores; the models of ``shopbot prepare/train --preset 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -61,11 +62,10 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from training.bench.load_plan import Kind
+from training.bench.load_plan import Kind, served_intent
 from training.bench.load_plan import build_kinds as plan_kinds
 from training.bench.report import BenchContext, markdown_table
 from training.bench.servers import bench_settings
-from training.bench.widget_client import post_json
 from training.stats import p50_p95
 
 if TYPE_CHECKING:
@@ -99,12 +99,7 @@ class KindRun:
 
 def build_kinds(servers: ShopBotServers, per_kind: int) -> tuple[list[Kind], dict[str, int]]:
     """Every kind's messages (``training/bench/load_plan.py``), checked against the served NLU."""
-
-    def parse(text: str) -> str:
-        url = f"{servers.base_url}/model/parse?token={servers.settings.api_token}"
-        reply = post_json(url, {"text": text}, timeout=120)
-        return str(reply.body["intent"]["name"]) if reply.status == 200 else ""
-
+    parse = functools.partial(served_intent, servers.base_url, servers.settings.api_token)
     store_db = servers.settings.sqlite_path(servers.settings.store_db_url)
     if store_db is None:
         raise SystemExit(f"No SQLite store copy at {servers.settings.store_db_url!r}.")
