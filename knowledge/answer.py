@@ -42,6 +42,7 @@ from knowledge.prompt import (
     group_by_document,
     tag_index,
 )
+from knowledge.references import PromptSources, ReferenceError
 from knowledge.render import citation_for, render_passage, render_reply
 from knowledge.types import Answer, Citation, Filters, Generator, Hit, Passage, Retriever
 from knowledge.verifier import Verifier
@@ -289,6 +290,7 @@ class AnswerPipeline:
             ctx.question, [h.passage for h in ctx.hits], ctx.history, budget, count
         )
         ctx.passages, ctx.prompt = built.passages, built.text
+        sources = PromptSources.of(built)
         since = ctx.lap("prompt", since)
 
         raw = ""
@@ -302,16 +304,22 @@ class AnswerPipeline:
                 raw += piece
                 if "<|" in raw:
                     break
+                # The generator's references to source fields become the sources' exact text.
+                try:
+                    expanded = sources.expand(raw, partial=True)
+                except ReferenceError as error:
+                    failed = [str(error)]
+                    break
                 # Release complete sentences once they verify (a sentence ends with . ! ? and a
                 # space, or with a closing citation bracket).
-                cut = _last_sentence_end(raw)
-                if cut > verified_upto and not is_refusal(raw):
-                    candidate = raw[:cut]
+                cut = _last_sentence_end(expanded)
+                if cut > verified_upto and not is_refusal(expanded):
+                    candidate = expanded[:cut]
                     partial = self.verifier.verify(candidate, ctx.passages)
                     if not partial.supported:
                         failed = partial.unsupported
                         break
-                    delta_raw = raw[verified_upto:cut]
+                    delta_raw = expanded[verified_upto:cut]
                     verified_upto = cut
                     self._register(partial.cited, markers, citations, ctx.passages)
                     delta = render_reply(delta_raw, [], markers)
@@ -327,7 +335,14 @@ class AnswerPipeline:
             yield self._done(answer)
             return
         since = ctx.lap("generate", since)
-        text = clean_completion(raw)
+        completion = clean_completion(raw)
+        expanded = ""
+        if not failed:
+            try:
+                expanded = sources.expand(_before_delimiter(raw))
+            except ReferenceError as error:
+                failed = [str(error)]
+        text = expanded.strip()
 
         if not failed and is_refusal(text):
             ctx.lap("verify", since)
@@ -350,10 +365,12 @@ class AnswerPipeline:
             return
         self._register(cited, markers, citations, ctx.passages)
         final_text = render_reply(text, citations, markers)
-        rest = render_reply(clean_completion(raw[verified_upto:]), [], markers)
+        rest = render_reply(expanded[verified_upto:].strip(), [], markers)
         if rest:
             yield AnswerEvent("delta", rest)
-        yield self._done(Answer(final_text, citations, "generated", ctx.hits, [], ctx.latency))
+        answer = Answer(final_text, citations, "generated", ctx.hits, [], ctx.latency)
+        answer.completion = completion
+        yield self._done(answer)
 
     @staticmethod
     def _register(
@@ -434,6 +451,12 @@ class AnswerPipeline:
         reply = render_reply(f"{text} [S1]", [citation], {"s1": 1})
         ctx.lap("fallback", since)
         return Answer(reply, [citation], "passage", ctx.hits, [], ctx.latency)
+
+
+def _before_delimiter(raw: str) -> str:
+    """A raw completion up to its first delimiter (``<|end|>``...), unstripped."""
+    cut = raw.find("<|")
+    return raw if cut < 0 else raw[:cut]
 
 
 def _last_sentence_end(text: str) -> int:

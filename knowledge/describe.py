@@ -39,9 +39,11 @@ from knowledge.prompt import (
     BuiltPrompt,
     PromptBudget,
     build_prompt,
+    clean_completion,
     format_price,
     sanitize,
 )
+from knowledge.references import PromptSources, ReferenceError
 from knowledge.types import Generator, Passage
 from knowledge.verifier import Verifier
 
@@ -228,7 +230,14 @@ class Describer:
     def draft(self, product: Product) -> str:
         """The generator's raw draft for ``product``, cleaned (not verified)."""
         max_new = self.max_new_tokens or int(getattr(self.generator, "default_max_new_tokens", 96))
-        return clean_description(self.generator.generate(self.prompt(product).text, max_new))
+        built = self.prompt(product)
+        raw = clean_completion(self.generator.generate(built.text, max_new))
+        try:
+            raw = PromptSources.of(built).expand(raw)
+        except ReferenceError as error:
+            logger.info("Draft for %s refused: %s", product.id, error)
+            return ""
+        return clean_description(raw)
 
     def check(self, product: Product, text: str, generated: bool = True) -> list[str]:
         """The facts of ``text`` that ``product``'s attributes do not support (``[]``: none).

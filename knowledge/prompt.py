@@ -95,7 +95,8 @@ def sanitize(text: str) -> str:
     """Make untrusted text (a passage, a shopper message) safe to place inside a prompt section.
 
     Removes anything shaped like a delimiter (``<|end|>``, ``< |answer| >``) and anything shaped like
-    a citation tag (``[P:1234]``), control characters, and collapses runs of spaces.
+    a citation tag (``[P:1234]``) or a source reference (``[[S1:Price]]``), control characters, and
+    collapses runs of spaces.
 
     Args:
         text: Untrusted text.
@@ -109,6 +110,9 @@ def sanitize(text: str) -> str:
     # A lone "<|" or "|>" left over (e.g. "<|end" without a closing bar) still must not form a token.
     text = text.replace("<|", "< ").replace("|>", " >")
     text = _CITATION_RE.sub(" ", text)
+    # Nor a source reference ("[[S1:Price]]", see knowledge.references): double brackets part.
+    text = re.sub(r"\[\s*\[", "[ ", text)
+    text = re.sub(r"\]\s*\]", " ]", text)
     text = re.sub(r"[ \t]+", " ", text)
     text = re.sub(r"\n{2,}", "\n", text)
     return text.strip()

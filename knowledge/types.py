@@ -79,6 +79,8 @@ class Answer:
         hits: The retrieved passages (ids and scores end up in the tracker for the console).
         unsupported: Facts the verifier could not find in the sources (for logs/console).
         latency_ms: Per-stage latencies, e.g. ``{"retrieve": 12.0, "generate": 300.0}``.
+        completion: The generator's own text before its references were expanded (``generated``
+            only; see ``knowledge.references``).
     """
 
     text: str
@@ -87,6 +89,7 @@ class Answer:
     hits: list[Hit] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)
     latency_ms: dict[str, float] = field(default_factory=dict)
+    completion: str = ""
 
 
 class Embedder(Protocol):

@@ -18,6 +18,7 @@ from dataclasses import replace
 
 from knowledge.catalog.price import parse_price
 from knowledge.prompt import format_price
+from knowledge.references import REFERENCE_RE
 from knowledge.types import Passage
 from training.generator_data.records import QAExample
 
@@ -151,10 +152,20 @@ def counterfactual_copies(
                 ex,
                 id=f"{ex.id}~cf",
                 question=sub(ex.question),
-                answer=sub(ex.answer),
+                answer=_outside_references(sub, ex.answer),
                 expected=sub(ex.expected),
                 passage_ids=ids,
                 doc_id=doc_id,
             )
         )
     return new_examples, new_passages
+
+
+def _outside_references(sub: Substitution, answer: str) -> str:
+    """``answer`` renamed except inside its references (``[[name]]`` stays a field name)."""
+    out: list[str] = []
+    end = 0
+    for match in REFERENCE_RE.finditer(answer):
+        out += [sub(answer[end : match.start()]), match.group(0)]
+        end = match.end()
+    return "".join(out) + sub(answer[end:])

@@ -36,6 +36,8 @@ from tqdm import tqdm
 
 from core.settings import Settings
 from knowledge.answer import AnswerPipeline
+from knowledge.prompt import CITATION_TAG_RE
+from knowledge.references import REFERENCE_RE, has_references
 from knowledge.types import Answer, Filters, Hit, Passage, Retriever
 from knowledge.verifier import Verifier
 from training.cli_args import parse_args
@@ -209,6 +211,7 @@ def evaluate_questions(
                 "doc_id": question.doc_id,
                 "outcome": answer.outcome,
                 "answer": answer.text,
+                "completion": answer.completion,
                 "correct": fact_correct(question, answer),
                 "cited": cited,
                 "citation_correct": bool(question.doc_id) and question.doc_id in cited,
@@ -267,6 +270,18 @@ def summarise(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
             for k in ("generated", "passage", "unknown")
         },
         "fallback_rate": 1.0 - outcomes.get("generated", 0) / max(1, len(records)),
+        # Of the generated replies: how many copied values through references, and how many were
+        # nothing but references and citations (an FAQ entry's sentences, "[[answer]] [S1]").
+        "generated_with_references": (
+            sum(has_references(r.get("completion", "")) for r in generated) / len(generated)
+            if generated
+            else 0.0
+        ),
+        "generated_references_only": (
+            sum(_references_only(r.get("completion", "")) for r in generated) / len(generated)
+            if generated
+            else 0.0
+        ),
         "verifier_rejections": sum(bool(r["verifier_rejected"]) for r in records),
         "latency_ms_p50": percentile(totals, 50, empty=0.0),
         "latency_ms_p95": percentile(totals, 95, empty=0.0),
@@ -307,6 +322,14 @@ def evaluate_injections(
     return metrics, records
 
 
+def _references_only(completion: str) -> bool:
+    """Whether a completion is nothing but references and citations (no word of its own)."""
+    if not has_references(completion):
+        return False
+    rest = CITATION_TAG_RE.sub(" ", REFERENCE_RE.sub(" ", completion))
+    return not re.search(r"[A-Za-z0-9]", rest)
+
+
 def format_table(metrics: dict[str, Any]) -> str:
     """A plain-text table of the headline numbers."""
     rows = [(f"accuracy[{t}]", f"{v:.1%}") for t, v in metrics["accuracy_by_type"].items()]
@@ -323,6 +346,8 @@ def format_table(metrics: dict[str, Any]) -> str:
         ("retrieval recall@k", f"{metrics['retrieval_recall']:.1%}"),
         ("fallback rate", f"{metrics['fallback_rate']:.1%}"),
         *((f"outcome[{k}]", f"{v:.1%}") for k, v in metrics["outcomes"].items()),
+        ("generated replies with references", f"{metrics['generated_with_references']:.1%}"),
+        ("generated replies of references only", f"{metrics['generated_references_only']:.1%}"),
         (
             "latency p50 / p95 (ms)",
             f"{metrics['latency_ms_p50']:.0f} / {metrics['latency_ms_p95']:.0f}",

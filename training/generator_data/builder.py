@@ -13,6 +13,7 @@ from knowledge.describe import DESCRIBE_INSTRUCTION, attribute_passage
 from knowledge.faq import FaqEntry
 from knowledge.passages import faq_passage, product_passages
 from knowledge.prompt import OFF_POLICY_ANSWER, UNKNOWN_ANSWER, PromptBudget, source_tag
+from knowledge.references import ANSWER_FIELD, reference
 from knowledge.types import Passage
 from knowledge.verifier import Verifier
 from training.generator_data.facts import (
@@ -355,7 +356,7 @@ class QABuilder:
                     distractors.append(self.doc_passages[rng.choice(self.products).id][0])
             ids = list(dict.fromkeys(self.arrange([self.passages[entry.id]], distractors)))
             tag = source_tag(self.position(ids, entry.id))
-            answer = f"[{tag}] {faq_key_sentence(entry.answer)}"
+            answer = f"{reference(ANSWER_FIELD)} [{tag}]"
             out.append(
                 QAExample(
                     self.next_id("faq"),

@@ -1,7 +1,7 @@
 """Facts and answers: how questions name a product or a spec, and the cited answer each fact gets.
 
-Answers cite first and then restate the fact the way the source states it
-(``[S1] Guillow Airplane Design Studio — Price: $28.91.``).
+Answers are short sentences that reference the source's fields and cite it
+(``The [[name]] costs [[Price]] [S1].``, see ``knowledge.references``).
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from knowledge.passages import availability_text
 from knowledge.prompt import (
     PromptBudget,
     build_prompt,
-    category_path,
     format_price,
     sanitize,
     short_name,
     source_tag,
     split_sentences,
 )
+from knowledge.references import NAME_FIELD, display_name, key_sentences, reference
 from knowledge.types import Passage
 from knowledge.verifier import Verifier
 from training.generator_data.phrasings import load_phrasings
@@ -32,8 +32,9 @@ def _without_article(title: str) -> str:
 
 
 def answer_name(product: Product) -> str:
-    """The product name answers use (the first words of the title)."""
-    return short_name(_without_article(sanitize(product.name)), max_words=5)
+    """The product name answers use (the first words of the title, as a ``name`` reference
+    expands to)."""
+    return display_name(product.name)
 
 
 def question_name(product: Product, rng: random.Random) -> str:
@@ -106,17 +107,19 @@ def description_target(
 
 
 def faq_key_sentence(answer: str, max_words: int = 40) -> str:
-    """The part of an FAQ answer that answers restate: whole sentences up to ``max_words`` words."""
-    out: list[str] = []
-    for sentence in re.split(r"(?<=[.!?])\s+", sanitize(answer)):
-        words = sentence.split()
-        if out and len(" ".join(out).split()) + len(words) > max_words:
-            break
-        out.append(" ".join(words[:max_words]) if not out else sentence)
-        if len(" ".join(out).split()) >= max_words:
-            break
-    text = " ".join(out).strip()
-    return text if text[-1:] in ".!?" else text + "."
+    """The part of an FAQ answer that answers restate (what an ``answer`` reference expands to)."""
+    return key_sentences(answer, max_words)
+
+
+# The answer sentence of each product fact; the generator writes the references, the decoder
+# copies the values (knowledge.references).
+_FACT_SENTENCES = {
+    "price": "The {name} costs {value} {tag}.",
+    "brand": "The {name} is made by {value} {tag}.",
+    "category": "The {name} is listed under {value} {tag}.",
+    "stock": "The {name} is {value} {tag}.",
+    "spec": "The {label} of the {name} is {value} {tag}.",
+}
 
 
 def product_answer(
@@ -125,39 +128,39 @@ def product_answer(
     """Return ``(answer, expected fact)`` for a question of ``kind`` about ``product``, whose
     document is source ``position`` of the prompt.
 
-    Answers cite first and then restate the fact the way the source states it:
-    ``[S1] Guillow Airplane Design Studio — Price: $28.91.`` Every step is a copy a small model
-    learns quickly: the title follows the tag ``[S1]`` in the source, and the value follows the
-    label ``Price:`` there; only the label itself comes from the question.
+    Answers are short sentences that write references for the name and the value and cite their
+    source at the end: ``The [[name]] costs [[Price]] [S1].``, which the decoder expands to
+    ``The Guillow Airplane Design Studio costs $28.91 [S1].`` The model learns which field
+    answers the question and the wording; the label it references is a short copy from the
+    source (``Price:``, ``Item Weight:``). A description question copies the description's first
+    sentence after the name.
     """
-    name = answer_name(product)
-    tag = f"[{source_tag(position)}]"
+    tag = source_tag(position)
+    name = reference(NAME_FIELD)
     if kind == "describe":
         sentence = description_sentence(product.description)
-        return f"{tag} {name}: {sentence}", sentence
+        return f"{name}: {sentence.rstrip('.')} [{tag}].", sentence
     if kind == "price":
-        label, value = "Price", format_price(product.price, product.currency)
-        expected = value
+        label, expected = "Price", format_price(product.price, product.currency)
     elif kind == "brand":
-        label, value = "Brand", sanitize(product.brand)
-        expected = value
+        label, expected = "Brand", sanitize(product.brand)
     elif kind == "category":
-        label, value = "Category", category_path(product.category)
-        expected = sanitize(product.category[-1])
+        label, expected = "Category", sanitize(product.category[-1])
     elif kind == "spec":
-        label, value = sanitize(spec_key), sanitize(product.specs[spec_key])
-        expected = value
+        label, expected = sanitize(spec_key), sanitize(product.specs[spec_key])
     elif kind == "stock":
         label = "Availability"
-        value = availability_text(product)
-        if not value:
+        if not availability_text(product):
             raise ValueError(f"product {product.id} has no availability to ask about")
         expected = "in stock" if product.in_stock else "out of stock"
     else:
         raise ValueError(
             f"kind must be one of {sorted(load_phrasings().templates)}. Currently, kind is {kind!r}."
         )
-    return f"{tag} {name} — {label}: {value}.", expected
+    answer = _FACT_SENTENCES[kind].format(
+        name=name, value=reference(label), tag=f"[{tag}]", label=label.lower()
+    )
+    return answer, expected
 
 
 def approx_tokens(text: str) -> int:

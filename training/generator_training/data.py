@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from knowledge.prompt import PromptBudget, build_prompt
 from knowledge.prompt import format_target as prompt_target
+from knowledge.references import PromptSources, ReferenceError, has_references
 from training.generator_data.records import QAExample
 
 logger = logging.getLogger(__name__)
@@ -65,8 +66,9 @@ def encode_examples(
 ) -> list[EncodedExample]:
     """Render every example with the serving prompt format and tokenize it.
 
-    Examples whose prompt + answer do not fit ``max_len``, or whose fact (``expected``) the
-    budget cut out of the prompt, are skipped (and counted in the log).
+    Examples whose prompt + answer do not fit ``max_len``, or whose fact (``expected``) or
+    referenced field (``knowledge.references``) the budget cut out of the prompt, are skipped
+    (and counted in the log).
     """
     count = token_counter(tokenizer)
     out: list[EncodedExample] = []
@@ -84,6 +86,12 @@ def encode_examples(
             # state facts it cannot see.
             ungrounded += 1
             continue
+        if has_references(ex.answer):
+            try:
+                PromptSources.of(prompt).expand(ex.answer)
+            except ReferenceError:
+                ungrounded += 1  # a referenced field the budget cut out of the prompt
+                continue
         prompt_ids = tokenizer.encode(prompt.text, add_special_tokens=False)
         answer_ids = tokenizer.encode(prompt_target(ex.answer), add_special_tokens=False)
         if len(prompt_ids) + len(answer_ids) > max_len:
