@@ -32,6 +32,7 @@ from knowledge.answer_checks import (
     is_refusal,
     name_overlap,
     relevance,
+    source_gap,
 )
 from knowledge.prompt import (
     OFF_POLICY_ANSWER,
@@ -353,7 +354,9 @@ class AnswerPipeline:
         # A supported answer without a tag still names its source: the best passage.
         cited = (verdict.cited if verdict else []) or [ctx.passages[0].doc_id]
         if not failed and verdict is not None and verdict.supported and text:
-            off_topic = answer_gap(text, cited, ctx.passages)
+            off_topic = answer_gap(text, cited, ctx.passages) or source_gap(
+                ctx.question, cited, ctx.passages
+            )
             failed = [off_topic] if off_topic else []
         if failed or verdict is None or not verdict.supported or not text:
             reasons = failed or (verdict.unsupported if verdict else []) or ["empty answer"]

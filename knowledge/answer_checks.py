@@ -19,6 +19,7 @@ from knowledge.prompt import (
     short_name,
     source_body,
 )
+from knowledge.references import display_name
 from knowledge.types import Hit, Passage
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "is_refusal",
     "name_overlap",
     "relevance",
+    "source_gap",
 ]
 
 
@@ -80,6 +82,21 @@ def fact_gap(text: str, sources: Sequence[Passage]) -> str:
         return "answer's product name is not a cited title"
     if not any(fact in _source_items(g) for g in groups):
         return "answer's fact is not a line of its source"
+    return ""
+
+
+def _quote_gap(text: str, sources: Sequence[Passage]) -> str:
+    """For a description answer (``"<name>: <a sentence of its description>"``), why the sentence
+    is not the source's ("" when it is, or when the answer has another shape): a small model's
+    copy can drift into words no description has ("From the strabrobrobro...")."""
+    body = CITATION_TAG_RE.sub(" ", text).strip()
+    for group in group_by_document(sources):
+        name = display_name(group[0].title)
+        if body.lower().startswith(name.lower() + ":"):
+            quote = body[len(name) + 1 :]
+            source = " ".join(source_body(p) for p in group)
+            if _span_share(quote, source) < FAQ_MIN_SPAN_SHARE:
+                return "answer's description is not its source's"
     return ""
 
 
@@ -138,7 +155,7 @@ def answer_gap(text: str, cited: Sequence[str], passages: Sequence[Passage]) -> 
         titles = [p.title for p in sources if p.title]
         if titles and max(name_overlap(text, title) for title in titles) < 0.5:
             return "answer names no cited product"
-        return fact_gap(text, sources)
+        return fact_gap(text, sources) or _quote_gap(text, sources)
     elif kinds == {"faq"}:
         entry = " ".join(f"{p.title} {source_body(p)}" for p in sources)
         said = CITATION_TAG_RE.sub(" ", text)
@@ -153,6 +170,32 @@ def answer_gap(text: str, cited: Sequence[str], passages: Sequence[Passage]) -> 
             return "answer strays from the cited FAQ entry"
         if _span_share(said, entry) < FAQ_MIN_SPAN_SHARE:
             return "answer strays from the cited FAQ entry"
+    return ""
+
+
+def source_gap(question: str, cited: Sequence[str], passages: Sequence[Passage]) -> str:
+    """Why an answer's cited source is not the one to answer ``question`` from ("" when it is).
+
+    A generator that copies through references (``knowledge.references``) always states its
+    source's facts exactly, so the fact it can get wrong is *whose* facts: asked about the
+    "Minecraft Comic Maker", the demo generator sometimes answered with the price of the
+    "DC Comic Originals" beside it. The answer may cite another document than retrieval's best
+    only when the question names that document at least as well (:func:`name_overlap`); and a
+    question about availability is answered only from a product whose data states it.
+    """
+    groups = group_by_document(passages)
+    chosen = [g for g in groups if g[0].doc_id in cited]
+    if not groups or not chosen:
+        return ""
+    top = groups[0][0]
+    if top.doc_id not in cited and max(
+        name_overlap(question, g[0].title) for g in chosen
+    ) < name_overlap(question, top.title):
+        return "answer cites a source the question names less well than the best one"
+    if asks_availability(question) and not any(
+        "in_stock" in p.metadata for g in chosen for p in g if p.kind == "product"
+    ):
+        return "availability asked, and the cited source does not state it"
     return ""
 
 

@@ -116,19 +116,6 @@ def _variant_changed(index_dir: Path) -> bool:
             *wanted,
         )
     return changed
-    stored = json.loads(manifest_path.read_text(encoding="utf-8")).get(
-        "embedder_variant", LEGACY_EMBEDDER_VARIANT
-    )
-    wanted = Settings().embedder_variant
-    if stored != wanted:
-        logger.info(
-            "Index %s was embedded with variant %s, the configured variant is %s: rebuilding",
-            index_dir,
-            stored,
-            wanted,
-        )
-        return True
-    return False
 
 
 def train_generator(preset: str, root: Path, force: bool) -> None:

@@ -283,6 +283,10 @@ def quality_markdown(metrics: dict[str, Any]) -> str:
         ["answers with an unsupported price/number", str(metrics["unsupported_number_answers"]), "0"],
         ["citation accuracy", f"{metrics['citation_accuracy']:.1%}", ""],
         ["fallback rate (not a generated answer)", f"{metrics['fallback_rate']:.1%}", ""],
+        ["generated replies that copied values through references",
+         f"{metrics.get('generated_with_references', 0.0):.1%}", ""],
+        ["generated replies made of references only",
+         f"{metrics.get('generated_references_only', 0.0):.1%}", ""],
         ["answer latency p50 / p95 (ms)",
          f"{metrics['latency_ms_p50']:.0f} / {metrics['latency_ms_p95']:.0f}", "p95 <= 1500"],
     ]  # fmt: skip

@@ -14,10 +14,12 @@ from knowledge.references import (
 )
 from tests.unit.knowledge.answer_doubles import (
     GUILLOW,
+    GUILLOW_CHUNK,
     RETURNS,
     FakeRetriever,
     ScriptedGenerator,
     hit,
+    product_passage,
 )
 
 
@@ -139,3 +141,60 @@ def test_a_bad_reference_falls_back_to_the_verified_passage(completion: str) -> 
     assert answer.outcome == "passage"
     assert answer.unsupported and "reference" in answer.unsupported[0]
     assert "[[" not in answer.text and "$28.91" in answer.text
+
+
+KITE = product_passage(
+    "5e1f0c2d9a7b4c3e8f6a1b2c3d4e5f60",
+    "Prism Delta Kite for Kids and Adults",
+    "Prism Delta Kite for Kids and Adults\nBrand: Prism\nCategory: Outdoor Play > Kites\n"
+    "Price: $19.99",
+    {"price": 19.99, "currency": "USD", "brand": "Prism", "section": "header"},
+)
+
+
+def _two_products(completion: str) -> AnswerPipeline:
+    hits = [hit(GUILLOW), hit(KITE, 0.6)]
+    return AnswerPipeline(FakeRetriever(hits), ScriptedGenerator(completion))  # type: ignore[arg-type]
+
+
+def test_an_answer_about_another_product_than_the_one_asked_falls_back() -> None:
+    """References copy a source's facts exactly; what can still be wrong is whose facts."""
+    answer = _two_products("The [[name]] costs [[Price]] [S2].").answer(
+        "How much is the Guillow Airplane Design Studio?"
+    )
+    assert answer.outcome == "passage"
+    assert answer.unsupported == [
+        "answer cites a source the question names less well than the best one"
+    ]
+    assert "$28.91" in answer.text and "$19.99" not in answer.text
+
+
+def test_an_answer_about_the_product_the_question_names_is_shown_even_if_ranked_second() -> None:
+    answer = _two_products("The [[name]] costs [[Price]] [S2].").answer(
+        "How much is the Prism Delta Kite?"
+    )
+    assert answer.outcome == "generated", answer.unsupported
+    assert answer.text.startswith("The Prism Delta Kite for Kids costs $19.99 [1].")
+
+
+def test_availability_is_not_answered_from_a_product_whose_data_does_not_state_it() -> None:
+    hits = [hit(KITE), hit(GUILLOW, 0.6)]
+    completion = "The [[name]] is made by [[Brand]] [S1]."
+    pipeline = AnswerPipeline(FakeRetriever(hits), ScriptedGenerator(completion))  # type: ignore[arg-type]
+    answer = pipeline.answer("Is the Prism Delta Kite in stock?")
+    assert answer.outcome != "generated"
+    assert "doesn't say whether" in answer.text
+
+
+@pytest.mark.parametrize(
+    ("completion", "outcome"),
+    [
+        ("[[name]]: Design and build your own balsa gliders [S1].", "generated"),
+        ("[[name]]: From the strabrobrobrobrobrobro story [S1].", "passage"),
+    ],
+)
+def test_a_description_answer_must_quote_its_source(completion: str, outcome: str) -> None:
+    hits = [hit(GUILLOW), hit(GUILLOW_CHUNK, 0.6)]
+    pipeline = AnswerPipeline(FakeRetriever(hits), ScriptedGenerator(completion))  # type: ignore[arg-type]
+    answer = pipeline.answer("Tell me about the Guillow Airplane Design Studio")
+    assert answer.outcome == outcome, answer.unsupported
