@@ -6,6 +6,9 @@ groups in example metadata) and evaluated through the loaded Rasa model
 (``Agent.load`` + ``agent.parse_message``, one message at a time) on ``var/nlu/test.csv``, whose
 out-of-scope rows (label ``oos``) no pipeline saw in training.
 
+Both are also parsed on shoppers' own words: the frozen independent set
+(``tests/fixtures/shopper_eval/v1``, written without the training data; not in quick runs).
+
 Reported per pipeline: accuracy and macro-F1 of what the pipeline ships (its own out-of-scope
 decision, FallbackClassifier undone as ``rasa test`` does), in-scope accuracy/macro-F1 of the
 best in-scope intent, out-of-scope recall/precision as shipped, out-of-scope recall at matched
@@ -405,6 +408,36 @@ def sentiment_summary(
     return markdown, plots, numbers
 
 
+def shopper_messages(quick: bool) -> list[tuple[str, str]]:
+    """The independent set's intent messages (``tests/fixtures/shopper_eval``), none in quick mode
+    (the quick pipelines know 4 intents)."""
+    if quick:
+        return []
+    from training.shopper_eval import load_shopper_eval
+
+    return [(e.text, e.intent) for e in load_shopper_eval().intents]
+
+
+def shopper_markdown(scores: dict[str, dict[str, float]], n: int, gold: Sequence[str]) -> str:
+    """Both pipelines on shoppers' own words, the same columns as ``shopbot eval-shopper``."""
+    header = ["pipeline", "accuracy", "macro-F1", "OOS recall shipped", "OOS precision shipped",
+              "in-scope acc shipped", "parse p50 ms", "parse p95 ms"]  # fmt: skip
+    rows = [
+        [name, s["accuracy"], s["macro_f1"], s["oos_recall_shipped"], s["oos_precision_shipped"],
+         s["in_scope_accuracy_shipped"], s["latency_ms_p50"], s["latency_ms_p95"]]
+        for name, s in scores.items()
+    ]  # fmt: skip
+    return "\n".join(
+        [
+            f"**Shoppers' own words**: the frozen independent set (`tests/fixtures/shopper_eval/v1`, "
+            f"{n} messages, {sum(g == OOS for g in gold)} out of scope), written without the "
+            "training data; the same two models as above.",
+            "",
+            markdown_table(header, rows),
+        ]
+    )
+
+
 def run_section(ctx: BenchContext, settings: NluBenchSettings | None = None) -> BenchSection:
     """Train both pipelines on the same split, evaluate them, return the report section."""
     root = ctx.project_root
@@ -427,6 +460,8 @@ def run_section(ctx: BenchContext, settings: NluBenchSettings | None = None) -> 
         test = test[: settings.max_test]
     gold = [OOS if r["label"] in (OOS, OOS_INTENT) else r["label"] for r in test]
     texts = [r["text"] for r in test]
+    shopper = shopper_messages(ctx.quick)
+    shopper_gold = [OOS if i == OOS_INTENT else i for _, i in shopper]
     sentiment = (
         (root / settings.sentiment_model)
         if settings.sentiment_model
@@ -441,6 +476,7 @@ def run_section(ctx: BenchContext, settings: NluBenchSettings | None = None) -> 
         nlu = work / "nlu.yml"
         n_examples = write_nlu_yaml(train, oos_train, nlu)
         runs: list[PipelineRun] = []
+        shopper_runs: list[PipelineRun] = []
         for name, config in (
             ("DIET (Rasa default)", diet_config(settings.diet_epochs)),
             ("BERT (ShopBot)", bert_config(settings.bert_preset, sentiment_used)),
@@ -448,8 +484,11 @@ def run_section(ctx: BenchContext, settings: NluBenchSettings | None = None) -> 
             slug = "diet" if name.startswith("DIET") else "bert"
             model, seconds = train_pipeline(config, nlu, work, slug, root)
             runs.append(parse_all(model, texts, name, seconds))
+            if shopper:
+                shopper_runs.append(parse_all(model, [t for t, _ in shopper], name, seconds))
     load_after = os.getloadavg()[0]
     scores = {r.name: evaluate(r, gold) for r in runs}
+    shopper_scores = {r.name: evaluate(r, shopper_gold) for r in shopper_runs}
     plots: list[str] = []
     for r in runs:
         slug = "diet" if r.name.startswith("DIET") else "bert"
@@ -463,7 +502,9 @@ def run_section(ctx: BenchContext, settings: NluBenchSettings | None = None) -> 
         plots.append(png)
     plot_latency(runs, ctx.out_dir / "nlu_latency.png")
     plots.append("nlu_latency.png")
-    (ctx.out_dir / "nlu_metrics.json").write_text(json.dumps(scores, indent=2), encoding="utf-8")
+    (ctx.out_dir / "nlu_metrics.json").write_text(
+        json.dumps({"templated": scores, "shopper": shopper_scores}, indent=2), encoding="utf-8"
+    )
     write_predictions(runs, texts, gold, ctx.out_dir / "nlu_predictions.csv")
 
     header = ["pipeline", "accuracy", "macro-F1", "Bitext-intent acc", "Bitext-intent macro-F1",
@@ -507,11 +548,20 @@ def run_section(ctx: BenchContext, settings: NluBenchSettings | None = None) -> 
             f"with other jobs inflate these).",
         ]
     )
+    if shopper_scores:
+        markdown += "\n\n" + shopper_markdown(shopper_scores, len(shopper), shopper_gold)
     numbers = {
         f"{'diet' if n.startswith('DIET') else 'bert'}_{k}": float(v)
         for n, s in scores.items()
         for k, v in s.items()
     }
+    numbers.update(
+        {
+            f"{'diet' if n.startswith('DIET') else 'bert'}_shopper_{k}": float(v)
+            for n, s in shopper_scores.items()
+            for k, v in s.items()
+        }
+    )
     sentiment_markdown, sentiment_plots, sentiment_numbers = sentiment_summary(
         sentiment_used, ctx.out_dir
     )

@@ -120,3 +120,14 @@ def test_entities_align_with_rasa_tokens(small_bitext: Path, tmp_path: Path) -> 
                     message.get("text"),
                     entity,
                 )
+
+
+def test_the_demo_and_full_presets_also_train_on_the_shoppers_phrasings() -> None:
+    from training.prepare_nlu import MORE_SEED_FILES, SEED_FILES, seed_files
+
+    assert seed_files("tiny") == SEED_FILES
+    for preset in ("demo", "full"):
+        assert set(seed_files(preset)) == {*SEED_FILES, *MORE_SEED_FILES}
+    sources = Path(__file__).resolve().parents[3] / "bot" / "data" / "nlu"
+    more = Counter(e.intent for e in read_handwritten(sources / MORE_SEED_FILES[0]))
+    assert len(more) >= 35 and min(more.values()) >= 20  # every intent but inform/fallback/oos
