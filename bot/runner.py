@@ -132,7 +132,7 @@ def action_server(settings: Settings) -> Service:
         command=[
             sys.executable,
             "-m",
-            "rasa_sdk",
+            "actions.serve",  # rasa_sdk's server with a guard on the webhook's body
             "--actions",
             "actions",
             "--port",

@@ -256,6 +256,9 @@ def public_endpoints(everything: Everything) -> dict[str, tuple[str, dict[str, s
         "console correction": (f"{everything.console.url}/api/conversations/e2e-hostile/corrections", agent),
         "console sign-in": (f"{everything.console.url}/signin", {"Content-Type": "application/x-www-form-urlencoded"}),
         "demo store CSP report": (f"{everything.store_url}/csp-report", json_type),
+        "action server webhook": (
+            f"http://{servers.settings.host}:{servers.settings.actions_port}/webhook", json_type
+        ),
     }  # fmt: skip
 
 
