@@ -122,11 +122,20 @@ def read_stats(csv_file: Path) -> dict[str, KindStats]:
                 requests=int(row["Request Count"]),
                 failures=int(row["Failure Count"]),
                 per_s=float(row["Requests/s"]),
-                p50=float(row["50%"] or "nan"),
-                p95=float(row["95%"] or "nan"),
-                p99=float(row["99%"] or "nan"),
+                p50=_percentile_ms(row["50%"]),
+                p95=_percentile_ms(row["95%"]),
+                p99=_percentile_ms(row["99%"]),
             )
     return out
+
+
+def _percentile_ms(value: str | None) -> float:
+    """A percentile cell of Locust's CSV: a number, or NaN where Locust has none ("" or "N/A" —
+    a kind whose every request failed has no response times)."""
+    try:
+        return float(value or "nan")
+    except ValueError:
+        return float("nan")
 
 
 def plan_file(kinds: list[Kind], secret: str, out: Path) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import stat
 from pathlib import Path
@@ -144,3 +145,17 @@ def test_the_report_says_when_the_goal_is_missed_and_by_how_much() -> None:
 def test_the_report_names_the_runs_that_meet_the_goal() -> None:
     section = section_from([run("current", 200, 55.0, 900)], {}, "demo", 60)
     assert "met by current at 200" in section.markdown and "not met" not in section.markdown
+
+
+def test_a_kind_whose_every_request_failed_has_no_percentiles(tmp_path: Path) -> None:
+    """Locust writes "N/A" where a request name has no response time (seen in `make test`)."""
+    header, *rows = LOCUST_CSV.read_text(encoding="utf-8").splitlines()
+    columns = header.split(",")
+    failed = ["N/A" if c.endswith("%") else "0" for c in columns]
+    failed[columns.index("Type")], failed[columns.index("Name")] = "POST", "thanks"
+    failed[columns.index("Request Count")] = failed[columns.index("Failure Count")] = "3"
+    path = tmp_path / "stats.csv"
+    path.write_text("\n".join([header, ",".join(failed), *rows]) + "\n", encoding="utf-8")
+    stats = read_stats(path)
+    assert stats["thanks"].failures == 3 and math.isnan(stats["thanks"].p95)
+    assert stats["Aggregated"].requests == read_stats(LOCUST_CSV)["Aggregated"].requests
