@@ -71,11 +71,15 @@ def has_references(text: str) -> bool:
     return OPEN in text
 
 
+def without_article(title: str) -> str:
+    """``"The Learning Journey ABC"`` → ``"Learning Journey ABC"`` (answers say "the {name}")."""
+    return re.sub(r"^(?:the|a|an)\s+", "", title.strip(), flags=re.IGNORECASE)
+
+
 def display_name(title: str, max_words: int = 5) -> str:
     """The product name answers use: the first words of the title, without a leading article
     (``"The Learning Journey ABC Puzzle"`` → ``"Learning Journey ABC Puzzle"``)."""
-    title = re.sub(r"^(?:the|a|an)\s+", "", sanitize(title).strip(), flags=re.IGNORECASE)
-    return short_name(title, max_words=max_words)
+    return short_name(without_article(sanitize(title)), max_words=max_words)
 
 
 def key_sentences(answer: str, max_words: int = 40) -> str:

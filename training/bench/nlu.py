@@ -408,6 +408,11 @@ def sentiment_summary(
     return markdown, plots, numbers
 
 
+def _slug(pipeline: str) -> str:
+    """``diet`` or ``bert``: a pipeline's name in file names and number keys."""
+    return "diet" if pipeline.startswith("DIET") else "bert"
+
+
 def shopper_messages(quick: bool) -> list[tuple[str, str]]:
     """The independent set's intent messages (``tests/fixtures/shopper_eval``), none in quick mode
     (the quick pipelines know 4 intents)."""
@@ -481,7 +486,7 @@ def run_section(ctx: BenchContext, settings: NluBenchSettings | None = None) -> 
             ("DIET (Rasa default)", diet_config(settings.diet_epochs)),
             ("BERT (ShopBot)", bert_config(settings.bert_preset, sentiment_used)),
         ):
-            slug = "diet" if name.startswith("DIET") else "bert"
+            slug = _slug(name)
             model, seconds = train_pipeline(config, nlu, work, slug, root)
             runs.append(parse_all(model, texts, name, seconds))
             if shopper:
@@ -491,7 +496,7 @@ def run_section(ctx: BenchContext, settings: NluBenchSettings | None = None) -> 
     shopper_scores = {r.name: evaluate(r, shopper_gold) for r in shopper_runs}
     plots: list[str] = []
     for r in runs:
-        slug = "diet" if r.name.startswith("DIET") else "bert"
+        slug = _slug(r.name)
         png = f"nlu_confusion_{slug}.png"
         plot_confusion_matrix(
             gold,
@@ -551,17 +556,11 @@ def run_section(ctx: BenchContext, settings: NluBenchSettings | None = None) -> 
     if shopper_scores:
         markdown += "\n\n" + shopper_markdown(shopper_scores, len(shopper), shopper_gold)
     numbers = {
-        f"{'diet' if n.startswith('DIET') else 'bert'}_{k}": float(v)
-        for n, s in scores.items()
+        f"{_slug(n)}_{prefix}{k}": float(v)
+        for prefix, table in (("", scores), ("shopper_", shopper_scores))
+        for n, s in table.items()
         for k, v in s.items()
     }
-    numbers.update(
-        {
-            f"{'diet' if n.startswith('DIET') else 'bert'}_shopper_{k}": float(v)
-            for n, s in shopper_scores.items()
-            for k, v in s.items()
-        }
-    )
     sentiment_markdown, sentiment_plots, sentiment_numbers = sentiment_summary(
         sentiment_used, ctx.out_dir
     )

@@ -20,15 +20,16 @@ from knowledge.prompt import (
     source_tag,
     split_sentences,
 )
-from knowledge.references import NAME_FIELD, display_name, key_sentences, reference
+from knowledge.references import (
+    NAME_FIELD,
+    display_name,
+    key_sentences,
+    reference,
+    without_article,
+)
 from knowledge.types import Passage
 from knowledge.verifier import Verifier
 from training.generator_data.phrasings import load_phrasings
-
-
-def _without_article(title: str) -> str:
-    """``"The Learning Journey ABC"`` → ``"Learning Journey ABC"`` (templates say "the {name}")."""
-    return re.sub(r"^(?:the|a|an)\s+", "", title.strip(), flags=re.IGNORECASE)
 
 
 def answer_name(product: Product) -> str:
@@ -39,7 +40,7 @@ def answer_name(product: Product) -> str:
 
 def question_name(product: Product, rng: random.Random) -> str:
     """A product name as a shopper types it: the first 3-6 words, sometimes lower-cased."""
-    title = _without_article(sanitize(product.name))
+    title = without_article(sanitize(product.name))
     name = short_name(title, max_words=rng.choice((3, 4, 5, 6)))
     if len(name.split()) < 2:
         name = short_name(title, max_words=6)
