@@ -23,11 +23,12 @@ venv: $(VENV)/.installed
 load-venv: .venv-load/.installed
 
 # Debian packages the tests need: postgresql (the order service and e2e tests on PostgreSQL),
+# haproxy and redis-server (`shopbot run --replicas`: the load balancer and the lock store),
 # chromium (the widget's browser tests; Playwright drives Debian's build, never its own download)
 # and, where no npm is on PATH yet (a nodejs build may bring its own), npm for axe-core.
 NPM_APT := $(if $(shell command -v npm 2>/dev/null),,npm)
 system-deps:
-	SHOPBOT_APT_PACKAGES="postgresql chromium $(NPM_APT)" scripts/system-deps.sh
+	SHOPBOT_APT_PACKAGES="postgresql haproxy redis-server chromium $(NPM_APT)" scripts/system-deps.sh
 
 # Node packages of the browser tests (axe-core), exactly as package-lock.json pins them.
 node_modules/.installed: package.json package-lock.json
@@ -72,7 +73,7 @@ integration: node-deps load-venv
 	$(BIN)/pytest -q -m rasa --timeout 900
 
 ## bench: run the benchmarks and write bench/out/report.md
-bench: venv load-venv
+bench: venv system-deps load-venv
 	$(SHOPBOT) prepare --preset demo
 	$(SHOPBOT) train --preset demo
 	$(SHOPBOT) bench

@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 
 WIDGET_CHANNEL = "widget"
 STREAMING_CHANNELS = (WIDGET_CHANNEL, "telegram")  # channels with an internal stream route
+# Load balancers route every push of one conversation to the same Rasa server (bot/balancer.py).
+CONVERSATION_HEADER = "X-Shopbot-Conversation"
 PUSH_TIMEOUT_S = 2.0
 CLOSE_TIMEOUT_S = 3.0
 
@@ -68,7 +70,11 @@ class TokenPusher:
         self.url = url
         self.conversation_id = conversation_id
         self.stream_id = stream_id or uuid.uuid4().hex
-        self._headers = {"Content-Type": "application/json", "Authorization": f"Bearer {secret}"}
+        self._headers = {
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {secret}",
+            CONVERSATION_HEADER: conversation_id,
+        }
         self._post = post or _post
         self._queue: queue.Queue[Any] = queue.Queue()
         self._index = 0

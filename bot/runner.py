@@ -232,11 +232,18 @@ def check_ready_to_run(settings: Settings) -> None:
         )
 
 
-def run(settings: Settings) -> int:
-    """Start both servers, print where they are, and wait until interrupted or one exits."""
+def run(settings: Settings, replicas: int = 1) -> int:
+    """Start the servers, print where they are, and wait until interrupted or one exits.
+
+    With ``replicas`` > 1, that many Rasa and action servers run behind HAProxy on the usual
+    ports, sharing PostgreSQL and Redis (``bot.replicas``); a replica that exits is restarted.
+    """
     check_ready_to_run(settings)
-    services = [action_server(settings), rasa_server(settings), demo_store(settings)]
-    services.append(console(settings))
+    scale = None
+    if replicas > 1:
+        from bot.replicas import ScaleOut  # it builds on this module's services
+
+        scale = ScaleOut(settings, replicas)
     stopping = False
 
     def _stop(signum: int, _frame: object) -> None:
@@ -245,37 +252,23 @@ def run(settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    services: list[Service] = []
     try:
+        if scale is not None:
+            settings = scale.start_stores()
+            services = scale.build()
+        else:
+            services = [action_server(settings), rasa_server(settings)]
+        services += [demo_store(settings), console(settings)]
         prepare_app_db(settings)
         for service in services:
             service.start()
         for service in services:
             service.wait_ready()
-        base = f"http://{settings.host}:{settings.rasa_port}"
-        telegram = telegram_line(settings)
-        auth = (
-            f"-H 'Authorization: Bearer {settings.ensure_rest_secret()}' "
-            if settings.rest_auth
-            else ""
-        )
-        print(
-            "\nShopBot is running.\n"
-            f"  Demo store:     http://{settings.host}:{settings.demo_port}/  (the web widget on a store page)\n"
-            f"  Chat (REST):    curl -s {base}/webhooks/rest/webhook {auth}"
-            """-d '{"sender":"a","message":"where is my order"}'\n"""
-            f'  Web widget:     <script src="{base}/webhooks/widget/widget.js" '
-            f'data-server="{base}" defer></script>\n'
-            f"  HTTP API:       {base}/status?token={settings.api_token}\n"
-            f"  Operations:     {base}/webhooks/ops/ready  (metrics: {base}/webhooks/ops/metrics)\n"
-            f"  Action server:  http://{settings.host}:{settings.actions_port}/health\n"
-            f"  Agent console:  {console_url(settings)}  (`shopbot agents add` makes accounts)\n"
-            f"{telegram}"
-            f"  Logs:           {settings.path(settings.run_dir) / 'logs'}\n"
-            f"  Demo customers: {settings.var_dir / 'store' / 'demo_customers.md'}\n"
-            "Press Ctrl+C to stop.",
-            flush=True,
-        )
+        print(banner(settings, replicas), flush=True)
         while not stopping:
+            if scale is not None:
+                scale.supervise()
             for service in services:
                 if not service.running:
                     logger.error(
@@ -290,6 +283,40 @@ def run(settings: Settings) -> int:
     finally:
         for service in reversed(services):
             service.stop()
+        if scale is not None:
+            scale.stop_stores()
+
+
+def banner(settings: Settings, replicas: int = 1) -> str:
+    """What ``shopbot run`` prints once everything answers: where each part is."""
+    base = f"http://{settings.host}:{settings.rasa_port}"
+    telegram = telegram_line(settings)
+    auth = (
+        f"-H 'Authorization: Bearer {settings.ensure_rest_secret()}' " if settings.rest_auth else ""
+    )
+    scale = (
+        f"  Replicas:       {replicas} Rasa servers and {replicas} action servers behind HAProxy "
+        f"(PostgreSQL and Redis shared; config {settings.path(settings.run_dir) / 'haproxy.cfg'})\n"
+        if replicas > 1
+        else ""
+    )
+    return (
+        "\nShopBot is running.\n"
+        f"  Demo store:     http://{settings.host}:{settings.demo_port}/  (the web widget on a store page)\n"
+        f"  Chat (REST):    curl -s {base}/webhooks/rest/webhook {auth}"
+        """-d '{"sender":"a","message":"where is my order"}'\n"""
+        f'  Web widget:     <script src="{base}/webhooks/widget/widget.js" '
+        f'data-server="{base}" defer></script>\n'
+        f"  HTTP API:       {base}/status?token={settings.api_token}\n"
+        f"  Operations:     {base}/webhooks/ops/ready  (metrics: {base}/webhooks/ops/metrics)\n"
+        f"  Action server:  http://{settings.host}:{settings.actions_port}/health\n"
+        f"{scale}"
+        f"  Agent console:  {console_url(settings)}  (`shopbot agents add` makes accounts)\n"
+        f"{telegram}"
+        f"  Logs:           {settings.path(settings.run_dir) / 'logs'}\n"
+        f"  Demo customers: {settings.var_dir / 'store' / 'demo_customers.md'}\n"
+        "Press Ctrl+C to stop."
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -302,7 +329,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--actions-port", type=int, help="action server port (default 5055)")
     parser.add_argument("--demo-port", type=int, help="demo store page port (default 8000)")
     parser.add_argument("--console-port", type=int, help="agent console port (default 5006)")
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        help="Rasa and action servers behind HAProxy, sharing PostgreSQL and Redis (default 1)",
+    )
     args = parser.parse_args(argv)
+    if args.replicas < 1:
+        parser.error("--replicas must be 1 or more")
     overrides: dict[str, object] = {}
     if args.preset:
         overrides["preset"] = args.preset
@@ -321,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logger.info("Resolved settings: %s", settings.describe())
     try:
-        return run(settings)
-    except ServiceError as exc:
+        return run(settings, args.replicas)
+    except (ServiceError, RuntimeError) as exc:
         logger.error("%s", exc)
         return 1

@@ -73,7 +73,7 @@ def lock_store_config(url: str) -> dict[str, Any] | None:
     if parts.scheme != "redis":
         raise ValueError(f"lock_store_url must start with redis://. Currently, it is {url!r}.")
     config: dict[str, Any] = {
-        "type": "redis",
+        "type": "bot.storage.lock_store.ShopRedisLockStore",  # Rasa's, retrying a lost connection
         "url": parts.hostname or "localhost",
         "port": parts.port or 6379,
         "db": int(parts.path.lstrip("/") or 0),
@@ -112,7 +112,20 @@ def widget_channel_config(settings: Settings) -> dict[str, Any]:
         "stream_secret": settings.ensure_stream_secret(),
         "max_message_chars": settings.max_message_chars,
         **client_key_config(settings),
+        **stream_bus_config(settings),
     }
+
+
+def redis_url(settings: Settings) -> str:
+    """The lock store's Redis URL, which also carries the shared counters and the stream bus."""
+    url = settings.lock_store_url
+    return url if url.startswith(("redis://", "rediss://")) else ""
+
+
+def stream_bus_config(settings: Settings) -> dict[str, Any]:
+    """With a Redis lock store (several Rasa servers), the widget's streams share a Redis bus."""
+    url = redis_url(settings)
+    return {"stream_bus_url": url} if url else {}
 
 
 def telegram_channel_config(settings: Settings) -> dict[str, Any]:
@@ -130,8 +143,8 @@ def telegram_channel_config(settings: Settings) -> dict[str, Any]:
     }
     if settings.telegram_api_url:
         config["api_url"] = settings.telegram_api_url
-    if settings.lock_store_url.startswith(("redis://", "rediss://")):
-        config["rate_limit_url"] = settings.lock_store_url
+    if redis_url(settings):
+        config["rate_limit_url"] = redis_url(settings)
     return config
 
 

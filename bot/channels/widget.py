@@ -24,6 +24,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.inbound import DEFAULT_MAX_MESSAGE_CHARS, InboundError, WidgetInbound
+from bot.channels.stream_bus import RedisStreamHub
 from bot.channels.widget_assets_server import AssetServer
 from bot.channels.widget_auth import ConversationTokens
 from bot.channels.widget_output import WidgetOutputChannel
@@ -84,6 +85,8 @@ class WidgetInput(InputChannel):
         poll_interval: Longest wait of a stream between two database reads.
         client_keys: Hashes the client address into ``metadata["client"]`` (identity lockouts
             count per client); None → a random key of this process.
+        stream_bus_url: ``redis://...``: ephemeral stream events reach the streams open on every
+            Rasa server (``bot.channels.stream_bus``); empty → this process's streams only.
     """
 
     @classmethod
@@ -109,6 +112,7 @@ class WidgetInput(InputChannel):
             max_message_chars=int(credentials.get("max_message_chars", DEFAULT_MAX_MESSAGE_CHARS)),
             assets_dir=Path(credentials.get("assets_dir") or ASSETS_DIR),
             client_keys=ClientKeys.from_credentials(credentials),
+            stream_bus_url=str(credentials.get("stream_bus_url") or ""),
         )
 
     def __init__(
@@ -121,6 +125,7 @@ class WidgetInput(InputChannel):
         assets_dir: Path = ASSETS_DIR,
         poll_interval: float = POLL_INTERVAL_S,
         client_keys: ClientKeys | None = None,
+        stream_bus_url: str = "",
     ) -> None:
         if max_message_chars <= 0:
             raise ValueError(
@@ -131,7 +136,7 @@ class WidgetInput(InputChannel):
                 f"poll_interval must be in (0, 1] seconds. Currently, poll_interval is {poll_interval}."
             )
         self.poll_interval = poll_interval
-        self.hub = StreamHub()
+        self.hub = RedisStreamHub(stream_bus_url) if stream_bus_url else StreamHub()
         # The engine connects on first use, not here.
         self.service = WidgetService(
             ConversationTokens(widget_secret, session_ttl),

@@ -1,4 +1,4 @@
-"""A throwaway PostgreSQL server on loopback for the tests: it lives in ``training.bench.postgres``
+"""A throwaway PostgreSQL server on loopback for the tests: it lives in ``bot.local_servers``
 (the "Console" benchmark seeds and measures one too); this module adds the pytest skip helper."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from training.bench.postgres import (
+from bot.local_servers import (
     SUPERUSER,
     PostgresServer,
     find_postgres_bin,

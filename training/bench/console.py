@@ -134,7 +134,7 @@ class SendTimes:
 
 def postgres_missing() -> str | None:
     """Why PostgreSQL cannot be measured here (None when it can)."""
-    from training.bench.postgres import missing_reason
+    from bot.local_servers import missing_reason
 
     return missing_reason()
 
@@ -145,7 +145,7 @@ def fresh_stores(backend: str, tmp: Path) -> Iterator[tuple[str, str]]:
     if backend == "sqlite":
         yield f"sqlite:///{tmp / 'tracker.db'}", f"sqlite:///{tmp / 'app.db'}"
         return
-    from training.bench.postgres import PostgresServer, find_postgres_bin
+    from bot.local_servers import PostgresServer, find_postgres_bin
     from training.bench.servers import free_port
 
     bin_dir = find_postgres_bin()

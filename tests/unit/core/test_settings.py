@@ -71,7 +71,7 @@ def test_tracker_store_urls(tmp_path: Path) -> None:
 def test_lock_store_url() -> None:
     assert lock_store_config("") is None
     assert lock_store_config("redis://:pw@localhost:6380/2") == {
-        "type": "redis",
+        "type": "bot.storage.lock_store.ShopRedisLockStore",
         "url": "localhost",
         "port": 6380,
         "db": 2,
