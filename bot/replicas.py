@@ -55,10 +55,13 @@ class ScaleOut:
     Args:
         settings: The public settings (ports of the load balancer, secrets, model).
         replicas: How many Rasa servers and action servers (2 or more).
+        keep_data: Keep the data of a PostgreSQL started here (``shopbot run``); a benchmark's
+            is thrown away.
     """
 
     settings: Settings
     replicas: int
+    keep_data: bool = True  # keep the PostgreSQL started here (its data) between runs
     postgres: PostgresServer | None = None
     redis: RedisServer | None = None
     rasa: list[Service] = field(default_factory=list)
@@ -88,7 +91,7 @@ class ScaleOut:
                     "Debian's postgresql (`make system-deps`)."
                 )
             self.postgres = PostgresServer(
-                bin_dir, free_port(), base_dir=self.run_dir / "postgres", keep=True
+                bin_dir, free_port(), base_dir=self.run_dir / "postgres", keep=self.keep_data
             ).start()
             if not _is_postgres(settings.tracker_store_url):
                 changes["tracker_store_url"] = self.postgres.create_database(TRACKER_DB, True)

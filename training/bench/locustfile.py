@@ -10,14 +10,22 @@ Each simulated shopper is one visit (its own conversation id): it picks a kind b
 one of that kind's conversations message by message (thinking between messages and between
 conversations), and now and then leaves and comes back as a new visit. Every message is one
 request through the REST channel, named by its kind, so Locust's statistics are per kind of turn.
-A request fails when it is not answered 200 with at least one reply.
+A request fails when it is not answered 200 with at least one reply, or when the reply is the
+assistant's "something went wrong" apology (it asks the shopper to try again).
+
+With ``exchange_log`` in the plan (the "Reliability" section), every request is also written as
+one JSON line — sender, its number within the sender, the text, the outcome and the times — so the
+tracker store can be audited against what the shoppers were answered
+(:mod:`training.bench.tracker_audit`).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
+import time
 import uuid
 from typing import Any
 
@@ -29,6 +37,17 @@ with open(os.environ["SHOPBOT_LOAD_PLAN"], encoding="utf-8") as plan_file:
     PLAN: dict[str, Any] = json.load(plan_file)
 THINK = tuple(PLAN["think_s"])
 NEW_VISIT_CHANCE = float(PLAN.get("new_visit_chance", 0.25))
+APOLOGY = "something went wrong"
+# Open for the whole run (Locust's process ends with it).
+EXCHANGES = open(PLAN["exchange_log"], "a", encoding="utf-8") if PLAN.get("exchange_log") else None  # noqa: SIM115
+
+
+def record(sender: str, number: int, text: str, error: str, started: float) -> None:
+    """One exchange, as a line of the exchange log (gevent: one writer at a time)."""
+    if EXCHANGES is not None:
+        line = {"s": sender, "n": number, "m": text, "err": error, "t0": started, "t1": time.time()}
+        EXCHANGES.write(json.dumps(line, ensure_ascii=False) + "\n")
+        EXCHANGES.flush()
 
 
 class Shopper(FastHttpUser):
@@ -40,6 +59,7 @@ class Shopper(FastHttpUser):
 
     def on_start(self) -> None:
         self.sender = f"load-{uuid.uuid4().hex}"
+        self.numbers = itertools.count()
 
     @task
     def converse(self) -> None:
@@ -52,9 +72,16 @@ class Shopper(FastHttpUser):
             if not self.say(kind["name"], text):
                 break  # the rest of this conversation would not mean what it should
         if random.random() < NEW_VISIT_CHANCE:
-            self.sender = f"load-{uuid.uuid4().hex}"
+            self.on_start()
 
     def say(self, kind: str, text: str) -> bool:
+        started = time.time()
+        error = self.post(kind, text)
+        record(self.sender, next(self.numbers), text, error, started)
+        return not error
+
+    def post(self, kind: str, text: str) -> str:
+        """Send one message; the failure's reason, or "" when it was answered."""
         with self.client.post(
             "/webhooks/rest/webhook",
             json={"sender": self.sender, "message": text},
@@ -63,14 +90,18 @@ class Shopper(FastHttpUser):
             catch_response=True,
         ) as reply:
             if reply.status_code != 200:
-                reply.failure(f"HTTP {reply.status_code}")
-                return False
-            try:
-                answered = bool(reply.json())
-            except ValueError:
-                answered = False
-            if not answered:
-                reply.failure("no reply")
-                return False
-            reply.success()
-            return True
+                error = f"HTTP {reply.status_code}"
+            else:
+                try:
+                    messages = reply.json() or []
+                except ValueError:
+                    messages = []
+                texts = [str(m.get("text") or "") for m in messages if isinstance(m, dict)]
+                error = "" if messages else "no reply"
+                if any(APOLOGY in t for t in texts):
+                    error = "apology"
+            if error:
+                reply.failure(error)
+            else:
+                reply.success()
+            return error

@@ -30,6 +30,7 @@ SECTIONS: dict[str, str] = {
     "telegram": "training.bench.telegram",
     "console": "training.bench.console",
     "throughput": "training.bench.throughput",
+    "reliability": "training.bench.reliability",
 }
 
 
