@@ -158,6 +158,12 @@ class PostgresServer:
             conn.close()
         return self.url(name)
 
+    def pause(self) -> None:
+        """Stop the server but keep its data (``start()`` starts it again on the same port)."""
+        self._run(
+            str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"
+        )
+
     def restart(self) -> None:
         """Restart the server (fast shutdown, same data and port): the fault the benchmark injects."""
         self._run(

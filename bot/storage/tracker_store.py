@@ -17,16 +17,35 @@ Its connections are tested before use (``pool_pre_ping``): after a PostgreSQL re
 hands out dead connections, and a failed retrieval makes Rasa 3.6 answer that turn from an empty
 in-memory tracker (its ``FailSafeTrackerStore``), so the turn would start a new session and its
 events would be stored out of their conversation's context (seen 2026-12-05).
+
+A save that fails on a lost connection is tried again (``SAVE_ATTEMPTS``, backing off up to
+~3 s): Rasa would otherwise keep the turn in memory only, and the shopper's answered message would
+be missing from the store (the Reliability benchmark lost one this way during a PostgreSQL
+restart). The save is one transaction, so a failed attempt stored nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.trackers import DialogueStateTracker
+
+logger = logging.getLogger(__name__)
+
+SAVE_ATTEMPTS = 5
+FIRST_BACKOFF_S = 0.2
+
+
+def lost_connection(exc: Exception) -> bool:
+    """True for errors of a database that went away (worth another attempt), not of bad data."""
+    if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, (sa.exc.OperationalError, sa.exc.InterfaceError))
 
 
 class ShopSQLTrackerStore(SQLTrackerStore):
@@ -40,6 +59,26 @@ class ShopSQLTrackerStore(SQLTrackerStore):
         self.engine.dispose()  # Rasa's engine, rebuilt with connections checked before use
         self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Rasa's save, tried again while the database connection is being re-established."""
+        for attempt in range(1, SAVE_ATTEMPTS + 1):
+            try:
+                await super().save(tracker)
+                return
+            except sa.exc.SQLAlchemyError as exc:
+                if attempt == SAVE_ATTEMPTS or not lost_connection(exc):
+                    raise
+                delay = FIRST_BACKOFF_S * 2 ** (attempt - 1)
+                logger.warning(
+                    "Saving conversation %s failed (%s); attempt %d of %d in %.1f s",
+                    tracker.sender_id,
+                    type(exc).__name__,
+                    attempt + 1,
+                    SAVE_ATTEMPTS,
+                    delay,
+                )
+                await asyncio.sleep(delay)
 
     async def stream_events(self, tracker: DialogueStateTracker) -> None:
         """Publish the events of ``tracker`` that are not stored yet to the event broker."""

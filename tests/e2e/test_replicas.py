@@ -190,3 +190,33 @@ def test_postgres_and_redis_restarts_cost_no_turn(scale: ScaleOut) -> None:
     scale.redis.restart()
     converse(scale, sender, TURNS)  # the lock store retries its lost connection
     assert_answered_in_order(scale, sender, TURNS * 3)
+
+
+def test_a_short_soak_through_the_balancer_loses_and_reorders_nothing(
+    scale: ScaleOut, tmp_path: Path, project_root: Path
+) -> None:
+    """The Reliability section's soak and audit, shortened: real Locust shoppers (the
+    Throughput mix) for 20 s through HAProxy, then every conversation read back from PostgreSQL."""
+    import functools
+
+    from training.bench.load_plan import build_kinds, served_intent
+    from training.bench.reliability import load_plan
+    from training.bench.throughput import WEIGHTS, locust_binary, run_level
+    from training.bench.tracker_audit import audit, read_exchanges
+
+    locust_binary(project_root)  # built by `make integration` (scripts/load-venv.sh)
+    settings = scale.settings
+    store_db = settings.sqlite_path(settings.store_db_url)
+    assert store_db is not None
+    kinds, _ = build_kinds(
+        project_root,
+        functools.partial(served_intent, public_url(scale), settings.api_token),
+        store_db,
+        per_kind=10,
+        cancellations=True,
+    )
+    plan, log = load_plan([k for k in kinds if k.name in WEIGHTS], REST_SECRET, tmp_path, "soak")
+    stats = run_level(project_root, public_url(scale), plan, 8, 20.0, tmp_path)
+    result = audit(read_exchanges(log), settings.tracker_store_url)
+    assert result.messages >= 30 and stats["Aggregated"].requests >= 30
+    assert (result.errors, result.lost, result.reordered, result.replies_missing) == (0, 0, 0, 0)
