@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
 import hashlib
 import json
 import logging
@@ -47,12 +46,13 @@ from tqdm import tqdm
 from bot.local_servers import PostgresServer, RedisServer, find_postgres_bin
 from bot.replicas import ScaleOut
 from core.settings import Settings
-from training.bench.load_plan import Kind, build_kinds, served_intent
+from training.bench.load_plan import Kind
 from training.bench.report import BenchContext, BenchSection, markdown_table
 from training.bench.servers import bench_settings, free_port, no_rasa_model, running_servers
 from training.bench.throughput import (
     WEIGHTS,
     KindStats,
+    checked_kinds,
     locust_binary,
     plan_file,
     run_level,
@@ -151,13 +151,7 @@ def soak(
 
 def kinds_for(ctx: BenchContext, base_url: str, settings: Settings, work: Path) -> list[Kind]:
     """The Throughput section's turns, each checked against the served model."""
-    kinds, _distinct = build_kinds(
-        ctx.project_root,
-        functools.partial(served_intent, base_url, settings.api_token),
-        work / "shop.db",
-        per_kind=20 if ctx.quick else 60,
-        cancellations=True,
-    )
+    kinds, _distinct = checked_kinds(ctx, base_url, settings.api_token, work)
     kinds = [k for k in kinds if k.name in WEIGHTS]
     warm_up(base_url, settings.rest_secret, kinds)
     return kinds

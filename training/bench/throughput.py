@@ -176,6 +176,19 @@ def run_level(
     return read_stats(stats)
 
 
+def checked_kinds(
+    ctx: BenchContext, base_url: str, api_token: str, work: Path
+) -> tuple[list[Kind], dict[str, int]]:
+    """The load's turns, each checked against the served model; distinct messages per kind."""
+    return build_kinds(
+        ctx.project_root,
+        functools.partial(served_intent, base_url, api_token),
+        work / "shop.db",
+        per_kind=20 if ctx.quick else 60,
+        cancellations=True,
+    )
+
+
 def warm_up(base_url: str, secret: str, kinds: list[Kind]) -> None:
     """One conversation of each kind, so lazily loaded models are loaded before the load."""
     for kind in kinds:
@@ -204,13 +217,7 @@ def measure(
             logger.info("Throughput %s: %s", name, overrides or "defaults")
             with running_servers(settings) as base_url:
                 if not kinds:
-                    kinds, distinct = build_kinds(
-                        ctx.project_root,
-                        functools.partial(served_intent, base_url, settings.api_token),
-                        work / "shop.db",
-                        per_kind=20 if ctx.quick else 60,
-                        cancellations=True,
-                    )
+                    kinds, distinct = checked_kinds(ctx, base_url, settings.api_token, work)
                 plan = plan_file(kinds, settings.rest_secret, work / "plan.json")
                 warm_up(base_url, settings.rest_secret, [k for k in kinds if k.name in WEIGHTS])
                 for shoppers in levels:
