@@ -43,7 +43,21 @@ class Backend:
     health_path: str
 
 
-def _backend_lines(backend: Backend, host: str) -> list[str]:
+LB_HEALTH = "/lb/health"  # 200 while HAProxy runs
+LB_METRICS = "/lb/metrics"  # HAProxy's Prometheus exporter, loopback clients only
+
+
+def _operator_lines() -> list[str]:
+    """The balancer's own health and metrics routes (on the first pool's front)."""
+    return [
+        f"    monitor-uri {LB_HEALTH}",
+        "    acl loopback src 127.0.0.0/8 ::1",
+        f"    http-request use-service prometheus-exporter if {{ path {LB_METRICS} }} loopback",
+        f"    http-request deny deny_status 403 if {{ path {LB_METRICS} }}",
+    ]
+
+
+def _backend_lines(backend: Backend, host: str, operator: bool = False) -> list[str]:
     servers = [
         f"    server {backend.name}{i + 1} {host}:{port} check inter 1s fall 2 rise 2"
         for i, port in enumerate(backend.server_ports)
@@ -51,6 +65,7 @@ def _backend_lines(backend: Backend, host: str) -> list[str]:
     return [
         f"frontend {backend.name}_front",
         f"    bind {host}:{backend.front_port}",
+        *(_operator_lines() if operator else []),
         "    acl stream_push path_end /internal/stream",
         f"    use_backend {backend.name}_by_conversation if stream_push",
         f"    default_backend {backend.name}",
@@ -93,8 +108,8 @@ def haproxy_config(backends: list[Backend], host: str = "127.0.0.1") -> str:
         "    default-server maxconn 1000",
         "",
     ]
-    for backend in backends:
-        lines += _backend_lines(backend, host)
+    for i, backend in enumerate(backends):
+        lines += _backend_lines(backend, host, operator=i == 0)
     return "\n".join(lines)
 
 

@@ -134,6 +134,12 @@ def test_turns_of_one_conversation_spread_over_both_servers_and_stay_in_order(
     seen = converse(scale, sender, TURNS + TURNS)
     assert seen == {"rasa1", "rasa2"}  # round robin, no sticky sessions
     assert_answered_in_order(scale, sender, TURNS + TURNS)
+    # The operator's view of the balancer: its health, and both Rasa servers up in its metrics.
+    with urlopen(f"{public_url(scale)}/lb/health", timeout=10) as reply:
+        assert reply.status == 200
+    with urlopen(f"{public_url(scale)}/lb/metrics", timeout=10) as reply:
+        metrics = reply.read().decode()
+    assert 'haproxy_backend_active_servers{proxy="rasa"} 2' in metrics
 
 
 def test_a_widget_stream_on_one_server_gets_live_events_from_the_other(scale: ScaleOut) -> None:

@@ -44,3 +44,12 @@ def test_token_pushes_of_one_conversation_reach_one_server() -> None:
     assert "acl stream_push path_end /internal/stream" in config
     assert "use_backend rasa_by_conversation if stream_push" in config
     assert f"balance hdr({CONVERSATION_HEADER})" in config
+
+
+def test_the_balancer_has_its_own_health_and_loopback_only_metrics() -> None:
+    config = haproxy_config(BACKENDS)
+    rasa_front = config.split("frontend rasa_front", 1)[1].split("backend rasa", 1)[0]
+    assert "monitor-uri /lb/health" in rasa_front
+    assert "use-service prometheus-exporter if { path /lb/metrics } loopback" in rasa_front
+    assert "deny deny_status 403 if { path /lb/metrics }" in rasa_front
+    assert config.count("monitor-uri") == 1
