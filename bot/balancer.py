@@ -8,7 +8,8 @@ header that ``actions.streaming.TokenPusher`` sends: the action server's token p
 channels' internal stream routes, so all pieces of one answer reach the same Rasa server (a
 Telegram draft lives there); the widget's streams still get them on every server through Redis.
 
-HAProxy checks each server's health every second and takes a dead one out of rotation; a request
+HAProxy checks each server's health every second and takes a dead one (connection refused) out of
+rotation; a busy one that answers its check late stays in (``timeout check``). A request
 that could not be delivered at all (connection refused) is retried on another server. A request
 the dead server had already received is not retried (a message must not be handled twice): the
 caller gets a 502/503 and retries itself (the widget does, with its deduplicating client id).
@@ -101,6 +102,9 @@ def haproxy_config(backends: list[Backend], host: str = "127.0.0.1") -> str:
         "    timeout server 120s",
         "    timeout tunnel 1h",  # the widget's event streams
         "    timeout http-request 30s",
+        # A busy server answers its health check late (Rasa parses messages in its event loop):
+        # slow is not dead. A dead one refuses the connection, which fails the check at once.
+        "    timeout check 20s",
         "    timeout queue 60s",
         "    retries 3",
         "    option redispatch 1",
