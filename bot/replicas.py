@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.balancer import Backend, balancer_service
+from bot.balancer import LB_METRICS, Backend, balancer_service
 from bot.local_servers import PostgresServer, RedisServer, find_postgres_bin
 from bot.runner import Service, ServiceError, action_server, prepare_app_db, rasa_server
 from core.settings import Settings
@@ -189,7 +189,31 @@ class ScaleOut:
         for service in self.build():
             service.start()
         wait_all_ready(self.services, timeout)
+        self.wait_in_rotation()
         return settings
+
+    def wait_in_rotation(self, timeout: float = 30.0) -> None:
+        """Wait until the balancer counts every replica up (two passed checks after it is ready)."""
+        from urllib.request import urlopen
+
+        url = f"http://{self.settings.host}:{self.settings.rasa_port}{LB_METRICS}"
+        wanted = [
+            f'haproxy_backend_active_servers{{proxy="{name}"}} {self.replicas}'
+            for name in ("rasa", "actions")
+        ]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with urlopen(url, timeout=5) as reply:
+                    metrics = reply.read().decode()
+                if all(line in metrics for line in wanted):
+                    return
+            except OSError:
+                pass
+            time.sleep(0.25)
+        raise ServiceError(
+            f"The balancer did not count {self.replicas} replicas up within {timeout:.0f} s"
+        )
 
     def stop(self) -> None:
         """Stop every process started here (PostgreSQL's data stays when it is kept)."""

@@ -265,6 +265,8 @@ def run(settings: Settings, replicas: int = 1) -> int:
             service.start()
         for service in services:
             service.wait_ready()
+        if scale is not None:
+            scale.wait_in_rotation()
         print(banner(settings, replicas), flush=True)
         while not stopping:
             if scale is not None:
