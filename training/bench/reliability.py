@@ -58,7 +58,12 @@ from training.bench.throughput import (
     run_level,
     warm_up,
 )
-from training.bench.tracker_audit import AuditResult, audit, read_exchanges
+from training.bench.tracker_audit import (
+    AuditResult,
+    audit,
+    read_exchanges,
+    stored_conversations,
+)
 from training.bench.widget_client import post_json
 
 logger = logging.getLogger(__name__)
@@ -295,11 +300,29 @@ def fault_run(
         injector.join()
     exchanges = read_exchanges(log)
     result = audit(exchanges, settings.tracker_store_url)
+    if result.lost:
+        keep_evidence(ctx, scale, result)
     for i, fault in enumerate(faults):
         end = faults[i + 1].wall if i + 1 < len(faults) else float("inf")
         fault.errors = sum(1 for e in exchanges if e.error and fault.wall <= e.sent_at < end)
         fault.lost = sum(1 for e in result.lost_messages if fault.wall <= e.sent_at < end)
     return faults, result
+
+
+def keep_evidence(ctx: BenchContext, scale: ScaleOut, result: AuditResult) -> None:
+    """Lost messages are a bug to find: keep the servers' logs and the lost exchanges."""
+    import shutil
+
+    out = ctx.out_dir / "reliability-evidence"
+    out.mkdir(parents=True, exist_ok=True)
+    for logs in scale.run_dir.glob("replica-*/logs"):
+        shutil.copytree(logs, out / logs.parent.name, dirs_exist_ok=True)
+    stored = stored_conversations(
+        scale.settings.tracker_store_url, {e.sender for e in result.lost_messages}
+    )
+    lost = [dataclasses.asdict(e) | {"stored": stored.get(e.sender)} for e in result.lost_messages]
+    (out / "lost.json").write_text(json.dumps(lost, indent=1, ensure_ascii=False), encoding="utf-8")
+    logger.warning("Reliability: %d accepted messages lost; evidence in %s", result.lost, out)
 
 
 # ------------------------------------------------------------------------------------ section
