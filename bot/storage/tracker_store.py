@@ -18,6 +18,14 @@ hands out dead connections, and a failed retrieval makes Rasa 3.6 answer that tu
 in-memory tracker (its ``FailSafeTrackerStore``), so the turn would start a new session and its
 events would be stored out of their conversation's context (seen 2026-12-05).
 
+Rasa finds a turn's new events by position: the tracker's events beyond the number stored since
+the session started. That is right only when the tracker was read from the store and nobody saved
+in between. When the retrieval failed (Rasa then answers from an empty in-memory tracker) or
+another turn of the conversation saved meanwhile, the position points into the wrong events and
+the turn's shopper message is silently not stored. ``_additional_events`` checks that the event
+before that position is the last one stored; when it is not, it logs the mismatch and stores the
+tracker's events newer than the last stored one instead, so the message is kept.
+
 A save that fails on a lost connection is tried again (``SAVE_ATTEMPTS``, backing off up to
 ~3 s): Rasa would otherwise keep the turn in memory only, and the shopper's answered message would
 be missing from the store (the Reliability benchmark lost one this way during a PostgreSQL
@@ -28,17 +36,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
 import sqlalchemy.orm
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
+from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 
 logger = logging.getLogger(__name__)
 
 SAVE_ATTEMPTS = 5
 FIRST_BACKOFF_S = 0.2
+
+
+def _same_event(event: Event, row: Any) -> bool:
+    """Whether a tracker event is the stored row (type and timestamp, as Rasa stores them)."""
+    return bool(event.type_name == row.type_name and event.timestamp == row.timestamp)
 
 
 def lost_connection(exc: Exception) -> bool:
@@ -79,6 +94,28 @@ class ShopSQLTrackerStore(SQLTrackerStore):
                     delay,
                 )
                 await asyncio.sleep(delay)
+
+    def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Event]:
+        """The tracker's events not stored yet: Rasa's count, checked against the last stored."""
+        query = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False)
+        stored = query.count()
+        events = list(tracker.events)
+        if stored == 0:
+            return iter(events)
+        last = query.order_by(None).order_by(self.SQLEvent.id.desc()).first()
+        if stored <= len(events) and _same_event(events[stored - 1], last):
+            return iter(events[stored:])
+        newer = [e for e in events if e.timestamp > last.timestamp]
+        logger.error(
+            "Conversation %s: the tracker (%d events) does not continue the %d stored since its "
+            "session started (a failed retrieval, or another turn saved meanwhile); storing its "
+            "%d events newer than the last stored one",
+            tracker.sender_id,
+            len(events),
+            stored,
+            len(newer),
+        )
+        return iter(newer)
 
     async def stream_events(self, tracker: DialogueStateTracker) -> None:
         """Publish the events of ``tracker`` that are not stored yet to the event broker."""

@@ -134,3 +134,27 @@ def test_it_never_reads_the_session_back_to_save(
         tracker.update(event)
     in_fresh_loop(store.save(tracker))
     assert len(rows(tmp_path / "t.db")) == len(SESSION) + 10
+
+
+@pytest.mark.parametrize("cls", [SQLTrackerStore, ShopSQLTrackerStore])
+def test_a_turn_answered_from_an_empty_tracker_keeps_its_shopper_message(
+    tmp_path: Path, cls: type[SQLTrackerStore]
+) -> None:
+    """When the retrieval fails, Rasa answers the turn from a new in-memory tracker; Rasa's
+    store then finds no new events by position and drops the turn (seen as 'answered but lost'
+    under faults). Ours notices that the tracker does not continue the stored events."""
+    db_file = tmp_path / f"{cls.__name__}.db"
+    store = cls(domain=DOMAIN, dialect="sqlite", db=str(db_file), event_broker=Recording())
+    play(store, [SESSION, turn("where is my order", 2.0)])
+    fresh = store.init_tracker("shopper-1")  # what Rasa uses after a failed retrieval
+    for event in [
+        ActionExecuted("action_session_start", timestamp=5.0),
+        SessionStarted(timestamp=5.1),
+        ActionExecuted("action_listen", timestamp=5.2),
+        *turn("it arrived broken", 6.0),
+    ]:
+        fresh.update(event)
+    in_fresh_loop(store.save(fresh))
+    users = [r[5] for r in rows(db_file) if r[1] == "user"]
+    kept = any("it arrived broken" in u for u in users)
+    assert kept is (cls is ShopSQLTrackerStore)
