@@ -13,6 +13,7 @@ from rasa.utils.endpoints import EndpointConfig
 from bot.local_servers import RedisServer, find_redis_server
 from bot.storage.lock_store import ShopRedisLockStore
 from tests.conftest import free_port
+from tests.unit.bot.storage.test_tracker_store import in_fresh_loop  # a loop of its own
 
 pytestmark = pytest.mark.e2e
 
@@ -54,7 +55,7 @@ def test_a_turn_that_waited_behind_a_dead_ticket_keeps_the_lock_for_its_whole_li
     async def both() -> None:
         await asyncio.gather(turn("first", 0.0), turn("second", 0.3))
 
-    asyncio.run(both())
+    in_fresh_loop(both())
     first, second = spans["first"], spans["second"]
     assert second[0] >= first[1], spans  # never at the same time
 
@@ -66,6 +67,6 @@ def test_the_lock_works_through_a_redis_restart(redis_server: RedisServer) -> No
         async with store.lock("c", lock_lifetime=LIFETIME_S):
             return "done"
 
-    assert asyncio.run(turn()) == "done"
+    assert in_fresh_loop(turn()) == "done"
     redis_server.restart()
-    assert asyncio.run(turn()) == "done"  # the pooled connection died; the command is retried
+    assert in_fresh_loop(turn()) == "done"  # the pooled connection died; the command is retried

@@ -11,6 +11,7 @@ import json
 
 from bot.channels.stream_bus import RedisStreamHub
 from bot.channels.widget_stream import Ephemeral
+from tests.unit.bot.storage.test_tracker_store import in_fresh_loop  # a loop of its own
 
 URL = "redis://127.0.0.1:1/0"  # never connected to in these tests
 
@@ -26,7 +27,7 @@ def test_an_event_from_another_server_reaches_the_open_streams_here() -> None:
         assert other.drain() == []
         assert hub.received == 1
 
-    asyncio.run(scenario())
+    in_fresh_loop(scenario())
 
 
 def test_a_wake_up_from_another_server_wakes_the_streams_without_an_event() -> None:
@@ -36,7 +37,7 @@ def test_a_wake_up_from_another_server_wakes_the_streams_without_an_event() -> N
         assert hub.deliver(json.dumps({"o": "another-server", "c": "c1"})) is True
         assert subscription.wake.is_set() and subscription.drain() == []
 
-    asyncio.run(scenario())
+    in_fresh_loop(scenario())
 
 
 def test_its_own_and_malformed_messages_are_ignored() -> None:
@@ -51,7 +52,7 @@ def test_its_own_and_malformed_messages_are_ignored() -> None:
         assert subscription.drain() == [Ephemeral("token", {"text": "a"})]
         await asyncio.sleep(0)  # the publish task fails quietly: no Redis here
 
-    asyncio.run(scenario())
+    in_fresh_loop(scenario())
 
 
 def test_publishing_outside_an_event_loop_delivers_locally_only() -> None:
