@@ -20,6 +20,7 @@ import hashlib
 import logging
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -29,6 +30,13 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 SUPERUSER = "shopbot"
+
+
+def free_port() -> int:
+    """A TCP port that is free on 127.0.0.1 right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def find_postgres_bin() -> Path | None:

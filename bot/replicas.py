@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.balancer import LB_METRICS, Backend, balancer_service
-from bot.local_servers import PostgresServer, RedisServer, find_postgres_bin
+from bot.local_servers import PostgresServer, RedisServer, find_postgres_bin, free_port
 from bot.runner import Service, ServiceError, action_server, prepare_app_db, rasa_server
 from core.settings import Settings
 
@@ -35,13 +34,6 @@ RASA_HEALTH = "/webhooks/ops/health"
 ACTIONS_HEALTH = "/health"
 TRACKER_DB = "shopbot_tracker"
 APP_DB = "shopbot_app"
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _is_postgres(url: str) -> bool:
@@ -113,8 +105,7 @@ class ScaleOut:
             run_dir=str(Path(self.settings.run_dir) / f"replica-{index}"),
             trusted_proxies=proxies,  # HAProxy forwards the client address
             # Tokens go through the balancer, which routes by conversation (bot.balancer).
-            stream_push_url=self.settings.stream_push_url
-            or f"http://{self.settings.host}:{self.settings.rasa_port}/webhooks/widget/internal/stream",
+            stream_push_url=self.settings.widget_push_url,
         )
 
     def build(self) -> list[Service]:

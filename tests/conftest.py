@@ -3,7 +3,6 @@ running servers."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import pytest
 import sanic  # noqa: F401
 from sqlalchemy.engine import Engine
 
+from bot.local_servers import free_port as free_port  # the tests import it from here
 from tests.offline_guard import OfflineGuard
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,13 +49,6 @@ def _fail_on_blocked_network_access(offline_guard: OfflineGuard) -> Iterator[Non
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return ROOT
-
-
-def free_port() -> int:
-    """Return a TCP port that is free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture()

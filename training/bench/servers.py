@@ -10,21 +10,14 @@ from __future__ import annotations
 import contextlib
 import secrets
 import shutil
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+from bot.local_servers import free_port
 from core.settings import Settings
 from training.bench.report import BenchContext, BenchSection
 
 N_PORTS = 4  # rasa, actions, demo store, console
-
-
-def free_port() -> int:
-    """A TCP port that is free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def bench_settings(
