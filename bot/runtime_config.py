@@ -116,16 +116,9 @@ def widget_channel_config(settings: Settings) -> dict[str, Any]:
     }
 
 
-def redis_url(settings: Settings) -> str:
-    """The lock store's Redis URL, which also carries the shared counters and the stream bus."""
-    url = settings.lock_store_url
-    return url if url.startswith(("redis://", "rediss://")) else ""
-
-
 def stream_bus_config(settings: Settings) -> dict[str, Any]:
     """With a Redis lock store (several Rasa servers), the widget's streams share a Redis bus."""
-    url = redis_url(settings)
-    return {"stream_bus_url": url} if url else {}
+    return {"stream_bus_url": settings.redis_url} if settings.redis_url else {}
 
 
 def telegram_channel_config(settings: Settings) -> dict[str, Any]:
@@ -143,8 +136,8 @@ def telegram_channel_config(settings: Settings) -> dict[str, Any]:
     }
     if settings.telegram_api_url:
         config["api_url"] = settings.telegram_api_url
-    if redis_url(settings):
-        config["rate_limit_url"] = redis_url(settings)
+    if settings.redis_url:
+        config["rate_limit_url"] = settings.redis_url
     return config
 
 

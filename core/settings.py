@@ -480,6 +480,13 @@ class Settings:
         return value
 
     @property
+    def redis_url(self) -> str:
+        """The lock store's URL when it is Redis (it also holds shared counters and the stream
+        bus of several servers), else empty."""
+        url = self.lock_store_url
+        return url if url.startswith(("redis://", "rediss://")) else ""
+
+    @property
     def widget_push_url(self) -> str:
         """Where the action server pushes streamed tokens (``stream_push_url`` or the default)."""
         if self.stream_push_url:

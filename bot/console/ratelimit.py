@@ -34,9 +34,7 @@ def storage_url(settings: Settings) -> str:
     """Where the limits are counted: ``console_rate_limit_url``, a Redis lock store, or memory."""
     if settings.console_rate_limit_url:
         return settings.console_rate_limit_url
-    if settings.lock_store_url.startswith(("redis://", "rediss://")):
-        return settings.lock_store_url
-    return "memory://"
+    return settings.redis_url or "memory://"
 
 
 @dataclass(frozen=True)
