@@ -81,8 +81,22 @@ class EncoderClassifier(nn.Module):
     def pool(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Return mean-pooled token states; (B, T) -> (B, H)."""
         states = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-        mask = attention_mask.unsqueeze(-1).to(states.dtype)  # (B, T, 1)
-        return (states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-6)  # (B, H)
+        return mean_pool(states, attention_mask)
+
+    def forward_with_layers(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, layers: tuple[int, ...]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One encoder pass: the logits and the mean-pooled states of ``layers`` side by side.
+
+        ``layers`` index the encoder's hidden states (0 = embeddings, 1..L = transformer
+        layers); (B, T) -> ((B, C), (B, H * len(layers))).
+        """
+        out = self.encoder(
+            input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True
+        )
+        logits = self.head(self.dropout(mean_pool(out.last_hidden_state, attention_mask)))
+        pooled = [mean_pool(out.hidden_states[layer], attention_mask) for layer in layers]
+        return logits, torch.cat(pooled, dim=-1)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Return logits; (B, T) -> (B, C)."""
@@ -184,21 +198,41 @@ class TextClassifier:
 
     def logits(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """Return raw logits, shape (N, C); texts are batched by length to limit padding."""
+        return self.logits_and_layers(texts, (), batch_size)[0]
+
+    def logits_and_layers(
+        self, texts: list[str], layers: tuple[int, ...], batch_size: int = 64
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One encoder pass over ``texts``: raw logits (N, C) and the mean-pooled hidden states
+        of ``layers`` concatenated, (N, H * len(layers)) — what a second head (the shared
+        sentiment head, :mod:`core.feature_head`) reads instead of running its own encoder."""
+        width = self.hidden_size * len(layers)
+        out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        features = np.zeros((len(texts), width), dtype=np.float32)
         if not texts:
-            return np.zeros((0, len(self.labels)), dtype=np.float32)
+            return out, features
         encoded = self.tokenizer(list(texts), truncation=True, max_length=self.max_length)[
             "input_ids"
         ]
         order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
-        out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
         self.model.eval()
         with torch.inference_mode():
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
                 input_ids, mask = pad_batch([encoded[i] for i in idx], self.tokenizer.pad_token_id)
-                logits = self.model(input_ids.to(self.device), mask.to(self.device))  # (B, C)
+                input_ids, mask = input_ids.to(self.device), mask.to(self.device)
+                if layers:
+                    logits, pooled = self.model.forward_with_layers(input_ids, mask, layers)
+                    features[idx] = pooled.float().cpu().numpy()
+                else:
+                    logits = self.model(input_ids, mask)  # (B, C)
                 out[idx] = logits.float().cpu().numpy()
-        return out
+        return out, features
+
+    @property
+    def hidden_size(self) -> int:
+        """Width of one layer's pooled states."""
+        return int(self.model.head.in_features)
 
     def predict_proba(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """Return calibrated probabilities, shape (N, C)."""
@@ -206,8 +240,11 @@ class TextClassifier:
 
     def classify(self, texts: list[str], batch_size: int = 64) -> list[Prediction]:
         """Classify texts, applying the out-of-scope class and threshold when configured."""
-        probs = self.predict_proba(texts, batch_size)
-        return [self._decide(row) for row in probs]
+        return [self._decide(row) for row in self.predict_proba(texts, batch_size)]
+
+    def decide(self, logits: np.ndarray) -> list[Prediction]:
+        """Predictions from raw logits (N, C), as :meth:`classify` makes them."""
+        return [self._decide(row) for row in softmax(logits, self.temperature)]
 
     def _decide(self, row: np.ndarray) -> Prediction:
         order = np.argsort(-row)
@@ -378,6 +415,12 @@ def directory_sha256(directory: str | Path) -> str:
     files = sorted(p for p in (directory / "encoder").rglob("*") if p.is_file())
     files += [directory / name for name in MODEL_FILES if (directory / name).is_file()]
     return sha256_files(files, directory)
+
+
+def mean_pool(states: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+    """Attention-masked mean of token states; (B, T, H) -> (B, H)."""
+    mask = attention_mask.unsqueeze(-1).to(states.dtype)  # (B, T, 1)
+    return (states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-6)
 
 
 def pad_batch(sequences: list[list[int]], pad_id: int | None) -> tuple[torch.Tensor, torch.Tensor]:

@@ -31,6 +31,7 @@ from core.calibration import (
 from core.device import resolve_device, set_torch_threads
 from core.encoder import EncoderClassifier, TextClassifier, load_pretrained, pad_batch
 from core.encoder_config import TrainConfig, resolve_encoder_path
+from core.feature_head import AuxiliaryTask, AuxiliaryTrainer, FeatureHead
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class FitResult:
         heldout_metrics: Held-out accuracy, macro-F1 and calibration figures.
         calibration: Temperature and threshold details (for ``calibration.json``).
         train_seconds: Wall time of the whole fit.
+        auxiliary_head: The second task's head, when one was trained alongside.
     """
 
     classifier: TextClassifier
@@ -52,6 +54,7 @@ class FitResult:
     heldout_metrics: dict[str, Any]
     calibration: dict[str, Any]
     train_seconds: float
+    auxiliary_head: FeatureHead | None = None
 
     def save(self, directory: str, metrics: dict[str, Any] | None = None) -> None:
         """Write the classifier directory; ``metrics`` (if given) replace the held-out ones."""
@@ -175,6 +178,7 @@ def fit_classifier(
     progress: bool = True,
     pinned: Sequence[int] = (),
     pinned_repeat: int = 1,
+    auxiliary: AuxiliaryTask | None = None,
 ) -> FitResult:
     """Fine-tune, early-stop, calibrate and (optionally) pick the out-of-scope threshold.
 
@@ -188,6 +192,8 @@ def fit_classifier(
         pinned: Rows always trained on, never held out (an agent's corrections: the one place a
             phrasing is known to be misread), each seen ``pinned_repeat`` times per epoch.
         pinned_repeat: How many times a pinned row is repeated per epoch.
+        auxiliary: A second task trained on the same encoder (multi-task), whose head is
+            returned as ``auxiliary_head``; early stopping still follows this task alone.
 
     Returns:
         The classifier and its records.
@@ -238,6 +244,11 @@ def fit_classifier(
         sum(p.numel() for p in model.parameters()),
     )
     model.to(device)
+    aux = (
+        AuxiliaryTrainer(auxiliary, model, tokenizer, config.max_length, config.batch_size, device)
+        if auxiliary is not None
+        else None
+    )
     classifier = TextClassifier(
         model,
         tokenizer,
@@ -273,6 +284,11 @@ def fit_classifier(
         [
             {"params": encoder_params, "lr": config.learning_rate},
             {"params": head_params, "lr": config.head_learning_rate},
+            *(
+                [{"params": list(aux.head.parameters()), "lr": config.head_learning_rate}]
+                if aux
+                else []
+            ),
         ],
         weight_decay=config.weight_decay,
     )
@@ -291,6 +307,7 @@ def fit_classifier(
     eval_every = max(1, steps_per_epoch // config.evals_per_epoch)
     best_key: tuple[float, float] | None = None
     best_state: dict[str, torch.Tensor] | None = None
+    best_aux: dict[str, torch.Tensor] | None = None
     best_step = 0
     stale = 0
     step = 0
@@ -307,8 +324,11 @@ def fit_classifier(
             ):
                 logits = model(input_ids.to(device), mask.to(device))  # (B, C)
             loss = loss_fn(logits.float(), y_train[batch].to(device))
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
+            (loss + aux.loss() if aux is not None else loss).backward()
+            trained = [p for p in model.parameters() if p.requires_grad]
+            torch.nn.utils.clip_grad_norm_(
+                trained + (list(aux.head.parameters()) if aux else []), 1.0
+            )
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
@@ -329,6 +349,7 @@ def fit_classifier(
                         for n, p in model.named_parameters()
                         if p.requires_grad
                     }
+                    best_aux = aux.state() if aux is not None else None
                 else:
                     stale += 1
                     if stale >= config.patience:
@@ -341,9 +362,16 @@ def fit_classifier(
     bar.close()
     if best_state is not None:
         model.load_state_dict(best_state, strict=False)
+    if aux is not None and best_aux is not None:
+        aux.restore(best_aux)
     model.eval()
 
     heldout_metrics, calibration = _calibrate(classifier, heldout_texts, y_heldout, config)
+    auxiliary_head = (
+        aux.export(classifier, auxiliary.data.sha256)
+        if aux is not None and auxiliary is not None
+        else None
+    )
     heldout_metrics["history"] = history
     heldout_metrics["best_step"] = best_step if best_state is not None else step
     heldout_metrics["steps"] = step
@@ -363,13 +391,21 @@ def fit_classifier(
         "label_counts": dict(sorted(Counter(labels).items())),
         "train_seconds": seconds,
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__},
+        "auxiliary": None
+        if auxiliary is None
+        else {
+            "layers": list(auxiliary.layers),
+            "weight": auxiliary.weight,
+            "n_rows": len(auxiliary.data.texts),
+            "data_sha256": auxiliary.data.sha256,
+        },
     }
     logger.info(
         "Fine-tuning done in %.1f s; held-out: %s",
         seconds,
         {k: v for k, v in heldout_metrics.items() if k != "history"},
     )
-    return FitResult(classifier, train_args, heldout_metrics, calibration, seconds)
+    return FitResult(classifier, train_args, heldout_metrics, calibration, seconds, auxiliary_head)
 
 
 def _heldout_scores(

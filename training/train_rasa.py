@@ -49,6 +49,14 @@ def preset_overrides(preset: str) -> dict[str, dict[str, Any]]:
     return overrides
 
 
+def _override(component: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """The overrides that apply to ``component``: a sentiment analyzer reporting the intent
+    encoder's shared head (``model_path: shared``) keeps it; it has no model of its own."""
+    if component.get("model_path") == "shared":
+        return {k: v for k, v in overrides.items() if k != "model_path"}
+    return overrides
+
+
 def render_config(base: Path, preset: str, out: Path) -> Path:
     """Write ``base`` with the preset's overrides applied to ``out`` and return ``out``."""
     if preset not in PRESETS:
@@ -62,7 +70,7 @@ def render_config(base: Path, preset: str, out: Path) -> Path:
         for component in rendered.get(section) or []:
             # Custom components are named by import path; overrides use the class name.
             short_name = str(component.get("name", "")).rsplit(".", 1)[-1]
-            component.update(overrides.get(short_name, {}))
+            component.update(_override(component, overrides.get(short_name, {})))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(
         f"# Rendered from {base.name} for preset {preset!r}; edit {base.name}, not this file.\n"
@@ -95,6 +103,7 @@ def train_rasa(
     force: bool = False,
     out: Path | None = None,
     corrections: Path | None = None,
+    config: Path | None = None,
 ) -> Path:
     """Train (or reuse) the Rasa model and return its path.
 
@@ -105,24 +114,32 @@ def train_rasa(
         out: Where the model goes (default: the served ``models/rasa/shopbot-<preset>.tar.gz``;
             ``shopbot retrain`` writes a candidate elsewhere first).
         corrections: Extra NLU data from agents' corrections (default: :func:`corrections_file`).
+        config: The pipeline to render (default: ``config.yml``; the benchmark trains variants).
     """
     model = out or root / "models" / "rasa" / f"shopbot-{preset}.tar.gz"
+    base_config = config or root / "config.yml"
     corrections = corrections or corrections_file()
     data = [root / "bot" / "data", *([corrections] if corrections else [])]
     stamp = Stamp(model.with_suffix("").with_suffix(".stamp"))
     inputs_hash = hash_inputs(
-        [*rasa_inputs(root), *data[1:], root / "models" / preset / "sentiment" / ".stamp"],
+        [
+            *rasa_inputs(root),
+            *data[1:],
+            root / "models" / preset / "sentiment" / ".stamp",
+            root / "var" / "sentiment" / "train.csv",  # the shared sentiment head's data
+            base_config,
+        ],
         extra={"preset": preset, "overrides": preset_overrides(preset)},
     )
     if not force and stamp.matches(inputs_hash, model):
         logger.info("Rasa model %s is up to date; not retraining", model)
         return model
-    config = render_config(
-        root / "config.yml", preset, root / "var" / "rasa" / f"config.{preset}.yml"
+    rendered = render_config(
+        base_config, preset, root / "var" / "rasa" / f"{base_config.stem}.{preset}.yml"
     )
     command = [
         sys.executable, "-m", "rasa", "train",
-        "--config", str(config),
+        "--config", str(rendered),
         "--domain", str(root / "bot" / "domain"),
         "--data", *[str(path) for path in data],
         "--out", str(model.parent),

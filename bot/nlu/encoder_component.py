@@ -15,6 +15,10 @@ from rasa.shared.nlu.training_data.message import Message
 from core.device import set_torch_threads
 from core.encoder import TextClassifier
 
+SHARED_SENTIMENT_KEY = "shared_sentiment"
+"""Message key (not in the parse output) where the intent classifier leaves the sentiment its
+encoder pass scored, for ``BertSentimentAnalyzer`` with ``model_path: shared`` to report."""
+
 
 def parse_quantize(value: Any) -> bool | str:
     """``auto`` (int8 on CPU only) or an on/off switch (``true``/``false``/``on``/``off``)."""

@@ -16,6 +16,13 @@ Config (``config.yml``)::
       model_name_or_path: ""  # a local Hugging Face encoder directory; "" = bundled MiniLM
       oos_intent: out_of_scope
       oos_threshold: auto     # auto (chosen on held-out data) | off | a float in (0, 1)
+      sentiment_data: var/sentiment/train.csv  # "" = no shared sentiment head
+      sentiment_layers: [3, 6]
+
+With ``sentiment_data`` the encoder is fine-tuned on sentiment too (:mod:`core.feature_head`:
+each step adds a batch of the sentiment data for a head over the pooled hidden states of
+``sentiment_layers``), so one encoder pass scores intent and sentiment; the scores go to
+``BertSentimentAnalyzer`` with ``model_path: shared``, which reports them (decision 024).
 """
 
 from __future__ import annotations
@@ -41,9 +48,12 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.encoder_component import EncoderComponent
+from bot.nlu.encoder_component import SHARED_SENTIMENT_KEY, EncoderComponent
 from core.encoder import Prediction, TextClassifier
 from core.encoder_config import TrainConfig
+from core.feature_head import AuxiliaryTask, FeatureHead, LabelledTexts
+
+SENTIMENT_HEAD_DIR = "sentiment_head"
 
 logger = logging.getLogger(__name__)
 
@@ -98,15 +108,27 @@ class BertIntentClassifier(EncoderComponent, GraphComponent, IntentClassifier):
             # Examples exported from agents' corrections (``metadata: {correction_id: ...}``) are
             # always trained on, never held out, and repeated this many times per epoch.
             "correction_repeat": 8,
+            # A CSV (text,label,group) to fit the shared sentiment head on; "" = none.
+            "sentiment_data": "",
+            "sentiment_layers": [3, 6],
+            "sentiment_loss_weight": 1.0,
         }
 
     def _setup(self) -> None:
         """Check ``oos_threshold`` as soon as the component is created."""
         self._fixed_threshold = _parse_threshold(self._config["oos_threshold"])
+        self._sentiment_head: FeatureHead | None = None
 
     def _check_trainable(self) -> None:
-        """Resolve the training configuration (raises on an unknown preset or bad override)."""
+        """Resolve the training configuration (raises on an unknown preset or bad override) and
+        check the shared sentiment head's data exists."""
         self.train_config()
+        data = _sentiment_data_path(self._config)
+        if data is not None and not data.is_file():
+            raise ValueError(
+                f"BertIntentClassifier sentiment_data {str(data)!r} does not exist. Run "
+                f'`shopbot prepare` (it writes var/sentiment/train.csv) or set sentiment_data: "".'
+            )
 
     @classmethod
     def resolve_train_config(cls, config: dict[str, Any]) -> TrainConfig:
@@ -134,12 +156,22 @@ class BertIntentClassifier(EncoderComponent, GraphComponent, IntentClassifier):
         classifier (seen in the NLU benchmark). The key adds the resolved training configuration
         and the source of the training modules.
         """
-        from core import calibration, encoder, encoder_config, encoder_fit
+        from core import calibration, encoder, encoder_config, encoder_fit, feature_head
         from core.artifacts import hash_inputs
 
-        modules = (encoder, encoder_config, encoder_fit, calibration)
+        modules = (encoder, encoder_config, encoder_fit, calibration, feature_head)
         sources = [Path(str(module.__file__)) for module in modules]
-        return hash_inputs(sources, extra=cls.resolve_train_config(config).as_dict())
+        full = {**cls.get_default_config(), **config}
+        data = _sentiment_data_path(full)
+        return hash_inputs(
+            [*sources, *([data] if data is not None else [])],
+            extra={
+                **cls.resolve_train_config(config).as_dict(),
+                "sentiment": [full[k] for k in ("sentiment_layers", "sentiment_loss_weight")]
+                if data is not None
+                else None,
+            },
+        )
 
     def train(self, training_data: TrainingData) -> Resource:
         """Fine-tune on the intent examples and store the classifier in the model storage."""
@@ -170,18 +202,37 @@ class BertIntentClassifier(EncoderComponent, GraphComponent, IntentClassifier):
             [g or f"#{i}" for i, g in enumerate(groups)] if has_groups else None,
             pinned=pinned,
             pinned_repeat=int(self._config["correction_repeat"]),
+            auxiliary=self._sentiment_task(),
         )
         self._apply_configured_threshold(result.classifier)
+        self._sentiment_head = result.auxiliary_head
         with self._model_storage.write_to(self._resource) as model_dir:
             result.save(str(model_dir))
+            if self._sentiment_head is not None:
+                self._sentiment_head.save(Path(model_dir) / SENTIMENT_HEAD_DIR)
         self._classifier = result.classifier
         return self._resource
+
+    def _sentiment_task(self) -> AuxiliaryTask | None:
+        """Sentiment as the second task of the fine-tuning, when configured."""
+        data = _sentiment_data_path(self._config)
+        if data is None:
+            return None
+        return AuxiliaryTask(
+            LabelledTexts.read_csv(data),
+            tuple(int(layer) for layer in self._config["sentiment_layers"]),
+            weight=float(self._config["sentiment_loss_weight"]),
+            seed=int(self._config["seed"]),
+        )
 
     def _load_from(self, model_storage: ModelStorage, resource: Resource) -> None:
         """Load the trained classifier from the model storage."""
         try:
             with model_storage.read_from(resource) as model_dir:
                 self._classifier = self._load_classifier(model_dir)
+                head_dir = Path(model_dir) / SENTIMENT_HEAD_DIR
+                if head_dir.is_dir():
+                    self._sentiment_head = FeatureHead.load(head_dir)
         except ValueError:
             logger.warning(
                 "BertIntentClassifier: resource %r is not in the model; intents will not be "
@@ -197,10 +248,21 @@ class BertIntentClassifier(EncoderComponent, GraphComponent, IntentClassifier):
             classifier.oos_threshold = self._fixed_threshold
 
     def _process_batch(self, messages: list[Message], classifier: TextClassifier) -> None:
-        """Set ``intent``, ``intent_ranking`` and ``oos`` on every message."""
-        predictions = classifier.classify(*self._texts(messages))
-        for message, prediction in zip(messages, predictions, strict=True):
+        """Set ``intent``, ``intent_ranking`` and ``oos`` on every message (and, with a shared
+        sentiment head, the sentiment scores of the same encoder pass)."""
+        texts, batch_size = self._texts(messages)
+        head = self._sentiment_head
+        logits, features = classifier.logits_and_layers(
+            texts, head.layers if head is not None else (), batch_size
+        )
+        for message, prediction in zip(messages, classifier.decide(logits), strict=True):
             self._annotate(message, prediction)
+        if head is not None:
+            for message, row in zip(messages, head.predict_proba(features), strict=True):
+                message.set(
+                    SHARED_SENTIMENT_KEY,
+                    {"labels": head.labels, "scores": row.tolist(), "model": head.model_id},
+                )
 
     def _annotate(self, message: Message, prediction: Prediction) -> None:
         assert self._classifier is not None
@@ -249,6 +311,12 @@ def _parse_threshold(value: Any) -> float | None:
             f"Currently, oos_threshold is {value!r}."
         )
     return threshold
+
+
+def _sentiment_data_path(config: dict[str, Any]) -> Path | None:
+    """The configured shared-sentiment CSV (relative to the working directory), or None."""
+    value = str(config.get("sentiment_data") or "").strip()
+    return Path(value).expanduser().resolve() if value else None
 
 
 def _example_meta(example: Message) -> dict[str, Any]:

@@ -15,7 +15,12 @@ can take ``from_entity``.
 Config (``config.yml``)::
 
     - name: bot.nlu.sentiment.BertSentimentAnalyzer
-      model_path: models/sentiment   # relative to the working directory of rasa
+      model_path: models/sentiment   # relative to the working directory of rasa; or `shared`
+
+With ``model_path: shared`` the component runs no encoder of its own: it reports the scores
+that ``BertIntentClassifier`` (configured with ``sentiment_data``) computed from its own encoder
+pass, so a message costs one pass for both (decision 024). The Rasa model records which mode it
+was trained with; serving refuses the other.
 """
 
 from __future__ import annotations
@@ -42,13 +47,15 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.encoder_component import EncoderComponent
+from bot.nlu.encoder_component import SHARED_SENTIMENT_KEY, EncoderComponent
 from core.encoder import TextClassifier, directory_sha256, read_json, write_json
 
 logger = logging.getLogger(__name__)
 
 SENTIMENT_KEY = "sentiment"
 MANIFEST = "sentiment_model.json"
+SHARED = "shared"
+"""``model_path`` value: report the intent classifier's shared-encoder sentiment."""
 
 
 class SentimentModelError(ValueError):
@@ -77,10 +84,14 @@ class BertSentimentAnalyzer(EncoderComponent, GraphComponent, EntityExtractorMix
     def _setup(self) -> None:
         """No sentiment model is recorded until :meth:`train` or :meth:`load`."""
         self._manifest: dict[str, Any] = {}
+        self._shared = str(self._config["model_path"]) == SHARED
+        self._warned_unscored = False
 
     @classmethod
     def fingerprint_addon(cls, config: dict[str, Any]) -> str | None:
         """Make Rasa retrain this node when the sentiment model's weights change."""
+        if str(config.get("model_path")) == SHARED:
+            return SHARED
         path = _model_dir({**cls.get_default_config(), **config})
         return _cached_sha256(path) if path.is_dir() else f"missing:{path}"
 
@@ -90,6 +101,11 @@ class BertSentimentAnalyzer(EncoderComponent, GraphComponent, EntityExtractorMix
         Raises:
             SentimentModelError: The directory is missing or not a classifier directory.
         """
+        if self._shared:
+            with self._model_storage.write_to(self._resource) as resource_dir:
+                write_json(Path(resource_dir) / MANIFEST, {"model_path": SHARED})
+            logger.info("BertSentimentAnalyzer reports the intent encoder's shared sentiment")
+            return self._resource
         path = _model_dir(self._config)
         _check_model_dir(path, self._config["model_path"])
         manifest = {
@@ -116,6 +132,15 @@ class BertSentimentAnalyzer(EncoderComponent, GraphComponent, EntityExtractorMix
         """
         with model_storage.read_from(resource) as resource_dir:
             manifest = read_json(Path(resource_dir) / MANIFEST)
+        if self._shared or manifest.get("model_path") == SHARED:
+            if not (self._shared and manifest.get("model_path") == SHARED):
+                raise SentimentModelError(
+                    f"BertSentimentAnalyzer is configured with model_path "
+                    f"{self._config['model_path']!r} but this Rasa model was trained with "
+                    f"{manifest.get('model_path')!r}. Retrain the Rasa model (`shopbot train`)."
+                )
+            self._manifest = manifest
+            return
         path = _model_dir(self._config)
         _check_model_dir(path, self._config["model_path"])
         current = _cached_sha256(path)
@@ -129,35 +154,55 @@ class BertSentimentAnalyzer(EncoderComponent, GraphComponent, EntityExtractorMix
         self._classifier = self._load_classifier(path)
         self._manifest = manifest
 
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Score every message with text (own model), or report the shared scores."""
+        if not self._shared:
+            return super().process(messages)
+        for message in messages:
+            shared = message.get(SHARED_SENTIMENT_KEY)
+            if shared:
+                self._annotate(message, shared["labels"], shared["scores"], shared["model"])
+            elif message.get(TEXT) and not self._warned_unscored:
+                self._warned_unscored = True
+                logger.warning(
+                    "BertSentimentAnalyzer (model_path: shared) found no sentiment scores: "
+                    "configure BertIntentClassifier with sentiment_data, before this component."
+                )
+        return messages
+
     def _process_batch(self, messages: list[Message], classifier: TextClassifier) -> None:
         """Add the sentiment (parse data + entity) to every message."""
         probs = classifier.predict_proba(*self._texts(messages))
         model_id = str(self._manifest.get("sha256", ""))[:12]
         for message, row in zip(messages, probs, strict=True):
-            best = int(row.argmax())
-            label, confidence = classifier.labels[best], float(row[best])
-            message.set(
-                SENTIMENT_KEY,
-                {
-                    "label": label,
-                    "confidence": confidence,
-                    "scores": {
-                        name: float(p) for name, p in zip(classifier.labels, row, strict=True)
-                    },
-                    "model": model_id,
-                },
-                add_to_output=True,
-            )
-            if self._config["add_entity"]:
-                entity = {
-                    ENTITY_ATTRIBUTE_TYPE: self._config["entity_name"],
-                    ENTITY_ATTRIBUTE_VALUE: label,
-                    ENTITY_ATTRIBUTE_START: 0,
-                    ENTITY_ATTRIBUTE_END: len(str(message.get(TEXT))),
-                    ENTITY_ATTRIBUTE_CONFIDENCE: confidence,
-                }
-                entities = [*message.get(ENTITIES, []), *self.add_extractor_name([entity])]
-                message.set(ENTITIES, entities, add_to_output=True)
+            self._annotate(message, classifier.labels, row.tolist(), model_id)
+
+    def _annotate(
+        self, message: Message, labels: list[str], scores: list[float], model_id: str
+    ) -> None:
+        """Set the ``sentiment`` parse data (and the entity) from one row of scores."""
+        best = max(range(len(scores)), key=scores.__getitem__)
+        label, confidence = labels[best], float(scores[best])
+        message.set(
+            SENTIMENT_KEY,
+            {
+                "label": label,
+                "confidence": confidence,
+                "scores": {name: float(p) for name, p in zip(labels, scores, strict=True)},
+                "model": model_id,
+            },
+            add_to_output=True,
+        )
+        if self._config["add_entity"]:
+            entity = {
+                ENTITY_ATTRIBUTE_TYPE: self._config["entity_name"],
+                ENTITY_ATTRIBUTE_VALUE: label,
+                ENTITY_ATTRIBUTE_START: 0,
+                ENTITY_ATTRIBUTE_END: len(str(message.get(TEXT))),
+                ENTITY_ATTRIBUTE_CONFIDENCE: confidence,
+            }
+            entities = [*message.get(ENTITIES, []), *self.add_extractor_name([entity])]
+            message.set(ENTITIES, entities, add_to_output=True)
 
 
 def _model_dir(config: dict[str, Any]) -> Path:

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # name -> module with run_section(ctx) -> BenchSection
 SECTIONS: dict[str, str] = {
     "nlu": "training.bench.nlu",
+    "encoder-pass": "training.bench.encoder_pass",
     "retrieval": "training.bench.knowledge_retrieval",
     "indexing": "training.bench.indexing",
     "generation": "training.bench.knowledge_generation",

@@ -48,9 +48,24 @@ def test_stamp_tracks_inputs(tmp_path: Path) -> None:
 
 
 def test_render_config_points_sentiment_at_the_presets_model(tmp_path: Path) -> None:
+    """config.yml's sentiment model becomes the preset's; a pipeline sharing the intent encoder
+    (model_path: shared) keeps `shared`, since it has no model of its own."""
     rendered = yaml.safe_load(
         render_config(ROOT / "config.yml", "tiny", tmp_path / "c.yml").read_text()
     )
     by_name = {c["name"].rsplit(".", 1)[-1]: c for c in rendered["pipeline"]}
     assert by_name["BertSentimentAnalyzer"]["model_path"] == "models/tiny/sentiment"
     assert by_name["BertIntentClassifier"]["preset"] == "tiny"
+    shared = yaml.safe_load((ROOT / "config.yml").read_text())
+    for component in shared["pipeline"]:
+        if component["name"].endswith("BertSentimentAnalyzer"):
+            component["model_path"] = "shared"
+        if component["name"].endswith("BertIntentClassifier"):
+            component["sentiment_data"] = "var/sentiment/train.csv"
+    (tmp_path / "shared.yml").write_text(yaml.safe_dump(shared))
+    rendered = yaml.safe_load(
+        render_config(tmp_path / "shared.yml", "tiny", tmp_path / "c2.yml").read_text()
+    )
+    by_name = {c["name"].rsplit(".", 1)[-1]: c for c in rendered["pipeline"]}
+    assert by_name["BertSentimentAnalyzer"]["model_path"] == "shared"
+    assert by_name["BertIntentClassifier"]["sentiment_data"] == "var/sentiment/train.csv"

@@ -1,4 +1,5 @@
-"""BertIntentClassifier as a Rasa graph component: train, persist, load, process, fallback."""
+"""BertIntentClassifier as a Rasa graph component: train, persist, load, process, fallback, and
+the shared sentiment head that BertSentimentAnalyzer (model_path: shared) reports."""
 
 from __future__ import annotations
 
@@ -13,10 +14,14 @@ from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.intent_classifier import BertIntentClassifier
+from bot.nlu.encoder_component import SHARED_SENTIMENT_KEY
+from bot.nlu.intent_classifier import SENTIMENT_HEAD_DIR, BertIntentClassifier
+from bot.nlu.sentiment import BertSentimentAnalyzer, SentimentModelError
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures" / "nlu"
-CONFIG = {"preset": "tiny", "device": "cpu"}
+SENTIMENT_CSV = FIXTURES.parent / "sentiment" / "train.csv"
+CONFIG = {"preset": "tiny", "device": "cpu", "sentiment_data": str(SENTIMENT_CSV)}
+CONTEXT = ExecutionContext(GraphSchema({}), "test-model")
 
 
 def training_data() -> TrainingData:
@@ -135,3 +140,75 @@ def test_fingerprint_follows_what_the_preset_means(monkeypatch: pytest.MonkeyPat
     changed = {**presets, "demo": {**presets["demo"], "freeze_layers": 5}}
     monkeypatch.setattr(encoder_config, "PRESETS", changed)
     assert BertIntentClassifier.fingerprint_addon(config) != before
+
+
+def shared_analyzer(
+    storage: LocalModelStorage, resource: Resource, model_path: str = "shared"
+) -> BertSentimentAnalyzer:
+    config = {**BertSentimentAnalyzer.get_default_config(), "model_path": model_path}
+    BertSentimentAnalyzer.create(config, storage, resource, CONTEXT).train(TrainingData())
+    return BertSentimentAnalyzer.load(config, storage, resource, CONTEXT)
+
+
+def test_one_encoder_pass_scores_intent_and_sentiment(
+    trained: tuple[LocalModelStorage, Resource], tmp_path: Path
+) -> None:
+    """The head is stored in the model, the intents are the classifier's own, and the sentiment
+    analyzer in shared mode reports the head's scores as parse data and entity."""
+    storage, resource = trained
+    with storage.read_from(resource) as model_dir:
+        assert (Path(model_dir) / SENTIMENT_HEAD_DIR / "feature_head.json").is_file()
+    component = load(trained)
+    texts = ["where is my order", "this is awful, I hate it", "Love it!", ""]
+    messages = [Message(data={"text": t}) for t in texts]
+    component.process(messages)
+    assert component._classifier is not None
+    alone = component._classifier.classify(texts[:3])
+    assert [m.get("intent")["name"] for m in messages[:3]] == [p.label for p in alone]
+    assert messages[3].get(SHARED_SENTIMENT_KEY) is None
+    assert SHARED_SENTIMENT_KEY not in messages[0].as_dict(only_output_properties=True)
+
+    analyzer = shared_analyzer(LocalModelStorage(tmp_path), Resource("train_sentiment"))
+    analyzer.process(messages)
+    for message in messages[:3]:
+        sentiment = message.get("sentiment")
+        shared = message.get(SHARED_SENTIMENT_KEY)
+        assert sentiment["scores"] == dict(zip(shared["labels"], shared["scores"], strict=True))
+        assert sentiment["label"] == max(sentiment["scores"], key=sentiment["scores"].get)
+        assert sentiment["model"].startswith("shared-")
+        (entity,) = [e for e in message.get("entities") if e["entity"] == "sentiment"]
+        assert entity["value"] == sentiment["label"]
+        assert entity["extractor"] == "BertSentimentAnalyzer"
+    assert messages[3].get("sentiment") is None
+
+
+def test_shared_mode_without_scores_warns_and_adds_nothing(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    analyzer = shared_analyzer(LocalModelStorage(tmp_path), Resource("train_sentiment"))
+    message = Message(data={"text": "hello"})
+    with caplog.at_level("WARNING"):
+        analyzer.process([message])
+    assert message.get("sentiment") is None
+    assert "configure BertIntentClassifier with sentiment_data" in caplog.text
+    assert BertSentimentAnalyzer.fingerprint_addon({"model_path": "shared"}) == "shared"
+
+
+def test_a_model_trained_in_the_other_mode_is_refused(tmp_path: Path) -> None:
+    storage, resource = LocalModelStorage(tmp_path), Resource("train_sentiment")
+    shared_analyzer(storage, resource)
+    config = {**BertSentimentAnalyzer.get_default_config(), "model_path": "models/tiny/sentiment"}
+    with pytest.raises(SentimentModelError, match="was trained with 'shared'"):
+        BertSentimentAnalyzer.load(config, storage, resource, CONTEXT)
+
+
+def test_missing_sentiment_data_is_refused_before_training(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"sentiment_data .* does not exist"):
+        BertIntentClassifier.create(
+            {**BertIntentClassifier.get_default_config(), **CONFIG,
+             "sentiment_data": str(tmp_path / "none.csv")},
+            LocalModelStorage(tmp_path), Resource("x"), CONTEXT,
+        )  # fmt: skip
+    assert BertIntentClassifier.fingerprint_addon(
+        {"sentiment_data": str(SENTIMENT_CSV)}
+    ) != BertIntentClassifier.fingerprint_addon({"sentiment_data": ""})
