@@ -247,6 +247,17 @@ class BertIntentClassifier(EncoderComponent, GraphComponent, IntentClassifier):
         if self._fixed_threshold is not None or self._config["oos_threshold"] in (None, "off"):
             classifier.oos_threshold = self._fixed_threshold
 
+    def process(self, messages: list[Message]) -> list[Message]:
+        """Classify every message with text; one without text (``""``) and without an intent
+        gets no intent with confidence 0, as Rasa's DIET gives it, so the FallbackClassifier
+        after it reads ``nlu_fallback`` instead of failing (an empty ``/model/parse`` was a 500)."""
+        super().process(messages)
+        for message in messages:
+            if not message.get(TEXT) and message.get(INTENT) is None:
+                message.set(INTENT, {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}, True)
+                message.set(INTENT_RANKING_KEY, [], add_to_output=True)
+        return messages
+
     def _process_batch(self, messages: list[Message], classifier: TextClassifier) -> None:
         """Set ``intent``, ``intent_ranking`` and ``oos`` on every message (and, with a shared
         sentiment head, the sentiment scores of the same encoder pass)."""

@@ -144,9 +144,16 @@ def body_for(endpoint: str, case: str) -> bytes:
     """The bytes ``case`` sends to ``endpoint`` (a name of ``public_endpoints``)."""
     if case in RAW_BODIES:
         return RAW_BODIES[case]
-    text, ident = VALUE_BODIES[case]
+    return shaped_body(endpoint, *VALUE_BODIES[case])
+
+
+def shaped_body(endpoint: str, text: str, ident: str) -> bytes:
+    """What a legitimate caller of ``endpoint`` sends (JSON, or the sign-in form), carrying
+    ``text`` and ``ident`` in its fields."""
     if endpoint == "console sign-in":  # a form, like the browser's
-        return urlencode({"email": text, "password": ident, "csrf_token": ident}).encode()
+        return urlencode(
+            {"email": text, "password": ident, "csrf_token": ident}, errors="surrogatepass"
+        ).encode("utf-8", "surrogatepass")
     return json.dumps(_shaped(endpoint, text, ident)).encode()
 
 

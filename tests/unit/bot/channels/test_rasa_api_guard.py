@@ -33,10 +33,15 @@ def guard(path: str, body: bytes, method: str = "POST", **args: str) -> Any:
         ("/conversations/x/execute", b"1", 400, "JSON object"),
         ("/conversations/x/tracker/events", b'["pause"]', 400, "list of them"),
         ("/conversations/x/tracker/events", b"null", 400, "event"),
+        # No event Rasa can read: Rasa's own 400 came back as a 500 (found by the HTTP fuzz).
+        ("/conversations/x/tracker/events", b"[]", 400, "at least one event"),
+        ("/conversations/x/tracker/events", b"{}", 400, "at least one event"),
+        ("/conversations/x/tracker/events", b'[{"event": "no such thing"}]', 400, "could not be read"),
     ],
     ids=[
         "digits", "depth", "invalid", "no text", "events depth", "size", "messages array",
         "messages string", "trigger null", "execute number", "events of strings", "events null",
+        "no events", "empty event", "unknown event",
     ],
 )  # fmt: skip
 def test_refused_in_rasas_error_format(path: str, body: bytes, status: int, fragment: str) -> None:
@@ -53,6 +58,12 @@ def test_refused_in_rasas_error_format(path: str, body: bytes, status: int, frag
         ("/model/parse", b'{"q": "hi"}', "POST", {"emulation_mode": "luis"}),
         ("/model/parse", b"", "POST", {}),  # Rasa's own 400
         ("/conversations/x/tracker/events", b'[{"event": "pause"}]', "POST", {}),
+        (
+            "/conversations/x/tracker/events",
+            b'{"event": "slot", "name": "x", "value": 1}',
+            "POST",
+            {},
+        ),
         ("/model/train", b"[[[[", "POST", {}),  # YAML routes are not checked
         ("/webhooks/rest/webhook", b"[[[[", "POST", {}),  # our channels check their own
         ("/conversations/x/tracker", b"", "GET", {}),

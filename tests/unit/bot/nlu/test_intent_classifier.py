@@ -76,7 +76,8 @@ def test_load_and_predict_in_a_batch(trained: tuple[LocalModelStorage, Resource]
     ranking = first.get("intent_ranking")
     assert 1 < len(ranking) <= 10
     assert abs(sum(r["confidence"] for r in ranking if r["name"] != "out_of_scope") - 1.0) < 0.2
-    assert empty.get("intent") is None
+    assert empty.get("intent") == {"name": None, "confidence": 0.0}  # as DIET: no intent
+    assert empty.get("intent_ranking") == [] and empty.get("oos") is None
     assert "intent" in first.as_dict(only_output_properties=True)
     assert "oos" in first.as_dict(only_output_properties=True)
 
@@ -108,9 +109,11 @@ def test_fallback_classifier_after_it(trained: tuple[LocalModelStorage, Resource
         ExecutionContext(GraphSchema({}), "test-model"),
     )
     message = Message(data={"text": "where is my order"})
-    fallback.process(component.process([message]))
+    empty = Message(data={"text": ""})  # POST /model/parse {"text": ""} was a 500 here
+    fallback.process(component.process([message, empty]))
     assert message.get("intent")["name"] == "nlu_fallback"
     assert message.get("intent_ranking")[1]["name"] in {"track_order", "out_of_scope"}
+    assert empty.get("intent")["name"] == "nlu_fallback"
 
 
 def test_bad_threshold_config_is_rejected() -> None:
