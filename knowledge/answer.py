@@ -29,6 +29,7 @@ from knowledge.answer_checks import (
     answer_gap,
     asks_availability,
     availability_unknown_text,
+    field_gap,
     is_refusal,
     name_overlap,
     relevance,
@@ -354,8 +355,10 @@ class AnswerPipeline:
         # A supported answer without a tag still names its source: the best passage.
         cited = (verdict.cited if verdict else []) or [ctx.passages[0].doc_id]
         if not failed and verdict is not None and verdict.supported and text:
-            off_topic = answer_gap(text, cited, ctx.passages) or source_gap(
-                ctx.question, cited, ctx.passages
+            off_topic = (
+                answer_gap(text, cited, ctx.passages)
+                or source_gap(ctx.question, cited, ctx.passages)
+                or field_gap(ctx.question, _before_delimiter(raw))
             )
             failed = [off_topic] if off_topic else []
         if failed or verdict is None or not verdict.supported or not text:

@@ -19,7 +19,7 @@ from knowledge.prompt import (
     short_name,
     source_body,
 )
-from knowledge.references import display_name
+from knowledge.references import NAME_FIELD, REFERENCE_RE, display_name
 from knowledge.types import Hit, Passage
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "asks_availability",
     "availability_unknown_text",
     "fact_gap",
+    "field_gap",
     "is_refusal",
     "name_overlap",
     "relevance",
@@ -197,6 +198,54 @@ def source_gap(question: str, cited: Sequence[str], passages: Sequence[Passage])
     ):
         return "availability asked, and the cited source does not state it"
     return ""
+
+
+# What a question asks for → the source fields that answer it (labels as sources show them,
+# lower case). Only unambiguous wordings: a question matching none is not checked.
+_ASKED_FIELDS: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
+    (
+        re.compile(
+            r"\b(?:categor(?:y|ies)|what (?:kind|type|sort) of (?:product|item|thing))\b", re.I
+        ),
+        frozenset({"category"}),
+    ),
+    (
+        re.compile(r"\b(?:brand|manufacturer|maker|who (?:makes|made|manufactures))\b", re.I),
+        frozenset({"brand", "manufacturer"}),
+    ),
+    (
+        re.compile(r"\b(?:price|prices|priced|cost|costs|how much (?:is|are|does|do))\b", re.I),
+        frozenset({"price"}),
+    ),
+    (
+        re.compile(r"\b(?:weigh|weighs|weight|how heavy)\b", re.I),
+        frozenset({"item weight", "shipping weight", "weight"}),
+    ),
+)
+
+
+def field_gap(question: str, raw: str) -> str:
+    """Why a generated answer gives another field than the one asked ("" when it does not).
+
+    With references (``knowledge.references``) the values are exact, so what the generator can get
+    wrong is *which* field: asked "what category is the Melissa & Doug puzzle in?", the demo
+    generator answered with its brand (3 times in the 2026-12-04 evaluation). When the question
+    clearly asks for a category, brand, price or weight and the raw answer references fields, one
+    of them must be the asked one; the pipeline then shows the verified passage instead.
+    """
+    asked = set().union(*(fields for pattern, fields in _ASKED_FIELDS if pattern.search(question)))
+    if not asked:
+        return ""
+    referenced = {
+        " ".join(match.group(2).lower().split())
+        for match in REFERENCE_RE.finditer(raw)
+        if match.group(2).strip().lower() != NAME_FIELD
+    }
+    if not referenced or referenced & asked:
+        return ""
+    return (
+        f"answer gives {', '.join(sorted(referenced))} where {', '.join(sorted(asked))} was asked"
+    )
 
 
 def is_refusal(text: str) -> bool:

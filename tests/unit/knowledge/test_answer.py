@@ -294,3 +294,41 @@ def test_availability_the_catalog_lists_is_shown_and_other_questions_are_unaffec
         "Is the Guillow Airplane Design Studio available in blue?"
     )
     assert colours.outcome == "passage" and "doesn't say whether" not in colours.text
+
+
+@pytest.mark.parametrize(
+    ("question", "raw", "gap"),
+    [
+        # Asked the category, answered with the brand (seen 3 times with the demo generator).
+        ("what category is the Guillow in?", "The [[name]] is by [[Brand]] [S1].", "brand"),
+        ("who makes the Guillow kit?", "The [[name]] costs [[Price]] [S1].", "price"),
+        ("how much does the Guillow weigh?", "It is in [[S1:Category]] [S1].", "category"),
+        # The asked field, among others, or a question that names none: not checked.
+        ("what category is the Guillow in?", "The [[name]] is in [[ category ]] [S1].", ""),
+        ("who makes it and what does it cost?", "[[Brand]] makes it; [[Price]] [S1].", ""),
+        ("how heavy is the Guillow?", "The [[name]] weighs [[Item Weight]] [S1].", ""),
+        ("tell me about the Guillow", "The [[name]] is by [[Brand]] [S1].", ""),
+        ("what brand is it?", "The Guillow is by Guillow [S1].", ""),  # no reference
+        ("what brand is it?", "That is the [[name]] [S1].", ""),  # only the name
+    ],
+)
+def test_field_gap_names_the_field_given_for_the_one_asked(
+    question: str, raw: str, gap: str
+) -> None:
+    from knowledge.answer_checks import field_gap
+
+    found = field_gap(question, raw)
+    assert (gap in found) if gap else found == ""
+    if gap:
+        assert found.startswith(f"answer gives {gap} where")
+
+
+def test_an_answer_giving_another_field_than_the_one_asked_falls_back_to_the_passage() -> None:
+    question = "What category is the Guillow Airplane Design Studio in?"
+    wrong = _pipeline(f"The [[name]] is made by [[Brand]] [{TAG}].").answer(question)
+    assert wrong.outcome == "passage"
+    assert wrong.unsupported == ["answer gives brand where category was asked"]
+    assert "Category: Hobbies > Model Kits" in wrong.text  # the passage states it
+    right = _pipeline(f"The [[name]] is in [[Category]] [{TAG}].").answer(question)
+    assert right.outcome == "generated"
+    assert "is in Hobbies > Model Kits [1]." in right.text  # the category as the prompt shows it
