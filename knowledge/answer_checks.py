@@ -19,7 +19,7 @@ from knowledge.prompt import (
     short_name,
     source_body,
 )
-from knowledge.references import NAME_FIELD, REFERENCE_RE, display_name
+from knowledge.references import ANSWER_FIELD, NAME_FIELD, REFERENCE_RE, display_name
 from knowledge.types import Hit, Passage
 
 __all__ = [
@@ -205,12 +205,13 @@ def source_gap(question: str, cited: Sequence[str], passages: Sequence[Passage])
 _ASKED_FIELDS: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
     (
         re.compile(
-            r"\b(?:categor(?:y|ies)|what (?:kind|type|sort) of (?:product|item|thing))\b", re.I
+            r"\b(?:categor(?:y|ies)|department|what (?:kind|type|sort) of (?:product|item|thing))\b",
+            re.I,
         ),
         frozenset({"category"}),
     ),
     (
-        re.compile(r"\b(?:brand|manufacturer|maker|who (?:makes|made|manufactures))\b", re.I),
+        re.compile(r"\b(?:brand|manufacturer|who (?:makes|made|manufactures))\b", re.I),
         frozenset({"brand", "manufacturer"}),
     ),
     (
@@ -230,8 +231,10 @@ def field_gap(question: str, raw: str) -> str:
     With references (``knowledge.references``) the values are exact, so what the generator can get
     wrong is *which* field: asked "what category is the Melissa & Doug puzzle in?", the demo
     generator answered with its brand (3 times in the 2026-12-04 evaluation). When the question
-    clearly asks for a category, brand, price or weight and the raw answer references fields, one
-    of them must be the asked one; the pipeline then shows the verified passage instead.
+    clearly asks for a category, brand, price or weight and the raw answer references product
+    fields, one of them must be the asked one; the pipeline then shows the verified passage
+    instead. An FAQ entry's sentences (``[[answer]]``) are not checked: "what is your price
+    adjustment policy?" is answered by the policy, not by a price.
     """
     asked = set().union(*(fields for pattern, fields in _ASKED_FIELDS if pattern.search(question)))
     if not asked:
@@ -241,8 +244,8 @@ def field_gap(question: str, raw: str) -> str:
         for match in REFERENCE_RE.finditer(raw)
         if match.group(2).strip().lower() != NAME_FIELD
     }
-    if not referenced or referenced & asked:
-        return ""
+    if not referenced or referenced & asked or ANSWER_FIELD in referenced:
+        return ""  # an FAQ entry's sentences answer policy questions ("price adjustment policy")
     return (
         f"answer gives {', '.join(sorted(referenced))} where {', '.join(sorted(asked))} was asked"
     )

@@ -310,6 +310,9 @@ def test_availability_the_catalog_lists_is_shown_and_other_questions_are_unaffec
         ("tell me about the Guillow", "The [[name]] is by [[Brand]] [S1].", ""),
         ("what brand is it?", "The Guillow is by Guillow [S1].", ""),  # no reference
         ("what brand is it?", "That is the [[name]] [S1].", ""),  # only the name
+        ("what is your price adjustment policy?", "[[answer]] [S2]", ""),  # an FAQ entry
+        ("which department is the comic maker in?", "It is in [[Category]] [S1].", ""),
+        ("which department is the comic maker in?", "By [[Brand]] [S1].", "brand"),
     ],
 )
 def test_field_gap_names_the_field_given_for_the_one_asked(
