@@ -78,7 +78,7 @@ class LabelledTexts:
 
 @dataclass
 class FeatureHead:
-    """Logistic regression over pooled encoder layers.
+    """A linear head over pooled encoder layers (trained with the encoder, then read from its pass).
 
     Args:
         labels: Class names in weight order.
@@ -86,7 +86,7 @@ class FeatureHead:
         weight: (C, D) with D = hidden size x len(layers).
         bias: (C,).
         temperature: Calibration temperature.
-        meta: Data hash, held-out metrics, training time.
+        meta: Data hash, training rows, loss weight, held-out metrics.
     """
 
     labels: list[str]
