@@ -249,6 +249,7 @@ def fit_classifier(
         if auxiliary is not None
         else None
     )
+    aux_params = list(aux.head.parameters()) if aux is not None else []
     classifier = TextClassifier(
         model,
         tokenizer,
@@ -284,11 +285,7 @@ def fit_classifier(
         [
             {"params": encoder_params, "lr": config.learning_rate},
             {"params": head_params, "lr": config.head_learning_rate},
-            *(
-                [{"params": list(aux.head.parameters()), "lr": config.head_learning_rate}]
-                if aux
-                else []
-            ),
+            *([{"params": aux_params, "lr": config.head_learning_rate}] if aux_params else []),
         ],
         weight_decay=config.weight_decay,
     )
@@ -326,9 +323,7 @@ def fit_classifier(
             loss = loss_fn(logits.float(), y_train[batch].to(device))
             (loss + aux.loss() if aux is not None else loss).backward()
             trained = [p for p in model.parameters() if p.requires_grad]
-            torch.nn.utils.clip_grad_norm_(
-                trained + (list(aux.head.parameters()) if aux else []), 1.0
-            )
+            torch.nn.utils.clip_grad_norm_(trained + aux_params, 1.0)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
@@ -367,11 +362,7 @@ def fit_classifier(
     model.eval()
 
     heldout_metrics, calibration = _calibrate(classifier, heldout_texts, y_heldout, config)
-    auxiliary_head = (
-        aux.export(classifier, auxiliary.data.sha256)
-        if aux is not None and auxiliary is not None
-        else None
-    )
+    auxiliary_head = aux.export(classifier) if aux is not None else None
     heldout_metrics["history"] = history
     heldout_metrics["best_step"] = best_step if best_state is not None else step
     heldout_metrics["steps"] = step

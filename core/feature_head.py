@@ -262,7 +262,7 @@ class AuxiliaryTrainer:
         """Put back weights from :meth:`state`."""
         self.head.load_state_dict(state)
 
-    def export(self, classifier: TextClassifier, data_sha256: str) -> FeatureHead:
+    def export(self, classifier: TextClassifier) -> FeatureHead:
         """The trained head as a :class:`FeatureHead`, calibrated and scored on the held-out
         rows through the finished classifier's own pass."""
         from sklearn.metrics import f1_score
@@ -289,7 +289,7 @@ class AuxiliaryTrainer:
                 "temperature": head.temperature,
             }
         head.meta = {
-            "data_sha256": data_sha256,
+            "data_sha256": self.task.data.sha256,
             "n_train": len(self.y_train),
             "loss_weight": self.task.weight,
             "heldout": metrics,

@@ -97,12 +97,11 @@ def shared_config(root: Path, out: Path) -> Path:
     return out
 
 
-def intent_scores(models: dict[str, Path], quick: bool) -> dict[str, dict[str, Any]]:
+def intent_scores(root: Path, models: dict[str, Path], quick: bool) -> dict[str, dict[str, Any]]:
     """Intent accuracy of each Rasa model on the independent set and the templated split."""
     from training.retrain import Example, evaluate_model, read_nlu_examples, stratified_sample
     from training.shopper_eval import load_shopper_eval
 
-    root = Path(__file__).resolve().parents[2]
     sets = {
         "independent": [
             Example(e.text, e.intent, "independent") for e in load_shopper_eval().intents
@@ -177,7 +176,7 @@ def run_section(ctx: BenchContext) -> BenchSection:
         "intent + sentiment, one pass (after)": _time_ms(one_pass_turn, texts),
         "intent alone (for reference)": _time_ms(lambda t: intent.classify(t), texts),
     }
-    intents = intent_scores({"two passes": served, "one pass": shared}, ctx.quick)
+    intents = intent_scores(root, {"two passes": served, "one pass": shared}, ctx.quick)
     return _section(ctx, rows, latency, intents, head)
 
 
