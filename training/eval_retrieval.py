@@ -30,7 +30,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from knowledge.retriever import FUSIONS
+from knowledge.retriever import FUSIONS, RetrieverConfig
 from knowledge.types import Embedder, Hit, Passage
 from training.cli_args import (
     embed_batch_size_field,
@@ -57,7 +57,7 @@ class EvalDataError(ValueError):
 class EvalRetrievalArgs:
     """Arguments of ``shopbot eval-retrieval``."""
 
-    docs: str = field(metadata={"help": "Documents CSV: id,text[,doc_id,title]."})
+    docs: str = field(metadata={"help": "Documents CSV: id,text[,doc_id,title,kind]."})
     queries: str = field(metadata={"help": "Queries CSV: id,text[,group]."})
     qrels: str = field(metadata={"help": "Relevance CSV: query_id,doc_id,relevance."})
     out: str = field(
@@ -80,6 +80,13 @@ class EvalRetrievalArgs:
         default="weighted", metadata={"help": "Hybrid fusion.", "choices": list(FUSIONS)}
     )
     alpha: float = field(default=0.5, metadata={"help": "Dense weight of weighted fusion."})
+    faq_alpha: float | None = field(
+        default=RetrieverConfig.faq_alpha,
+        metadata={
+            "help": "Dense weight of weighted fusion for FAQ passages (docs.csv kind column; "
+            "without it every passage gets --alpha)."
+        },
+    )
     rrf_k: int = field(default=60, metadata={"help": "Reciprocal-rank-fusion constant."})
     fetch_k: int = field(default=100, metadata={"help": "Candidates per retriever before fusion."})
     k1: float = field(default=1.2, metadata={"help": "BM25 k1."})
@@ -107,6 +114,10 @@ class EvalRetrievalArgs:
             )
         if not 0.0 <= self.alpha <= 1.0:
             raise ValueError(f"--alpha must be between 0 and 1. Currently, alpha is {self.alpha}")
+        if self.faq_alpha is not None and not 0.0 <= self.faq_alpha <= 1.0:
+            raise ValueError(
+                f"--faq-alpha must be between 0 and 1. Currently, faq_alpha is {self.faq_alpha}"
+            )
 
 
 # ------------------------------------------------------------------------------------ reading
@@ -157,7 +168,11 @@ def _unique_id(row: dict[str, str], seen: set[str], line: int, path: Path, kind:
 
 
 def read_docs(path: Path) -> list[Passage]:
-    """Read the docs CSV into passages (chunking long documents when there is no doc_id column)."""
+    """Read the docs CSV into passages (chunking long documents when there is no doc_id column).
+
+    A ``kind`` column (``product``/``faq``, as ``shopbot prepare-retrieval-eval`` writes) gives
+    each passage its kind; without it every row is a generic ``faq`` passage.
+    """
     from knowledge.passages import text_passages
 
     rows = _read_csv(path, "docs", ("id", "text"))
@@ -171,8 +186,14 @@ def read_docs(path: Path) -> list[Passage]:
         if has_doc_id:
             doc_id = row.get("doc_id") or pid
             title = row.get("title") or doc_id
+            kind = row.get("kind") or "faq"
+            if kind not in ("product", "faq"):
+                raise EvalDataError(
+                    f"{path}, line {line}: kind must be product or faq. Currently, kind is "
+                    f"{kind!r}."
+                )
             passages.append(
-                Passage(id=pid, doc_id=doc_id, kind="faq", text=text, title=title, metadata={})
+                Passage(id=pid, doc_id=doc_id, kind=kind, text=text, title=title, metadata={})
             )
         else:
             plain.append((pid, text))
@@ -279,12 +300,7 @@ def run_eval(args: EvalRetrievalArgs, embedder: Embedder | None = None) -> dict[
     """Evaluate dense, BM25 and hybrid retrieval; write ``metrics.json``; return its content."""
     from knowledge.bm25 import BM25Config
     from knowledge.index import MANIFEST_FILE, IndexParams, KnowledgeIndex
-    from knowledge.retriever import (
-        BM25Retriever,
-        DenseRetriever,
-        HybridRetriever,
-        RetrieverConfig,
-    )
+    from knowledge.retriever import BM25Retriever, DenseRetriever, HybridRetriever
 
     passages = read_docs(Path(args.docs))
     queries = read_queries(Path(args.queries))
@@ -333,9 +349,18 @@ def run_eval(args: EvalRetrievalArgs, embedder: Embedder | None = None) -> dict[
             batch_size=args.batch_size,
         )
     build_seconds = time.perf_counter() - start
+    # Without kinds in the docs every passage is "faq": one weight for all of them then.
+    kinds = {p.kind for p in passages}
+    faq_alpha = args.faq_alpha if kinds == {"product", "faq"} else None
     base = RetrieverConfig(
-        fusion=args.fusion, alpha=args.alpha, rrf_k=args.rrf_k, fetch_k=args.fetch_k, max_per_doc=1
+        fusion=args.fusion,
+        alpha=args.alpha,
+        faq_alpha=faq_alpha,
+        rrf_k=args.rrf_k,
+        fetch_k=args.fetch_k,
+        max_per_doc=1,
     )
+    logger.info("Retrieval settings: %s", base)
     systems: dict[str, Any] = {
         "dense": DenseRetriever(index, base),
         "bm25": BM25Retriever(index, base),
@@ -348,8 +373,17 @@ def run_eval(args: EvalRetrievalArgs, embedder: Embedder | None = None) -> dict[
             )
         for alpha in (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
             systems[f"hybrid weighted a={alpha}"] = HybridRetriever(
-                index, RetrieverConfig(**{**asdict(base), "fusion": "weighted", "alpha": alpha})
+                index,
+                RetrieverConfig(
+                    **{**asdict(base), "fusion": "weighted", "alpha": alpha, "faq_alpha": None}
+                ),
             )
+        if faq_alpha is not None:
+            for alpha in (0.5, 0.6, 0.7, 0.9, 1.0):
+                systems[f"hybrid weighted a={args.alpha}, FAQ a={alpha}"] = HybridRetriever(
+                    index,
+                    RetrieverConfig(**{**asdict(base), "fusion": "weighted", "faq_alpha": alpha}),
+                )
         for fetch_k in (20, 50, 200):
             systems[f"hybrid fetch_k={fetch_k}"] = HybridRetriever(
                 index, RetrieverConfig(**{**asdict(base), "fetch_k": fetch_k})

@@ -1,6 +1,6 @@
 """Build the project's retrieval test set from the store's catalog and FAQ.
 
-Writes ``docs.csv`` (``id,text,doc_id,title``: the exact passages ``shopbot index`` builds),
+Writes ``docs.csv`` (``id,text,doc_id,title,kind``: the exact passages ``shopbot index`` builds),
 ``queries.csv`` (``id,text,group``) and ``qrels.csv`` (``query_id,doc_id,relevance``) into
 ``--out`` (default ``var/eval/retrieval``). Three query groups, all generated deterministically
 (seeded per item, so adding a product does not change the other queries):
@@ -403,7 +403,10 @@ def build_eval_set(
 ) -> tuple[list[dict[str, str]], list[dict[str, str]], list[dict[str, Any]]]:
     """Return ``(docs, queries, qrels)`` rows for the catalog and FAQ."""
     passages = build_passages(products, faqs, ChunkConfig())
-    docs = [{"id": p.id, "text": p.text, "doc_id": p.doc_id, "title": p.title} for p in passages]
+    docs = [
+        {"id": p.id, "text": p.text, "doc_id": p.doc_id, "title": p.title, "kind": p.kind}
+        for p in passages
+    ]
     idf = title_idf(products)
     queries: list[dict[str, str]] = []
     qrels: list[dict[str, Any]] = []
@@ -492,7 +495,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    _write_csv(out / "docs.csv", docs, ("id", "text", "doc_id", "title"))
+    _write_csv(out / "docs.csv", docs, ("id", "text", "doc_id", "title", "kind"))
     _write_csv(out / "queries.csv", queries, ("id", "text", "group"))
     _write_csv(out / "qrels.csv", qrels, ("query_id", "doc_id", "relevance"))
     groups = Counter(q["group"] for q in queries)

@@ -18,6 +18,11 @@ Four files in a version directory (``tests/fixtures/shopper_eval/v1``), describe
 Loading validates everything against the domain, the FAQ and the catalog, enforces the minimum
 counts, rejects a text that appears twice, and checks each file's sha256 against PROVENANCE.md,
 so the set cannot drift silently: a change needs a new version directory.
+
+A *development* set (``tests/fixtures/shopper_eval/dev1``, :data:`SETS` ``"dev"``) is written the
+same way by another author, smaller and without form or product parts: thresholds, weights and
+fusion are chosen on it, never on the test set. Loading it also refuses any text the test set
+holds, so tuning cannot see a test message.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ DOMAIN_DIR = ROOT / "bot" / "domain"
 FAQ_PATH = ROOT / "var" / "store" / "faq.jsonl"
 CATALOG_PATH = ROOT / "var" / "store" / "catalog.jsonl"
 
+DEV_DIR = ROOT / "tests" / "fixtures" / "shopper_eval" / "dev1"
+
 FILES = ("intents.yml", "form_answers.yml", "faq_questions.yml", "product_questions.yml")
 # Rasa's own intents and the fallback are not something a shopper "means".
 SYSTEM_INTENTS = frozenset({"nlu_fallback", "session_start", "restart", "back"})
@@ -58,6 +65,34 @@ _SHA_LINE = re.compile(r"^([0-9a-f]{64})\s+\*?(\S+\.yml)\s*$", re.MULTILINE)
 
 class ShopperEvalError(ValueError):
     """The evaluation set does not match the project (or its own provenance)."""
+
+
+@dataclass(frozen=True)
+class Minimums:
+    """The least a set must hold. A part whose minimum is 0 may be left out (no file)."""
+
+    per_intent: int = MIN_PER_INTENT
+    out_of_scope: int = MIN_OUT_OF_SCOPE
+    per_step: int = MIN_PER_STEP
+    faq_entries: int = MIN_FAQ_ENTRIES
+    per_faq_entry: int = MIN_PER_FAQ_ENTRY
+    faq_questions: int = MIN_FAQ_QUESTIONS
+    product_questions: int = MIN_PRODUCT_QUESTIONS
+
+    def optional(self, name: str) -> bool:
+        """Whether the part in file ``name`` may be absent."""
+        return {
+            "form_answers.yml": self.per_step,
+            "product_questions.yml": self.product_questions,
+        }.get(name, 1) == 0
+
+
+TEST_MINIMUMS = Minimums()
+DEV_MINIMUMS = Minimums(
+    per_intent=8, out_of_scope=30, per_step=0, per_faq_entry=2, product_questions=0
+)
+# The named sets: the frozen test set, and the development set tuning is done on.
+SETS = {"test": (EVAL_DIR, TEST_MINIMUMS), "dev": (DEV_DIR, DEV_MINIMUMS)}
 
 
 @dataclass(frozen=True)
@@ -203,6 +238,7 @@ def load_shopper_eval(
     faq_path: Path = FAQ_PATH,
     catalog_path: Path = CATALOG_PATH,
     check_hashes: bool = True,
+    minimums: Minimums = TEST_MINIMUMS,
 ) -> ShopperEvalSet:
     """Load and validate one version of the set.
 
@@ -215,27 +251,34 @@ def load_shopper_eval(
             source when the file has not been built).
         check_hashes: Compare each file's sha256 with PROVENANCE.md (off only to test the
             other checks on a modified copy).
+        minimums: What the set must hold (:data:`DEV_MINIMUMS` for a development set, whose
+            texts must also differ from the test set's).
 
     Raises:
         ShopperEvalError: Naming the file, the record and the fix.
     """
+    present = tuple(n for n in FILES if not (minimums.optional(n) and not (directory / n).exists()))
     if check_hashes:
-        verify_hashes(directory)
+        verify_hashes(directory, present)
+
+    def records(name: str) -> list[dict[str, Any]]:
+        return _records(directory / name) if name in present else []
+
     evalset = ShopperEvalSet(
         directory=directory,
         intents=tuple(
             IntentExample(**_fields(r, "intents.yml", ("text", "intent"), ("note",)))
-            for r in _records(directory / "intents.yml")
+            for r in records("intents.yml")
         ),
         form_answers=tuple(
             FormAnswer(
                 **_fields(r, "form_answers.yml", ("step", "text", "expected"), ("context", "note"))
             )
-            for r in _records(directory / "form_answers.yml")
+            for r in records("form_answers.yml")
         ),
         faq_questions=tuple(
             _faq_question(_fields(r, "faq_questions.yml", ("text", "faq_id"), ("also_correct",)))
-            for r in _records(directory / "faq_questions.yml")
+            for r in records("faq_questions.yml")
         ),
         product_questions=tuple(
             _product_question(
@@ -243,7 +286,7 @@ def load_shopper_eval(
                     r, "product_questions.yml", ("text",), ("product_ids", "not_in_store", "note")
                 )
             )
-            for r in _records(directory / "product_questions.yml")
+            for r in records("product_questions.yml")
         ),
     )
     validate(
@@ -252,7 +295,13 @@ def load_shopper_eval(
         steps=domain_form_steps(domain_dir),
         faq_ids=faq_ids(faq_path),
         product_ids=catalog_ids(catalog_path),
+        minimums=minimums,
     )
+    if minimums is not TEST_MINIMUMS:
+        _check_apart(
+            evalset,
+            load_shopper_eval(domain_dir=domain_dir, faq_path=faq_path, catalog_path=catalog_path),
+        )
     logger.info(
         "Shopper eval %s: %d intent messages, %d form answers, %d FAQ and %d product questions",
         directory,
@@ -337,6 +386,7 @@ def validate(
     steps: set[str],
     faq_ids: set[str],
     product_ids: set[str],
+    minimums: Minimums = TEST_MINIMUMS,
 ) -> None:
     """Check the set against the project's intents, form steps, FAQ and catalog, and the minimums.
 
@@ -346,7 +396,7 @@ def validate(
     _check_known("intents.yml", "intent", ((e.text, e.intent) for e in evalset.intents), intents)
     counts = Counter(e.intent for e in evalset.intents)
     for intent in sorted(intents - SYSTEM_INTENTS):
-        needed = MIN_OUT_OF_SCOPE if intent == "out_of_scope" else MIN_PER_INTENT
+        needed = minimums.out_of_scope if intent == "out_of_scope" else minimums.per_intent
         if counts[intent] < needed:
             raise ShopperEvalError(
                 f"intents.yml: intent {intent!r} has {counts[intent]} messages; "
@@ -357,10 +407,10 @@ def validate(
     )
     step_counts = Counter(a.step for a in evalset.form_answers)
     for step in sorted(steps):
-        if step_counts[step] < MIN_PER_STEP:
+        if step_counts[step] < minimums.per_step:
             raise ShopperEvalError(
                 f"form_answers.yml: step {step!r} has {step_counts[step]} answers; "
-                f"at least {MIN_PER_STEP} are needed."
+                f"at least {minimums.per_step} are needed."
             )
     _check_known(
         "faq_questions.yml",
@@ -369,12 +419,12 @@ def validate(
         faq_ids,
     )
     per_entry = Counter(q.faq_id for q in evalset.faq_questions)
-    covered = [i for i, n in per_entry.items() if n >= MIN_PER_FAQ_ENTRY]
-    if len(covered) < MIN_FAQ_ENTRIES or len(evalset.faq_questions) < MIN_FAQ_QUESTIONS:
+    covered = [i for i, n in per_entry.items() if n >= minimums.per_faq_entry]
+    if len(covered) < minimums.faq_entries or len(evalset.faq_questions) < minimums.faq_questions:
         raise ShopperEvalError(
-            f"faq_questions.yml: {len(covered)} FAQ entries have {MIN_PER_FAQ_ENTRY}+ questions "
-            f"and there are {len(evalset.faq_questions)} questions; at least {MIN_FAQ_ENTRIES} "
-            f"entries and {MIN_FAQ_QUESTIONS} questions are needed."
+            f"faq_questions.yml: {len(covered)} FAQ entries have {minimums.per_faq_entry}+ "
+            f"questions and there are {len(evalset.faq_questions)} questions; at least "
+            f"{minimums.faq_entries} entries and {minimums.faq_questions} questions are needed."
         )
     _check_known(
         "product_questions.yml",
@@ -382,10 +432,10 @@ def validate(
         ((q.text, i) for q in evalset.product_questions for i in q.product_ids),
         product_ids,
     )
-    if len(evalset.product_questions) < MIN_PRODUCT_QUESTIONS:
+    if len(evalset.product_questions) < minimums.product_questions:
         raise ShopperEvalError(
             f"product_questions.yml has {len(evalset.product_questions)} questions; "
-            f"at least {MIN_PRODUCT_QUESTIONS} are needed."
+            f"at least {minimums.product_questions} are needed."
         )
     _check_unique(evalset)
 
@@ -399,15 +449,30 @@ def _check_known(file: str, what: str, pairs: Iterable[tuple[str, str]], known: 
             )
 
 
-def _check_unique(evalset: ShopperEvalSet) -> None:
-    seen: dict[str, str] = {}
-    parts: list[tuple[str, Iterable[Any]]] = [
+def _parts(evalset: ShopperEvalSet) -> list[tuple[str, Iterable[Any]]]:
+    return [
         ("intents.yml", evalset.intents),
         ("form_answers.yml", evalset.form_answers),
         ("faq_questions.yml", evalset.faq_questions),
         ("product_questions.yml", evalset.product_questions),
     ]
-    for file, records in parts:
+
+
+def _check_apart(dev: ShopperEvalSet, test: ShopperEvalSet) -> None:
+    """Refuse a development set that repeats a test text (compared as in :func:`_check_unique`)."""
+    in_test = {normalize_text(r.text) for _, records in _parts(test) for r in records}
+    for file, records in _parts(dev):
+        for record in records:
+            if normalize_text(record.text) in in_test:
+                raise ShopperEvalError(
+                    f"{dev.directory / file}: {record.text!r} is also in the test set "
+                    f"{test.directory}; a development set must not hold test messages. Reword it."
+                )
+
+
+def _check_unique(evalset: ShopperEvalSet) -> None:
+    seen: dict[str, str] = {}
+    for file, records in _parts(evalset):
         for record in records:
             key = normalize_text(record.text)
             if key in seen:
@@ -440,14 +505,14 @@ def recorded_hashes(directory: Path = EVAL_DIR) -> dict[str, str]:
     return found
 
 
-def verify_hashes(directory: Path = EVAL_DIR) -> None:
+def verify_hashes(directory: Path = EVAL_DIR, files: Iterable[str] = FILES) -> None:
     """Refuse a set whose files differ from the sha256 recorded in its PROVENANCE.md.
 
     Raises:
         ShopperEvalError: Naming the file, both digests and the fix (a new version directory).
     """
     recorded = recorded_hashes(directory)
-    for name in FILES:
+    for name in files:
         if name not in recorded:
             raise ShopperEvalError(
                 f"{directory / 'PROVENANCE.md'} records no sha256 for {name}; add the line "

@@ -163,6 +163,25 @@ def test_weighted_fusion_extremes_follow_one_side(index: KnowledgeIndex) -> None
     assert bm25_only[0].passage.id == BM25Retriever(index).search(query, 1)[0].passage.id
 
 
+def test_faq_passages_have_their_own_fusion_weight(index: KnowledgeIndex) -> None:
+    # Products fused on BM25 alone, FAQ entries on the dense side alone: within each kind the
+    # hits must follow that side's scores.
+    config = RetrieverConfig(fusion="weighted", alpha=0.0, faq_alpha=1.0)
+    hits = HybridRetriever(index, config).search("how long does shipping take for a bottle", 12)
+    faq = [h.scores["dense"] for h in hits if h.passage.kind == "faq"]
+    products = [h.scores["bm25"] for h in hits if h.passage.kind == "product"]
+    assert len(faq) >= 2 and len(products) >= 2
+    assert faq == sorted(faq, reverse=True)
+    assert products == sorted(products, reverse=True)
+    # None: one weight for every passage, as before.
+    uniform = HybridRetriever(index, RetrieverConfig(alpha=0.0, faq_alpha=None)).search(
+        "how long does shipping take for a bottle", 12
+    )
+    assert [h.scores["bm25"] for h in uniform] == sorted(
+        (h.scores["bm25"] for h in uniform), reverse=True
+    )
+
+
 def test_invalid_arguments_are_explained(hybrid: HybridRetriever, index: KnowledgeIndex) -> None:
     with pytest.raises(
         ValueError, match=re.escape("top_k must be greater than 0. Currently, top_k is 0")
@@ -174,6 +193,8 @@ def test_invalid_arguments_are_explained(hybrid: HybridRetriever, index: Knowled
         HybridRetriever(index, fusion="max")
     with pytest.raises(ValueError, match=re.escape("alpha is 1.5")):
         RetrieverConfig(alpha=1.5)
+    with pytest.raises(ValueError, match=re.escape("faq_alpha is -0.1")):
+        RetrieverConfig(faq_alpha=-0.1)
 
 
 @pytest.mark.parametrize(

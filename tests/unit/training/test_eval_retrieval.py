@@ -110,6 +110,7 @@ def test_index_dir_is_reused(tmp_path: Path, caplog: pytest.LogCaptureFixture) -
         ),
         ("docs", "id,text\nd1,a\nd1,b\n", "line 3: id 'd1' appears twice"),
         ("docs", "id,text\n", "has a header but no rows"),
+        ("docs", "id,text,doc_id,kind\nd1,a,d1,blog\n", "line 2: kind must be product or faq"),
         ("qrels", "query_id,doc_id,relevance\nq9,d1,1\n", "No query in .* has a relevant document"),
     ],
 )
@@ -120,6 +121,22 @@ def test_malformed_csv_is_explained(
     with caplog.at_level(logging.ERROR):
         assert eval_retrieval.main(write(tmp_path, **files)) == 1
     assert any(re.search(message, r.getMessage()) for r in caplog.records), caplog.text
+
+
+def test_kinds_in_the_docs_get_their_own_fusion_weight(tmp_path: Path) -> None:
+    docs = "id,text,doc_id,kind\n" + "".join(
+        f"{line.split(',', 1)[0]},{line.split(',', 1)[1]},{line.split(',', 1)[0]},"
+        f"{'faq' if line.startswith('d5') else 'product'}\n"
+        for line in DOCS.splitlines()[1:]
+    )
+    passages = eval_retrieval.read_docs(Path(write(tmp_path, docs=docs)[1]))
+    assert [p.kind for p in passages] == ["product"] * 4 + ["faq"]
+    assert eval_retrieval.main([*write(tmp_path, docs=docs), "--sweep"]) == 0
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert "hybrid weighted a=0.5, FAQ a=1.0" in json.dumps(metrics)
+    # Without a kind column every passage is a generic one: no separate FAQ weight to sweep.
+    assert eval_retrieval.main([*write(tmp_path), "--sweep"]) == 0
+    assert "FAQ a=" not in (tmp_path / "out" / "metrics.json").read_text()
 
 
 def test_missing_file_is_explained(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -91,5 +91,5 @@ def test_cli_writes_three_csvs(tmp_path: Path) -> None:
     with (tmp_path / "queries.csv").open() as fh:
         header = next(csv.reader(fh))
     assert header == ["id", "text", "group"]
-    assert (tmp_path / "docs.csv").read_text().startswith("id,text,doc_id,title\n")
+    assert (tmp_path / "docs.csv").read_text().startswith("id,text,doc_id,title,kind\n")
     assert (tmp_path / "qrels.csv").read_text().startswith("query_id,doc_id,relevance\n")
