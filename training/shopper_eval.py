@@ -513,6 +513,10 @@ def verify_hashes(directory: Path = EVAL_DIR, files: Iterable[str] = FILES) -> N
     """
     recorded = recorded_hashes(directory)
     for name in files:
+        if not (directory / name).is_file():
+            raise ShopperEvalError(
+                f"{directory / name} is missing; the set needs all of {', '.join(files)}."
+            )
         if name not in recorded:
             raise ShopperEvalError(
                 f"{directory / 'PROVENANCE.md'} records no sha256 for {name}; add the line "

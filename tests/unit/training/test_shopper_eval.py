@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from training.shopper_eval import (
+    DEV_DIR,
+    DEV_MINIMUMS,
     EVAL_DIR,
     FILES,
     MIN_OUT_OF_SCOPE,
@@ -23,6 +25,7 @@ from training.shopper_eval import (
     domain_intents,
     file_sha256,
     load_shopper_eval,
+    normalize_text,
     recorded_hashes,
 )
 
@@ -140,3 +143,38 @@ def test_the_set_validates_in_a_checkout_without_a_built_store(tmp_path: Path) -
         faq_path=tmp_path / "faq.jsonl", catalog_path=tmp_path / "catalog.jsonl"
     )
     assert evalset.intents
+
+
+def test_the_development_set_loads_apart_from_the_test_set(evalset: ShopperEvalSet) -> None:
+    dev = load_shopper_eval(DEV_DIR, minimums=DEV_MINIMUMS)
+    assert len(dev.faq_questions) >= DEV_MINIMUMS.faq_questions
+    assert not dev.form_answers and not dev.product_questions
+    assert set(Counter(e.intent for e in dev.intents)) == set(
+        Counter(e.intent for e in evalset.intents)
+    )
+    test_texts = {normalize_text(e.text) for e in evalset.intents}
+    assert not any(normalize_text(e.text) in test_texts for e in dev.intents)
+
+
+def test_a_development_set_that_repeats_a_test_message_is_refused(
+    evalset: ShopperEvalSet, tmp_path: Path
+) -> None:
+    target = tmp_path / "dev"
+    shutil.copytree(DEV_DIR, target)
+    intents = target / "intents.yml"
+    leaked = evalset.intents[0]
+    intents.write_text(
+        intents.read_text(encoding="utf-8")
+        + f"- text: {leaked.text.upper()!r}\n  intent: {leaked.intent}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ShopperEvalError, match="also in the test set"):
+        load_shopper_eval(target, minimums=DEV_MINIMUMS, check_hashes=False)
+    # The development set's own hashes still guard it.
+    with pytest.raises(ShopperEvalError, match="sha256"):
+        load_shopper_eval(target, minimums=DEV_MINIMUMS)
+    # The test set may not leave out a part.
+    test_copy = _copy(tmp_path)
+    (test_copy / "product_questions.yml").unlink()
+    with pytest.raises(ShopperEvalError, match=re.escape("product_questions.yml")):
+        load_shopper_eval(test_copy)
