@@ -5,7 +5,8 @@ candidates from each side, scores the union exactly on both sides (a dot product
 stored vectors, a lookup in the BM25 score array) and fuses:
 
 - ``weighted`` (default): ``alpha * minmax(dense) + (1 - alpha) * minmax(bm25)`` over the
-  candidate pool, ``alpha = 0.5``.
+  candidate pool, ``alpha = 0.5`` for product passages and ``faq_alpha = 0.8`` for FAQ passages
+  (shoppers reword policy questions, they name products with the catalog's words).
 - ``rrf``: reciprocal-rank fusion ``1/(rrf_k + rank_dense) + 1/(rrf_k + rank_bm25)``.
 
 Chosen by measurement on a development query set (``prepare_retrieval_eval --seed 7``, 1,523
