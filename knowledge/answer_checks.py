@@ -239,6 +239,9 @@ def field_gap(question: str, raw: str) -> str:
     asked = set().union(*(fields for pattern, fields in _ASKED_FIELDS if pattern.search(question)))
     if not asked:
         return ""
+    # A question that names one label exactly ("the shipping weight") asks for that one.
+    named = {f for f in asked if " " in f and f in " ".join(question.lower().split())}
+    asked = named or asked
     referenced = {
         " ".join(match.group(2).lower().split())
         for match in REFERENCE_RE.finditer(raw)

@@ -311,12 +311,48 @@ def render_document(passages: Sequence[Passage], body: str | None = None, positi
     return "\n".join(lines)
 
 
-def document_body(passages: Sequence[Passage]) -> str:
+# Question words that ask for a spec item, as the words of the item's label ("how heavy" →
+# "Item Weight"). Generic label words never count alone.
+_SPEC_WORD_SYNONYMS = {
+    "size": "dimensions",
+    "big": "dimensions",
+    "dimension": "dimensions",
+    "measurements": "dimensions",
+    "heavy": "weight",
+    "weigh": "weight",
+    "weighs": "weight",
+    "battery": "batteries",
+    "old": "age",
+    "ages": "age",
+}
+_GENERIC_LABEL_WORDS = frozenset({"item", "product", "the", "of", "and"})
+_WORD_RE = re.compile(r"[a-z0-9]+")
+
+
+def asked_spec_items(question: str, specs_line: str) -> list[str]:
+    """The items of a ``Specs:`` line whose label the question asks about, in line order.
+
+    "Do you know the item weight of the crawl n play?" asks for ``Item Weight``; "how big is
+    it?" for ``Product Dimensions``; a question naming no label's word asks for none.
+    """
+    words = {_SPEC_WORD_SYNONYMS.get(w, w) for w in _WORD_RE.findall(question.lower())}
+    asked = []
+    for item in specs_line.removeprefix("Specs:").split(";"):
+        label = item.split(":", 1)[0].lower()
+        label_words = set(_WORD_RE.findall(label)) - _GENERIC_LABEL_WORDS
+        if ":" in item and label_words & words:
+            asked.append(item.strip())
+    return asked
+
+
+def document_body(passages: Sequence[Passage], question: str = "") -> str:
     """The body of one document's section.
 
     Products: the key facts (brand, category, price, availability — from the header passage, or
     from metadata when only description chunks were retrieved), then the description chunks,
-    then the specs line, so truncation cuts the long tail first. FAQ entries: the answer.
+    then the specs line, so truncation cuts the long tail first. When ``question`` asks for a
+    spec item (:func:`asked_spec_items`), the specs line comes right after the key facts, the
+    asked items first, so the budget cannot cut the answer away. FAQ entries: the answer.
     """
     facts: list[str] = []
     specs: list[str] = []
@@ -334,6 +370,17 @@ def document_body(passages: Sequence[Passage]) -> str:
                 (specs if line.startswith("Specs:") else facts).append(line)
         else:
             rest.append(body)
+    asked = (
+        [item for line in specs for item in asked_spec_items(question, line)] if question else []
+    )
+    if asked:
+        others = [
+            item.strip()
+            for line in specs
+            for item in line.removeprefix("Specs:").split(";")
+            if item.strip() and item.strip() not in asked
+        ]
+        return "\n".join([*facts, "Specs: " + "; ".join(asked + others), *rest])
     return "\n".join(facts + rest + specs)
 
 
@@ -476,7 +523,7 @@ def build_prompt(
         room = min(cap, remaining) - count(header_only) - 1
         if room < 8 and kept:
             break
-        body = _truncate_words(document_body(group), room, count)
+        body = _truncate_words(document_body(group, clean_question), room, count)
         section = render_document(group, body=body, position=position)
         sections.append(section)
         kept.extend(group)

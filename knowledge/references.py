@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from knowledge.prompt import (
+    ANSWER,
     CITATION_TAG_RE,
     HISTORY,
     QUESTION,
@@ -130,13 +131,15 @@ class PromptSources:
         self.sections: dict[str, _Section] = {}
         groups = group_by_document(passages)
         head = prompt.split(HISTORY, 1)[0].split(QUESTION, 1)[0]
+        # The question as the prompt shows it: the body order depends on it (asked specs first).
+        question = prompt.rpartition(QUESTION)[2].partition(ANSWER)[0].strip()
         for position, chunk in enumerate(head.split(SOURCE)[1:], start=1):
             first, _, body = chunk.strip("\n").partition("\n")
             match = _SECTION_HEAD_RE.match(first.strip())
             if not match:
                 continue
             group = groups[position - 1] if position <= len(groups) else []
-            full = document_body(group) if group else body
+            full = document_body(group, question) if group else body
             cut = " ".join(body.split()) != " ".join(full.split())
             items = _items(body)
             if cut and items and body.rstrip().endswith(items[-1][1]):

@@ -313,6 +313,10 @@ def test_availability_the_catalog_lists_is_shown_and_other_questions_are_unaffec
         ("what is your price adjustment policy?", "[[answer]] [S2]", ""),  # an FAQ entry
         ("which department is the comic maker in?", "It is in [[Category]] [S1].", ""),
         ("which department is the comic maker in?", "By [[Brand]] [S1].", "brand"),
+        # A question naming one label exactly asks for that one, not any weight.
+        ("what's the shipping weight of it?", "It weighs [[Item Weight]] [S1].", "item weight"),
+        ("what's the shipping weight of it?", "It ships at [[Shipping Weight]] [S1].", ""),
+        ("how much does it weigh?", "It weighs [[Shipping Weight]] [S1].", ""),
     ],
 )
 def test_field_gap_names_the_field_given_for_the_one_asked(

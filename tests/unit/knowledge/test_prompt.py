@@ -109,3 +109,22 @@ def test_helpers() -> None:
         == "Snap Circuits Mini Kits Classpack"
     )
     assert clean_completion(" It costs $5 [P:1].<|end|> junk") == "It costs $5 [P:1]."
+
+
+def test_asked_spec_items_match_label_words_and_plain_synonyms() -> None:
+    from knowledge.prompt import asked_spec_items
+
+    specs = (
+        "Specs: Product Dimensions: 72 x 32 x 40 inches; Item Weight: 3.3 pounds; "
+        "Shipping Weight: 3.4 pounds; ASIN: B00000DMF5"
+    )
+    assert asked_spec_items("how heavy is it?", specs) == [
+        "Item Weight: 3.3 pounds",
+        "Shipping Weight: 3.4 pounds",
+    ]
+    assert asked_spec_items("what size is the tent", specs) == [
+        "Product Dimensions: 72 x 32 x 40 inches"
+    ]
+    assert asked_spec_items("the ASIN please", specs) == ["ASIN: B00000DMF5"]
+    assert asked_spec_items("is it any good for a 3 year old?", specs) == []
+    assert asked_spec_items("tell me about the item", specs) == []  # "item" alone is no label

@@ -198,3 +198,19 @@ def test_a_description_answer_must_quote_its_source(completion: str, outcome: st
     pipeline = AnswerPipeline(FakeRetriever(hits), ScriptedGenerator(completion))  # type: ignore[arg-type]
     answer = pipeline.answer("Tell me about the Guillow Airplane Design Studio")
     assert answer.outcome == outcome, answer.unsupported
+
+
+def test_an_asked_spec_comes_before_the_description_so_the_budget_keeps_it() -> None:
+    """The specs line is the long tail a tight budget cuts, unless the question asks for one of
+    its items: then it follows the key facts and the reference expands."""
+    budget = PromptBudget(max_prompt_tokens=260, max_source_tokens=60, max_top_source_tokens=90)
+    asked = build_prompt("How heavy is the Guillow kit?", [GUILLOW, GUILLOW_CHUNK], budget=budget)
+    body = asked.text.split("<|question|>")[0]
+    assert body.index("Specs: Item Weight: 13.4 ounces") < body.index("balsa gliders")
+    assert PromptSources.of(asked).expand("It weighs [[Item Weight]] [S1].") == (
+        "It weighs 13.4 ounces [S1]."
+    )
+    other = build_prompt("Tell me about the Guillow kit", [GUILLOW, GUILLOW_CHUNK], budget=budget)
+    assert "Item Weight" not in other.text  # cut with the tail, as before
+    with pytest.raises(ReferenceError):
+        PromptSources.of(other).expand("It weighs [[Item Weight]] [S1].")
