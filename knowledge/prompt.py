@@ -40,8 +40,9 @@ from knowledge.types import Passage
 
 logger = logging.getLogger(__name__)
 
-PROMPT_FORMAT = "shopbot-prompt-v1"
-"""Version of the layout below; stored with every trained generator."""
+PROMPT_FORMAT = "shopbot-prompt-v2"
+"""Version of the layout below; stored with every trained generator. v2 (2026-12-05): a question
+asking for a spec item gets the specs line right after the key facts (:func:`document_body`)."""
 BOS = "<|endoftext|>"
 PAD = "<|pad|>"
 SOURCES = "<|sources|>"

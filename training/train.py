@@ -131,6 +131,8 @@ def train_generator(preset: str, root: Path, force: bool) -> None:
         root / "training" / "train_generator.py",
         root / "training" / "generator_training",
         root / "training" / "counterfactual.py",
+        # The prompt layout the generator learns (serving builds the same one).
+        root / "knowledge" / "prompt.py",
     ]
     overrides = ["--finetune-steps", "60"] if preset == "tiny" else []
     inputs_hash = hash_inputs(inputs, extra={"preset": preset, "overrides": overrides})
