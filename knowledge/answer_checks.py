@@ -262,14 +262,21 @@ def is_refusal(text: str) -> bool:
 
 _AVAILABILITY_RE = re.compile(
     r"\b(?:in[- ]stock|out of stock|sold out|stock|availability"
-    r"|(?:is|are)\b[^?.!]{0,80}\bavailable\b(?!\s+(?:in|for|with)\b))",
+    r"|(?:is|are|have|has)\b[^?.!]{0,80}\bavailable\b(?!\s+(?:in|for|with)\b)"
+    # "are there any X left?", "any units left?", "do you still have the X?"
+    r"|(?:any|units?|some)\b[^?.!]{0,80}\bleft\b(?!\s+(?:hand|side|handed)\b)"
+    r"|(?:do|does) (?:you|the store|your store) still (?:have|sell|carry|stock)\b"
+    r"(?!\s+(?:my|our|me|us)\b)"
+    # "can I buy the X today?", "can I order one right now?"
+    r"|(?:can|could) (?:i|we) (?:buy|order|get|purchase)\b[^?.!]{0,80}\b(?:today|right now|now)\b)",
     re.IGNORECASE,
 )
 
 
 def asks_availability(question: str) -> bool:
-    """Whether the shopper asks if something is in stock ("is the X still available?"), not
-    which variants exist ("is it available in red?")."""
+    """Whether the shopper asks if something is in stock ("is the X still available?", "any
+    left?", "do you still have the X?", "can I buy it today?"), not which variants exist ("is it
+    available in red?") or where something is ("the left side")."""
     return bool(_AVAILABILITY_RE.search(question))
 
 

@@ -277,6 +277,10 @@ def _without_stock(passage: Passage) -> Passage:
         "Is the Guillow Airplane Design Studio in stock?",
         "is the guillow airplane design studio still available?",
         "Do you have the Guillow Airplane Design Studio in stock right now",
+        "Are there any Guillow Airplane Design Studio units left?",
+        "do you still have the guillow airplane design studio",
+        "Can I buy the Guillow Airplane Design Studio today?",
+        "Do you have the Guillow Airplane Design Studio available?",
     ],
 )
 def test_availability_the_catalog_does_not_list_is_an_honest_unknown(question: str) -> None:
@@ -294,6 +298,22 @@ def test_availability_the_catalog_lists_is_shown_and_other_questions_are_unaffec
         "Is the Guillow Airplane Design Studio available in blue?"
     )
     assert colours.outcome == "passage" and "doesn't say whether" not in colours.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Is the Guillow Airplane Design Studio available in blue?",
+        "which is the left wing of the Guillow Airplane Design Studio?",
+        "Can I buy the Guillow Airplane Design Studio with a gift card?",
+        "How much is the Guillow Airplane Design Studio?",
+        "Do you still have my address on file?",
+    ],
+)
+def test_questions_that_do_not_ask_for_stock_are_not_read_as_availability(question: str) -> None:
+    from knowledge.answer_checks import asks_availability
+
+    assert not asks_availability(question)
 
 
 @pytest.mark.parametrize(
