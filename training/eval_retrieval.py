@@ -193,7 +193,14 @@ def read_docs(path: Path) -> list[Passage]:
                     f"{kind!r}."
                 )
             passages.append(
-                Passage(id=pid, doc_id=doc_id, kind=kind, text=text, title=title, metadata={})
+                Passage(
+                    id=pid,
+                    doc_id=doc_id,
+                    kind="product" if kind == "product" else "faq",
+                    text=text,
+                    title=title,
+                    metadata={},
+                )
             )
         else:
             plain.append((pid, text))
