@@ -330,6 +330,11 @@ _GENERIC_LABEL_WORDS = frozenset({"item", "product", "the", "of", "and"})
 _WORD_RE = re.compile(r"[a-z0-9]+")
 
 
+def spec_items(specs_line: str) -> list[str]:
+    """The ``Label: value`` items of a ``Specs:`` line, stripped, in line order."""
+    return [item.strip() for item in specs_line.removeprefix("Specs:").split(";") if item.strip()]
+
+
 def asked_spec_items(question: str, specs_line: str) -> list[str]:
     """The items of a ``Specs:`` line whose label the question asks about, in line order.
 
@@ -338,11 +343,11 @@ def asked_spec_items(question: str, specs_line: str) -> list[str]:
     """
     words = {_SPEC_WORD_SYNONYMS.get(w, w) for w in _WORD_RE.findall(question.lower())}
     asked = []
-    for item in specs_line.removeprefix("Specs:").split(";"):
+    for item in spec_items(specs_line):
         label = item.split(":", 1)[0].lower()
         label_words = set(_WORD_RE.findall(label)) - _GENERIC_LABEL_WORDS
         if ":" in item and label_words & words:
-            asked.append(item.strip())
+            asked.append(item)
     return asked
 
 
@@ -375,12 +380,7 @@ def document_body(passages: Sequence[Passage], question: str = "") -> str:
         [item for line in specs for item in asked_spec_items(question, line)] if question else []
     )
     if asked:
-        others = [
-            item.strip()
-            for line in specs
-            for item in line.removeprefix("Specs:").split(";")
-            if item.strip() and item.strip() not in asked
-        ]
+        others = [item for line in specs for item in spec_items(line) if item not in asked]
         return "\n".join([*facts, "Specs: " + "; ".join(asked + others), *rest])
     return "\n".join(facts + rest + specs)
 

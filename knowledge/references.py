@@ -46,6 +46,7 @@ from knowledge.prompt import (
     normalize_tag,
     sanitize,
     short_name,
+    spec_items,
 )
 from knowledge.types import Passage
 
@@ -103,9 +104,9 @@ def _items(body: str) -> list[tuple[str, str]]:
     out = []
     for line in body.split("\n"):
         line = line.strip()
-        parts = line.removeprefix("Specs:").split(";") if line.startswith("Specs:") else [line]
+        parts = spec_items(line) if line.startswith("Specs:") else [line]
         for part in parts:
-            match = _ITEM_RE.match(part.strip())
+            match = _ITEM_RE.match(part)
             if match:
                 out.append((match.group(1).strip(), match.group(2).strip()))
     return out

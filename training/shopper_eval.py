@@ -297,7 +297,7 @@ def load_shopper_eval(
         product_ids=catalog_ids(catalog_path),
         minimums=minimums,
     )
-    if minimums is not TEST_MINIMUMS:
+    if minimums != TEST_MINIMUMS:
         _check_apart(
             evalset,
             load_shopper_eval(domain_dir=domain_dir, faq_path=faq_path, catalog_path=catalog_path),
