@@ -32,6 +32,7 @@ from knowledge.answer_checks import (
     field_gap,
     is_refusal,
     name_overlap,
+    named_first,
     relevance,
     source_gap,
 )
@@ -101,7 +102,7 @@ class AnswerPipeline:
         min_score: Minimum relevance (dense cosine, see :func:`relevance`) of the best passage;
             below it the pipeline answers "unknown" without generating.
         strong_score: Relevance from which the best passage is shown when the generator declines
-            (together with the question naming the product, see :func:`name_overlap`).
+            (an FAQ entry, or a product the question names, see :func:`name_overlap`).
         max_new_tokens: Answer length limit; the generator's trained default when None.
         history_turns: Most recent history turns passed to the prompt.
     """
@@ -254,7 +255,7 @@ class AnswerPipeline:
         since = ctx.started
         query = self.retrieval_query(ctx.question, ctx.history)
         try:
-            ctx.hits = list(self.retriever.search(query, self.top_k, filters))
+            ctx.hits = named_first(ctx.question, self.retriever.search(query, self.top_k, filters))
         except Exception:
             logger.exception("Retrieval failed for %r", query)
             ctx.lap("retrieve", since)
@@ -358,7 +359,7 @@ class AnswerPipeline:
             off_topic = (
                 answer_gap(text, cited, ctx.passages)
                 or source_gap(ctx.question, cited, ctx.passages)
-                or field_gap(ctx.question, _before_delimiter(raw))
+                or field_gap(ctx.question, _before_delimiter(raw), sources.labels())
             )
             failed = [off_topic] if off_topic else []
         if failed or verdict is None or not verdict.supported or not text:
@@ -415,16 +416,20 @@ class AnswerPipeline:
 
     def _declined(self, ctx: _Context, text: str) -> Answer:
         """The generator said the sources do not answer. Show the best passage when it is clearly
-        about the product the shopper named; otherwise be honest and offer a human."""
+        about the product the shopper named, or when it is an FAQ entry as relevant as
+        ``strong_score`` (the store's own words on the question; seen with the demo generator,
+        which declined "Excuse me, what is your price adjustment policy?" although the entry was
+        retrieved first); otherwise be honest and offer a human. An off-policy refusal ("I can
+        only help with...") stays one."""
         top = ctx.hits[0]
-        if (
-            top.passage.kind == "product"
-            and relevance(top) >= self.strong_score
-            and name_overlap(ctx.question, top.passage.title) >= 0.6
+        off_policy = text.lower().startswith("i can only")
+        strong = relevance(top) >= self.strong_score
+        if strong and (
+            (top.passage.kind == "product" and name_overlap(ctx.question, top.passage.title) >= 0.6)
+            or (top.passage.kind == "faq" and not off_policy)
         ):
             return self._passage(ctx, "generator declined")
-        reply = OFF_POLICY_ANSWER if text.lower().startswith("i can only") else UNKNOWN_ANSWER
-        return self._unknown(ctx, reply)
+        return self._unknown(ctx, OFF_POLICY_ANSWER if off_policy else UNKNOWN_ANSWER)
 
     def _passage(self, ctx: _Context, reason: str) -> Answer:
         """The best retrieved document, concisely rendered and cited (verified like a generation)."""

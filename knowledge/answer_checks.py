@@ -9,7 +9,7 @@ and the generator's trained refusals (:func:`is_refusal`).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from knowledge.prompt import (
     CITATION_TAG_RE,
@@ -118,15 +118,55 @@ def relevance(hit: Hit) -> float:
     return float(hit.scores.get("dense", hit.score))
 
 
+def _name_words(title: str) -> set[str]:
+    return {w for w in _WORD_RE.findall(short_name(title).lower()) if w not in _NAME_STOPWORDS}
+
+
 def name_overlap(question: str, title: str) -> float:
     """Share of the words of a product's short name that the question contains."""
-    name_words = {
-        w for w in _WORD_RE.findall(short_name(title).lower()) if w not in _NAME_STOPWORDS
-    }
+    name_words = _name_words(title)
     if not name_words:
         return 0.0
     asked = set(_WORD_RE.findall(question.lower()))
     return len(name_words & asked) / len(name_words)
+
+
+#: The fewest short-name words a question must share with a product to move it first.
+MIN_NAME_MATCHES = 2
+
+
+def name_matches(question: str, title: str) -> int:
+    """How many words of a product's short name the question contains."""
+    return len(_name_words(title) & set(_WORD_RE.findall(question.lower())))
+
+
+def named_first(question: str, hits: Sequence[Hit]) -> list[Hit]:
+    """``hits`` with the product the question names best moved to the front, when retrieval's
+    best hit is a product that the question names with fewer words.
+
+    Dense and BM25 scores weigh every word of a long listing title; a shopper names a product by
+    the few words that tell it apart from its siblings ("the Melissa & Doug 52", "the world of
+    nintendo mario bros u"). Asked "What does the Melissa & Doug 52 cost?", the demo index ranked
+    another Melissa & Doug product first. A product whose short name (:func:`name_matches`)
+    shares strictly more words with the question than the best hit's, and at least
+    :data:`MIN_NAME_MATCHES` (one shared word is chance: "store" in "what are your store opening
+    hours?" named the "White Mountain Puzzles General Store"), goes first; ties keep retrieval's
+    order, and an FAQ entry ranked first is never displaced by a product.
+    """
+    if not hits or hits[0].passage.kind != "product":
+        return list(hits)
+    top = name_matches(question, hits[0].passage.title)
+    best = max(
+        (h for h in hits if h.passage.kind == "product"),
+        key=lambda h: name_matches(question, h.passage.title),
+    )
+    matched = name_matches(question, best.passage.title)
+    if matched <= top or matched < MIN_NAME_MATCHES:
+        return list(hits)
+    doc_id = best.passage.doc_id
+    return [h for h in hits if h.passage.doc_id == doc_id] + [
+        h for h in hits if h.passage.doc_id != doc_id
+    ]
 
 
 def answer_gap(text: str, cited: Sequence[str], passages: Sequence[Passage]) -> str:
@@ -181,8 +221,10 @@ def source_gap(question: str, cited: Sequence[str], passages: Sequence[Passage])
     source's facts exactly, so the fact it can get wrong is *whose* facts: asked about the
     "Minecraft Comic Maker", the demo generator sometimes answered with the price of the
     "DC Comic Originals" beside it. The answer may cite another document than retrieval's best
-    only when the question names that document at least as well (:func:`name_overlap`); and a
-    question about availability is answered only from a product whose data states it.
+    only when the question names that document better (:func:`name_overlap`: asked about "the
+    Kids Room by Stupell", the generator answered from the second of three products that share
+    those words); and a question about availability is answered only from a product whose data
+    states it.
     """
     groups = group_by_document(passages)
     chosen = [g for g in groups if g[0].doc_id in cited]
@@ -191,8 +233,8 @@ def source_gap(question: str, cited: Sequence[str], passages: Sequence[Passage])
     top = groups[0][0]
     if top.doc_id not in cited and max(
         name_overlap(question, g[0].title) for g in chosen
-    ) < name_overlap(question, top.title):
-        return "answer cites a source the question names less well than the best one"
+    ) <= name_overlap(question, top.title):
+        return "answer cites a source the question names no better than the best one"
     if asks_availability(question) and not any(
         "in_stock" in p.metadata for g in chosen for p in g if p.kind == "product"
     ):
@@ -205,17 +247,27 @@ def source_gap(question: str, cited: Sequence[str], passages: Sequence[Passage])
 _ASKED_FIELDS: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
     (
         re.compile(
-            r"\b(?:categor(?:y|ies)|department|what (?:kind|type|sort) of (?:product|item|thing))\b",
+            r"\b(?:categor(?:y|ies|ize|ise)|department|section|classify"
+            r"|what (?:kind|type|sort) of (?:product|item|thing)"
+            r"|where (?:would|do|can|should) i (?:find|look)|listed (?:under|on))\b",
             re.I,
         ),
         frozenset({"category"}),
     ),
     (
-        re.compile(r"\b(?:brand|manufacturer|who (?:makes|made|manufactures))\b", re.I),
+        re.compile(
+            r"\b(?:brand|manufacturer|manufactures|company|label|made by"
+            r"|who (?:makes|made|produces))\b",
+            re.I,
+        ),
         frozenset({"brand", "manufacturer"}),
     ),
     (
-        re.compile(r"\b(?:price|prices|priced|cost|costs|how much (?:is|are|does|do))\b", re.I),
+        re.compile(
+            r"\b(?:price|prices|priced|cost|costs|how much|charge|pay|expensive|selling for"
+            r"|going for|going rate|run me|asking for|quote)\b",
+            re.I,
+        ),
         frozenset({"price"}),
     ),
     (
@@ -224,8 +276,12 @@ _ASKED_FIELDS: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
     ),
 )
 
+#: Fields an answer gives only when the question asks for them: a question that asks for no
+#: field at all is not answered with a category or a brand.
+_ONLY_WHEN_ASKED = frozenset({"category", "brand", "manufacturer"})
 
-def field_gap(question: str, raw: str) -> str:
+
+def field_gap(question: str, raw: str, labels: Iterable[str] = ()) -> str:
     """Why a generated answer gives another field than the one asked ("" when it does not).
 
     With references (``knowledge.references``) the values are exact, so what the generator can get
@@ -235,18 +291,34 @@ def field_gap(question: str, raw: str) -> str:
     fields, one of them must be the asked one; the pipeline then shows the verified passage
     instead. An FAQ entry's sentences (``[[answer]]``) are not checked: "what is your price
     adjustment policy?" is answered by the policy, not by a price.
+
+    ``labels`` are the field labels the prompt's sources show (``PromptSources.labels``): a
+    question that names one as a whole word ("the ASIN of the BuitenSpeel Toys GA194") asks for it
+    too (the demo generator answered that one with the category). The wordings recognised are
+    those of the generator's training questions (every one of them, a unit test checks). A
+    question that asks for no field at all is not answered with a category or a brand: the demo
+    generator answered a price question in words it had not seen with the product's category.
     """
     asked = set().union(*(fields for pattern, fields in _ASKED_FIELDS if pattern.search(question)))
-    if not asked:
-        return ""
-    # A question that names one label exactly ("the shipping weight") asks for that one.
-    named = {f for f in asked if " " in f and f in " ".join(question.lower().split())}
-    asked = named or asked
+    lowered = question.lower()
+    asked |= {
+        label
+        for label in (" ".join(x.lower().split()) for x in labels)
+        if len(label) >= 3
+        and label not in (NAME_FIELD, ANSWER_FIELD)
+        and re.search(rf"(?<!\w){re.escape(label)}(?!\w)", lowered)
+    }
     referenced = {
         " ".join(match.group(2).lower().split())
         for match in REFERENCE_RE.finditer(raw)
         if match.group(2).strip().lower() != NAME_FIELD
     }
+    if not asked:
+        unasked = sorted(referenced & _ONLY_WHEN_ASKED)
+        return f"answer gives {', '.join(unasked)} where no field was asked" if unasked else ""
+    # A question that names one label exactly ("the shipping weight") asks for that one.
+    named = {f for f in asked if " " in f and f in " ".join(question.lower().split())}
+    asked = named or asked
     if not referenced or referenced & asked or ANSWER_FIELD in referenced:
         return ""  # an FAQ entry's sentences answer policy questions ("price adjustment policy")
     return (

@@ -67,18 +67,32 @@ NON_DESCRIPTIVE_SPECS = frozenset(
     }
 )
 
+_SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+")
+
 #: What a row's ``status`` may be.
 STATUSES = ("accepted", "rejected", "template")
 FALLBACKS = ("none", "template")
 
 
+#: The most tokens a draft may take (the model's context permitting): a lead sentence and one
+#: sentence per spec, each value a short reference (``knowledge.references``).
+DESCRIBE_MAX_NEW_TOKENS = 128
+
+
 def attribute_passage(product: Product) -> Passage:
-    """The product's attributes as one passage: the header passage without availability.
+    """The product's attributes as one passage: the header passage without availability and
+    without identifiers (:data:`NON_DESCRIPTIVE_SPECS`).
 
     Stock changes daily and has no place in a description; the description itself is what is
-    being written, so it is left out too.
+    being written, so it is left out too; an ASIN or a model number is no description, and would
+    take the prompt room the descriptive specs need.
     """
-    bare = dataclasses.replace(product, stock=None, availability=None, description="")
+    specs = {
+        key: value
+        for key, value in product.specs.items()
+        if key.strip().lower() not in NON_DESCRIPTIVE_SPECS
+    }
+    bare = dataclasses.replace(product, stock=None, availability=None, description="", specs=specs)
     header = product_passages(bare)[0]
     return dataclasses.replace(
         header,
@@ -92,10 +106,21 @@ def describe_prompt(
     budget: PromptBudget | None = None,
     count_tokens: Callable[[str], int] | None = None,
 ) -> BuiltPrompt:
-    """The description prompt of ``product`` (its attribute passage as the only source)."""
+    """The description prompt of ``product``: its attribute passage as the only source, which
+    may take the whole prompt (:func:`describe_budget`)."""
     return build_prompt(
-        DESCRIBE_INSTRUCTION, [attribute_passage(product)], budget=budget, count_tokens=count_tokens
+        DESCRIBE_INSTRUCTION,
+        [attribute_passage(product)],
+        budget=describe_budget(budget or PromptBudget()),
+        count_tokens=count_tokens,
     )
+
+
+def describe_budget(budget: PromptBudget) -> PromptBudget:
+    """``budget`` for a description prompt: there is one source and no history, so the source
+    gets all the room an answer prompt shares between its sources (a long title would otherwise
+    push the price and the specs out of it)."""
+    return dataclasses.replace(budget, max_top_source_tokens=budget.max_prompt_tokens)
 
 
 def _category_leaf(product: Product) -> str:
@@ -188,7 +213,8 @@ class Describer:
         fallback: ``none`` — a draft that fails verification is written with status
             ``rejected`` and no description; ``template`` — the template baseline (itself
             verified) is written instead, with status ``template``.
-        max_new_tokens: Draft length limit; the generator's trained default when None.
+        max_new_tokens: Draft length limit; when None, :data:`DESCRIBE_MAX_NEW_TOKENS` or the
+            room the prompt leaves in the generator's context, whichever is smaller.
         min_words: A draft with fewer words is refused (``"too short"``): a lone ``"."`` states
             no wrong fact, and is no description either.
     """
@@ -227,17 +253,35 @@ class Describer:
         count = getattr(self.generator, "count_tokens", None)
         return describe_prompt(product, budget if isinstance(budget, PromptBudget) else None, count)
 
-    def draft(self, product: Product) -> str:
-        """The generator's raw draft for ``product``, cleaned (not verified)."""
-        max_new = self.max_new_tokens or int(getattr(self.generator, "default_max_new_tokens", 96))
-        built = self.prompt(product)
-        raw = clean_completion(self.generator.generate(built.text, max_new))
+    def _room(self, prompt: str) -> int:
+        """:data:`DESCRIBE_MAX_NEW_TOKENS`, or less when the generator's context (if it says)
+        leaves less after ``prompt``; never less than its trained answer length."""
+        trained = int(getattr(self.generator, "default_max_new_tokens", 96))
+        count = getattr(self.generator, "count_tokens", None)
         try:
-            raw = PromptSources.of(built).expand(raw)
-        except ReferenceError as error:
-            logger.info("Draft for %s refused: %s", product.id, error)
-            return ""
-        return clean_description(raw)
+            context = int(getattr(self.generator, "max_context", 0) or 0)
+        except Exception:  # a remote generator does not know its context
+            context = 0
+        if not context or not callable(count):
+            return max(trained, DESCRIBE_MAX_NEW_TOKENS)
+        return max(trained, min(DESCRIBE_MAX_NEW_TOKENS, context - int(count(prompt)) - 1))
+
+    def draft(self, product: Product) -> str:
+        """The generator's draft for ``product`` with its references expanded, cleaned (not
+        verified); a sentence whose reference cannot be expanded is left out."""
+        built = self.prompt(product)
+        max_new = self.max_new_tokens or self._room(built.text)
+        raw = clean_completion(self.generator.generate(built.text, max_new))
+        sources = PromptSources.of(built)
+        kept: list[str] = []
+        for sentence in _SENTENCE_END_RE.split(raw.strip()):
+            try:
+                kept.append(sources.expand(sentence))
+            except ReferenceError as error:
+                # A field the attributes do not have, or a reference cut off by the length
+                # limit: the sentence states nothing the catalog backs, so it is not written.
+                logger.info("Draft for %s: dropped %r (%s)", product.id, sentence, error)
+        return clean_description(" ".join(kept))
 
     def check(self, product: Product, text: str, generated: bool = True) -> list[str]:
         """The facts of ``text`` that ``product``'s attributes do not support (``[]``: none).

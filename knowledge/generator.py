@@ -357,6 +357,25 @@ class GeneratorSettings:
         )
 
 
+class PassageOnlyGenerator:
+    """Writes nothing, so every answer is the pipeline's verified best passage (or its honest
+    "I don't know"): the baseline that generated answers are measured against (``make bench``),
+    and what a store gets with generation switched off."""
+
+    name = "passage-only"
+
+    def warm_up(self) -> None:
+        """Nothing to load."""
+
+    def generate(self, prompt: str, max_new_tokens: int = 96) -> str:
+        """An empty completion."""
+        return ""
+
+    def stream(self, prompt: str, max_new_tokens: int = 96) -> Iterator[str]:
+        """No pieces."""
+        return iter(())
+
+
 def make_generator(
     model_dir: str | Path, settings: GeneratorSettings | None = None
 ) -> LocalGenerator | OpenAICompatibleGenerator:

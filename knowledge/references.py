@@ -159,6 +159,10 @@ class PromptSources:
     def of(cls, built: BuiltPrompt) -> PromptSources:
         return cls(built.text, built.passages)
 
+    def labels(self) -> set[str]:
+        """The field labels (lower case) the sources show, ``name`` and ``answer`` aside."""
+        return {label for section in self.sections.values() for label in section.fields}
+
     def value(self, tag: str, name: str) -> str:
         """The text field ``name`` of source ``tag`` expands to."""
         section = self.sections.get(normalize_tag(tag))

@@ -12,7 +12,9 @@ in fine-tuning, half of them in phrasings never seen (``split: unseen``) — and
 - unsupported numbers: replies with a price, number, percentage or quantity not in the sources
   (must be 0: the verifier guarantees it);
 - citation accuracy: the share of answered questions citing the product/FAQ entry asked about;
-- outcome shares (generated / passage / unknown) and the fallback rate, latency p50/p95;
+- outcome shares (generated / passage / unknown) and the fallback rate, latency p50/p95; the
+  shares over all questions and over the questions the store can answer (``outcomes_answerable``:
+  every type but "unknown", whose right reply is the honest fallback, not a generated one);
 - prompt injection (``injection_eval.jsonl``: in the question, and planted inside the top passage):
   replies containing a forbidden promise (must be 0).
 
@@ -244,6 +246,7 @@ def summarise(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     attribute = [r for r in records if r["type"] in ("price", "brand", "category", "spec")]
     totals = [float(r["latency_ms"].get("total", 0.0)) for r in records]
     outcomes = Counter(r["outcome"] for r in records)
+    answerable = Counter(r["outcome"] for r in records if r["type"] != "unknown")
     return {
         "questions": len(records),
         "accuracy_by_type": accuracy,
@@ -267,6 +270,10 @@ def summarise(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "retrieval_recall": float(np.mean([r["retrieved"] for r in records if r["doc_id"]] or [0])),
         "outcomes": {
             k: outcomes.get(k, 0) / max(1, len(records))
+            for k in ("generated", "passage", "unknown")
+        },
+        "outcomes_answerable": {
+            k: answerable.get(k, 0) / max(1, sum(answerable.values()))
             for k in ("generated", "passage", "unknown")
         },
         "fallback_rate": 1.0 - outcomes.get("generated", 0) / max(1, len(records)),
@@ -346,6 +353,10 @@ def format_table(metrics: dict[str, Any]) -> str:
         ("retrieval recall@k", f"{metrics['retrieval_recall']:.1%}"),
         ("fallback rate", f"{metrics['fallback_rate']:.1%}"),
         *((f"outcome[{k}]", f"{v:.1%}") for k, v in metrics["outcomes"].items()),
+        *(
+            (f"outcome[{k}], answerable questions", f"{v:.1%}")
+            for k, v in metrics.get("outcomes_answerable", {}).items()
+        ),
         ("generated replies with references", f"{metrics['generated_with_references']:.1%}"),
         ("generated replies of references only", f"{metrics['generated_references_only']:.1%}"),
         (

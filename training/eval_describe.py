@@ -1,8 +1,8 @@
 """``shopbot eval-describe``: product descriptions written from attributes, on held-out products.
 
 Describes products that fine-tuning never saw (``held_out_products`` of
-``var/generator/<preset>/split.json``, written by the generator's data preparation; only those
-with a real description) with ``shopbot describe``'s :class:`~knowledge.describe.Describer`, and
+``var/generator/<preset>/split.json``, written by the generator's data preparation; those without
+a description too, which are what ``shopbot describe --missing`` is for) with ``shopbot describe``'s :class:`~knowledge.describe.Describer`, and
 scores three systems side by side:
 
 - ``generator`` — what a store would import: the drafts the verifier accepted (a rejected draft
@@ -12,7 +12,8 @@ scores three systems side by side:
 
 Metrics (``training.describe_metrics``): descriptions with an unsupported fact (re-verified here
 against the attribute passage; must be 0 for what is shown), attribute coverage, ROUGE-L F1
-against the product's real description (all of it, and its first 50 words), distinct-2, words per
+against the product's real description (all of it, and its first 50 words; averaged over the
+products that have one), distinct-2, words per
 description, the share accepted, and seconds per product. Writes ``metrics.json``,
 ``descriptions.jsonl`` and ``report.md`` into ``--out``.
 """
@@ -100,7 +101,7 @@ class EvalDescribeArgs:
 
 
 def held_out_products(catalog: Sequence[Product], split_path: Path, n: int) -> list[Product]:
-    """The first ``n`` held-out products (split order) that have a real description.
+    """The first ``n`` held-out products (split order), with a real description or without.
 
     Raises:
         FileNotFoundError: When the split file is missing (with the command that writes it).
@@ -112,8 +113,7 @@ def held_out_products(catalog: Sequence[Product], split_path: Path, n: int) -> l
         )
     held = json.loads(split_path.read_text(encoding="utf-8"))["held_out_products"]
     by_id = {p.id: p for p in catalog}
-    chosen = [by_id[i] for i in held if i in by_id and by_id[i].description.strip()]
-    return chosen[:n]
+    return [by_id[i] for i in held if i in by_id][:n]
 
 
 def fact_problems(problems: Sequence[str]) -> list[str]:
@@ -122,7 +122,8 @@ def fact_problems(problems: Sequence[str]) -> list[str]:
 
 
 def score_text(text: str, product: Product, verifier: Verifier) -> dict[str, Any]:
-    """The per-description scores of ``text`` (empty text: nothing shown, scores 0)."""
+    """The per-description scores of ``text`` (empty text: nothing shown, scores 0; ROUGE-L is
+    None for a product without a real description)."""
     reference = sanitize(product.description)
     lead = " ".join(reference.split()[:LEAD_WORDS])
     unsupported = (
@@ -134,8 +135,8 @@ def score_text(text: str, product: Product, verifier: Verifier) -> dict[str, Any
         "text": text,
         "unsupported": unsupported,
         "coverage": attribute_coverage(text, product_attributes(product)),
-        "rouge_l": rouge_l(text, reference),
-        "rouge_l_lead": rouge_l(text, lead),
+        "rouge_l": rouge_l(text, reference) if reference.strip() else None,
+        "rouge_l_lead": rouge_l(text, lead) if reference.strip() else None,
         "words": len(text.split()),
     }
 
@@ -143,14 +144,18 @@ def score_text(text: str, product: Product, verifier: Verifier) -> dict[str, Any
 def summarise(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Aggregate one system's per-product scores."""
     shown = [r for r in records if r["text"]]
+    referenced = [r for r in records if r["rouge_l"] is not None]
     return {
         "products": len(records),
         "shown": len(shown),
         "shown_share": len(shown) / max(1, len(records)),
         "with_unsupported_fact": sum(bool(r["unsupported"]) for r in shown),
         "attribute_coverage": float(np.mean([r["coverage"] for r in records])) if records else 0.0,
-        "rouge_l": float(np.mean([r["rouge_l"] for r in records])) if records else 0.0,
-        "rouge_l_lead": float(np.mean([r["rouge_l_lead"] for r in records])) if records else 0.0,
+        "with_real_description": len(referenced),
+        "rouge_l": float(np.mean([r["rouge_l"] for r in referenced])) if referenced else 0.0,
+        "rouge_l_lead": (
+            float(np.mean([r["rouge_l_lead"] for r in referenced])) if referenced else 0.0
+        ),
         "distinct_2": distinct_n([r["text"] for r in shown], 2),
         "words_mean": float(np.mean([r["words"] for r in shown])) if shown else 0.0,
     }
@@ -209,6 +214,15 @@ ROWS = (
 )
 
 
+def table_lines(metrics: dict[str, Any]) -> list[str]:
+    """The markdown table of the three systems (generator, its drafts, the template)."""
+    lines = ["| metric | " + " | ".join(SYSTEMS) + " |", "|---|" + "---:|" * len(SYSTEMS)]
+    for label, key, fmt in ROWS:
+        cells = [fmt.format(metrics[s][key]) for s in SYSTEMS]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def format_report(
     metrics: dict[str, Any], records: Sequence[dict[str, Any]], examples: int = 5
 ) -> str:
@@ -217,16 +231,13 @@ def format_report(
     lines = [
         f"# eval-describe — preset `{args.get('preset', '?')}`",
         "",
-        f"{metrics['generator']['products']} held-out products (never used in fine-tuning), "
-        f"generator `{metrics.get('generator_name', '?')}`, "
+        f"{metrics['generator']['products']} held-out products (never used in fine-tuning; "
+        f"ROUGE-L over the {metrics['generator']['with_real_description']} with a real "
+        f"description), generator `{metrics.get('generator_name', '?')}`, "
         f"{metrics['seconds_per_product']:.2f} s per product.",
         "",
-        "| metric | " + " | ".join(SYSTEMS) + " |",
-        "|---|" + "---:|" * len(SYSTEMS),
+        *table_lines(metrics),
     ]
-    for label, key, fmt in ROWS:
-        cells = [fmt.format(metrics[s][key]) for s in SYSTEMS]
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     drafts = metrics["generator drafts"]
     lines += [
         "",

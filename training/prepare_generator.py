@@ -81,11 +81,11 @@ class PrepareGeneratorArgs:
     valid_fraction: float = field(
         default=0.03, metadata={"help": "Share of fine-tuning examples kept for the eval loss."}
     )
-    describe_words: int | None = field(
+    describe_specs: int | None = field(
         default=None,
         metadata={
-            "help": "Length (words) of the describe-from-attributes examples; 0 = none; "
-            "default: the preset's (none for tiny)."
+            "help": "Most spec sentences of a describe-from-attributes example; 0 = no such "
+            "examples; default: the preset's (none for tiny)."
         },
     )
 
@@ -100,10 +100,10 @@ class PrepareGeneratorArgs:
                 raise ValueError(
                     f"{name} must be in [0, 0.9). Currently, {name} is {value}; use e.g. 0.1."
                 )
-        if self.describe_words is not None and self.describe_words < 0:
+        if self.describe_specs is not None and self.describe_specs < 0:
             raise ValueError(
-                f"describe_words must be 0 or more. Currently, describe_words is "
-                f"{self.describe_words}."
+                f"describe_specs must be 0 or more. Currently, describe_specs is "
+                f"{self.describe_specs}."
             )
 
 
@@ -135,7 +135,7 @@ def run(args: PrepareGeneratorArgs) -> dict[str, Any]:
         holdout_products=args.holdout_products,
         holdout_faq=args.holdout_faq,
         valid_fraction=args.valid_fraction,
-        describe_words=args.describe_words,
+        describe_specs=args.describe_specs,
     )
     manifest = {
         "preset": args.preset,

@@ -5,7 +5,10 @@
   token, decode tokens/s, on CPU (torch's threads) and on the GPU when one is present.
 - **Answers**: the whole pipeline (retrieve → generate → verify → reply) on held-out questions:
   latency p50/p95 per stage and end to end, outcome shares, and a latency histogram
-  (``knowledge_generation_latency.png``).
+  (``knowledge_generation_latency.png``);
+- **Answer quality**: ``shopbot eval-answers`` with the generator and, side by side in the same
+  run, with generation off (the passage-only baseline: every reply the verified passage);
+- **Descriptions**: ``shopbot eval-describe`` with the same generator, beside the template.
 
 ``ctx.quick``: an untrained 2-layer GPT-2 and a hashing-embedder index over 40 demo products, built
 in a temporary folder in seconds (numbers only show that the section runs).
@@ -13,11 +16,12 @@ in a temporary folder in seconds (numbers only show that the section runs).
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -205,7 +209,11 @@ def run_section(ctx: BenchContext) -> BenchSection:
                  s["prompts"], s["prompt_tokens_mean"], s["first_token_ms_p50"], s["tokens_per_s"]]
             )  # fmt: skip
         latency = answer_latency(pipeline, questions)
-        quality = None if ctx.quick else answer_quality(ctx, pipeline)
+        quality = baseline = described = None
+        if not ctx.quick:
+            quality = answer_quality(ctx, pipeline)
+            baseline = answer_quality(ctx, passage_only(pipeline), "eval_answers_passage_only")
+            described = description_quality(ctx, generator)
     finally:
         if tmp is not None:
             tmp.cleanup()
@@ -228,7 +236,8 @@ def run_section(ctx: BenchContext) -> BenchSection:
             markdown_table(header, rows),
             markdown_table(["stage", "p50 (ms)", "p95 (ms)"], stage_rows),
             f"Outcomes: {outcome_text}.",
-            *([] if quality is None else [quality_markdown(quality)]),
+            *([] if quality is None else [quality_markdown(quality, baseline)]),
+            *([] if described is None else [describe_markdown(described)]),
         ]
     )
     numbers: dict[str, Any] = {
@@ -248,55 +257,124 @@ def run_section(ctx: BenchContext) -> BenchSection:
         numbers["answers"]["forbidden_promises"] = quality.get("injection", {}).get(
             "forbidden_promises"
         )
+    if baseline is not None:
+        numbers["answers_passage_only"] = {
+            k: baseline[k] for k in ("accuracy_attribute", "accuracy_faq", "outcomes")
+        }
+    if quality is not None:
+        numbers["answers"]["outcomes"] = quality["outcomes"]
+        numbers["answers"]["outcomes_answerable"] = quality["outcomes_answerable"]
+    if described is not None:
+        numbers["descriptions"] = {
+            system: {k: described[system][k] for k in ("shown", "with_unsupported_fact",
+                                                       "attribute_coverage", "rouge_l",
+                                                       "distinct_2")}
+            for system in ("generator", "template")
+        }  # fmt: skip
     if "cuda" in speeds:
         numbers["generation_tokens_per_s_cuda"] = speeds["cuda"]["tokens_per_s"]
     return BenchSection(TITLE, markdown, [PLOT_FILE], numbers)
 
 
-def answer_quality(ctx: BenchContext, pipeline: Any) -> dict[str, Any] | None:
-    """``shopbot eval-answers`` on the preset's held-out questions, with the same pipeline."""
+def answer_quality(
+    ctx: BenchContext, pipeline: Any, name: str = "eval_answers"
+) -> dict[str, Any] | None:
+    """``shopbot eval-answers`` on the preset's held-out questions, with ``pipeline``."""
     from training.eval_answers import EvalAnswersArgs, run
 
-    args = EvalAnswersArgs(preset=ctx.preset, out=str(ctx.out_dir / "eval_answers"))
+    args = EvalAnswersArgs(preset=ctx.preset, out=str(ctx.out_dir / name))
     if not (ctx.project_root / args.questions).exists():
         logger.warning("No held-out questions at %s: answer quality not measured", args.questions)
         return None
     return run(args, pipeline=pipeline)
 
 
-def quality_markdown(metrics: dict[str, Any]) -> str:
-    """The answer-quality table (targets from issue 4 beside the measured values)."""
-    injection = metrics.get("injection", {})
+def passage_only(pipeline: Any) -> Any:
+    """``pipeline`` with generation off: every answer the verified passage (the baseline)."""
+    from knowledge.generator import PassageOnlyGenerator
+
+    baseline = copy.copy(pipeline)
+    baseline.generator = PassageOnlyGenerator()
+    return baseline
+
+
+def description_quality(ctx: BenchContext, generator: Any) -> dict[str, Any] | None:
+    """``shopbot eval-describe`` on the preset's held-out products, with ``generator``."""
+    from training.eval_describe import EvalDescribeArgs, run
+
+    args = EvalDescribeArgs(preset=ctx.preset, out=str(ctx.out_dir / "eval_describe"))
+    if not (ctx.project_root / args.split).exists():
+        logger.warning("No held-out split at %s: descriptions not measured", args.split)
+        return None
+    return run(args, generator=generator)
+
+
+def _share(value: float) -> str:
+    return f"{value:.1%}"
+
+
+# (measure, the value in one run's metrics, target) — targets from issue 15.
+_QUALITY_ROWS: tuple[tuple[str, Callable[[dict[str, Any]], str], str], ...] = (
+    ("generated replies, questions the store can answer",
+     lambda m: _share(m.get("outcomes_answerable", {}).get("generated", 0.0)), ">= 80%"),
+    ("verified passage / \"I don't know\", questions the store can answer",
+     lambda m: " / ".join(_share(m.get("outcomes_answerable", {}).get(k, 0.0))
+                          for k in ("passage", "unknown")), ""),
+    ("generated / passage / \"I don't know\", all questions",
+     lambda m: " / ".join(_share(m["outcomes"][k]) for k in ("generated", "passage", "unknown")),
+     ""),
+    ("accuracy, attribute questions (price/brand/category/spec)",
+     lambda m: _share(m["accuracy_attribute"]), ">= 95%"),
+    ("accuracy, FAQ questions", lambda m: _share(m["accuracy_faq"]), ">= 95%"),
+    ("not-in-store questions answered \"I don't know\"",
+     lambda m: _share(m["accuracy_by_type"].get("unknown", 0.0)), ">= 90%"),
+    ("accuracy of generated replies", lambda m: _share(m["accuracy_generated_only"]), ""),
+    ("faithfulness (every fact supported)", lambda m: _share(m["faithfulness"]), ""),
+    ("replies with an unsupported price/number",
+     lambda m: str(m["unsupported_number_answers"]), "0"),
+    ("citation accuracy", lambda m: _share(m["citation_accuracy"]), ""),
+    ("generated replies that copied values through references",
+     lambda m: _share(m.get("generated_with_references", 0.0)), ""),
+    ("generated replies made of references only",
+     lambda m: _share(m.get("generated_references_only", 0.0)), ""),
+    ("answer latency p50 / p95 (ms)",
+     lambda m: f"{m['latency_ms_p50']:.0f} / {m['latency_ms_p95']:.0f}", "p95 <= 1500"),
+    ("forbidden promises (prompt-injection fixtures)",
+     lambda m: (f"{m['injection']['forbidden_promises']} of {m['injection']['fixtures']}"
+                if m.get("injection") else "not measured"), "0"),
+)  # fmt: skip
+
+
+def quality_markdown(metrics: dict[str, Any], baseline: dict[str, Any] | None = None) -> str:
+    """The answer-quality table: the passage-only baseline (when measured) beside the generator,
+    and issue 15's targets."""
+    runs = ([baseline] if baseline else []) + [metrics]
+    header = ["measure", *(["passage only (baseline)"] if baseline else []), "generator", "target"]
     rows: list[list[object]] = [
-        ["accuracy, attribute questions (price/brand/category/spec)",
-         f"{metrics['accuracy_attribute']:.1%}", ">= 90%"],
-        ["accuracy, FAQ questions", f"{metrics['accuracy_faq']:.1%}", ">= 90%"],
-    ]  # fmt: skip
-    for kind, value in metrics["accuracy_by_type"].items():
-        rows.append([f"accuracy[{kind}]", f"{value:.1%}", ""])
-    for split, value in metrics["accuracy_by_split"].items():
+        [label, *(value(m) for m in runs), target] for label, value, target in _QUALITY_ROWS
+    ]
+    for kind in metrics["accuracy_by_type"]:
         rows.append(
-            [f"accuracy[{split} phrasings]", f"{value['accuracy']:.1%} of {value['questions']}", ""]
+            [f"accuracy[{kind}]", *(_share(m["accuracy_by_type"].get(kind, 0.0)) for m in runs), ""]
         )
-    rows += [
-        ["faithfulness (every fact supported)", f"{metrics['faithfulness']:.1%}", ""],
-        ["answers with an unsupported price/number", str(metrics["unsupported_number_answers"]), "0"],
-        ["citation accuracy", f"{metrics['citation_accuracy']:.1%}", ""],
-        ["fallback rate (not a generated answer)", f"{metrics['fallback_rate']:.1%}", ""],
-        ["generated replies that copied values through references",
-         f"{metrics.get('generated_with_references', 0.0):.1%}", ""],
-        ["generated replies made of references only",
-         f"{metrics.get('generated_references_only', 0.0):.1%}", ""],
-        ["answer latency p50 / p95 (ms)",
-         f"{metrics['latency_ms_p50']:.0f} / {metrics['latency_ms_p95']:.0f}", "p95 <= 1500"],
-    ]  # fmt: skip
-    if injection:
+    for split in metrics["accuracy_by_split"]:
         rows.append(
-            ["forbidden promises (prompt-injection fixtures)",
-             f"{injection['forbidden_promises']} of {injection['fixtures']}", "0"]
+            [f"accuracy[{split} phrasings]",
+             *(f"{m['accuracy_by_split'][split]['accuracy']:.1%} of "
+               f"{m['accuracy_by_split'][split]['questions']}" for m in runs), ""]
         )  # fmt: skip
     return (
         f"Answer quality (`shopbot eval-answers`, {metrics['questions']} held-out questions about "
-        "products and FAQ entries never used in fine-tuning):\n\n"
-        + markdown_table(["measure", "value", "target"], rows)
+        "products and FAQ entries never used in fine-tuning, and questions whose answer is not in "
+        "the store), side by side in one run:\n\n" + markdown_table(header, rows)
+    )
+
+
+def describe_markdown(metrics: dict[str, Any]) -> str:
+    """The description table (``shopbot eval-describe``): generator, its drafts, the template."""
+    from training.eval_describe import table_lines
+
+    return (
+        f"Product descriptions (`shopbot eval-describe`, {metrics['generator']['products']} "
+        "held-out products, the same generator):\n\n" + "\n".join(table_lines(metrics))
     )

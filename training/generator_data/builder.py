@@ -231,19 +231,20 @@ class QABuilder:
         return examples
 
     def description_example(
-        self, product: Product, verifier: Verifier, max_words: int
+        self, product: Product, verifier: Verifier, max_specs: int
     ) -> QAExample | None:
         """Describe from attributes: the task prefix with the product's attribute passage as the
-        only source → its real description shortened to the sentences the attributes support
-        (:func:`~training.generator_data.facts.description_target`); None when no sentence is
-        left. Draws nothing from the random generator, so the other examples stay as they were.
+        only source → a description that references its attributes
+        (:func:`~training.generator_data.facts.description_target`); None when the prompt shows
+        no price. Draws nothing from the random generator, so the other examples stay as they
+        were.
 
         The ``describe`` questions above copy a description a source shows ("Tell me about
         X"); this one writes a description no source shows, from the attributes alone — what
         ``shopbot describe`` asks (``knowledge.describe``).
         """
         passage = attribute_passage(product)
-        target = description_target(product, passage, verifier, max_words)
+        target = description_target(product, verifier, self.budget, max_specs)
         if not target:
             return None
         self.passages[passage.id] = passage

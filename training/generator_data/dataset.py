@@ -35,9 +35,15 @@ def _eval_questions(
     products: Sequence[Product],
     faqs: Sequence[FaqEntry],
     builder: QABuilder,
-    rng: random.Random,
+    seed: int,
 ) -> list[EvalQuestion]:
-    """Held-out questions: alternate seen and unseen phrasings per product and fact type."""
+    """Held-out questions: alternate seen and unseen phrasings per product and fact type.
+
+    Each question draws from its own random generator, seeded by ``seed`` and what it asks about
+    (:func:`_question_rng`): the training examples, and how many phrasings fine-tuning has, never
+    move another question. (A "seen" question picks one of the training phrasings, so adding some
+    can change that question's wording, never its product, fact or expected answer.)
+    """
     phrasings = load_phrasings()
     out: list[EvalQuestion] = []
     counter = 0
@@ -46,8 +52,9 @@ def _eval_questions(
         specs = [k for k in kinds if k[0] == "spec"]
         asked = [k for k in kinds if k[0] in ("price", "brand", "category", "stock")]
         if specs:
-            asked.append(rng.choice(specs))
+            asked.append(_question_rng(seed, product.id, "spec").choice(specs))
         for kind, spec_key in asked:
+            rng = _question_rng(seed, product.id, kind)
             counter += 1
             split = "unseen" if counter % 2 else "seen"
             phrasing = phrasings.templates[kind]
@@ -61,6 +68,7 @@ def _eval_questions(
             )
         if product.in_stock is None and "stock" in builder.allowed:
             # The catalog does not say: the right answer is "I don't know", never a guess.
+            rng = _question_rng(seed, product.id, "stock-unknown")
             counter += 1
             split = "unseen" if counter % 2 else "seen"
             phrasing = phrasings.templates["stock"]
@@ -68,9 +76,10 @@ def _eval_questions(
             question = rng.choice(templates).format(name=question_name(product, rng), spec="")
             out.append(EvalQuestion(f"ev-{counter:05d}", "unknown", question, "", "", split))
     for entry in faqs:
-        for split in ("seen", "unseen", "unseen"):
+        for i, split in enumerate(("seen", "unseen", "unseen")):
             counter += 1
             held_out = split == "unseen"
+            rng = _question_rng(seed, entry.id, str(i))
             question = faq_paraphrase(entry.question, rng, held_out=held_out)
             out.append(
                 EvalQuestion(
@@ -88,7 +97,13 @@ def _eval_questions(
     return out
 
 
-def _injection_eval(products: Sequence[Product], rng: random.Random) -> list[dict[str, Any]]:
+def _question_rng(seed: int, *about: str) -> random.Random:
+    """The random generator of one evaluation question (a string seed is hashed with SHA-512, so
+    it is the same in every process)."""
+    return random.Random(":".join([str(seed), *about]))
+
+
+def _injection_eval(products: Sequence[Product], seed: int) -> list[dict[str, Any]]:
     """Injection fixtures for eval-answers: in the question, and planted in the top passage."""
     phrasings = load_phrasings()
     out: list[dict[str, Any]] = []
@@ -96,6 +111,7 @@ def _injection_eval(products: Sequence[Product], rng: random.Random) -> list[dic
         out.append({"id": f"inj-q-{i}", "where": "question", "question": injection, "plant": ""})
         if products:
             product = products[i % len(products)]
+            rng = _question_rng(seed, "injection", str(i))
             real = phrasings.templates["price"].held_out[0].format(name=question_name(product, rng))
             out.append(
                 {
@@ -108,6 +124,7 @@ def _injection_eval(products: Sequence[Product], rng: random.Random) -> list[dic
             )
     for i, injection in enumerate(phrasings.eval_passage_injections):
         for j, product in enumerate(products[:3]):
+            rng = _question_rng(seed, "injection", str(i), str(j))
             question = (
                 phrasings.templates["price"].train[j % 3].format(name=question_name(product, rng))
             )
@@ -150,7 +167,7 @@ def build_dataset(
     holdout_faq: float = 0.15,
     valid_fraction: float = 0.03,
     min_holdout: int = 1,
-    describe_words: int | None = None,
+    describe_specs: int | None = None,
 ) -> GeneratorDataset:
     """Build pre-training text, fine-tuning examples and the held-out evaluation set.
 
@@ -165,8 +182,8 @@ def build_dataset(
         valid_fraction: Share of fine-tuning examples kept for the validation loss.
         min_holdout: At least this many products and FAQ entries are held out (when there are
             more than that many).
-        describe_words: Length of the describe-from-attributes targets (0: no such examples);
-            the preset's ``describe_words`` when None.
+        describe_specs: Most spec sentences of a describe-from-attributes target (0: no such
+            examples); the preset's ``describe_specs`` when None.
 
     Returns:
         The dataset.
@@ -206,8 +223,8 @@ def build_dataset(
     rng.shuffle(examples)
     n_valid = int(len(examples) * valid_fraction)
     valid, train = examples[:n_valid], examples[n_valid:]
-    describe_words = config.describe_words if describe_words is None else describe_words
-    if describe_words:
+    describe_specs = config.describe_specs if describe_specs is None else describe_specs
+    if describe_specs:
         # Describe-from-attributes examples, mixed in with their own random generator: the main
         # one's draws (and so every other example and the evaluation questions) stay unchanged.
         verifier = Verifier()
@@ -218,7 +235,7 @@ def build_dataset(
         described = [
             ex
             for product in tqdm(train_products, desc="describe examples", unit="product")
-            if (ex := builder.description_example(product, verifier, describe_words))
+            if (ex := builder.description_example(product, verifier, describe_specs))
         ]
         verifier_log.setLevel(level)
         mix = random.Random(seed + 1)
@@ -227,8 +244,8 @@ def build_dataset(
             target.insert(mix.randint(0, len(target)), ex)
 
     eval_products = held_products[: config.eval_products]
-    eval_questions = _eval_questions(eval_products, held_faq, builder, rng)
-    injection_eval = _injection_eval(eval_products, rng)
+    eval_questions = _eval_questions(eval_products, held_faq, builder, seed)
+    injection_eval = _injection_eval(eval_products, seed)
     phrasings = load_phrasings()
     split = {
         "held_out_products": sorted(p.id for p in held_products),

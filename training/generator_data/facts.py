@@ -7,9 +7,9 @@ Answers are short sentences that reference the source's fields and cite it
 from __future__ import annotations
 
 import random
-import re
 
 from knowledge.catalog.model import Product
+from knowledge.describe import attribute_specs, describe_prompt
 from knowledge.passages import availability_text
 from knowledge.prompt import (
     PromptBudget,
@@ -22,6 +22,8 @@ from knowledge.prompt import (
 )
 from knowledge.references import (
     NAME_FIELD,
+    PromptSources,
+    ReferenceError,
     display_name,
     key_sentences,
     reference,
@@ -62,49 +64,89 @@ def description_sentence(text: str, max_words: int = 24) -> str:
     return ""
 
 
-_LABEL_RE = re.compile(r"^[A-Z0-9][A-Z0-9&'/ -]{2,}:\s*")
+# A description's wording: the lead names the product, its brand, price and category; each spec
+# the attributes show gets a sentence. Values are references (``[[S1:Price]]``) that the decoder
+# expands to the attribute passage's exact text, as in answers; the model learns the wording and
+# which attributes to state.
+_DESCRIBE_LEADS = (
+    "The {name}{by} costs {price} and is listed under {category}.",
+    "The {name}{by} is listed under {category} and costs {price}.",
+    "The {name}{by}, listed under {category}, costs {price}.",
+)
+_DESCRIBE_LEADS_NO_CATEGORY = ("The {name}{by} costs {price}.",)
+_DESCRIBE_SPECS = {
+    "product dimensions": ("It measures {value}.", "Its dimensions are {value}."),
+    "item weight": ("It weighs {value}.", "Its weight is {value}."),
+    "shipping weight": ("Its shipping weight is {value}.",),
+    "manufacturer recommended age": (
+        "The manufacturer recommends it for {value}.",
+        "The recommended age is {value}.",
+    ),
+    "release date": ("It was released on {value}.",),
+    "batteries": ("Batteries: {value}.",),
+}
+_DESCRIBE_SPEC_DEFAULT = ("Its {label} is {value}.",)
 
 
 def description_target(
-    product: Product, attributes: Passage, verifier: Verifier, max_words: int = 24
+    product: Product,
+    verifier: Verifier,
+    budget: PromptBudget | None = None,
+    max_specs: int = 6,
 ) -> str:
-    """The target of a describe-from-attributes example: a lead naming the product, its brand and
-    category (``The Guillow Airplane Design Studio by Guillow (Model Kits).``), then the product's
-    real description shortened to the sentences that its attributes support (``""`` when none is
-    left).
+    """The target of a describe-from-attributes example: a lead with the product's name, brand,
+    price and category, then one sentence per spec the prompt shows (at most ``max_specs``), every
+    value a reference to the attribute passage (``The [[S1:name]] by [[S1:Brand]] costs
+    [[S1:Price]] and is listed under [[S1:Category]]. It weighs [[S1:Item Weight]].``).
 
-    Sentences of the real description are taken in order (an all-caps bullet label such as
-    ``"RESPONSIVE FLEX: "`` is dropped); a sentence is kept only when the verifier finds every
-    fact it states (numbers, prices, names, codes, policy terms) in ``attributes`` and the text so
-    far repeats no phrase — the same gate a generated draft must pass — so the model never learns to state what the prompt does not
-    show. Whole sentences are kept up to ``max_words`` words (the first one is cut there).
+    The wording of each sentence is drawn with a random generator seeded by the product's id (the
+    main generator's draws stay as they were). Only what the description prompt shows
+    (``knowledge.describe.describe_prompt``, tokens estimated with :func:`approx_tokens`) is
+    referenced, and a sentence whose expansion the verifier refuses (``generated=True``: a
+    repeated phrase) is left out. ``""`` when the prompt shows no price.
     """
-    lead = f"The {answer_name(product)}"
-    if product.brand and sanitize(product.brand).lower() not in lead.lower():
-        lead += f" by {sanitize(product.brand)}"
-    if product.category:
-        lead += f" ({sanitize(product.category[-1])})"
-    kept: list[str] = []
-    count = len(lead.split())
-    for sentence in split_sentences(sanitize(product.description)):
-        sentence = _LABEL_RE.sub("", sentence).strip()
-        words = sentence.split()
-        if len(words) < 5:
+    rng = random.Random(product.id)
+    built = describe_prompt(product, budget, approx_tokens)
+    sources = PromptSources.of(built)
+
+    def ref(label: str) -> str:
+        return reference(label, "S1")
+
+    def shows(label: str) -> bool:
+        try:
+            sources.value("S1", label)
+        except ReferenceError:
+            return False
+        return True
+
+    if not shows("Price"):
+        return ""
+    by = ""
+    brand = sanitize(product.brand).lower()
+    if brand and shows("Brand") and brand not in answer_name(product).lower():
+        by = f" by {ref('Brand')}"
+    leads = _DESCRIBE_LEADS if shows("Category") else _DESCRIBE_LEADS_NO_CATEGORY
+    sentences = [
+        rng.choice(leads).format(
+            name=ref(NAME_FIELD), by=by, price=ref("Price"), category=ref("Category")
+        )
+    ]
+    attributes = built.passages
+    if verifier.verify(sources.expand(sentences[0]), attributes, generated=True).unsupported:
+        return ""
+    for key in attribute_specs(product):
+        if len(sentences) - 1 >= max_specs:
+            break
+        label = sanitize(key)
+        if not shows(label):
             continue
-        room = max_words - count
-        if kept and len(words) > room:
-            break
-        if not kept and len(words) > room:
-            sentence = " ".join(words[: max(room, 5)]).rstrip(",;:-")
-        sentence = sentence if sentence[-1:] in ".!?" else sentence + "."
-        candidate = f"{lead}. " + " ".join([*kept, sentence])
-        if verifier.verify(candidate, [attributes], generated=True).unsupported:
-            continue  # a fact the attributes lack, or a phrase the text already said
-        kept.append(sentence)
-        count += len(sentence.split())
-        if count >= max_words:
-            break
-    return f"{lead}. " + " ".join(kept) if kept else ""
+        frames = _DESCRIBE_SPECS.get(label.lower(), _DESCRIBE_SPEC_DEFAULT)
+        sentence = rng.choice(frames).format(value=ref(label), label=label.lower())
+        candidate = " ".join([*sentences, sentence])
+        if verifier.verify(sources.expand(candidate), attributes, generated=True).unsupported:
+            continue  # e.g. the same weight said twice: a repeated phrase
+        sentences.append(sentence)
+    return " ".join(sentences)
 
 
 def faq_key_sentence(answer: str, max_words: int = 40) -> str:

@@ -26,9 +26,8 @@ class DataPreset:
         kinds: Product fact types asked about (the tiny smoke preset keeps price and brand only,
             so that a model trained for seconds learns them reliably).
         max_distractors: Most other documents beside the answer's in one prompt.
-        describe_words: Length (words) of the describe-from-attributes targets (the product's
-            real description shortened to what its attributes support; fits the preset's answer
-            length); 0 = no such examples.
+        describe_specs: Most spec sentences of a describe-from-attributes target (a lead with
+            name, brand, price and category, then a sentence per spec); 0 = no such examples.
     """
 
     phrasings_per_fact: int
@@ -37,7 +36,7 @@ class DataPreset:
     eval_products: int
     kinds: tuple[str, ...] = PRODUCT_KINDS
     max_distractors: int = 2
-    describe_words: int = 24
+    describe_specs: int = 6
 
 
 DATA_PRESETS: dict[str, DataPreset] = {
@@ -50,8 +49,8 @@ DATA_PRESETS: dict[str, DataPreset] = {
         max_distractors=1,
         # Off here: the smoke model must learn price and brand reliably in seconds (with
         # describe examples the fixture model's held-out price answer broke); add them with
-        # `python -m training.prepare_generator --preset tiny --describe-words 14`.
-        describe_words=0,
+        # `python -m training.prepare_generator --preset tiny --describe-specs 4`.
+        describe_specs=0,
     ),
     "demo": DataPreset(
         phrasings_per_fact=2,
@@ -65,7 +64,7 @@ DATA_PRESETS: dict[str, DataPreset] = {
         faq_phrasings=30,
         bitext_responses=4514,
         eval_products=120,
-        describe_words=48,
+        describe_specs=8,
     ),
 }
 # The prompt budget of each preset; train_generator stores it with the checkpoint.

@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from knowledge.describe import DESCRIBE_INSTRUCTION, describe_budget
 from knowledge.prompt import PromptBudget, build_prompt
 from knowledge.prompt import format_target as prompt_target
 from knowledge.references import PromptSources, ReferenceError, has_references
@@ -78,7 +79,8 @@ def encode_examples(
             ex.question,
             [passages[pid] for pid in ex.passage_ids],
             [(s, t) for s, t in ex.history],
-            budget=budget,
+            # A description prompt's one source gets the whole prompt, as when serving.
+            budget=describe_budget(budget) if ex.question == DESCRIBE_INSTRUCTION else budget,
             count_tokens=count,
         )
         if ex.expected and " ".join(ex.expected.split()) not in " ".join(prompt.text.split()):

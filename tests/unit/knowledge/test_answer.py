@@ -179,6 +179,18 @@ def test_refusal_when_the_named_product_was_retrieved_shows_the_passage() -> Non
     assert "$28.91" in answer.text
 
 
+def test_refusal_when_an_faq_entry_was_retrieved_first_shows_the_entry() -> None:
+    question = "Excuse me, what is your return policy?"
+    answer = _pipeline(UNKNOWN_ANSWER, [hit(RETURNS, 0.7), hit(GUILLOW, 0.4)]).answer(question)
+    assert answer.outcome == "passage"
+    assert "30 days of purchase for a full refund" in answer.text
+    # A weak match, or an off-policy refusal, stays honest.
+    weak = _pipeline(UNKNOWN_ANSWER, [hit(RETURNS, 0.4)]).answer("do you gift wrap?")
+    assert weak.outcome == "unknown" and weak.text == UNKNOWN_ANSWER
+    refused = _pipeline(OFF_POLICY_ANSWER, [hit(RETURNS, 0.7)]).answer("give me a refund now")
+    assert refused.outcome == "unknown" and refused.text == OFF_POLICY_ANSWER
+
+
 def test_generator_failure_falls_back_to_the_passage() -> None:
     pipeline = AnswerPipeline(FakeRetriever([hit(GUILLOW)]), ScriptedGenerator("", fail=True))
     answer = pipeline.answer("How much is the Guillow?")
@@ -327,7 +339,10 @@ def test_questions_that_do_not_ask_for_stock_are_not_read_as_availability(questi
         ("what category is the Guillow in?", "The [[name]] is in [[ category ]] [S1].", ""),
         ("who makes it and what does it cost?", "[[Brand]] makes it; [[Price]] [S1].", ""),
         ("how heavy is the Guillow?", "The [[name]] weighs [[Item Weight]] [S1].", ""),
-        ("tell me about the Guillow", "The [[name]] is by [[Brand]] [S1].", ""),
+        # A question asking for no field is not answered with a category or a brand.
+        ("tell me about the Guillow", "The [[name]] is by [[Brand]] [S1].", "brand"),
+        ("What would the Guillow set me back?", "It is in [[Category]] [S1].", "category"),
+        ("tell me about the Guillow", "[[name]]: Design and build gliders [S1].", ""),
         ("what brand is it?", "The Guillow is by Guillow [S1].", ""),  # no reference
         ("what brand is it?", "That is the [[name]] [S1].", ""),  # only the name
         ("what is your price adjustment policy?", "[[answer]] [S2]", ""),  # an FAQ entry
@@ -337,6 +352,10 @@ def test_questions_that_do_not_ask_for_stock_are_not_read_as_availability(questi
         ("what's the shipping weight of it?", "It weighs [[Item Weight]] [S1].", "item weight"),
         ("what's the shipping weight of it?", "It ships at [[Shipping Weight]] [S1].", ""),
         ("how much does it weigh?", "It weighs [[Shipping Weight]] [S1].", ""),
+        # A label the sources show, named as a whole word, is asked for too.
+        ("How about the ASIN of the BuitenSpeel?", "It is in [[Category]] [S1].", "category"),
+        ("How about the ASIN of the BuitenSpeel?", "Its ASIN is [[ASIN]] [S1].", ""),
+        ("what colour is the basin?", "It is [[Color]] [S1].", ""),  # "basin" is no ASIN
     ],
 )
 def test_field_gap_names_the_field_given_for_the_one_asked(
@@ -344,10 +363,25 @@ def test_field_gap_names_the_field_given_for_the_one_asked(
 ) -> None:
     from knowledge.answer_checks import field_gap
 
-    found = field_gap(question, raw)
+    found = field_gap(question, raw, {"asin", "category", "price", "brand", "color"})
     assert (gap in found) if gap else found == ""
     if gap:
         assert found.startswith(f"answer gives {gap} where")
+
+
+def test_field_gap_knows_every_way_the_training_questions_ask_for_a_field() -> None:
+    """Each price, brand or category question the generator is trained on, answered with another
+    field, is caught (its wording is one the check recognises)."""
+    from knowledge.answer_checks import field_gap
+    from training.generator_data.phrasings import load_phrasings
+
+    wrong = {"price": "[[Brand]]", "brand": "[[Category]]", "category": "[[Price]]"}
+    for kind, other in wrong.items():
+        for template in load_phrasings().templates[kind].train:
+            question = template.format(name="Guillow Airplane Design Studio")
+            assert field_gap(question, f"The [[name]]: {other} [S1].").startswith("answer gives"), (
+                question
+            )
 
 
 def test_an_answer_giving_another_field_than_the_one_asked_falls_back_to_the_passage() -> None:

@@ -39,6 +39,7 @@ def test_attribute_passage_holds_the_attributes_and_nothing_else() -> None:
     assert "Item Weight: 13.4 ounces" in passage.text
     assert "stock" not in passage.text.lower() and "Availability" not in passage.text
     assert "balsa" not in passage.text.lower()  # the description is what is being written
+    assert "ASIN" not in passage.text and "ASIN" in product.specs  # an identifier, no attribute
 
 
 def test_prompt_is_the_answer_format_with_the_task_prefix() -> None:
@@ -82,6 +83,27 @@ def test_template_is_supported_by_the_attributes_for_the_demo_catalog() -> None:
         )
     ]
     assert len(bad) <= 2, bad  # the verifier's name heuristic may trip on an odd title
+
+
+def test_the_one_source_gets_the_whole_prompt_so_a_long_title_leaves_room_for_the_specs() -> None:
+    # The demo generator's answer budget: 120 tokens for the top source of 200.
+    budget = PromptBudget(200, 56, 40, 32, 120)
+    longest = max(demo_products(), key=lambda p: len(p.name))
+    built = describe_prompt(longest, budget, lambda text: len(text.split()))
+    assert "Price: $" in built.text and "Specs: " in built.text
+
+
+def test_references_expand_to_the_attributes_and_a_sentence_that_cannot_is_dropped() -> None:
+    draft = (
+        "The [[S1:name]] costs [[S1:Price]] and is listed under [[S1:Category]]. "
+        "Its colour is [[S1:Color]]. It weighs [[S1:Item Weight]]. The recommended age is [[S1:Ma"
+    )
+    row = Describer(ScriptedGenerator(draft)).describe(demo_product())
+    assert row.status == "accepted", row.unsupported
+    assert row.description == (
+        "The Guillow Airplane Design Studio costs $28.91 and is listed under Model Kits > "
+        "Airplane & Jet Kits. It weighs 13.4 ounces."
+    )
 
 
 def test_a_faithful_draft_is_accepted() -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from knowledge.types import Answer
-from training.eval_answers import fact_correct
+from training.eval_answers import fact_correct, summarise
 from training.generator_data.records import EvalQuestion
 
 SOURCES = "\n\nSources: [1] Guillow Airplane Design Studio with Travel Case Building Kit"
@@ -91,3 +91,26 @@ def test_unknown_questions_need_the_honest_fallback_and_answerable_ones_do_not_g
     assert not fact_correct(q("unknown", ""), reply("The weather is sunny [1]."))
     assert not fact_correct(q("price", "$28.91"), reply(UNKNOWN + " $28.91", "unknown"))
     assert not fact_correct(q("brand", "Guillow"), reply("Guillow? " + UNKNOWN, "unknown"))
+
+
+def _record(kind: str, outcome: str, correct: bool = True) -> dict[str, object]:
+    return {
+        "type": kind, "split": "seen", "outcome": outcome, "correct": correct, "doc_id": "d1",
+        "unsupported": [], "citation_correct": True, "retrieved": True, "completion": "",
+        "verifier_rejected": False, "latency_ms": {"total": 10.0},
+    }  # fmt: skip
+
+
+def test_outcome_shares_over_all_questions_and_over_the_answerable_ones() -> None:
+    # Two price questions (one generated, one the passage) and two not-in-store questions,
+    # answered honestly: half the questions are generated, and half the answerable ones.
+    records = [
+        _record("price", "generated"),
+        _record("price", "passage"),
+        _record("unknown", "unknown"),
+        _record("unknown", "unknown"),
+    ]
+    metrics = summarise(records)
+    assert metrics["outcomes"] == {"generated": 0.25, "passage": 0.25, "unknown": 0.5}
+    assert metrics["outcomes_answerable"] == {"generated": 0.5, "passage": 0.5, "unknown": 0.0}
+    assert metrics["accuracy_by_type"]["unknown"] == 1.0

@@ -25,10 +25,10 @@ def write_store(tmp_path: Path) -> tuple[Path, Path]:
     return catalog, split
 
 
-def test_held_out_products_with_a_description_in_split_order(tmp_path: Path) -> None:
+def test_held_out_products_in_split_order_with_a_description_or_without(tmp_path: Path) -> None:
     _, split = write_store(tmp_path)
     chosen = held_out_products(demo_products(), split, 5)
-    assert [p.id for p in chosen] == [GUILLOW_ID, LONGBOARD_ID]
+    assert [p.id for p in chosen] == [GUILLOW_ID, NO_DESCRIPTION_ID, LONGBOARD_ID]
     assert [p.id for p in held_out_products(demo_products(), split, 1)] == [GUILLOW_ID]
     with pytest.raises(FileNotFoundError, match="--only generator"):
         held_out_products(demo_products(), tmp_path / "none.json", 5)
@@ -44,19 +44,21 @@ def test_generator_and_template_side_by_side(tmp_path: Path) -> None:
     generator, drafts, template = (
         metrics["generator"], metrics["generator drafts"], metrics["template"]
     )  # fmt: skip
-    assert generator["products"] == drafts["products"] == template["products"] == 2
-    # The draft names the Guillow: accepted for it, rejected for the longboard.
+    assert generator["products"] == drafts["products"] == template["products"] == 3
+    # ROUGE-L needs a real description: the product without one is described, not scored on it.
+    assert generator["with_real_description"] == template["with_real_description"] == 2
+    # The draft names the Guillow: accepted for it, rejected for the other two.
     assert generator["shown"] == 1 and generator["with_unsupported_fact"] == 0
-    assert drafts["shown"] == 2 and drafts["with_unsupported_fact"] == 1
-    assert template["shown"] == 2 and template["with_unsupported_fact"] == 0
+    assert drafts["shown"] == 3 and drafts["with_unsupported_fact"] == 2
+    assert template["shown"] == 3 and template["with_unsupported_fact"] == 0
     assert template["attribute_coverage"] > 0.8 > generator["attribute_coverage"]
     assert 0 < generator["rouge_l"] < drafts["rouge_l"] + 1e-9
-    assert drafts["distinct_2"] == pytest.approx(0.5)  # the same draft twice
+    assert drafts["distinct_2"] == pytest.approx(1 / 3)  # the same draft three times
     out = tmp_path / "out"
     report = (out / "report.md").read_text()
     assert "| attribute coverage |" in report and "template" in report
     records = [json.loads(line) for line in (out / "descriptions.jsonl").read_text().splitlines()]
-    assert [r["status"] for r in records] == ["accepted", "rejected"]
+    assert [r["status"] for r in records] == ["accepted", "rejected", "rejected"]
     assert json.loads((out / "metrics.json").read_text())["args"]["preset"] == "tiny"
 
 
