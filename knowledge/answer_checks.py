@@ -333,7 +333,9 @@ def is_refusal(text: str) -> bool:
 
 
 _AVAILABILITY_RE = re.compile(
-    r"\b(?:in[- ]stock|out of stock|sold out|stock|availability"
+    # "stock" as a word: a "stocking stuffer" is no availability question.
+    r"\b(?:in[- ]stock|out of stock|sold out|stock(?:ed)?\b|availability"
+    r"|backorder(?:ed|s)?\b|on hand\b|on the shelf\b|on (?:your|the) shelves\b"
     r"|(?:is|are|have|has)\b[^?.!]{0,80}\bavailable\b(?!\s+(?:in|for|with)\b)"
     # "are there any X left?", "any units left?", "do you still have the X?"
     r"|(?:any|units?|some)\b[^?.!]{0,80}\bleft\b(?!\s+(?:hand|side|handed)\b)"

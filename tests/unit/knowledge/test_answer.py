@@ -293,6 +293,9 @@ def _without_stock(passage: Passage) -> Passage:
         "do you still have the guillow airplane design studio",
         "Can I buy the Guillow Airplane Design Studio today?",
         "Do you have the Guillow Airplane Design Studio available?",
+        "will the Guillow Airplane Design Studio ship tonight or is it backordered?",
+        "can you confirm you've got the Guillow Airplane Design Studio on hand?",
+        "is the Guillow Airplane Design Studio still on the shelf?",
     ],
 )
 def test_availability_the_catalog_does_not_list_is_an_honest_unknown(question: str) -> None:
@@ -320,6 +323,7 @@ def test_availability_the_catalog_lists_is_shown_and_other_questions_are_unaffec
         "Can I buy the Guillow Airplane Design Studio with a gift card?",
         "How much is the Guillow Airplane Design Studio?",
         "Do you still have my address on file?",
+        "thinking of the Guillow Airplane Design Studio as a stocking stuffer, what does it cost?",
     ],
 )
 def test_questions_that_do_not_ask_for_stock_are_not_read_as_availability(question: str) -> None:
