@@ -183,7 +183,8 @@ class DescriptionResult:
             not; ``description`` is empty) or ``template`` (it did not, and the template baseline
             was written instead, as ``--fallback template`` asks).
         description: The text to import (empty when rejected).
-        source: ``generator``, ``template`` or ``""`` (nothing to import).
+        source: ``generator``, ``template`` or ``""`` (nothing to import); ``edited`` in the
+            agent console's export, for a text an admin changed (it passed the same check).
         draft: The generator's draft as written (cleaned), accepted or not.
         unsupported: The draft's facts the attributes do not support.
         generator: The generator's name.

@@ -21,6 +21,7 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TextIO
 
 from core.settings import Settings
 from knowledge.catalog.jsonl import read_catalog_jsonl
@@ -146,23 +147,34 @@ def knowledge_dir(args: argparse.Namespace, settings: Settings) -> Path:
     return settings.path(settings.knowledge_dir)
 
 
+def dump_rows(rows: Sequence[DescriptionResult], fh: TextIO, fmt: str) -> None:
+    """Write rows to an open text file as ``jsonl`` (one JSON object a line) or ``csv`` (with a
+    header; ``unsupported`` becomes a ``; ``-joined cell): the one row format of every export
+    (this command's ``--out``, the agent console's download)."""
+    if fmt not in ("jsonl", "csv"):
+        raise ValueError(f"fmt must be jsonl or csv. Currently, fmt is {fmt!r}.")
+    if fmt == "csv":
+        writer = csv.DictWriter(fh, fieldnames=list(CSV_FIELDS))
+        writer.writeheader()
+        for row in rows:
+            record = row.to_dict()
+            record["unsupported"] = "; ".join(row.unsupported)
+            writer.writerow(record)
+    else:
+        for row in rows:
+            fh.write(json.dumps(row.to_dict(), ensure_ascii=False) + "\n")
+
+
 def write_rows(rows: Sequence[DescriptionResult], out: str | Path) -> Path:
-    """Write rows as JSON lines or CSV (by the file's suffix); ``unsupported`` becomes a
-    ``; ``-joined cell in CSV."""
+    """Write rows as JSON lines or CSV (by the file's suffix), as :func:`dump_rows` does."""
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix.lower() == ".csv":
         with open(path, "w", encoding="utf-8", newline="") as fh:
-            writer = csv.DictWriter(fh, fieldnames=list(CSV_FIELDS))
-            writer.writeheader()
-            for row in rows:
-                record = row.to_dict()
-                record["unsupported"] = "; ".join(row.unsupported)
-                writer.writerow(record)
+            dump_rows(rows, fh, "csv")
     else:
         with open(path, "w", encoding="utf-8") as fh:
-            for row in rows:
-                fh.write(json.dumps(row.to_dict(), ensure_ascii=False) + "\n")
+            dump_rows(rows, fh, "jsonl")
     return path
 
 

@@ -19,6 +19,7 @@ from bot.console import (
     analytics_views,
     conversation_views,
     correction_views,
+    description_views,
     export_views,
     handoff_views,
     ops_views,
@@ -92,6 +93,11 @@ ROUTES: list[tuple[str, list[str], Access, Endpoint]] = [
     ("/api/corrections/export/{name}", ["GET"], Access.ADMIN, teach_views.exported_file),
     ("/api/retrain", ["GET"], Access.ADMIN, teach_views.api_retrain),
     ("/api/retrain", ["POST"], Access.ADMIN, teach_views.start_retrain),
+    ("/descriptions", ["GET"], Access.ADMIN, description_views.descriptions_page),
+    ("/descriptions/generate", ["POST"], Access.ADMIN, description_views.generate),
+    ("/descriptions/export/{fmt}", ["GET"], Access.ADMIN, description_views.export),
+    ("/descriptions/{draft_id}/accept", ["POST"], Access.ADMIN, description_views.accept),
+    ("/descriptions/{draft_id}/reject", ["POST"], Access.ADMIN, description_views.reject),
 ]
 
 

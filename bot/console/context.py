@@ -14,6 +14,7 @@ from starlette.templating import Jinja2Templates
 
 from bot.console.agents import AgentStore
 from bot.console.csrf import SIGNIN_NONCE_COOKIE, SIGNIN_TOKEN_MAX_AGE_S, SigninTokens
+from bot.console.describing import Describing
 from bot.console.rasa_api import RasaApi
 from bot.console.ratelimit import SigninLimiter
 from bot.console.sessions import SessionStore
@@ -47,6 +48,7 @@ class Console:
     corrections: CorrectionStore
     clock: Callable[[], dt.datetime] = utcnow
     maskers: MaskerSource | None = None  # exports' masking; made on first use (export_views)
+    describing: Describing | None = None  # descriptions; made on first use (description_views)
 
     @property
     def secure_cookies(self) -> bool:

@@ -4,6 +4,7 @@ output, and one run on the demo catalog with a scripted generator."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 
@@ -11,7 +12,15 @@ import pytest
 
 from knowledge.catalog.jsonl import write_catalog_jsonl
 from knowledge.describe import DescriptionResult
-from knowledge.describe_cli import build_parser, main, parse, run, select_products, write_rows
+from knowledge.describe_cli import (
+    build_parser,
+    dump_rows,
+    main,
+    parse,
+    run,
+    select_products,
+    write_rows,
+)
 from tests.unit.knowledge.answer_doubles import ScriptedGenerator
 from tests.unit.knowledge.describe_helpers import GUILLOW_ID, demo_products
 
@@ -71,6 +80,11 @@ def test_jsonl_and_csv_outputs_hold_every_field(tmp_path: Path) -> None:
         rows = list(csv.DictReader(fh))
     assert rows[0]["status"] == "accepted" and rows[0]["description"] == "A kit."
     assert rows[1]["unsupported"] == "price $9; name 'X Y'" and rows[1]["description"] == ""
+    out = io.StringIO(newline="")
+    dump_rows(ROWS, out, "csv")  # the console's download writes the same bytes
+    assert out.getvalue() == (tmp_path / "d.csv").read_bytes().decode()
+    with pytest.raises(ValueError, match="fmt must be jsonl or csv"):
+        dump_rows(ROWS, out, "xlsx")
 
 
 def test_run_describes_the_selected_products_of_the_catalog(

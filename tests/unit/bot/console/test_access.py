@@ -29,6 +29,11 @@ ADMIN_ONLY = {
     ("/api/corrections/export/{name}", "GET"),
     ("/api/retrain", "GET"),
     ("/api/retrain", "POST"),
+    ("/descriptions", "GET"),
+    ("/descriptions/generate", "POST"),
+    ("/descriptions/export/{fmt}", "GET"),
+    ("/descriptions/{draft_id}/accept", "POST"),
+    ("/descriptions/{draft_id}/reject", "POST"),
 }
 
 
