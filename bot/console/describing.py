@@ -13,7 +13,7 @@ import io
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from bot.storage.descriptions import Draft, DraftFields
@@ -28,6 +28,7 @@ from knowledge.describe import (
     template_description,
 )
 from knowledge.describe_cli import dump_rows
+from knowledge.generator import PassageOnlyGenerator
 from knowledge.prompt import sanitize
 from knowledge.types import Generator
 
@@ -46,20 +47,6 @@ class GeneratorUnavailable(RuntimeError):
     """No generator could be loaded (the message says why and what to do)."""
 
 
-class _CheckOnly:
-    """A generator that writes nothing: a :class:`Describer` built on it only checks text."""
-
-    name = "check-only"
-
-    def generate(self, prompt: str, max_new_tokens: int = 96) -> str:
-        """An empty completion."""
-        return ""
-
-    def stream(self, prompt: str, max_new_tokens: int = 96) -> Iterator[str]:
-        """No pieces."""
-        return iter(())
-
-
 class Describing:
     """The catalog, the generator and the verifier as the console uses them (one per console).
 
@@ -76,7 +63,8 @@ class Describing:
         self.problem = ""  # why the generator is unavailable ("" while it is not known to be)
         self._lock = threading.Lock()  # one load and one batch at a time
         self._catalog: tuple[tuple[int, int], dict[str, Product]] | None = None
-        self._checker = Describer(_CheckOnly())
+        # A Describer on a generator that writes nothing only checks text.
+        self._checker = Describer(PassageOnlyGenerator())
 
     # ------------------------------------------------------------------------------ catalog
 
