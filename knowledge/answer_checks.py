@@ -155,15 +155,15 @@ def named_first(question: str, hits: Sequence[Hit]) -> list[Hit]:
     """
     if not hits or hits[0].passage.kind != "product":
         return list(hits)
-    top = name_matches(question, hits[0].passage.title)
-    best = max(
-        (h for h in hits if h.passage.kind == "product"),
-        key=lambda h: name_matches(question, h.passage.title),
-    )
-    matched = name_matches(question, best.passage.title)
-    if matched <= top or matched < MIN_NAME_MATCHES:
+    matches = {
+        h.passage.doc_id: name_matches(question, h.passage.title)
+        for h in hits
+        if h.passage.kind == "product"
+    }
+    doc_id = max(matches, key=lambda d: matches[d])  # the first of the best, in retrieval order
+    best = matches[doc_id]
+    if best <= matches[hits[0].passage.doc_id] or best < MIN_NAME_MATCHES:
         return list(hits)
-    doc_id = best.passage.doc_id
     return [h for h in hits if h.passage.doc_id == doc_id] + [
         h for h in hits if h.passage.doc_id != doc_id
     ]

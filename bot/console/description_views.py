@@ -27,8 +27,8 @@ from bot.console.describing import (
     export_rows,
 )
 from bot.console.views import current_session
-from bot.storage.description_tables import REVIEW_STATUSES
 from bot.storage.descriptions import OPEN_STATUSES, DescriptionDrafts, Draft
+from bot.storage.tables import REVIEW_STATUSES
 
 logger = logging.getLogger(__name__)
 

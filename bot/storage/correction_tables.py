@@ -19,10 +19,10 @@ from sqlalchemy import (
     Text,
 )
 
-from bot.storage.tables import metadata
+from bot.storage.tables import REVIEW_STATUSES, metadata
 
 KINDS = ("intent", "answer")
-STATUSES = ("proposed", "accepted", "rejected")
+STATUSES = REVIEW_STATUSES
 
 # One row per correction of one turn. ``event_id`` is the tracker store's ``events.id`` of the
 # corrected turn; ``text`` is that turn's text as it was (a shopper message for ``kind='intent'``,

@@ -22,9 +22,9 @@ from sqlalchemy import (
 
 from bot.storage.tables import metadata
 
-#: Review states: ``proposed`` (waiting for an admin), ``accepted`` (``final_text`` is what the
-#: store imports), ``rejected`` (kept on record, never exported).
-REVIEW_STATUSES = ("proposed", "accepted", "rejected")
+# Review states (``bot.storage.tables.REVIEW_STATUSES``): ``proposed`` (waiting for an admin),
+# ``accepted`` (``final_text`` is what the store imports), ``rejected`` (kept on record, never
+# exported).
 
 # One row per generated draft. The columns up to ``generator`` are the row ``shopbot describe``
 # writes (``knowledge.describe.DescriptionResult``), with its ``status`` kept as ``outcome``

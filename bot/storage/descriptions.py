@@ -22,7 +22,8 @@ from sqlalchemy.orm import aliased
 
 from bot.storage.clock import utcnow
 from bot.storage.console_tables import console_agents
-from bot.storage.description_tables import REVIEW_STATUSES, description_drafts
+from bot.storage.description_tables import description_drafts
+from bot.storage.tables import REVIEW_STATUSES
 
 logger = logging.getLogger(__name__)
 

@@ -25,6 +25,10 @@ metadata = MetaData(
     }
 )
 
+#: The states of anything an admin reviews (a correction, a description draft): ``proposed``
+#: (waiting), ``accepted``, ``rejected`` (kept on record).
+REVIEW_STATUSES = ("proposed", "accepted", "rejected")
+
 # One row per widget conversation; ``last_seq`` is the counter that hands out sequence numbers
 # (incremented inside the appending transaction, so concurrent appends, on any replica, serialise
 # on this row).
