@@ -10,8 +10,9 @@ from dataclasses import replace
 import pytest
 
 from knowledge.catalog.jsonl import write_catalog_jsonl
+from tests.browser.conftest import ARTIFACTS
 from tests.browser.console_page import serious_violations, sign_in, watch_errors
-from tests.browser.widget_page import CSP_WATCH, DESKTOP
+from tests.browser.widget_page import CSP_WATCH, DESKTOP, PHONE
 from tests.e2e.console_server import ADMIN, ConsoleServer, running_console
 from tests.unit.knowledge.describe_helpers import GUILLOW_ID, demo_product
 
@@ -48,6 +49,14 @@ def test_an_admin_accepts_a_template_description(
         page.locator('[data-testid="draft"][data-status="accepted"]').wait_for()
         assert "Accepted by Ada Admin" in page.get_by_test_id("draft").inner_text()
         assert page.get_by_test_id("notice").inner_text().endswith("accepted.")
+        # At phone width the admin's nav (one link more than an agent's) and the generator's
+        # path wrap instead of scrolling sideways.
+        page.set_viewport_size(PHONE)
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"horizontal scrolling at phone width: {width}px"
+        assert page.locator("nav.nav").get_by_role("link", name="Descriptions").is_visible()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "console-descriptions-phone.png"), full_page=True)
         assert page.evaluate("() => window.__cspViolations") == []
         assert not errors, errors
         assert serious_violations(page) == []
