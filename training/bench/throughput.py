@@ -138,16 +138,20 @@ def _percentile_ms(value: str | None) -> float:
         return float("nan")
 
 
-def plan_file(kinds: list[Kind], secret: str, out: Path) -> Path:
-    """The JSON plan the Locust shoppers read (``SHOPBOT_LOAD_PLAN``)."""
+def plan_file(
+    kinds: list[Kind], secret: str, out: Path, weights: dict[str, int] | None = None
+) -> Path:
+    """The JSON plan the Locust shoppers read (``SHOPBOT_LOAD_PLAN``); ``weights`` per kind name
+    (default: the realistic mix, ``WEIGHTS``)."""
+    weights = WEIGHTS if weights is None else weights
     plan = {
         "secret": secret,
         "think_s": list(THINK_S),
         "timeout_s": 60,
         "kinds": [
-            {"name": k.name, "weight": WEIGHTS[k.name], "conversations": k.conversations}
+            {"name": k.name, "weight": weights[k.name], "conversations": k.conversations}
             for k in kinds
-            if k.name in WEIGHTS
+            if k.name in weights
         ],
     }
     out.write_text(json.dumps(plan), encoding="utf-8")
