@@ -12,6 +12,7 @@ import torch
 
 from knowledge.prompt import clean_completion
 from training.generator_training.data import EncodedExample, collate
+from training.generator_training.loop import scored_logits
 
 
 @torch.no_grad()
@@ -24,14 +25,9 @@ def mean_loss(
     for start in range(0, len(examples), batch_size):
         batch = collate(examples[start : start + batch_size], pad_id)
         batch = {k: v.to(device) for k, v in batch.items()}
-        logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-        shift_logits = logits[:, :-1].reshape(-1, logits.size(-1))  # (B*(T-1), V)
-        shift_labels = batch["labels"][:, 1:].reshape(-1)
-        loss = torch.nn.functional.cross_entropy(
-            shift_logits.float(), shift_labels, ignore_index=-100, reduction="sum"
-        )
-        total += float(loss)
-        tokens += int((shift_labels != -100).sum())
+        logits, targets, _ = scored_logits(model, batch)
+        total += float(torch.nn.functional.cross_entropy(logits, targets, reduction="sum"))
+        tokens += int(targets.numel())
     return total / max(1, tokens)
 
 

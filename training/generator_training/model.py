@@ -30,6 +30,9 @@ def build_model(args: TrainGeneratorArgs, tokenizer: Any, device: str) -> Any:
         resid_pdrop=0.0,
         embd_pdrop=0.0,
         attn_pdrop=0.0,
+        # GPT-2's tanh GELU as one fused kernel instead of six element-wise ops ("gelu_new"):
+        # the same formula, 16% of a training step on 2 cores.
+        activation_function="gelu_pytorch_tanh",
     )
     model: Any = GPT2LMHeadModel(config)
     if args.position_init == "sinusoidal":
