@@ -46,7 +46,7 @@ def scored_logits(
     (measured on 2 cores: 190 → 154 ms a step). The loss is the same as over all positions.
     """
     hidden = model.transformer(
-        input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask")
+        input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask"), use_cache=False
     )[0][:, :-1]
     targets = batch["labels"][:, 1:]
     weights = batch.get("weights")

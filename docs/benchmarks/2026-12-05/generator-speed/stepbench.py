@@ -1,6 +1,6 @@
 import sys, time, torch
 from transformers import GPT2Config, GPT2LMHeadModel
-act, sel, T = sys.argv[1], sys.argv[2] == "sel", int(sys.argv[3])
+act, sel, T = sys.argv[1], sys.argv[2] == "sel", int(sys.argv[3]); AC = len(sys.argv) > 4
 torch.set_num_threads(2); torch.manual_seed(0)
 cfg = GPT2Config(vocab_size=2048, n_positions=352, n_embd=128, n_layer=4, n_head=4,
                  resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, activation_function=act)
@@ -11,17 +11,18 @@ labels = x.clone(); labels[:, :T-30] = -100
 def loss_full():
     return m(input_ids=x, attention_mask=att, labels=labels).loss
 def loss_sel():
-    h = m.transformer(input_ids=x, attention_mask=att)[0][:, :-1]
+    h = m.transformer(input_ids=x, attention_mask=att, use_cache=False)[0][:, :-1]
     t = labels[:, 1:]
     keep = t != -100
     logits = m.lm_head(h[keep])
     return torch.nn.functional.cross_entropy(logits.float(), t[keep])
 torch.manual_seed(1); a = loss_full().item(); b = loss_sel().item(); print("same loss", a, b)
 def step():
-    loss = loss_sel() if sel else loss_full()
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=AC):
+        loss = loss_sel() if sel else loss_full()
     opt.zero_grad(set_to_none=True); loss.backward()
     torch.nn.utils.clip_grad_norm_(m.parameters(), 1.0); opt.step()
 for _ in range(5): step()
 t = time.perf_counter(); n = 30
 for _ in range(n): step()
-print(f"{act} sel={sel} T={T}: {1000*(time.perf_counter()-t)/n:.1f} ms/step")
+print(f"{act} ac={AC} sel={sel} T={T}: {1000*(time.perf_counter()-t)/n:.1f} ms/step")
