@@ -50,8 +50,7 @@ def scored_logits(
     )[0][:, :-1]
     targets = batch["labels"][:, 1:]
     weights = batch.get("weights")
-    keep = (weights[:, 1:] > 0) if weights is not None else (targets != -100)
-    keep &= targets != -100
+    keep = targets != -100  # padding, and the prompt unless it is weighted (``collate``)
     logits = model.lm_head(hidden[keep]).float()
     return logits, targets[keep], (weights[:, 1:][keep] if weights is not None else None)
 
