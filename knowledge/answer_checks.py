@@ -247,8 +247,10 @@ def source_gap(question: str, cited: Sequence[str], passages: Sequence[Passage])
 _ASKED_FIELDS: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
     (
         re.compile(
-            r"\b(?:categor(?:y|ies|ize|ise)|department|section|classify"
-            r"|what (?:kind|type|sort) of (?:product|item|thing)"
+            r"\b(?:categor(?:y|ies|ize|ise)|department|section|classify|class(?:ed|ified) as"
+            r"|what (?:kind|type|sort|genre) of (?:product|item|thing|toy)"
+            r"|product (?:group|family)|part of the catalog(?:ue)?|filed|heading|bucket"
+            r"|navigation|which (?:menu|tab|virtual shelf)|would it be under"
             r"|where (?:would|do|can|should) i (?:find|look)|listed (?:under|on))\b",
             re.I,
         ),

@@ -9,6 +9,11 @@ out (no new wordings).
 
     python docs/benchmarks/2026-12-05/generator-round2/make_questions.py > /tmp/v2.jsonl
     shopbot eval-answers --preset demo --questions /tmp/v2.jsonl --out /tmp/ea_v2
+
+Another set of templates (the same keys) re-words the same questions under its own seed::
+
+    python docs/benchmarks/2026-12-05/generator-round2/make_questions.py \
+        docs/benchmarks/2026-12-06/generator-round3/phrasings_eval_v3.yml v3 > /tmp/v3.jsonl
 """
 
 from __future__ import annotations
@@ -28,8 +33,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[3]
 
 
-def main() -> None:
-    templates = yaml.safe_load((HERE / "phrasings_eval_v2.yml").read_text(encoding="utf-8"))
+def main(argv: list[str]) -> None:
+    path = Path(argv[0]) if argv else HERE / "phrasings_eval_v2.yml"
+    seed = argv[1] if len(argv) > 1 else "v2"
+    templates = yaml.safe_load(path.read_text(encoding="utf-8"))
     products = {p.id: p for p in read_catalog_jsonl(ROOT / "var/store/catalog.jsonl")}
     questions = [
         json.loads(line)
@@ -39,7 +46,7 @@ def main() -> None:
     for q in questions:
         if q["type"] not in ("price", "brand", "category", "spec"):
             continue
-        rng = random.Random(f"v2:{q['id']}")
+        rng = random.Random(f"{seed}:{q['id']}")
         product = products[q["doc_id"]]
         spec = ""
         if q["type"] == "spec":
@@ -55,12 +62,12 @@ def main() -> None:
         product = products[product_id]
         if product.in_stock is not None:
             continue
-        rng = random.Random(f"v2:stock:{product_id}")
+        rng = random.Random(f"{seed}:stock:{product_id}")
         text = rng.choice(templates["stock"]).format(name=question_name(product, rng), spec="")
-        record = {"id": f"v2-stock-{i:03d}", "type": "unknown", "question": text, "doc_id": "",
+        record = {"id": f"{seed}-stock-{i:03d}", "type": "unknown", "question": text, "doc_id": "",
                   "expected": "", "split": "unseen", "history": []}  # fmt: skip
         print(json.dumps(record, ensure_ascii=False))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
