@@ -36,6 +36,7 @@ from knowledge.answer_checks import (
     relevance,
     source_gap,
 )
+from knowledge.asked_field import FIELD_QUESTIONS_FILE, AskedFieldModel
 from knowledge.prompt import (
     OFF_POLICY_ANSWER,
     UNKNOWN_ANSWER,
@@ -105,6 +106,8 @@ class AnswerPipeline:
             (an FAQ entry, or a product the question names, see :func:`name_overlap`).
         max_new_tokens: Answer length limit; the generator's trained default when None.
         history_turns: Most recent history turns passed to the prompt.
+        asked_field: Guesses which field a question asks for when no known wording says it
+            (:mod:`knowledge.asked_field`); an answer giving another field is not shown.
     """
 
     def __init__(
@@ -117,6 +120,7 @@ class AnswerPipeline:
         strong_score: float = 0.5,
         max_new_tokens: int | None = None,
         history_turns: int = 4,
+        asked_field: AskedFieldModel | None = None,
     ) -> None:
         if top_k <= 0:
             raise ValueError(f"top_k must be greater than 0. Currently, top_k is {top_k}.")
@@ -132,6 +136,7 @@ class AnswerPipeline:
         self.strong_score = strong_score
         self.max_new_tokens = max_new_tokens
         self.history_turns = history_turns
+        self.asked_field = asked_field
 
     # ------------------------------------------------------------------------------ construction
 
@@ -169,6 +174,10 @@ class AnswerPipeline:
             )
         index = KnowledgeIndex.load(root / "index", embedder or make_embedder())
         retriever = PlaceholderFilter(HybridRetriever(index), placeholders or {})
+        kwargs.setdefault(
+            "asked_field",
+            AskedFieldModel.load(root / "generator" / FIELD_QUESTIONS_FILE, index.embedder),
+        )
         pipeline = cls(retriever, generator or make_generator(root / "generator"), **kwargs)
         logger.info(
             "Answer pipeline from %s: %d passages, generator %s, top_k %d, min_score %.2f",
@@ -191,13 +200,14 @@ class AnswerPipeline:
             strong_score=self.strong_score,
             max_new_tokens=self.max_new_tokens,
             history_turns=self.history_turns,
+            asked_field=self.asked_field,
         )
 
     def warm_up(self) -> None:
         """Load the embedder and the generator now rather than on the first question."""
         index = getattr(self.retriever, "index", None)
         embedder = getattr(index, "embedder", None)
-        for component in (embedder, self.generator):
+        for component in (embedder, self.generator, self.asked_field):
             warm = getattr(component, "warm_up", None)
             if callable(warm):
                 warm()
@@ -356,10 +366,12 @@ class AnswerPipeline:
         # A supported answer without a tag still names its source: the best passage.
         cited = (verdict.cited if verdict else []) or [ctx.passages[0].doc_id]
         if not failed and verdict is not None and verdict.supported and text:
+            titles = [p.title for p in ctx.passages if p.kind == "product"]
+            guess = self.asked_field.guesser(ctx.question, titles) if self.asked_field else None
             off_topic = (
                 answer_gap(text, cited, ctx.passages)
                 or source_gap(ctx.question, cited, ctx.passages)
-                or field_gap(ctx.question, _before_delimiter(raw), sources.labels())
+                or field_gap(ctx.question, _before_delimiter(raw), sources.labels(), guess)
             )
             failed = [off_topic] if off_topic else []
         if failed or verdict is None or not verdict.supported or not text:

@@ -9,7 +9,7 @@ and the generator's trained refusals (:func:`is_refusal`).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from knowledge.prompt import (
     CITATION_TAG_RE,
@@ -282,8 +282,19 @@ _ASKED_FIELDS: tuple[tuple[re.Pattern[str], frozenset[str]], ...] = (
 #: field at all is not answered with a category or a brand.
 _ONLY_WHEN_ASKED = frozenset({"category", "brand", "manufacturer"})
 
+#: The fields that answer each kind of question the asked-field model knows
+#: (``knowledge.asked_field``); a spec or stock question is answered by none of them.
+_KIND_FIELDS = {
+    "price": frozenset({"price"}),
+    "brand": frozenset({"brand", "manufacturer"}),
+    "category": frozenset({"category"}),
+}
+_NOT_A_SPEC = frozenset({"price", "category", "brand", "manufacturer"})
 
-def field_gap(question: str, raw: str, labels: Iterable[str] = ()) -> str:
+
+def field_gap(
+    question: str, raw: str, labels: Iterable[str] = (), guess: Callable[[], str] | None = None
+) -> str:
     """Why a generated answer gives another field than the one asked ("" when it does not).
 
     With references (``knowledge.references``) the values are exact, so what the generator can get
@@ -300,6 +311,12 @@ def field_gap(question: str, raw: str, labels: Iterable[str] = ()) -> str:
     those of the generator's training questions (every one of them, a unit test checks). A
     question that asks for no field at all is not answered with a category or a brand: the demo
     generator answered a price question in words it had not seen with the product's category.
+
+    When no wording is recognised, ``guess`` (the asked-field model's :meth:`kind
+    <knowledge.asked_field.AskedFieldModel.kind>` of the question, called only then) names the
+    kind asked: "what aisle would the X be shelved in?" asks for a category, so an answer giving
+    the price is not shown; a spec or stock question is not answered with a price, brand or
+    category.
     """
     asked = set().union(*(fields for pattern, fields in _ASKED_FIELDS if pattern.search(question)))
     lowered = question.lower()
@@ -315,6 +332,12 @@ def field_gap(question: str, raw: str, labels: Iterable[str] = ()) -> str:
         for match in REFERENCE_RE.finditer(raw)
         if match.group(2).strip().lower() != NAME_FIELD
     }
+    if not asked and guess is not None and referenced - {ANSWER_FIELD}:
+        kind = guess()
+        asked = set(_KIND_FIELDS.get(kind, ()))
+        wrong = sorted(referenced & _NOT_A_SPEC) if kind in ("spec", "stock") else []
+        if wrong:
+            return f"answer gives {', '.join(wrong)} where {kind} was asked"
     if not asked:
         unasked = sorted(referenced & _ONLY_WHEN_ASKED)
         return f"answer gives {', '.join(unasked)} where no field was asked" if unasked else ""

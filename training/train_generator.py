@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import random
+import shutil
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict
@@ -32,6 +33,7 @@ import torch
 from tqdm import tqdm
 
 from core.device import resolve_device_name, set_torch_threads
+from knowledge.asked_field import FIELD_QUESTIONS_FILE
 from knowledge.prompt import BOS
 from training.cli_args import exit_code, parse_args
 from training.counterfactual import counterfactual_copies
@@ -229,6 +231,9 @@ def train(args: TrainGeneratorArgs) -> dict[str, Any]:
     }
     out_dir = ROOT / args.out_dir
     save_checkpoint(out_dir, model, tokenizer, args, resolved, curves, metrics)
+    # The questions it was trained on, for serving's asked-field model (knowledge.asked_field).
+    if (data_dir / FIELD_QUESTIONS_FILE).exists():
+        shutil.copyfile(data_dir / FIELD_QUESTIONS_FILE, out_dir / FIELD_QUESTIONS_FILE)
     logger.info(
         "Generator saved to %s: valid loss %s, exact match %.1f%% (%d samples), %.0fs in all",
         out_dir,

@@ -24,7 +24,7 @@ from training.generator_data.facts import (
     question_name,
     spec_question_key,
 )
-from training.generator_data.phrasings import load_phrasings
+from training.generator_data.phrasings import field_questions, load_phrasings
 from training.generator_data.presets import DATA_PRESETS, PROMPT_BUDGETS
 from training.generator_data.records import EvalQuestion, GeneratorDataset, QAExample
 
@@ -274,4 +274,5 @@ def build_dataset(
         eval_questions=eval_questions,
         injection_eval=injection_eval,
         split=split,
+        field_questions=field_questions(phrasings),
     )

@@ -12,6 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from knowledge.asked_field import FIELD_QUESTIONS_FILE
 from knowledge.passages import passage_from_dict, passage_to_dict
 from knowledge.types import Passage
 from training.generator_data.records import EvalQuestion, GeneratorDataset, QAExample
@@ -43,6 +44,10 @@ def write_dataset(dataset: GeneratorDataset, out_dir: Path, manifest: dict[str, 
     _write_jsonl(out_dir / "eval_questions.jsonl", (asdict(q) for q in dataset.eval_questions))
     _write_jsonl(out_dir / "injection_eval.jsonl", dataset.injection_eval)
     (out_dir / "split.json").write_text(json.dumps(dataset.split, indent=2), encoding="utf-8")
+    (out_dir / FIELD_QUESTIONS_FILE).write_text(
+        json.dumps({"questions": dataset.field_questions}, indent=1, ensure_ascii=False),
+        encoding="utf-8",
+    )
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
 
 

@@ -8,6 +8,7 @@ first use, by :func:`load_phrasings`.
 from __future__ import annotations
 
 import functools
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -158,3 +159,16 @@ def load_phrasings(path: Path = PHRASINGS_FILE) -> Phrasings:
         eval_passage_injections=strings("eval_passage_injections"),
         bitext_placeholders={key: str(value) for key, value in placeholders.items()},
     )
+
+
+def field_questions(phrasings: Phrasings) -> dict[str, list[str]]:
+    """Each kind's training question templates as plain questions ("How much is the item?"), the
+    examples of the asked-field model serving loads (``knowledge.asked_field``): ``{name}`` is
+    "item", ``{spec}`` the shoppers' spec names in turn."""
+    aliases = itertools.cycle(
+        [alias for names in phrasings.spec_aliases.values() for alias in names]
+    )
+    return {
+        kind: [template.format(name="item", spec=next(aliases)) for template in templates.train]
+        for kind, templates in phrasings.templates.items()
+    }

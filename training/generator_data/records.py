@@ -72,3 +72,6 @@ class GeneratorDataset:
     eval_questions: list[EvalQuestion]
     injection_eval: list[dict[str, Any]]
     split: dict[str, Any]
+    #: Kind → its training questions as plain text, for the asked-field model serving loads
+    #: (``knowledge.asked_field``; see ``phrasings.field_questions``).
+    field_questions: dict[str, list[str]] = field(default_factory=dict)

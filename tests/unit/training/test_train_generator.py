@@ -76,6 +76,11 @@ def test_checkpoint_describes_itself(trained: tuple[Path, Path]) -> None:
     assert metrics["curves"]["finetune_loss"][-1][1] < metrics["curves"]["finetune_loss"][0][1]
     config = json.loads((model / "generator_config.json").read_text())
     assert config["prompt_budget"]["max_prompt_tokens"] > 0
+    # The questions it was trained on go with it, for serving's asked-field model.
+    questions = json.loads((model / "field_questions.json").read_text())["questions"]
+    assert {"price", "brand", "category", "spec", "stock"} <= set(questions)
+    assert all(q and "{" not in q for texts in questions.values() for q in texts)
+    assert "How much is the item?" in questions["price"]
 
 
 def test_reloaded_generator_answers_a_held_out_question(trained: tuple[Path, Path]) -> None:
