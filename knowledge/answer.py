@@ -161,7 +161,6 @@ class AnswerPipeline:
             FileNotFoundError: No index in ``knowledge_dir`` (the message says how to build one).
         """
         from knowledge.embedder import make_embedder
-        from knowledge.faq_rank import FaqQuestionRanker
         from knowledge.generator import make_generator
         from knowledge.index import KnowledgeIndex
         from knowledge.placeholders import PlaceholderFilter
@@ -174,7 +173,7 @@ class AnswerPipeline:
                 "(and the generator with `shopbot train-generator`), or set SHOPBOT_KNOWLEDGE_DIR."
             )
         index = KnowledgeIndex.load(root / "index", embedder or make_embedder())
-        retriever = PlaceholderFilter(FaqQuestionRanker(HybridRetriever(index)), placeholders or {})
+        retriever = PlaceholderFilter(HybridRetriever(index), placeholders or {})
         kwargs.setdefault(
             "asked_field",
             AskedFieldModel.load(root / "generator" / FIELD_QUESTIONS_FILE, index.embedder),
@@ -206,12 +205,9 @@ class AnswerPipeline:
 
     def warm_up(self) -> None:
         """Load the embedder and the generator now rather than on the first question."""
-        chain: list[Any] = [self.retriever]  # wrappers (placeholders, FAQ ranking): ``inner``
-        while len(chain) < 8 and getattr(chain[-1], "inner", None) is not None:
-            chain.append(chain[-1].inner)
-        index = next((r.index for r in chain if getattr(r, "index", None) is not None), None)
+        index = getattr(self.retriever, "index", None)
         embedder = getattr(index, "embedder", None)
-        for component in (embedder, *chain[1:], self.generator, self.asked_field):
+        for component in (embedder, self.generator, self.asked_field):
             warm = getattr(component, "warm_up", None)
             if callable(warm):
                 warm()
