@@ -204,7 +204,8 @@ class AnswerPipeline:
         )
 
     def warm_up(self) -> None:
-        """Load the embedder and the generator now rather than on the first question."""
+        """Load the embedder, the generator and the asked-field model's examples now rather than
+        on the first question."""
         index = getattr(self.retriever, "index", None)
         embedder = getattr(index, "embedder", None)
         for component in (embedder, self.generator, self.asked_field):

@@ -289,7 +289,7 @@ _KIND_FIELDS = {
     "brand": frozenset({"brand", "manufacturer"}),
     "category": frozenset({"category"}),
 }
-_NOT_A_SPEC = frozenset({"price", "category", "brand", "manufacturer"})
+_NOT_A_SPEC = frozenset().union(*_KIND_FIELDS.values())
 
 
 def field_gap(

@@ -6,9 +6,11 @@ shelved in?", "ballpark, what kind of money are we talking for the X?"), and a g
 that gave another field than the one asked then went through: on wordings nobody tuned for (the
 blind v2 set, 2026-12-06) the demo generator answered "what aisle…" with the price, 8 times.
 
-This model compares the sentence embedding of the question, with the product's name replaced by
-"item" (:func:`mask_name`: names pulled the guess towards the category, "Doll", "Games"), (the retriever's own embedder, so no other model is loaded) with the generator's training questions, one list per kind (``price``, ``brand``,
-``category``, ``spec``, ``stock``, ``describe``), which training writes next to the generator
+This model embeds the question, the product's name replaced by "item" (:func:`mask_name`: names
+pulled the guess towards the category, "Doll", "Games"), with the retriever's own embedder (no
+other model is loaded), and compares it with the generator's training questions, one list per kind
+(``price``, ``brand``, ``category``, ``spec``, ``stock``, ``describe``), which training writes next
+to the generator
 (:data:`FIELD_QUESTIONS_FILE`). It names the kind whose nearest wording is closer than every other
 kind's by ``margin`` (cosine), and is unsure ("") otherwise; the margin was chosen on the v2 set
 (decision 026). A wrong guess costs a generated answer (the verified passage is shown instead),
@@ -51,17 +53,20 @@ def mask_name(question: str, titles: Iterable[str]) -> str:
     )
     out: list[str] = []
     run: list[str] = []
+    run_words: list[set[str]] = []
     for token in [*question.split(), ""]:
-        found = _WORD_RE.findall(token.lower())
-        if token and found and all(w in words for w in found):
+        found = set(_WORD_RE.findall(token.lower()))
+        if token and found and found <= words:
             run.append(token)
+            run_words.append(found)
             continue
         # Stopwords that open a run stay ("the" Guillow kit → "the item").
-        while run and set(_WORD_RE.findall(run[0].lower())) <= _STOPWORDS:
+        while run and run_words[0] <= _STOPWORDS:
             out.append(run.pop(0))
+            run_words.pop(0)
         if run:
             out.append(NAME_MASK)
-            run = []
+            run, run_words = [], []
         if token:
             out.append(token)
     return " ".join(out)

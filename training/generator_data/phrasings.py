@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from knowledge.asked_field import NAME_MASK
+
 PHRASINGS_FILE = Path(__file__).with_name("qa_phrasings.yml")
 
 
@@ -164,11 +166,12 @@ def load_phrasings(path: Path = PHRASINGS_FILE) -> Phrasings:
 def field_questions(phrasings: Phrasings) -> dict[str, list[str]]:
     """Each kind's training question templates as plain questions ("How much is the item?"), the
     examples of the asked-field model serving loads (``knowledge.asked_field``): ``{name}`` is
-    "item", ``{spec}`` the shoppers' spec names in turn."""
+    "item" (``NAME_MASK``, as serving masks a question's product name), ``{spec}`` the shoppers'
+    spec names in turn."""
     aliases = itertools.cycle(
         [alias for names in phrasings.spec_aliases.values() for alias in names]
     )
     return {
-        kind: [template.format(name="item", spec=next(aliases)) for template in templates.train]
+        kind: [template.format(name=NAME_MASK, spec=next(aliases)) for template in templates.train]
         for kind, templates in phrasings.templates.items()
     }
