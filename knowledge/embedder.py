@@ -27,6 +27,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
 # Show a progress bar when one call embeds at least this many texts.
 PROGRESS_BAR_MIN_TEXTS = 256
+# sentence-transformers' batches on PyTorch (the ``torch`` variant's default; the ONNX variants
+# have their own, ``knowledge.onnx_embedder.ONNX_BATCH_SIZE``).
+TORCH_BATCH_SIZE = 64
 
 
 def default_model_path() -> Path:
@@ -133,7 +136,7 @@ class SentenceTransformerEmbedder(LocalModelDir):
         self,
         model_path: str | Path | None = None,
         device: str | None = None,
-        batch_size: int = 64,
+        batch_size: int = TORCH_BATCH_SIZE,
         name: str | None = None,
         max_seq_length: int | None = None,
     ) -> None:
@@ -205,7 +208,7 @@ def make_embedder(
     variant: str | None = None,
     model_path: str | Path | None = None,
     device: str | None = None,
-    batch_size: int = 64,
+    batch_size: int | None = None,
     max_seq_length: int | None = None,
 ) -> Embedder:
     """Return the MiniLM embedder of ``variant`` (None → ``Settings().embedder_variant``).
@@ -215,7 +218,8 @@ def make_embedder(
         model_path: A local sentence-transformers directory; None uses the packaged MiniLM.
         device: ``torch`` only (``cuda``/``cpu``; None picks cuda when available). The ONNX
             variants run on the CPU; asking them for cuda is an error.
-        batch_size: Default embedding batch size.
+        batch_size: Default embedding batch size; None → the variant's own (64 for ``torch``,
+            :data:`knowledge.onnx_embedder.ONNX_BATCH_SIZE` for the ONNX variants).
         max_seq_length: Tokens kept per text; None → ``Settings().embedder_max_seq_length``
             (128; 0 there means the model's own).
     """
@@ -233,16 +237,18 @@ def make_embedder(
         )
     if variant == "torch":
         return SentenceTransformerEmbedder(
-            model_path, device, batch_size, max_seq_length=max_seq_length
+            model_path, device, batch_size or TORCH_BATCH_SIZE, max_seq_length=max_seq_length
         )
     if device not in (None, "cpu"):
         raise ValueError(
             f"The {variant} embedder runs on the CPU only. Currently, device is {device!r}: pass "
             "--device cpu, or use --variant torch (SHOPBOT_EMBEDDER_VARIANT=torch) on a GPU."
         )
-    from knowledge.onnx_embedder import OnnxEmbedder
+    from knowledge.onnx_embedder import ONNX_BATCH_SIZE, OnnxEmbedder
 
-    return OnnxEmbedder(variant, model_path, batch_size=batch_size, max_seq_length=max_seq_length)
+    return OnnxEmbedder(
+        variant, model_path, batch_size=batch_size or ONNX_BATCH_SIZE, max_seq_length=max_seq_length
+    )
 
 
 class HashingEmbedder:
@@ -282,9 +288,9 @@ class HashingEmbedder:
                 features += [("c:" + padded[i : i + n], 0.3) for i in range(len(padded) - n + 1)]
         return features
 
-    def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+    def embed(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
         """Return an array (len(texts), dimension) of L2-normalised float32 vectors."""
-        check_batch_size(batch_size)
+        check_batch_size(batch_size or 64)
         self.calls += 1
         self.texts_embedded += len(texts)
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)

@@ -196,7 +196,7 @@ class KnowledgeIndex:
         *,
         params: IndexParams | None = None,
         bm25_config: BM25Config | None = None,
-        batch_size: int = 64,
+        batch_size: int | None = None,
     ) -> KnowledgeIndex:
         """Embed ``passages`` and build every structure from scratch.
 
@@ -208,7 +208,7 @@ class KnowledgeIndex:
             index_type: ``auto``, ``flat``, ``hnsw`` or ``ivf`` (ignored when ``params`` is given).
             params: Full index parameters.
             bm25_config: BM25 k1/b.
-            batch_size: Embedding batch size.
+            batch_size: Embedding batch size (None: the embedder's own).
         """
         params = params or IndexParams(index_type=index_type)
         empty = cls(
@@ -231,7 +231,7 @@ class KnowledgeIndex:
         passages: Sequence[Passage],
         *,
         params: IndexParams | None = None,
-        batch_size: int = 64,
+        batch_size: int | None = None,
         force: bool = False,
         bm25_config: BM25Config | None = None,
     ) -> UpdateStats:
@@ -245,7 +245,7 @@ class KnowledgeIndex:
         Args:
             passages: The full, current set of passages (order is kept).
             params: New index parameters (None keeps the current ones).
-            batch_size: Embedding batch size.
+            batch_size: Embedding batch size (None: the embedder's own).
             force: Rebuild and write even when nothing changed.
             bm25_config: BM25 k1/b (None keeps the current ones).
 

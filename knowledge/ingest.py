@@ -51,7 +51,7 @@ def build_knowledge_index(
     params: IndexParams | None = None,
     bm25_config: BM25Config | None = None,
     chunking: ChunkConfig | None = None,
-    batch_size: int = 64,
+    batch_size: int | None = None,
 ) -> KnowledgeIndex:
     """Build or incrementally update the knowledge index in ``out_dir``.
 
@@ -68,7 +68,7 @@ def build_knowledge_index(
         params: Full FAISS parameters.
         bm25_config: BM25 k1/b.
         chunking: Description chunk sizes.
-        batch_size: Embedding batch size.
+        batch_size: Embedding batch size (None: the embedder's own).
 
     Returns:
         The loaded, up-to-date index.

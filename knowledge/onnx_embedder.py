@@ -29,6 +29,11 @@ from knowledge.onnx_export import ONNX_VARIANTS, ensure_onnx_model
 
 logger = logging.getLogger(__name__)
 
+# Texts per batch. Small batches measured fastest with batches in parallel (int8, 128 tokens,
+# 2,000 Myntra passages on 2 cores: 428 passages/s at 8, 387 at 16, 282 at 64; 4 about as 8):
+# length-sorted batches of 8 carry almost no padding, and each one's activations stay in cache.
+ONNX_BATCH_SIZE = 8
+
 
 def length_sorted_batches(texts: Sequence[str], batch_size: int) -> list[np.ndarray]:
     """Split ``range(len(texts))`` into batches of similar length, longest texts first.
@@ -84,7 +89,7 @@ class OnnxEmbedder(LocalModelDir):
         variant: str = "onnx-int8",
         model_path: str | Path | None = None,
         cache_dir: str | Path | None = None,
-        batch_size: int = 64,
+        batch_size: int = ONNX_BATCH_SIZE,
         threads: int | None = None,
         max_seq_length: int | None = None,
         name: str | None = None,

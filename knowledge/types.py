@@ -98,8 +98,11 @@ class Embedder(Protocol):
     name: str
     dimension: int
 
-    def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """Return an array of shape (len(texts), dimension), float32, L2-normalised."""
+    def embed(self, texts: Sequence[str], batch_size: int | None = None) -> np.ndarray:
+        """Return an array of shape (len(texts), dimension), float32, L2-normalised.
+
+        ``batch_size`` None uses the embedder's own default (the fastest measured for it).
+        """
         ...
 
 

@@ -54,7 +54,7 @@ class BuildIndexArgs:
     variant: str | None = embedder_variant_field()
     max_seq_length: int | None = embedder_max_seq_length_field()
     device: str | None = embedder_device_field()
-    batch_size: int = embed_batch_size_field()
+    batch_size: int | None = embed_batch_size_field()
     hnsw_m: int = field(default=32, metadata={"help": "HNSW links per vector (M)."})
     ef_construction: int = field(default=64, metadata={"help": "HNSW efConstruction."})
     ef_search: int = field(default=128, metadata={"help": "HNSW efSearch."})
@@ -69,7 +69,7 @@ class BuildIndexArgs:
             from core.settings import Settings
 
             self.variant = Settings().embedder_variant
-        if self.batch_size <= 0:
+        if self.batch_size is not None and self.batch_size <= 0:
             raise ValueError(
                 f"--batch-size must be greater than 0. Currently, batch_size is {self.batch_size}"
             )

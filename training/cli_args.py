@@ -129,5 +129,8 @@ def embedder_max_seq_length_field() -> Any:
 
 
 def embed_batch_size_field() -> Any:
-    """``--batch-size``: texts per embedding batch."""
-    return field(default=64, metadata={"help": "Embedding batch size."})
+    """``--batch-size``: texts per embedding batch (default: the variant's own)."""
+    return field(
+        default=None,
+        metadata={"help": "Embedding batch size; default the variant's own (torch 64, ONNX 8)."},
+    )

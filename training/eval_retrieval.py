@@ -68,7 +68,7 @@ class EvalRetrievalArgs:
     variant: str | None = embedder_variant_field()
     max_seq_length: int | None = embedder_max_seq_length_field()
     device: str | None = embedder_device_field()
-    batch_size: int = embed_batch_size_field()
+    batch_size: int | None = embed_batch_size_field()
     index_type: str = field(
         default="flat",
         metadata={
@@ -108,7 +108,7 @@ class EvalRetrievalArgs:
             from core.settings import Settings
 
             self.variant = Settings().embedder_variant
-        if self.batch_size <= 0:
+        if self.batch_size is not None and self.batch_size <= 0:
             raise ValueError(
                 f"--batch-size must be greater than 0. Currently, batch_size is {self.batch_size}"
             )
@@ -493,7 +493,7 @@ class _CachedEmbedder:
         self._rows = {t: i for i, t in enumerate(texts)}
         self._vectors = vectors
 
-    def embed(self, texts: Sequence[str], batch_size: int = 64) -> Any:
+    def embed(self, texts: Sequence[str], batch_size: int | None = None) -> Any:
         if all(t in self._rows for t in texts):
             return self._vectors[[self._rows[t] for t in texts]]
         return self._embedder.embed(texts, batch_size)

@@ -15,8 +15,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from knowledge.embedder import SentenceTransformerEmbedder, default_model_path, make_embedder
-from knowledge.onnx_embedder import OnnxEmbedder, length_sorted_batches, mean_pool
+from knowledge.embedder import (
+    TORCH_BATCH_SIZE,
+    SentenceTransformerEmbedder,
+    default_model_path,
+    make_embedder,
+)
+from knowledge.onnx_embedder import ONNX_BATCH_SIZE, OnnxEmbedder, length_sorted_batches, mean_pool
 
 TEXTS = [
     "Soie Women Red Printed Knee-Length Sleep Shirts: round neck, short sleeves.",
@@ -155,6 +160,25 @@ def test_make_embedder_validates_variant_and_device() -> None:
         make_embedder("int4")
     with pytest.raises(ValueError, match=r"device is 'cuda'.*--variant torch"):
         make_embedder("onnx", device="cuda")
+
+
+def test_each_variant_batches_by_its_own_default(tiny_model: Path, cache_dir: Path) -> None:
+    # ONNX batches of 8 (measured fastest, docs/benchmarks/2026-12-06/indexing-batch); torch 64.
+    assert make_embedder("onnx-int8").batch_size == ONNX_BATCH_SIZE == 8
+    assert make_embedder("torch").batch_size == TORCH_BATCH_SIZE == 64
+    assert make_embedder("onnx", batch_size=32).batch_size == 32
+    embedder = OnnxEmbedder("onnx", tiny_model, cache_dir, name="tiny")
+    embedder.warm_up(progress=False)
+    batches: list[int] = []
+    run = embedder._run
+
+    def counting_run(feeds: dict[str, np.ndarray]) -> np.ndarray:
+        batches.append(len(feeds["input_ids"]))
+        return run(feeds)
+
+    embedder._run = counting_run  # type: ignore[method-assign]
+    vectors = embedder.embed(TEXTS * 3)  # batch_size None: the embedder's own
+    assert sorted(batches) == [2, 8, 8] and vectors.shape[0] == 18
 
 
 def test_settings_choose_the_variant(monkeypatch: pytest.MonkeyPatch) -> None:
