@@ -165,6 +165,9 @@ class TextClassifier:
         oos_threshold: Calibrated confidence below which a message is out of scope, or None.
         device: Where the model runs.
         meta: What the directory recorded (train args, calibration, metrics).
+        onnx: Computes the logits instead of the torch model (ONNX Runtime, CPU;
+            :mod:`core.onnx_classifier`), or None. The torch model still serves
+            :meth:`logits_and_layers` when hidden layers are asked for.
     """
 
     def __init__(
@@ -178,8 +181,10 @@ class TextClassifier:
         oos_threshold: float | None = None,
         device: torch.device | None = None,
         meta: dict[str, Any] | None = None,
+        onnx: Any = None,
     ) -> None:
         self.model = model
+        self.onnx = onnx
         self.tokenizer = tokenizer
         self.labels = list(labels)
         self.max_length = max_length
@@ -220,6 +225,9 @@ class TextClassifier:
             for start in range(0, len(order), batch_size):
                 idx = order[start : start + batch_size]
                 input_ids, mask = pad_batch([encoded[i] for i in idx], self.tokenizer.pad_token_id)
+                if self.onnx is not None and not layers:
+                    out[idx] = self.onnx(input_ids.numpy(), mask.numpy())
+                    continue
                 input_ids, mask = input_ids.to(self.device), mask.to(self.device)
                 if layers:
                     logits, pooled = self.model.forward_with_layers(input_ids, mask, layers)
@@ -322,14 +330,24 @@ class TextClassifier:
 
     @classmethod
     def load(
-        cls, directory: str | Path, device: str | None = "auto", quantize: bool | str = "auto"
+        cls,
+        directory: str | Path,
+        device: str | None = "auto",
+        quantize: bool | str = "auto",
+        runtime: str = "torch",
+        onnx_cache_dir: str | Path | None = None,
     ) -> TextClassifier:
         """Rebuild a classifier from a directory written by :meth:`save`.
 
         Args:
             directory: The classifier directory.
             device: ``auto``, ``cpu``, ``cuda``...
-            quantize: int8 dynamic quantisation: ``auto`` = on CPU only, or True/False.
+            quantize: int8 dynamic quantisation of the torch model: ``auto`` = on CPU only, or
+                True/False.
+            runtime: What computes the logits on a CPU: ``torch``, or ONNX Runtime (``onnx``
+                fp32, ``onnx-int8``), exported once into ``onnx_cache_dir``. On a GPU the torch
+                model always does.
+            onnx_cache_dir: Root of the ONNX export cache (required for the ONNX runtimes).
 
         Raises:
             ValueError: The directory is not a classifier directory (names what is missing).
@@ -396,11 +414,19 @@ class TextClassifier:
         )
         if quantize is True or (quantize == "auto" and torch_device.type == "cpu"):
             classifier.quantize()
+        if runtime != "torch" and torch_device.type == "cpu":
+            from core.onnx_classifier import onnx_logits
+
+            if onnx_cache_dir is None:
+                raise ValueError(f"runtime {runtime!r} needs onnx_cache_dir (where exports go).")
+            classifier.onnx = onnx_logits(directory, runtime, onnx_cache_dir)
+        classifier.meta["runtime"] = runtime if classifier.onnx is not None else "torch"
         logger.info(
-            "Loaded classifier from %s (%d labels, device %s, quantized %s)",
+            "Loaded classifier from %s (%d labels, device %s, runtime %s, quantized %s)",
             directory,
             len(labels),
             torch_device,
+            classifier.meta["runtime"],
             classifier.meta.get("quantized", False),
         )
         return classifier

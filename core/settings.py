@@ -24,6 +24,9 @@ TRACKER_STREAMINGS = ("count", "rasa")
 # ``onnx-int8`` that graph with dynamically quantized int8 MatMuls (the CPU default, measured).
 EMBEDDER_VARIANTS = ("torch", "onnx", "onnx-int8")
 DEFAULT_EMBEDDER_VARIANT = "onnx-int8"
+# What computes the intent and sentiment classifiers' logits on a CPU (decision 027): PyTorch
+# (dynamic int8, as before) or the same classifier exported to ONNX Runtime (fp32 or int8).
+NLU_RUNTIMES = ("torch", "onnx", "onnx-int8")
 
 
 def _env(name: str, default: str) -> str:
@@ -94,6 +97,13 @@ class Settings:
             and serving refuses an index built with another one (rebuild: ``shopbot index
             --rebuild``). ONNX files are exported from the installed weights into
             ``models/embedders/`` on first use.
+        nlu_runtime: What computes the intent and sentiment classifiers' logits on a CPU:
+            ``onnx-int8`` (ONNX Runtime, int8 MatMuls; the default), ``onnx`` (fp32) or
+            ``torch`` (PyTorch with dynamic int8, the path before decision 027 and the
+            Throughput benchmark's baseline). Exported once per trained model into
+            ``onnx_cache_dir``. On a GPU the classifiers run in PyTorch whatever this says.
+        onnx_cache_dir: Where the classifiers' ONNX exports are cached, one folder per trained
+            model (keyed by its content hash; never committed).
         embedder_max_seq_length: Tokens of a passage the embedder reads (longer ones are cut, as
             sentence-transformers does at the model's own 256); 0 → the model's own. 128 is what
             all-MiniLM-L6-v2 was trained with; on the retrieval test set it moved hybrid nDCG@10
@@ -212,6 +222,8 @@ class Settings:
     embedder_max_seq_length: int = field(
         default_factory=lambda: _env_int("EMBEDDER_MAX_SEQ_LENGTH", 128)
     )
+    nlu_runtime: str = field(default_factory=lambda: _env("NLU_RUNTIME", "onnx-int8"))
+    onnx_cache_dir: str = field(default_factory=lambda: _env("ONNX_CACHE_DIR", "models/onnx"))
     max_message_chars: int = field(default_factory=lambda: _env_int("MAX_MESSAGE_CHARS", 2000))
     cors_origins: str = field(default_factory=lambda: _env("CORS_ORIGINS", ""))
     run_dir: str = field(default_factory=lambda: _env("RUN_DIR", "var/run"))
@@ -294,6 +306,11 @@ class Settings:
             raise ValueError(
                 f"embedder_variant must be one of {', '.join(EMBEDDER_VARIANTS)}. Currently, "
                 f"embedder_variant is {self.embedder_variant!r} (set SHOPBOT_EMBEDDER_VARIANT)."
+            )
+        if self.nlu_runtime not in NLU_RUNTIMES:
+            raise ValueError(
+                f"nlu_runtime must be one of {', '.join(NLU_RUNTIMES)}. Currently, nlu_runtime "
+                f"is {self.nlu_runtime!r} (set SHOPBOT_NLU_RUNTIME)."
             )
         if self.embedder_max_seq_length < 0:
             raise ValueError(
@@ -403,6 +420,11 @@ class Settings:
     def var_dir(self) -> Path:
         """Folder for everything generated at run time."""
         return self.root / "var"
+
+    @property
+    def onnx_cache_path(self) -> Path:
+        """The resolved ``onnx_cache_dir``."""
+        return self.path(self.onnx_cache_dir)
 
     @property
     def embedder_cache_dir(self) -> Path:

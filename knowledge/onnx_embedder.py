@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from core.onnx_export import cpu_session
 from knowledge.embedder import (
     PROGRESS_BAR_MIN_TEXTS,
     LocalModelDir,
@@ -149,22 +150,13 @@ class OnnxEmbedder(LocalModelDir):
         if self._session is not None:
             return
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        import onnxruntime as ort
         from transformers import AutoTokenizer
 
         self.onnx_path = ensure_onnx_model(
             self.model_path, self.cache_dir, self.name, self.variant, progress=progress
         )
-        options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.inter_op_num_threads = 1
-        options.intra_op_num_threads = 1 if self.batch_parallel else self.threads
-        # Idle worker threads sleep instead of spinning: the action server shares its cores with
-        # Rasa, and on a busy 2-core machine spinning threads slowed everyone (measured).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(
-            str(self.onnx_path), options, providers=["CPUExecutionProvider"]
-        )
+        # One thread per batch (batches run in parallel) or every thread on one batch.
+        self._session = cpu_session(self.onnx_path, 1 if self.batch_parallel else self.threads)
         self._input_names = [i.name for i in self._session.get_inputs()]
         self._tokenizer = AutoTokenizer.from_pretrained(str(self.model_path))
         logger.info(

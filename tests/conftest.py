@@ -46,6 +46,19 @@ def _fail_on_blocked_network_access(offline_guard: OfflineGuard) -> Iterator[Non
         pytest.fail("The test tried to reach the network:\n" + "\n".join(blocked), pytrace=False)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The NLU classifiers' ONNX exports of this session go to a temporary folder.
+
+    Tests train classifiers of their own; each new one is exported once (about 10 s, 56 MiB) when
+    first loaded, and ``models/onnx`` would keep every one of them. Servers the tests start inherit
+    the variable.
+    """
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("SHOPBOT_ONNX_CACHE_DIR", str(tmp_path_factory.mktemp("onnx-cache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return ROOT

@@ -14,6 +14,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from core.device import set_torch_threads
 from core.encoder import TextClassifier
+from core.settings import Settings
 
 SHARED_SENTIMENT_KEY = "shared_sentiment"
 """Message key (not in the parse output) where the intent classifier leaves the sentiment its
@@ -110,10 +111,13 @@ class EncoderComponent:
 
     def _load_classifier(self, path: str | Path) -> TextClassifier:
         """Load the classifier at ``path`` on the configured device and quantisation."""
+        settings = Settings()
         return TextClassifier.load(
             path,
             device=str(self._config["device"]),
             quantize=parse_quantize(self._config["quantize"]),
+            runtime=settings.nlu_runtime,
+            onnx_cache_dir=settings.onnx_cache_path,
         )
 
     def process(self, messages: list[Message]) -> list[Message]:

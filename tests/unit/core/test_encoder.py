@@ -118,3 +118,31 @@ def test_save_load_round_trip(tiny_fit: FitResult, tmp_path: Path) -> None:
 def test_load_refuses_a_non_model_directory(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"is not a classifier directory.*shopbot train-intent"):
         TextClassifier.load(tmp_path)
+
+
+def test_onnx_runtimes_give_the_torch_models_logits(tiny_fit: FitResult, tmp_path: Path) -> None:
+    tiny_fit.save(str(tmp_path / "clf"))
+    texts = ["where is my package", "I want my money back", "tell me a joke", "hi"]
+    torch_fp32 = TextClassifier.load(tmp_path / "clf", device="cpu", quantize=False)
+    cache = tmp_path / "onnx"
+    fp32 = TextClassifier.load(
+        tmp_path / "clf", device="cpu", quantize=False, runtime="onnx", onnx_cache_dir=cache
+    )
+    assert fp32.onnx is not None and fp32.meta["runtime"] == "onnx"
+    # Batches of different lengths (padding) and a single text: the same logits as PyTorch.
+    np.testing.assert_allclose(fp32.logits(texts), torch_fp32.logits(texts), atol=1e-4)
+    np.testing.assert_allclose(fp32.logits(texts[:1]), torch_fp32.logits(texts[:1]), atol=1e-4)
+    int8 = TextClassifier.load(
+        tmp_path / "clf", device="cpu", runtime="onnx-int8", onnx_cache_dir=cache
+    )
+    assert [p.label for p in int8.classify(texts)] == [p.label for p in torch_fp32.classify(texts)]
+    # Hidden layers (the shared-sentiment head) still come from the torch model.
+    _, features = int8.logits_and_layers(texts, (1,))
+    assert features.shape == (4, int8.hidden_size) and np.abs(features).sum() > 0
+    # The export is cached by the directory's content: loading again exports nothing.
+    exported = sorted(p.stat().st_mtime_ns for p in cache.rglob("model.onnx"))
+    TextClassifier.load(tmp_path / "clf", device="cpu", runtime="onnx-int8", onnx_cache_dir=cache)
+    assert sorted(p.stat().st_mtime_ns for p in cache.rglob("model.onnx")) == exported
+    assert len(exported) == 2
+    with pytest.raises(ValueError, match="onnx_cache_dir"):
+        TextClassifier.load(tmp_path / "clf", device="cpu", runtime="onnx")

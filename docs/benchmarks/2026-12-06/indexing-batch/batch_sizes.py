@@ -1,18 +1,24 @@
+"""Batch-size sweep of the ONNX int8 embedder on 2,000 Myntra passages (scratch, 2026-12-06).
+
+python batch_sizes.py [CONFIG ...]   # from the project root, in its .venv
+"""
+
 import os
 import random
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, "/work/main")
+sys.path.insert(0, str(Path(__file__).resolve().parents[4]))
 os.environ["HF_HUB_OFFLINE"] = "1"
 import onnxruntime as ort
 
+from core.onnx_export import ExportRecipe, _export
 from knowledge.catalog.load import load_catalog
 from knowledge.catalog.mappings import MYNTRA
 from knowledge.embedder import SentenceTransformerEmbedder, default_model_path
 from knowledge.onnx_embedder import OnnxEmbedder
-from knowledge.onnx_export import ExportRecipe, _export
+from knowledge.onnx_export import _encoder_graph
 from knowledge.passages import build_passages
 
 print(ort.__version__)
@@ -20,7 +26,7 @@ out = Path("/tmp/idx/full8")
 if not (out / "model.onnx").exists():
     out.mkdir(exist_ok=True)
     rec = ExportRecipe(variant="onnx-int8", reduce_range=False)
-    print(_export(default_model_path(), out, rec, False))
+    print(_export(lambda: _encoder_graph(default_model_path()), out, rec, False))
 ps = build_passages(
     load_catalog(
         Path("/work/shared/data/product_catalog_myntra/myntra_products_catalog.csv"), MYNTRA
