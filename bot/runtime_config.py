@@ -164,6 +164,7 @@ def render_runtime_config(settings: Settings, out_dir: Path) -> tuple[Path, Path
         "bot.channels.ops.OpsInput": {
             "metrics_token": settings.metrics_token,
             "reply_check": settings.rasa_reply_check,
+            "slot_validation": settings.slot_validation,
         },
         "bot.channels.rest.ShopRestInput": rest_channel_config(settings),
         "bot.channels.widget.WidgetInput": widget_channel_config(settings),

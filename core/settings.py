@@ -19,6 +19,7 @@ PRESETS = ("tiny", "demo", "full")
 RETENTION_MODES = ("delete", "anonymise")
 REPLY_CHECKS = ("prebuilt", "rasa")
 TRACKER_STREAMINGS = ("count", "rasa")
+SLOT_VALIDATIONS = ("local", "remote")
 # How the MiniLM passage/query embedder runs (docs/decisions/020-onnx-embedder.md): ``torch`` is
 # sentence-transformers in PyTorch fp32; ``onnx`` the same graph exported to ONNX Runtime (fp32);
 # ``onnx-int8`` that graph with dynamically quantized int8 MatMuls (the CPU default, measured).
@@ -166,6 +167,10 @@ class Settings:
         rasa_reply_check: How the Rasa server checks the action server's replies: ``prebuilt``
             (one JSON-schema validator built at start-up, ``bot/action_reply_validation.py``) or
             ``rasa`` (Rasa 3.6's own check, which rebuilds it per reply: the benchmark baseline).
+        slot_validation: Where the frustration slots are filled after every message: ``local``
+            (in the Rasa server, ``bot/local_slot_validation.py``) or ``remote`` (Rasa calls the
+            action server's ``action_validate_slot_mappings`` on every turn: the benchmark
+            baseline). Both compute the same values.
         tracker_streaming: How the tracker store finds a turn's new events for the event broker:
             ``count`` (one SQL count, ``bot/storage/tracker_store.py``) or ``rasa`` (Rasa 3.6
             reads and replays the whole session again on every save: the benchmark baseline).
@@ -273,6 +278,7 @@ class Settings:
     metrics_token: str = field(default_factory=lambda: _env("METRICS_TOKEN", ""))
     rasa_reply_check: str = field(default_factory=lambda: _env("RASA_REPLY_CHECK", "prebuilt"))
     tracker_streaming: str = field(default_factory=lambda: _env("TRACKER_STREAMING", "count"))
+    slot_validation: str = field(default_factory=lambda: _env("SLOT_VALIDATION", "local"))
     trusted_proxies: str = field(default_factory=lambda: _env("TRUSTED_PROXIES", ""))
     support_email: str = field(default_factory=lambda: _env("SUPPORT_EMAIL", ""))
     support_phone: str = field(default_factory=lambda: _env("SUPPORT_PHONE", ""))
@@ -364,6 +370,11 @@ class Settings:
             raise ValueError(
                 f"tracker_streaming must be one of {', '.join(TRACKER_STREAMINGS)}. Currently, it "
                 f"is {self.tracker_streaming!r} (set SHOPBOT_TRACKER_STREAMING)."
+            )
+        if self.slot_validation not in SLOT_VALIDATIONS:
+            raise ValueError(
+                f"slot_validation must be one of {', '.join(SLOT_VALIDATIONS)}. Currently, it is "
+                f"{self.slot_validation!r} (set SHOPBOT_SLOT_VALIDATION)."
             )
         if self.widget_session_ttl <= 0:
             raise ValueError(

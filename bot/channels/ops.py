@@ -12,7 +12,9 @@ Rasa serves custom routes only as channel blueprints under ``/webhooks/<name>/``
 It also installs :func:`bot.channels.rasa_api_guard.refuse_hostile_json`, which answers hostile
 JSON on Rasa's own API routes with a 400 (``/model/parse`` answered 500), and
 :mod:`bot.action_reply_validation`, which checks the action server's replies with a prebuilt
-validator (Rasa rebuilt it for every reply: 42–69% of its CPU time per turn).
+validator (Rasa rebuilt it for every reply: 42–69% of its CPU time per turn), and
+:mod:`bot.local_slot_validation`, which fills the frustration slots in this process instead of
+calling the action server on every turn.
 
 A separate channel, not routes on the REST channel: the REST channel may be turned off or sit
 behind the store's backend, and the shopper-facing channels keep only shopper routes. See
@@ -33,7 +35,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import action_reply_validation
+from bot import action_reply_validation, local_slot_validation
 from bot.channels.rasa_api_guard import refuse_hostile_json
 from bot.metrics import SCRAPE_REFUSED, metrics, scrape_allowed
 
@@ -49,6 +51,8 @@ class OpsInput(InputChannel):
         metrics_token: Bearer token for ``/metrics``; empty → loopback clients only.
         reply_check: ``prebuilt`` installs :mod:`bot.action_reply_validation`; ``rasa`` keeps
             Rasa's own check of action replies (the benchmark's baseline).
+        slot_validation: ``local`` installs :mod:`bot.local_slot_validation`; ``remote`` keeps
+            Rasa's call of ``action_validate_slot_mappings`` (the benchmark's baseline).
     """
 
     @classmethod
@@ -63,11 +67,15 @@ class OpsInput(InputChannel):
         return cls(
             metrics_token=str(given.get("metrics_token") or ""),
             reply_check=str(given.get("reply_check") or "prebuilt"),
+            slot_validation=str(given.get("slot_validation") or "local"),
         )
 
-    def __init__(self, metrics_token: str = "", reply_check: str = "prebuilt") -> None:
+    def __init__(
+        self, metrics_token: str = "", reply_check: str = "prebuilt", slot_validation: str = "local"
+    ) -> None:
         self.metrics_token = metrics_token
         self.reply_check = reply_check
+        self.slot_validation = slot_validation
         metrics()  # registered at start-up, so the first scrape lists every metric
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
@@ -111,6 +119,10 @@ class OpsInput(InputChannel):
                 logger.info(
                     "Action server replies are checked by Rasa's own check (%s)", self.reply_check
                 )
+            if self.slot_validation == "local":
+                local_slot_validation.install()
+            else:
+                logger.info("Slots are validated by the action server (%s)", self.slot_validation)
 
         return ops
 

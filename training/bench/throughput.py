@@ -14,7 +14,8 @@ Each configuration starts its own servers (fresh tracker store, copy of the stor
 - ``baseline``: the configuration at the start of issue 17: Rasa 3.6's own check of every action
   server reply (``SHOPBOT_RASA_REPLY_CHECK=rasa``) and Rasa's SQL tracker store, which reads the
   session back on every save (``SHOPBOT_TRACKER_STREAMING=rasa``), and the intent and sentiment
-  classifiers in PyTorch (``SHOPBOT_NLU_RUNTIME=torch``);
+  classifiers in PyTorch (``SHOPBOT_NLU_RUNTIME=torch``) and the action server called for the
+  frustration slots on every turn (``SHOPBOT_SLOT_VALIDATION=remote``);
 - ``current``: today's defaults.
 
 Statistics are reset once every shopper of a level has started (``--reset-stats``), so the numbers
@@ -61,7 +62,12 @@ WEIGHTS = {
     "cancellation": 5,
 }
 CONFIGURATIONS: dict[str, dict[str, Any]] = {
-    "baseline": {"rasa_reply_check": "rasa", "tracker_streaming": "rasa", "nlu_runtime": "torch"},
+    "baseline": {
+        "rasa_reply_check": "rasa",
+        "tracker_streaming": "rasa",
+        "nlu_runtime": "torch",
+        "slot_validation": "remote",
+    },
     "current": {},
 }
 GOAL_MSGS_PER_S = 50.0

@@ -80,3 +80,15 @@ def test_the_reply_check_comes_from_the_settings(tmp_path: Path) -> None:
     assert OpsInput.from_credentials(None).reply_check == "prebuilt"  # type: ignore[attr-defined]
     with pytest.raises(ValueError, match="SHOPBOT_RASA_REPLY_CHECK"):
         Settings(root=tmp_path, rasa_reply_check="fast")
+
+
+def test_the_slot_validation_comes_from_the_settings(tmp_path: Path) -> None:
+    for where in ("local", "remote"):
+        settings = Settings(root=tmp_path, slot_validation=where)
+        _, credentials = render_runtime_config(settings, tmp_path / where)
+        given = yaml.safe_load(credentials.read_text())["bot.channels.ops.OpsInput"]
+        channel = OpsInput.from_credentials(given)
+        assert isinstance(channel, OpsInput) and channel.slot_validation == where
+    assert OpsInput.from_credentials(None).slot_validation == "local"  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="SHOPBOT_SLOT_VALIDATION"):
+        Settings(root=tmp_path, slot_validation="nowhere")
