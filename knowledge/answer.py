@@ -161,6 +161,7 @@ class AnswerPipeline:
             FileNotFoundError: No index in ``knowledge_dir`` (the message says how to build one).
         """
         from knowledge.embedder import make_embedder
+        from knowledge.faq_rank import FaqQuestionRanker
         from knowledge.generator import make_generator
         from knowledge.index import KnowledgeIndex
         from knowledge.placeholders import PlaceholderFilter
@@ -173,7 +174,7 @@ class AnswerPipeline:
                 "(and the generator with `shopbot train-generator`), or set SHOPBOT_KNOWLEDGE_DIR."
             )
         index = KnowledgeIndex.load(root / "index", embedder or make_embedder())
-        retriever = PlaceholderFilter(HybridRetriever(index), placeholders or {})
+        retriever = PlaceholderFilter(FaqQuestionRanker(HybridRetriever(index)), placeholders or {})
         kwargs.setdefault(
             "asked_field",
             AskedFieldModel.load(root / "generator" / FIELD_QUESTIONS_FILE, index.embedder),
@@ -206,9 +207,12 @@ class AnswerPipeline:
     def warm_up(self) -> None:
         """Load the embedder, the generator and the asked-field model's examples now rather than
         on the first question."""
-        index = getattr(self.retriever, "index", None)
+        chain: list[Any] = [self.retriever]  # wrappers (placeholders, FAQ ranking): ``inner``
+        while len(chain) < 8 and getattr(chain[-1], "inner", None) is not None:
+            chain.append(chain[-1].inner)
+        index = next((r.index for r in chain if getattr(r, "index", None) is not None), None)
         embedder = getattr(index, "embedder", None)
-        for component in (embedder, self.generator, self.asked_field):
+        for component in (embedder, *chain[1:], self.generator, self.asked_field):
             warm = getattr(component, "warm_up", None)
             if callable(warm):
                 warm()
@@ -429,26 +433,43 @@ class AnswerPipeline:
 
     def _declined(self, ctx: _Context, text: str) -> Answer:
         """The generator said the sources do not answer. Show the best passage when it is clearly
-        about the product the shopper named, or when it is an FAQ entry as relevant as
-        ``strong_score`` (the store's own words on the question; seen with the demo generator,
-        which declined "Excuse me, what is your price adjustment policy?" although the entry was
-        retrieved first); otherwise be honest and offer a human. An off-policy refusal ("I can
-        only help with...") stays one."""
+        about the product the shopper named, or the first FAQ entry (in the retriever's order)
+        as relevant as ``strong_score`` (the store's own words on the question; seen with the demo
+        generator, which declined "Excuse me, what is your price adjustment policy?" although the
+        entry was retrieved first). The FAQ entry need not be the first hit: FAQ hits are ordered
+        by their questions' closeness (``knowledge.faq_rank``), which can put a less relevant
+        entry ahead ("how long have I got to send something back?": shipping times, 0.40, before
+        the return policy, 0.55). Otherwise be honest and offer a human. An off-policy refusal
+        ("I can only help with...") stays one."""
         top = ctx.hits[0]
         off_policy = text.lower().startswith("i can only")
-        strong = relevance(top) >= self.strong_score
-        if strong and (
-            (top.passage.kind == "product" and name_overlap(ctx.question, top.passage.title) >= 0.6)
-            or (top.passage.kind == "faq" and not off_policy)
+        if (
+            top.passage.kind == "product"
+            and relevance(top) >= self.strong_score
+            and name_overlap(ctx.question, top.passage.title) >= 0.6
         ):
             return self._passage(ctx, "generator declined")
+        if top.passage.kind == "faq" and not off_policy:
+            strong_faq = next(
+                (
+                    h
+                    for h in ctx.hits
+                    if h.passage.kind == "faq" and relevance(h) >= self.strong_score
+                ),
+                None,
+            )
+            if strong_faq is not None:
+                return self._passage(ctx, "generator declined", strong_faq.passage.doc_id)
         return self._unknown(ctx, OFF_POLICY_ANSWER if off_policy else UNKNOWN_ANSWER)
 
-    def _passage(self, ctx: _Context, reason: str) -> Answer:
-        """The best retrieved document, concisely rendered and cited (verified like a generation)."""
+    def _passage(self, ctx: _Context, reason: str, doc_id: str | None = None) -> Answer:
+        """The best retrieved document (or the one ``doc_id`` names), concisely rendered and
+        cited (verified like a generation)."""
         logger.info("Answering %r with the best passage (%s)", ctx.question, reason)
         since = time.perf_counter()
         groups = group_by_document([h.passage for h in ctx.hits])
+        if doc_id is not None:
+            groups = [g for g in groups if g[0].doc_id == doc_id] or groups
         if not groups:
             return self._unknown(ctx)
         group = groups[0]

@@ -397,3 +397,23 @@ def test_an_answer_giving_another_field_than_the_one_asked_falls_back_to_the_pas
     right = _pipeline(f"The [[name]] is in [[Category]] [{TAG}].").answer(question)
     assert right.outcome == "generated"
     assert "is in Hobbies > Model Kits [1]." in right.text  # the category as the prompt shows it
+
+
+def test_a_decline_shows_the_first_faq_entry_relevant_enough_not_only_the_first_hit() -> None:
+    """FAQ hits are ordered by their questions' closeness (knowledge.faq_rank), which can put a
+    less relevant entry first ("how long have I got to send something back?" got the shipping
+    times, 0.40, ahead of the return policy, 0.55). A decline shows the return policy."""
+    shipping = replace(
+        RETURNS, id="faq-7", doc_id="faq-7", title="How long does shipping take?",
+        text="How long does shipping take? Standard shipping takes 3-5 business days.",
+    )  # fmt: skip
+    hits = [hit(shipping, dense=0.40), hit(RETURNS, dense=0.55)]
+    answer = _pipeline(UNKNOWN_ANSWER, hits=hits).answer("how long have I got to send it back?")
+    assert answer.outcome == "passage"
+    assert [c.doc_id for c in answer.citations] == [RETURNS.doc_id]
+    # No entry as relevant as strong_score (0.5): honest, as before.
+    weak = [hit(shipping, dense=0.40), hit(RETURNS, dense=0.45)]
+    assert _pipeline(UNKNOWN_ANSWER, hits=weak).answer("send it back?").outcome == "unknown"
+    # An off-policy refusal stays one.
+    refused = _pipeline(OFF_POLICY_ANSWER, hits=hits).answer("how long have I got?")
+    assert refused.outcome == "unknown" and refused.text == OFF_POLICY_ANSWER

@@ -1,0 +1,83 @@
+"""Tests for knowledge/faq_rank.py: FAQ hits ordered by their questions' closeness to the query."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from knowledge.embedder import HashingEmbedder
+from knowledge.faq import FaqEntry
+from knowledge.faq_rank import FaqQuestionRanker
+from knowledge.index import KnowledgeIndex
+from knowledge.passages import faq_passage
+from knowledge.retriever import HybridRetriever
+from knowledge.types import Filters, Hit, Passage
+
+RETURNS = FaqEntry(
+    id="faq-returns",
+    question="How many days do I have to return an item?",
+    answer="You can send an item back within 30 days of delivery for a full refund.",
+)
+SHIPPING = FaqEntry(
+    id="faq-shipping",
+    question="How long does shipping take?",
+    answer="Orders ship within 2 business days; delivery takes 3 to 5 days after that.",
+)
+PRODUCT = Passage(
+    id="p1", doc_id="p1", kind="product", text="Guillow kit — $28.91", title="Guillow"
+)
+
+
+class _Fixed:
+    """The inner retriever's double: fixed hits, in a fixed order."""
+
+    def __init__(self, hits: list[Hit]) -> None:
+        self.hits = hits
+        passages = [h.passage for h in hits]
+        self.index = SimpleNamespace(passages=passages, embedder=HashingEmbedder())
+
+    def search(self, query: str, top_k: int = 5, filters: Filters | None = None) -> list[Hit]:
+        return list(self.hits[:top_k])
+
+
+def _hits() -> list[Hit]:
+    # Fused scores that put the shipping entry first; the product holds position 1.
+    return [
+        Hit(faq_passage(SHIPPING), 0.62, {"dense": 0.40}),
+        Hit(PRODUCT, 0.60, {"dense": 0.35}),
+        Hit(faq_passage(RETURNS), 0.58, {"dense": 0.38}),
+    ]
+
+
+def test_faq_hits_follow_their_questions_and_products_keep_their_place() -> None:
+    ranker = FaqQuestionRanker(_Fixed(_hits()))
+    hits = ranker.search("how many days do i have to return something?")
+    assert [h.passage.id for h in hits] == ["faq-returns", "p1", "faq-shipping"]
+    # The same hits with the same scores: the relevance gate sees what it saw before.
+    assert {h.passage.id: h.scores["dense"] for h in hits} == {
+        "faq-shipping": 0.40, "p1": 0.35, "faq-returns": 0.38,
+    }  # fmt: skip
+
+
+def test_nothing_moves_without_weight_or_with_one_faq_hit() -> None:
+    assert [h.passage.id for h in FaqQuestionRanker(_Fixed(_hits()), weight=0).search(
+        "how many days do i have to return something?"
+    )] == ["faq-shipping", "p1", "faq-returns"]  # fmt: skip
+    one = [Hit(PRODUCT, 0.9), Hit(faq_passage(SHIPPING), 0.5)]
+    assert FaqQuestionRanker(_Fixed(one)).search("how long to return?") == one
+    with pytest.raises(ValueError, match="weight"):
+        FaqQuestionRanker(_Fixed(one), weight=-1)
+
+
+def test_over_a_real_index_it_reads_the_entries_questions() -> None:
+    """The index and embedder the ranker reads are the real ones' (not only the double's)."""
+    passages = [faq_passage(SHIPPING), faq_passage(RETURNS), PRODUCT]
+    index = KnowledgeIndex.build(passages, HashingEmbedder())
+    ranker = FaqQuestionRanker(HybridRetriever(index))
+    hits = ranker.search("how many days have I got to return an item?", 3, Filters(kind="faq"))
+    assert hits[0].passage.id == "faq-returns"
+    assert ranker._questions is not None and set(ranker._questions) == {
+        "faq-returns",
+        "faq-shipping",
+    }
