@@ -242,6 +242,10 @@ RASA_BUCKETS: list[tuple[str, str]] = [
     ("event broker (handoff summary, app DB)", r"bot/handoff/broker\.py|rasa/core/brokers/"),
     ("tracker store (SQL, event (de)serialisation)", r"rasa/core/tracker_store\.py"),
     ("action response check (jsonschema, Rasa side)", r"jsonschema/"),
+    (
+        "frustration slots in the Rasa server (since 2026-12-06)",
+        r"bot/local_slot_validation\.py|core/frustration\.py",
+    ),
     ("action server HTTP call (Rasa side: aiohttp, JSON)", r"rasa/utils/endpoints\.py|aiohttp/"),
     (
         "policies (next-action prediction)",
@@ -257,7 +261,10 @@ RASA_BUCKETS: list[tuple[str, str]] = [
 # The steps of ``MessageProcessor.handle_message`` a Rasa sample was in (first match wins).
 RASA_STEPS: list[tuple[str, str]] = [
     ("NLU (parse_message)", r"parse_message \(rasa/core/processor"),
-    ("slot extraction + action_validate_slot_mappings call", r"run_action_extract_slots"),
+    (
+        "slot extraction + frustration slots (action server call before 2026-12-06)",
+        r"run_action_extract_slots",
+    ),
     (
         "tracker save + event broker",
         r"save_tracker \(rasa/core/processor|rasa/core/tracker_store\.py(:\d+)?\);save|bot/handoff/broker",
