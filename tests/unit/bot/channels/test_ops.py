@@ -70,25 +70,22 @@ def test_the_channel_reads_its_token_from_the_credentials() -> None:
     assert OpsInput.from_credentials(None).metrics_token == ""  # type: ignore[attr-defined]
 
 
-def test_the_reply_check_comes_from_the_settings(tmp_path: Path) -> None:
-    for check in ("prebuilt", "rasa"):
-        settings = Settings(root=tmp_path, rasa_reply_check=check)
-        _, credentials = render_runtime_config(settings, tmp_path / check)
+@pytest.mark.parametrize(
+    ("field", "attribute", "values", "variable"),
+    [
+        ("rasa_reply_check", "reply_check", ("prebuilt", "rasa"), "SHOPBOT_RASA_REPLY_CHECK"),
+        ("slot_validation", "slot_validation", ("local", "remote"), "SHOPBOT_SLOT_VALIDATION"),
+    ],
+)
+def test_the_channels_switches_come_from_the_settings(
+    tmp_path: Path, field: str, attribute: str, values: tuple[str, str], variable: str
+) -> None:
+    for value in values:
+        settings = Settings(root=tmp_path, **{field: value})  # type: ignore[arg-type]
+        _, credentials = render_runtime_config(settings, tmp_path / value)
         given = yaml.safe_load(credentials.read_text())["bot.channels.ops.OpsInput"]
         channel = OpsInput.from_credentials(given)
-        assert isinstance(channel, OpsInput) and channel.reply_check == check
-    assert OpsInput.from_credentials(None).reply_check == "prebuilt"  # type: ignore[attr-defined]
-    with pytest.raises(ValueError, match="SHOPBOT_RASA_REPLY_CHECK"):
-        Settings(root=tmp_path, rasa_reply_check="fast")
-
-
-def test_the_slot_validation_comes_from_the_settings(tmp_path: Path) -> None:
-    for where in ("local", "remote"):
-        settings = Settings(root=tmp_path, slot_validation=where)
-        _, credentials = render_runtime_config(settings, tmp_path / where)
-        given = yaml.safe_load(credentials.read_text())["bot.channels.ops.OpsInput"]
-        channel = OpsInput.from_credentials(given)
-        assert isinstance(channel, OpsInput) and channel.slot_validation == where
-    assert OpsInput.from_credentials(None).slot_validation == "local"  # type: ignore[attr-defined]
-    with pytest.raises(ValueError, match="SHOPBOT_SLOT_VALIDATION"):
-        Settings(root=tmp_path, slot_validation="nowhere")
+        assert isinstance(channel, OpsInput) and getattr(channel, attribute) == value
+    assert getattr(OpsInput.from_credentials(None), attribute) == values[0]  # the default
+    with pytest.raises(ValueError, match=variable):
+        Settings(root=tmp_path, **{field: "nonsense"})  # type: ignore[arg-type]
