@@ -19,8 +19,10 @@ def last_user_intent(servers: ShopBotServers, sender: str) -> str:
 
 def test_open_questions_reach_the_faq_or_an_honest_fallback(servers: ShopBotServers) -> None:
     sender = "e2e-open-questions"
-    # The tiny model reads this shopper phrasing as out of scope; the store's FAQ answers it.
-    rewards = servers.say(sender, "is there some kind of points or rewards scheme?")
+    # The tiny model reads this shopper phrasing as out of scope (0.74 with its ONNX int8 weights;
+    # "is there some kind of points or rewards scheme?" was out of scope only with its PyTorch
+    # int8 weights and is a product search with ONNX); the store's FAQ answers it.
+    rewards = servers.say(sender, "do I earn points when I buy stuff?")
     assert rewards.status == 200
     assert last_user_intent(servers, sender) in ("out_of_scope", "nlu_fallback")
     assert "outside what I can help with" not in rewards.text, rewards.body
