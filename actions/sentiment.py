@@ -85,7 +85,9 @@ class ActionCheckFrustration(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         """Compute the score and return the two slot events."""
-        score = frustration_score(tracker.events)
-        frustrated = score >= DEFAULT_CONFIG.threshold
-        logger.debug("Frustration of %s: %.3f", tracker.sender_id, score)
-        return [SlotSet("frustration_score", round(score, 3)), SlotSet("frustrated", frustrated)]
+        slots = frustration_slots(tracker.events)
+        logger.debug("Frustration of %s: %.3f", tracker.sender_id, slots["frustration_score"])
+        return [
+            SlotSet("frustration_score", slots["frustration_score"]),
+            SlotSet("frustrated", slots["frustrated"]),
+        ]

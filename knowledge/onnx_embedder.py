@@ -19,14 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from core.onnx_export import cpu_session
+from core.onnx_export import check_variant, cpu_session
 from knowledge.embedder import (
     PROGRESS_BAR_MIN_TEXTS,
     LocalModelDir,
     check_batch_size,
     l2_normalize,
 )
-from knowledge.onnx_export import ONNX_VARIANTS, ensure_onnx_model
+from knowledge.onnx_export import ensure_onnx_model
 
 logger = logging.getLogger(__name__)
 
@@ -97,11 +97,7 @@ class OnnxEmbedder(LocalModelDir):
         sort_by_length: bool = True,
         batch_parallel: bool = True,
     ) -> None:
-        if variant not in ONNX_VARIANTS:
-            raise ValueError(
-                f"variant must be one of {', '.join(ONNX_VARIANTS)}. Currently, variant is "
-                f"{variant!r}"
-            )
+        check_variant(variant)
         check_batch_size(batch_size)
         if threads is not None and threads <= 0:
             raise ValueError(f"threads must be greater than 0. Currently, threads is {threads}")
