@@ -35,7 +35,10 @@ def _env(name: str, default: str) -> str:
 
 
 def _env_int(name: str, default: int) -> int:
-    raw = _env(name, str(default))
+    return _parse_int(name, _env(name, str(default)))
+
+
+def _parse_int(name: str, raw: str) -> int:
     try:
         return int(raw)
     except ValueError:
@@ -54,9 +57,10 @@ def _env_float(name: str, default: float) -> float:
         ) from None
 
 
-def _env_optional_int(name: str) -> int | None:
-    raw = _env(name, "")
-    return _env_int(name, 0) if raw else None
+def _env_optional_int(name: str, default: int | None = None) -> int | None:
+    """An integer setting where empty means "not set" (None); unset gives ``default``."""
+    raw = _env(name, "" if default is None else str(default))
+    return _parse_int(name, raw) if raw else None
 
 
 _SWITCH = {"on": True, "1": True, "true": True, "yes": True, "off": False, "0": False}
@@ -143,7 +147,11 @@ class Settings:
         generator_api: ``completions`` or ``chat``.
         generator_timeout: Seconds per request to the served model.
         generator_device: Device of the local generator (empty → cuda when available).
-        generator_threads: CPU threads of the local generator (empty → torch's choice).
+        generator_threads: CPU threads of the local generator; default 1 (a server decodes
+            concurrent answers in one batch: with torch's choice, two threads on two cores, the
+            action server burned 1.2 cores for fewer messages); empty → torch's choice.
+        generator_batch: How many concurrent answers the local generator decodes together on one
+            thread (``knowledge/batch_decoding.py``); 1 decodes each answer in its own thread.
         console_port: Port of the agent console (``bot/console``), served beside the Rasa server.
         console_secret: Key that signs the console's sign-in form tokens; generated once into
             ``var/console_secret`` when not given.
@@ -253,8 +261,9 @@ class Settings:
     generator_timeout: float = field(default_factory=lambda: _env_float("GENERATOR_TIMEOUT", 30.0))
     generator_device: str = field(default_factory=lambda: _env("GENERATOR_DEVICE", ""))
     generator_threads: int | None = field(
-        default_factory=lambda: _env_optional_int("GENERATOR_THREADS")
+        default_factory=lambda: _env_optional_int("GENERATOR_THREADS", 1)
     )
+    generator_batch: int = field(default_factory=lambda: _env_int("GENERATOR_BATCH", 8))
     console_port: int = field(default_factory=lambda: _env_int("CONSOLE_PORT", 5006))
     console_secret: str = field(default_factory=lambda: _env("CONSOLE_SECRET", ""))
     console_https: bool = field(default_factory=lambda: _env_switch("CONSOLE_HTTPS", False))
@@ -375,6 +384,11 @@ class Settings:
             raise ValueError(
                 f"slot_validation must be one of {', '.join(SLOT_VALIDATIONS)}. Currently, it is "
                 f"{self.slot_validation!r} (set SHOPBOT_SLOT_VALIDATION)."
+            )
+        if self.generator_batch < 1:
+            raise ValueError(
+                "generator_batch must be at least 1. Currently, generator_batch is "
+                f"{self.generator_batch} (set SHOPBOT_GENERATOR_BATCH)."
             )
         if self.widget_session_ttl <= 0:
             raise ValueError(

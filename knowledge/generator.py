@@ -17,6 +17,7 @@ from typing import Any
 
 from core.device import resolve_device_name
 from core.settings import Settings
+from knowledge.batch_decoding import BatchDecoder
 from knowledge.prompt import (
     END,
     SPECIAL_TOKENS,
@@ -45,14 +46,25 @@ class LocalGenerator:
         model_dir: A directory loadable with ``AutoModelForCausalLM.from_pretrained``.
         device: ``cuda``/``cpu``; default: cuda when available.
         threads: CPU threads for torch (None: torch's default).
+        batch: Decode up to this many concurrent answers together on one thread
+            (:class:`knowledge.batch_decoding.BatchDecoder`); 1: each caller decodes its own in its
+            own thread.
     """
 
     def __init__(
-        self, model_dir: str | Path, device: str | None = None, threads: int | None = None
+        self,
+        model_dir: str | Path,
+        device: str | None = None,
+        threads: int | None = None,
+        batch: int = 1,
     ) -> None:
+        if batch < 1:
+            raise ValueError(f"batch must be at least 1. Currently, batch is {batch}.")
         self.model_dir = Path(model_dir)
         self.requested_device = device
         self.threads = threads
+        self.batch = batch
+        self._decoder: BatchDecoder | None = None
         self.name = f"local:{self.model_dir.name}"
         self._model: Any = None
         self._tokenizer: Any = None
@@ -90,6 +102,15 @@ class LocalGenerator:
             self._stop_ids = {vocab[t] for t in SPECIAL_TOKENS if t in vocab}
             if self._tokenizer.eos_token_id is not None:
                 self._stop_ids.add(int(self._tokenizer.eos_token_id))
+            if self.batch > 1:
+                pad = self._tokenizer.pad_token_id
+                self._decoder = BatchDecoder(
+                    self._model,
+                    self._stop_ids,
+                    pad_id=int(pad if pad is not None else 0),
+                    device=self.device,
+                    max_batch=self.batch,
+                )
             logger.info(
                 "Loaded generator %s on %s (%.2fM parameters, context %d)",
                 self.model_dir,
@@ -148,8 +169,6 @@ class LocalGenerator:
 
     def stream(self, prompt: str, max_new_tokens: int = 96) -> Iterator[str]:
         """Yield the completion piece by piece (greedy, KV cache, stops at any special token)."""
-        import torch
-
         self._require()
         if max_new_tokens <= 0:
             raise ValueError(
@@ -169,6 +188,20 @@ class LocalGenerator:
             ids = ids[-limit:]
         generated: list[int] = []
         emitted = ""
+        tokens = self._decoder.tokens(ids, max_new_tokens) if self._decoder else None
+        for token in tokens or self._tokens(ids, max_new_tokens):
+            generated.append(token)
+            text = self._tokenizer.decode(generated, skip_special_tokens=False)
+            if text.endswith("\ufffd"):
+                continue  # a multi-byte character is not complete yet
+            delta, emitted = text[len(emitted) :], text
+            if delta:
+                yield delta
+
+    def _tokens(self, ids: list[int], max_new_tokens: int) -> Iterator[int]:
+        """Greedy decoding of one prompt in the caller's thread (``batch`` 1)."""
+        import torch
+
         next_input = torch.tensor([ids], device=self.device)
         past: Any = None
         with torch.inference_mode():
@@ -177,15 +210,9 @@ class LocalGenerator:
                 past = out.past_key_values
                 token = int(out.logits[0, -1].argmax())
                 if token in self._stop_ids:
-                    break
-                generated.append(token)
+                    return
+                yield token
                 next_input = torch.tensor([[token]], device=self.device)
-                text = self._tokenizer.decode(generated, skip_special_tokens=False)
-                if text.endswith("\ufffd"):
-                    continue  # a multi-byte character is not complete yet
-                delta, emitted = text[len(emitted) :], text
-                if delta:
-                    yield delta
 
 
 class OpenAICompatibleGenerator:
@@ -332,6 +359,7 @@ class GeneratorSettings:
         timeout: Seconds per request.
         device: Device of the local model (default: cuda when available).
         threads: CPU threads of the local model (default: torch's choice).
+        batch: Concurrent answers the local model decodes together (1: each on its own).
     """
 
     url: str = ""
@@ -341,6 +369,7 @@ class GeneratorSettings:
     timeout: float = 30.0
     device: str | None = None
     threads: int | None = None
+    batch: int = 1
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> GeneratorSettings:
@@ -354,6 +383,7 @@ class GeneratorSettings:
             timeout=settings.generator_timeout,
             device=settings.generator_device or None,
             threads=settings.generator_threads,
+            batch=settings.generator_batch,
         )
 
 
@@ -389,5 +419,9 @@ def make_generator(
         return OpenAICompatibleGenerator(
             settings.url, settings.model, settings.api_key or None, settings.timeout, settings.api
         )
-    logger.info("Generator: local model directory %s", model_dir)
-    return LocalGenerator(model_dir, settings.device, settings.threads)
+    logger.info(
+        "Generator: local model directory %s (decoding batches of up to %d)",
+        model_dir,
+        settings.batch,
+    )
+    return LocalGenerator(model_dir, settings.device, settings.threads, settings.batch)

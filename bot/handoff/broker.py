@@ -97,6 +97,33 @@ def message_of(event: dict[str, Any]) -> NewMessage | None:
     return NewMessage(sender, text, agent_id=agent_id if type(agent_id) is int else None)
 
 
+def _user_change(event: dict[str, Any]) -> SummaryUpdate:
+    """A shopper message's summary change: its text, channel, intent, confidence, sentiment."""
+    parse = event.get("parse_data") or {}
+    intent = (parse.get("intent") or {}).get("name")
+    confidence = (parse.get("intent") or {}).get("confidence")
+    sentiment = (parse.get("sentiment") or {}).get("label")
+    channel = event.get("input_channel")
+    return SummaryUpdate(
+        at=_at(event),
+        channel=channel if isinstance(channel, str) else None,
+        user_text=str(event.get("text") or ""),
+        intent=intent if isinstance(intent, str) else None,
+        sentiment=sentiment if isinstance(sentiment, str) else None,
+        confidence=_number(confidence),
+        message=message_of(event),
+    )
+
+
+def _feedback_change(event: dict[str, Any]) -> SummaryUpdate | None:
+    """The widget's thumbs on a bot message (bot.channels.widget._record_feedback:
+    ``{"feedback": {"value": ...}}`` in an ``agent`` event's data)."""
+    data = event.get("data")
+    feedback = data.get("feedback") if isinstance(data, dict) else None
+    value = feedback.get("value") if isinstance(feedback, dict) else None
+    return SummaryUpdate(at=_at(event), thumbs=value) if value in ("up", "down") else None
+
+
 def _at(event: dict[str, Any]) -> dt.datetime:
     stamp = event.get("timestamp")
     if isinstance(stamp, (int, float)):
@@ -146,67 +173,77 @@ class HandoffEventBroker(EventBroker):
 
     def publish(self, event: dict[str, Any]) -> None:
         """Fold one tracker event in; never raises."""
-        sender = event.get("sender_id")
-        kind = event.get("event")
-        if not isinstance(sender, str) or not isinstance(kind, str):
-            return
-        try:
-            self.metrics.on_event(sender, event)  # turn kinds, fallbacks (bot.metrics)
-            self._fold(sender, kind, event)
-        except Exception:
-            logger.exception("Handoff broker could not fold a %r event of %s", kind, sender)
+        self.publish_many([event])
 
-    def _fold(self, sender: str, kind: str, event: dict[str, Any]) -> None:
-        if kind == "user":
-            self._on_user(sender, event)
-        elif kind == "bot":
-            if event.get("text") or event.get("data"):
-                self.conversations.apply(
+    def publish_many(self, events: list[dict[str, Any]]) -> None:
+        """Fold one save's new events in, in order; never raises.
+
+        The summary changes of consecutive events (shopper and bot messages, feedback, the
+        verified customer) go to the database in one transaction per conversation. If that
+        transaction fails, each change is tried alone, so one bad event loses only itself.
+        """
+        pending: list[tuple[str, SummaryUpdate]] = []
+        for event in events:
+            sender = event.get("sender_id")
+            kind = event.get("event")
+            if not isinstance(sender, str) or not isinstance(kind, str):
+                continue
+            try:
+                self.metrics.on_event(sender, event)
+                change = self._summary_change(sender, kind, event)
+                if change is not None:
+                    pending.append((sender, change))
+                    continue
+                self._apply_pending(pending)
+                self._fold_other(sender, kind, event)
+            except Exception:
+                logger.exception("Handoff broker could not fold a %r event of %s", kind, sender)
+        self._apply_pending(pending)
+
+    def _apply_pending(self, pending: list[tuple[str, SummaryUpdate]]) -> None:
+        """Apply and clear the pending summary changes (one transaction per conversation)."""
+        batch, pending[:] = list(pending), []
+        for sender in dict.fromkeys(s for s, _ in batch):
+            changes = [c for s, c in batch if s == sender]
+            try:
+                self.conversations.apply_many(sender, changes)
+            except Exception:
+                logger.exception(
+                    "Handoff broker could not fold %d events of %s at once; trying each",
+                    len(changes),
                     sender,
-                    SummaryUpdate(at=_at(event), bot_message=True, message=message_of(event)),
                 )
-        elif kind == "slot":
-            self._on_slot(sender, event)
-        elif kind == "agent":
-            self._on_agent(sender, event)
-        elif kind == "pause":
+                for change in changes:
+                    try:
+                        self.conversations.apply(sender, change)
+                    except Exception:
+                        logger.exception("Handoff broker could not fold an event of %s", sender)
+
+    def _summary_change(
+        self, sender: str, kind: str, event: dict[str, Any]
+    ) -> SummaryUpdate | None:
+        """What the event changes in the conversation's summary row, if it is that kind of event
+        (shopper and bot messages, the shopper's feedback, the verified customer)."""
+        if kind == "user":
+            return _user_change(event)
+        if kind == "bot" and (event.get("text") or event.get("data")):
+            return SummaryUpdate(at=_at(event), bot_message=True, message=message_of(event))
+        if kind == "agent":
+            return _feedback_change(event)
+        if kind == "slot":
+            name, value = event.get("name"), event.get("value")
+            if name == REASON_SLOT and isinstance(value, str):
+                self._reasons.remember(sender, value)
+            elif name == CUSTOMER_SLOT and value:
+                return SummaryUpdate(at=_at(event), customer=str(value))
+        return None
+
+    def _fold_other(self, sender: str, kind: str, event: dict[str, Any]) -> None:
+        """The events that change the handoff queue."""
+        if kind == "pause":
             self._on_pause(sender, event)
         elif kind in ("resume", "restart"):
             self.queue.finish(sender, "left")
-
-    def _on_user(self, sender: str, event: dict[str, Any]) -> None:
-        parse = event.get("parse_data") or {}
-        intent = (parse.get("intent") or {}).get("name")
-        confidence = (parse.get("intent") or {}).get("confidence")
-        sentiment = (parse.get("sentiment") or {}).get("label")
-        channel = event.get("input_channel")
-        self.conversations.apply(
-            sender,
-            SummaryUpdate(
-                at=_at(event),
-                channel=channel if isinstance(channel, str) else None,
-                user_text=str(event.get("text") or ""),
-                intent=intent if isinstance(intent, str) else None,
-                sentiment=sentiment if isinstance(sentiment, str) else None,
-                confidence=_number(confidence),
-                message=message_of(event),
-            ),
-        )
-
-    def _on_agent(self, sender: str, event: dict[str, Any]) -> None:
-        # The widget's thumbs (bot.channels.widget._record_feedback): {"feedback": {"value": ...}}
-        data = event.get("data")
-        feedback = data.get("feedback") if isinstance(data, dict) else None
-        value = feedback.get("value") if isinstance(feedback, dict) else None
-        if value in ("up", "down"):
-            self.conversations.apply(sender, SummaryUpdate(at=_at(event), thumbs=value))
-
-    def _on_slot(self, sender: str, event: dict[str, Any]) -> None:
-        name, value = event.get("name"), event.get("value")
-        if name == REASON_SLOT and isinstance(value, str):
-            self._reasons.remember(sender, value)
-        elif name == CUSTOMER_SLOT and value:
-            self.conversations.apply(sender, SummaryUpdate(at=_at(event), customer=str(value)))
 
     def _on_pause(self, sender: str, event: dict[str, Any]) -> None:
         # The summary row already holds the channel of the latest shopper message.

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import case, func, insert, select, text, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.storage.handoff_tables import SUMMARY_FLAGS
@@ -159,73 +159,22 @@ class ConversationIndex:
 
     def apply(self, conversation_id: str, change: SummaryUpdate) -> None:
         """Fold one event into the conversation's row (creating the row on its first event)."""
-        values: dict[str, Any] = {"last_event_at": change.at}
-        if change.channel:
-            values["channel"] = change.channel[:32]
-        if change.user_text is not None:
-            values["user_messages"] = summaries.c.user_messages + 1
-            values["last_user_text"] = change.user_text[:MAX_TEXT]
-            values["last_intent"] = (change.intent or "")[:64] or None
-            values["last_sentiment"] = (change.sentiment or "")[:16] or None
-            if change.intent in FALLBACK_INTENTS:
-                values["fallback_turns"] = summaries.c.fallback_turns + 1
-            if change.sentiment == NEGATIVE:
-                values["negative_turns"] = summaries.c.negative_turns + 1
-            if change.confidence is not None:
-                lowest = summaries.c.min_confidence
-                values["min_confidence"] = case(
-                    (lowest.is_(None), change.confidence),
-                    (lowest > change.confidence, change.confidence),
-                    else_=lowest,
-                )
-        if change.thumbs in ("up", "down"):
-            column = f"thumbs_{change.thumbs}"
-            values[column] = summaries.c[column] + 1
-        if change.bot_message:
-            values["bot_messages"] = summaries.c.bot_messages + 1
-        if change.customer:
-            values["customer"] = change.customer[:254]
-        if change.handoff:
-            values["handoffs"] = summaries.c.handoffs + 1
+        self.apply_many(conversation_id, [change])
+
+    def apply_many(self, conversation_id: str, changes: list[SummaryUpdate]) -> None:
+        """Fold events into the conversation's row in order, in one transaction (one turn's
+        events arrive together from the tracker store's save)."""
+        if not changes:
+            return
         for _attempt in range(3):
-            with self.engine.begin() as conn:
-                changed = conn.execute(
-                    update(summaries)
-                    .where(summaries.c.conversation_id == conversation_id)
-                    .values(**values)
-                ).rowcount
-                if changed:
-                    if change.message is not None:
-                        store_message(
-                            conn, conversation_id, change.at, change.message, change.channel
-                        )
-                    return
-                try:
-                    with conn.begin_nested():
-                        conn.execute(
-                            insert(summaries).values(
-                                conversation_id=conversation_id,
-                                channel=(change.channel or "unknown")[:32],
-                                started_at=change.at,
-                                started_day=change.at.date(),
-                                last_event_at=change.at,
-                                user_messages=1 if change.user_text is not None else 0,
-                                bot_messages=1 if change.bot_message else 0,
-                                last_user_text=(change.user_text or "")[:MAX_TEXT] or None,
-                                last_intent=(change.intent or "")[:64] or None,
-                                last_sentiment=(change.sentiment or "")[:16] or None,
-                                customer=(change.customer or "")[:254] or None,
-                                handoffs=1 if change.handoff else 0,
-                                **_first_counts(change),
-                            )
-                        )
-                    if change.message is not None:
-                        store_message(
-                            conn, conversation_id, change.at, change.message, change.channel
-                        )
-                    return
-                except IntegrityError:
-                    continue  # created concurrently: update it on the next attempt
+            try:
+                with self.engine.begin() as conn:
+                    channel = None  # the row's channel, once a change has told it
+                    for change in changes:
+                        channel = _fold(conn, conversation_id, change, channel)
+                return
+            except IntegrityError:
+                continue  # the row was created concurrently: update it on the next attempt
         logger.warning("Could not update the summary of %s", conversation_id)
 
     def get(self, conversation_id: str) -> ConversationSummary | None:
@@ -259,6 +208,74 @@ class ConversationIndex:
         """How many conversations there are."""
         with self.engine.connect() as conn:
             return int(conn.execute(select(func.count()).select_from(summaries)).scalar_one())
+
+
+def _changed_values(change: SummaryUpdate) -> dict[str, Any]:
+    """The columns one event changes in an existing row."""
+    values: dict[str, Any] = {"last_event_at": change.at}
+    if change.channel:
+        values["channel"] = change.channel[:32]
+    if change.user_text is not None:
+        values["user_messages"] = summaries.c.user_messages + 1
+        values["last_user_text"] = change.user_text[:MAX_TEXT]
+        values["last_intent"] = (change.intent or "")[:64] or None
+        values["last_sentiment"] = (change.sentiment or "")[:16] or None
+        if change.intent in FALLBACK_INTENTS:
+            values["fallback_turns"] = summaries.c.fallback_turns + 1
+        if change.sentiment == NEGATIVE:
+            values["negative_turns"] = summaries.c.negative_turns + 1
+        if change.confidence is not None:
+            lowest = summaries.c.min_confidence
+            values["min_confidence"] = case(
+                (lowest.is_(None), change.confidence),
+                (lowest > change.confidence, change.confidence),
+                else_=lowest,
+            )
+    if change.thumbs in ("up", "down"):
+        column = f"thumbs_{change.thumbs}"
+        values[column] = summaries.c[column] + 1
+    if change.bot_message:
+        values["bot_messages"] = summaries.c.bot_messages + 1
+    if change.customer:
+        values["customer"] = change.customer[:254]
+    if change.handoff:
+        values["handoffs"] = summaries.c.handoffs + 1
+    return values
+
+
+def _fold(
+    conn: Connection, conversation_id: str, change: SummaryUpdate, channel: str | None = None
+) -> str | None:
+    """Update the row with one event, or create it (an IntegrityError when another writer just
+    created it: the caller's transaction is tried again); store the event's message. ``channel``:
+    the row's channel when the caller knows it. Return the row's channel when known."""
+    changed = conn.execute(
+        update(summaries)
+        .where(summaries.c.conversation_id == conversation_id)
+        .values(**_changed_values(change))
+    ).rowcount
+    if not changed:
+        conn.execute(
+            insert(summaries).values(
+                conversation_id=conversation_id,
+                channel=(change.channel or "unknown")[:32],
+                started_at=change.at,
+                started_day=change.at.date(),
+                last_event_at=change.at,
+                user_messages=1 if change.user_text is not None else 0,
+                bot_messages=1 if change.bot_message else 0,
+                last_user_text=(change.user_text or "")[:MAX_TEXT] or None,
+                last_intent=(change.intent or "")[:64] or None,
+                last_sentiment=(change.sentiment or "")[:16] or None,
+                customer=(change.customer or "")[:254] or None,
+                handoffs=1 if change.handoff else 0,
+                **_first_counts(change),
+            )
+        )
+    known = change.channel[:32] if change.channel else channel
+    if change.message is not None:
+        known = store_message(conn, conversation_id, change.at, change.message, known)
+    return known
 
 
 def _first_counts(change: SummaryUpdate) -> dict[str, Any]:

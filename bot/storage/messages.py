@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -64,30 +64,30 @@ def store_message(
     at: dt.datetime,
     message: NewMessage,
     channel: str | None = None,
-) -> None:
+) -> str:
     """Insert ``message``; without ``channel``, the one the conversation's summary row holds.
+    Return the channel stored.
 
     Call it in the transaction that updated the summary row (the row exists by then).
     """
-    held = select(summaries.c.channel).where(summaries.c.conversation_id == conversation_id)
     if channel:
-        stored: Any = channel[:32]
-    elif message.sender == "user":  # the daily count needs the value itself
-        stored = conn.execute(held).scalar() or UNKNOWN_CHANNEL
+        stored = channel[:32]
     else:
-        stored = func.coalesce(held.scalar_subquery(), UNKNOWN_CHANNEL)
+        held = select(summaries.c.channel).where(summaries.c.conversation_id == conversation_id)
+        stored = conn.execute(held).scalar() or UNKNOWN_CHANNEL
     conn.execute(
-        insert(conversation_messages).values(
-            conversation_id=conversation_id,
-            at=at,
-            sender=message.sender,
-            channel=stored,
-            text=message.text[:MAX_MESSAGE_CHARS],
-            intent=(message.intent or "")[:64] or None,
-            confidence=message.confidence,
-            sentiment=(message.sentiment or "")[:16] or None,
-            agent_id=message.agent_id,
-        )
+        _INSERT_MESSAGE,
+        {
+            "conversation_id": conversation_id,
+            "at": at,
+            "sender": message.sender,
+            "channel": stored,
+            "text": message.text[:MAX_MESSAGE_CHARS],
+            "intent": (message.intent or "")[:64] or None,
+            "confidence": message.confidence,
+            "sentiment": (message.sentiment or "")[:16] or None,
+            "agent_id": message.agent_id,
+        },
     )
     if message.sender == "user":
         count_turn(conn, at.date(), stored, message)
@@ -101,6 +101,7 @@ def store_message(
             )
             .values(first_reply_at=at)
         )
+    return stored
 
 
 def turn_counts(message: NewMessage) -> dict[str, Any]:
@@ -126,14 +127,24 @@ def add_turn_counts(conn: Connection, rows: list[dict[str, Any]]) -> None:
     CONFLICT DO UPDATE``: concurrent writers never lose a count, on SQLite or PostgreSQL)."""
     if not rows:
         return
-    table = shopper_turns_daily
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    row = dialect.insert(table)
-    added = ("turns", "confidence_sum", "confidence_n", "low_confidence")
-    conn.execute(
-        row.on_conflict_do_update(
+    conn.execute(_turn_upsert(conn.dialect.name), rows)
+
+
+_INSERT_MESSAGE = insert(conversation_messages)  # built once: the values come as parameters
+_TURN_UPSERTS: dict[str, Any] = {}
+
+
+def _turn_upsert(dialect_name: str) -> Any:
+    """The ``shopper_turns_daily`` upsert for the dialect, built once per process."""
+    upsert = _TURN_UPSERTS.get(dialect_name)
+    if upsert is None:
+        table = shopper_turns_daily
+        dialect = postgresql if dialect_name == "postgresql" else sqlite
+        row = dialect.insert(table)
+        added = ("turns", "confidence_sum", "confidence_n", "low_confidence")
+        upsert = row.on_conflict_do_update(
             index_elements=[table.c.day, table.c.channel, table.c.intent, table.c.sentiment],
             set_={name: table.c[name] + row.excluded[name] for name in added},
-        ),
-        rows,
-    )
+        )
+        _TURN_UPSERTS[dialect_name] = upsert
+    return upsert

@@ -26,6 +26,11 @@ the turn's shopper message is silently not stored. ``_additional_events`` checks
 before that position is the last one stored; when it is not, it logs the mismatch and stores the
 tracker's events newer than the last stored one instead, so the message is kept.
 
+A save is one pass (2026-12-06): the new events are found once (Rasa's ``stream_events`` and
+``save`` each counted them), published to the broker as one batch when it can take one
+(``publish_many``: the handoff broker folds them in one transaction), and inserted with one
+``executemany``, with Rasa's columns and values, instead of an ORM object per event.
+
 A save that fails on a lost connection is tried again (``SAVE_ATTEMPTS``, backing off up to
 ~3 s): Rasa would otherwise keep the turn in memory only, and the shopper's answered message would
 be missing from the store (the Reliability benchmark lost one this way during a PostgreSQL
@@ -35,6 +40,7 @@ restart). The save is one transaction, so a failed attempt stored nothing.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -42,8 +48,11 @@ from typing import Any
 import sqlalchemy as sa
 import sqlalchemy.orm
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
-from rasa.shared.core.events import Event
+from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
+from bot.storage import event_types
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +73,8 @@ def lost_connection(exc: Exception) -> bool:
 
 
 class ShopSQLTrackerStore(SQLTrackerStore):
-    """``SQLTrackerStore`` whose event streaming counts stored rows instead of replaying them."""
+    """``SQLTrackerStore`` that counts stored rows instead of replaying them, and saves in one
+    pass."""
 
     engine: sa.engine.Engine
 
@@ -74,12 +84,13 @@ class ShopSQLTrackerStore(SQLTrackerStore):
         self.engine.dispose()  # Rasa's engine, rebuilt with connections checked before use
         self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        event_types.install()  # the retrieval's event lookup from a table
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Rasa's save, tried again while the database connection is being re-established."""
         for attempt in range(1, SAVE_ATTEMPTS + 1):
             try:
-                await super().save(tracker)
+                await self._save_once(tracker)
                 return
             except sa.exc.SQLAlchemyError as exc:
                 if attempt == SAVE_ATTEMPTS or not lost_connection(exc):
@@ -95,14 +106,77 @@ class ShopSQLTrackerStore(SQLTrackerStore):
                 )
                 await asyncio.sleep(delay)
 
+    async def _save_once(self, tracker: DialogueStateTracker) -> None:
+        """Rasa's ``save`` in one pass: new events found once, the broker first, one insert."""
+        with self.session_scope() as session:
+            new_events = list(self._additional_events(session, tracker))
+            if not new_events:
+                return
+            dicts = [event.as_dict() for event in new_events]
+            self._publish(tracker.sender_id, dicts)
+            session.execute(
+                self.SQLEvent.__table__.insert(),
+                [
+                    _row(tracker.sender_id, event, data)
+                    for event, data in zip(new_events, dicts, strict=True)
+                ],
+            )
+            session.commit()
+
+    def _publish(self, sender_id: str, dicts: list[dict[str, Any]]) -> None:
+        """Rasa's broker bodies, as one batch for a broker that takes one (``publish_many``)."""
+        if self.event_broker is None:
+            return
+        bodies = [{"sender_id": sender_id, **data} for data in dicts]
+        publish_many = getattr(self.event_broker, "publish_many", None)
+        if publish_many is not None:
+            publish_many(bodies)
+            return
+        for body in bodies:
+            self.event_broker.publish(body)
+
+    async def _retrieve(
+        self, sender_id: str, fetch_events_from_all_sessions: bool
+    ) -> DialogueStateTracker | None:
+        """Rasa's retrieval (the same rows, in the same order) as one SQL expression reading only
+        the ``data`` column, without an ORM object per event."""
+        table = self.SQLEvent.__table__
+        query = self._events_of(
+            sender_id, table.c.data, all_sessions=fetch_events_from_all_sessions
+        )
+        with self.session_scope() as session:
+            rows = session.execute(query.order_by(table.c.id)).scalars().all()
+        events = [json.loads(data) for data in rows]
+        if self.domain and events:
+            return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        return None
+
+    def _events_of(self, sender_id: str, *columns: Any, all_sessions: bool = False) -> Any:
+        """``SELECT columns`` of the conversation's events: Rasa's ``_event_query`` as a Core
+        statement (the latest session: events from its ``session_started`` on, or all events
+        when there is none)."""
+        table = self.SQLEvent.__table__
+        query = sa.select(*columns).where(table.c.sender_id == sender_id)
+        if all_sessions:
+            return query
+        start = (
+            sa.select(sa.func.max(table.c.timestamp))
+            .where(table.c.sender_id == sender_id, table.c.type_name == SessionStarted.type_name)
+            .scalar_subquery()
+        )
+        return query.where(sa.or_(table.c.timestamp >= start, start.is_(None)))
+
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Event]:
         """The tracker's events not stored yet: Rasa's count, checked against the last stored."""
-        query = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False)
-        stored = query.count()
+        table = self.SQLEvent.__table__
+        counted = self._events_of(tracker.sender_id, sa.func.count(), sa.func.max(table.c.id))
+        stored, last_id = session.execute(counted).one()
         events = list(tracker.events)
         if stored == 0:
             return iter(events)
-        last = query.order_by(None).order_by(self.SQLEvent.id.desc()).first()
+        last = session.execute(
+            sa.select(table.c.type_name, table.c.timestamp).where(table.c.id == last_id)
+        ).one()
         if stored <= len(events) and _same_event(events[stored - 1], last):
             return iter(events[stored:])
         newer = [e for e in events if e.timestamp > last.timestamp]
@@ -123,4 +197,17 @@ class ShopSQLTrackerStore(SQLTrackerStore):
             return
         with self.session_scope() as session:
             new_events = list(self._additional_events(session, tracker))
-        await self._stream_new_events(self.event_broker, new_events, tracker.sender_id)
+        self._publish(tracker.sender_id, [event.as_dict() for event in new_events])
+
+
+def _row(sender_id: str, event: Event, data: dict[str, Any]) -> dict[str, Any]:
+    """The ``events`` row Rasa's ``SQLTrackerStore.save`` writes for ``event`` (``data``: its
+    ``as_dict()``)."""
+    return {
+        "sender_id": sender_id,
+        "type_name": event.type_name,
+        "timestamp": data.get("timestamp"),
+        "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+        "action_name": data.get("name"),
+        "data": json.dumps(data),
+    }

@@ -14,8 +14,10 @@ Each configuration starts its own servers (fresh tracker store, copy of the stor
 - ``baseline``: the configuration at the start of issue 17: Rasa 3.6's own check of every action
   server reply (``SHOPBOT_RASA_REPLY_CHECK=rasa``) and Rasa's SQL tracker store, which reads the
   session back on every save (``SHOPBOT_TRACKER_STREAMING=rasa``), and the intent and sentiment
-  classifiers in PyTorch (``SHOPBOT_NLU_RUNTIME=torch``) and the action server called for the
-  frustration slots on every turn (``SHOPBOT_SLOT_VALIDATION=remote``);
+  classifiers in PyTorch (``SHOPBOT_NLU_RUNTIME=torch``), the action server called for the
+  frustration slots on every turn (``SHOPBOT_SLOT_VALIDATION=remote``), and every answer decoded
+  in its own thread with torch's choice of CPU threads (``SHOPBOT_GENERATOR_BATCH=1``, an empty
+  ``SHOPBOT_GENERATOR_THREADS``);
 - ``current``: today's defaults.
 
 Statistics are reset once every shopper of a level has started (``--reset-stats``), so the numbers
@@ -67,6 +69,8 @@ CONFIGURATIONS: dict[str, dict[str, Any]] = {
         "tracker_streaming": "rasa",
         "nlu_runtime": "torch",
         "slot_validation": "remote",
+        "generator_batch": 1,
+        "generator_threads": None,
     },
     "current": {},
 }

@@ -111,3 +111,24 @@ def test_to_env_round_trips(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     copy = Settings()
     assert copy.root == tmp_path and copy.rasa_port == 6001 and copy.preset == "tiny"
     assert copy.store_db_url == f"sqlite:///{tmp_path / 'var' / 'store' / 'shop.db'}"
+
+
+def test_the_generator_decodes_batches_on_one_thread_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SHOPBOT_GENERATOR_THREADS", raising=False)
+    monkeypatch.delenv("SHOPBOT_GENERATOR_BATCH", raising=False)
+    settings = Settings(root=tmp_path)
+    assert (settings.generator_threads, settings.generator_batch) == (1, 8)
+    monkeypatch.setenv("SHOPBOT_GENERATOR_THREADS", "")  # empty: torch's choice
+    assert Settings(root=tmp_path).generator_threads is None
+    for key, value in Settings(root=tmp_path, generator_batch=1).to_env().items():
+        monkeypatch.setenv(key, value)
+    copy = Settings()
+    assert (copy.generator_threads, copy.generator_batch) == (None, 1)  # survives the round trip
+    monkeypatch.setenv("SHOPBOT_GENERATOR_THREADS", "two")
+    with pytest.raises(ValueError, match="SHOPBOT_GENERATOR_THREADS must be an integer"):
+        Settings()
+    monkeypatch.delenv("SHOPBOT_GENERATOR_THREADS")
+    with pytest.raises(ValueError, match="generator_batch must be at least 1"):
+        Settings(generator_batch=0)

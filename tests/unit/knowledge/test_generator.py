@@ -216,3 +216,92 @@ def test_local_generator_loads_a_directory(tiny_lm_dir: Path) -> None:
 def test_local_generator_without_model_says_how_to_get_one(tmp_path: Path) -> None:
     with pytest.raises(GeneratorError, match="train-generator"):
         LocalGenerator(tmp_path).warm_up()
+
+
+PROMPTS = [
+    "<|sources|>\nThe Guillow costs $28.91.\n<|question|>\nHow much?\n<|answer|>",
+    "<|question|>\nreturns?\n<|answer|>",
+    "Our return policy is 30 days. The Guillow Airplane Design Studio costs $28.91. <|answer|>",
+    "costs",
+    "<|sources|>\nOur return policy is 30 days.\n<|question|>\nCan I send it back?\n<|answer|>",
+]
+
+
+class _SlowFirstCall:
+    """The real model, but its first forward pass waits, so the other prompts queue behind it and
+    the next batch holds all of them."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+        self.calls = 0
+
+    def __call__(self, **kwargs: Any) -> Any:
+        import time
+
+        self.calls += 1
+        if self.calls == 1:
+            time.sleep(0.3)
+        return self.model(**kwargs)
+
+
+def _concurrently(generator: LocalGenerator, prompts: list[str], max_new: int) -> list[str]:
+    out = [""] * len(prompts)
+
+    def work(i: int) -> None:
+        out[i] = generator.generate(prompts[i], max_new_tokens=max_new)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(prompts))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return out
+
+
+def test_batched_decoding_writes_what_each_prompt_alone_writes(tiny_lm_dir: Path) -> None:
+    alone = LocalGenerator(tiny_lm_dir, device="cpu", threads=1)
+    batched = LocalGenerator(tiny_lm_dir, device="cpu", threads=1, batch=4)
+    batched.warm_up()
+    assert batched._decoder is not None
+    batched._decoder.model = _SlowFirstCall(batched._decoder.model)
+    expected = [alone.generate(p, max_new_tokens=10) for p in PROMPTS]
+    assert _concurrently(batched, PROMPTS, 10) == expected
+    # Prompts of different lengths really were decoded together (left-padded), at most 4 at once:
+    # whichever batch went first, the prompts that waited behind its slow first step went together.
+    assert 2 <= batched._decoder.largest_batch <= 4
+    assert batched._decoder.batches < len(PROMPTS)
+    # A lone prompt afterwards: a batch of one.
+    assert batched.generate(PROMPTS[1], max_new_tokens=10) == expected[1]
+
+
+def test_the_batch_decoder_stops_where_it_is_told(tiny_lm_dir: Path) -> None:
+    from knowledge.batch_decoding import BatchDecoder
+
+    generator = LocalGenerator(tiny_lm_dir, device="cpu", threads=1)
+    generator.warm_up()
+    ids = generator._tokenizer.encode(PROMPTS[0], add_special_tokens=False)
+    free = BatchDecoder(generator._model, set(), pad_id=0, device="cpu")
+    tokens = list(free.tokens(ids, 7))
+    assert len(tokens) == 7  # no stop token: exactly max_new_tokens
+    stopped = BatchDecoder(generator._model, {tokens[2]}, pad_id=0, device="cpu")
+    assert list(stopped.tokens(ids, 7)) == tokens[: tokens.index(tokens[2])]  # stop not yielded
+    with pytest.raises(ValueError, match="max_new_tokens"):
+        list(free.tokens(ids, 0))
+
+
+def test_a_failed_batch_reaches_its_callers_and_the_decoder_goes_on(tiny_lm_dir: Path) -> None:
+    from knowledge.batch_decoding import BatchDecoder
+
+    generator = LocalGenerator(tiny_lm_dir, device="cpu", threads=1)
+    generator.warm_up()
+    model = generator._model
+
+    class Broken:
+        def __call__(self, **kwargs: Any) -> Any:
+            raise RuntimeError("out of memory")
+
+    decoder = BatchDecoder(Broken(), set(), pad_id=0, device="cpu")
+    with pytest.raises(RuntimeError, match="out of memory"):
+        list(decoder.tokens([5, 6, 7], 3))
+    decoder.model = model
+    assert len(list(decoder.tokens([5, 6, 7], 3))) == 3

@@ -24,16 +24,23 @@ from bot.handoff.broker import HandoffEventBroker
 from bot.storage.engine import make_engine
 
 
-@pytest.fixture()
-def broker(app_engine: Engine) -> HandoffEventBroker:
-    return HandoffEventBroker(app_engine)
+@pytest.fixture(params=["each", "batch"])
+def broker(app_engine: Engine, request: pytest.FixtureRequest) -> HandoffEventBroker:
+    """The broker, fed event by event (Rasa's ``publish``) or in one batch per call (ShopBot's
+    tracker store's ``publish_many``): every test below must hold both ways."""
+    broker = HandoffEventBroker(app_engine)
+    broker._test_batched = request.param == "batch"  # type: ignore[attr-defined]
+    return broker
 
 
 def publish(broker: HandoffEventBroker, sender: str, *events: Event) -> None:
-    """What ``TrackerStore._stream_new_events`` does for each new event."""
-    for event in events:
-        body: dict[str, Any] = {"sender_id": sender}
-        body.update(event.as_dict())
+    """What the tracker store does with a save's new events: Rasa's ``_stream_new_events``
+    publishes each; ShopBot's store hands them over together."""
+    bodies: list[dict[str, Any]] = [{"sender_id": sender, **event.as_dict()} for event in events]
+    if getattr(broker, "_test_batched", False):
+        broker.publish_many(bodies)
+        return
+    for body in bodies:
         broker.publish(body)
 
 
@@ -238,3 +245,29 @@ def test_every_message_is_stored_for_search_and_the_first_agent_reply_is_stamped
     )  # the first agent message, not the notice
     summary = broker.conversations.get("c1")
     assert summary is not None and (summary.user_messages, summary.bot_messages) == (2, 5)
+
+
+def test_a_batch_whose_transaction_fails_keeps_every_other_change(
+    broker: HandoffEventBroker, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One change the database refuses must not take the rest of its turn with it."""
+    apply = broker.conversations.apply_many
+
+    def refuse_boom(conversation_id: str, changes: list[Any]) -> None:
+        if any(c.user_text == "boom" for c in changes):
+            raise RuntimeError("the database refused it")
+        apply(conversation_id, changes)
+
+    monkeypatch.setattr(broker.conversations, "apply_many", refuse_boom)
+    with caplog.at_level(logging.ERROR):
+        publish(
+            broker,
+            "c1",
+            shopper("where is my order", "track_order", channel="rest"),
+            BotUttered("What is the order number?"),
+            shopper("boom", "inform", channel="rest"),
+            BotUttered("Thanks, looking it up."),
+        )
+    stored = [row[2] for row in stored_messages(broker, "c1")]
+    assert stored == ["where is my order", "What is the order number?", "Thanks, looking it up."]
+    assert "could not fold" in caplog.text

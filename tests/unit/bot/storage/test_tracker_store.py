@@ -158,3 +158,40 @@ def test_a_turn_answered_from_an_empty_tracker_keeps_its_shopper_message(
     users = [r[5] for r in rows(db_file) if r[1] == "user"]
     kept = any("it arrived broken" in u for u in users)
     assert kept is (cls is ShopSQLTrackerStore)
+
+
+@pytest.mark.parametrize("sessions", [1, 2])
+def test_retrieval_gives_the_tracker_rasas_store_gives(tmp_path: Path, sessions: int) -> None:
+    """ShopBot's store reads the rows with one Core query; Rasa's with ORM objects: the latest
+    session (and the whole conversation) must come back as the same events and slots."""
+    turns = [SESSION, turn("where is my order", 2.0), turn("it's 104233", 3.0)]
+    if sessions == 2:
+        turns += [
+            [
+                ActionExecuted("action_session_start", timestamp=9.0),
+                SessionStarted(timestamp=9.1),
+                SlotSet("order_number", None, timestamp=9.15),
+                ActionExecuted("action_listen", timestamp=9.2),
+                *turn("hello again", 10.0),
+            ]
+        ]
+    db_file = tmp_path / "t.db"
+    play(ShopSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(db_file)), turns)
+
+    async def read(cls: type[SQLTrackerStore]) -> list[Any]:
+        store = cls(domain=DOMAIN, dialect="sqlite", db=str(db_file))
+        latest = await store.retrieve("shopper-1")
+        full = await store.retrieve_full_tracker("shopper-1")
+        missing = await store.retrieve("nobody")
+        assert latest is not None and full is not None and missing is None
+        return [
+            [e.as_dict() for e in latest.events],
+            latest.current_slot_values(),
+            [e.as_dict() for e in full.events],
+        ]
+
+    ours, rasas = in_fresh_loop(read(ShopSQLTrackerStore)), in_fresh_loop(read(SQLTrackerStore))
+    assert ours == rasas
+    assert len(ours[2]) == sum(len(t) for t in turns)
+    # the latest session starts at its session_started event (action_session_start is before it)
+    assert len(ours[0]) == (len(ours[2]) if sessions == 1 else len(turns[-1])) - 1
