@@ -1,0 +1,85 @@
+"""Batched decoding against decoding each answer alone, on the demo pipeline's real prompts.
+
+    python docs/benchmarks/2026-12-06/throughput-batching/batch_agreement.py [MAX_BATCH]
+
+Runs the demo answer pipeline (``models/demo/knowledge``) on the first 60 questions of the store's
+FAQ to collect the generator prompts it builds, then decodes them (one CPU thread each way):
+one after the other in the caller's thread; all at once, each on its own thread, in the caller's
+thread (what the action server did before); and all at once through ``BatchDecoder`` batches of
+up to MAX_BATCH (default 8). Prints wall (and CPU) milliseconds per answer and how many answers
+are the same text.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from typing import Any
+
+
+def main(max_batch: int) -> None:
+    import torch
+
+    from knowledge.answer import AnswerPipeline
+    from knowledge.generator import LocalGenerator
+
+    torch.set_num_threads(1)
+    pipeline = AnswerPipeline.from_dir("models/demo/knowledge")
+    pipeline.warm_up()
+    with open("var/store/faq.jsonl", encoding="utf-8") as faq:
+        questions = [json.loads(line)["question"] for line in faq][:60]
+    prompts: list[tuple[str, int]] = []
+    stream = pipeline.generator.stream
+
+    def capture(prompt: str, max_new: int) -> Any:
+        prompts.append((prompt, max_new))
+        return stream(prompt, max_new)
+
+    pipeline.generator.stream = capture  # type: ignore[method-assign]
+    for question in questions:
+        pipeline.answer(question, [], None, None)
+    model_dir = pipeline.generator.model_dir  # type: ignore[attr-defined]
+    alone = LocalGenerator(model_dir, device="cpu", threads=1)
+    batched = LocalGenerator(model_dir, device="cpu", threads=1, batch=max_batch)
+    alone.warm_up()
+    batched.warm_up()
+    [alone.generate(p, n) for p, n in prompts[:5]]  # warm
+
+    started = time.perf_counter()
+    expected = [alone.generate(p, n) for p, n in prompts]
+    sequential = (time.perf_counter() - started) * 1000 / len(prompts)
+
+    def at_once(generator: LocalGenerator) -> tuple[list[str], float, float]:
+        out = [""] * len(prompts)
+
+        def work(i: int) -> None:
+            out[i] = generator.generate(*prompts[i])
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(len(prompts))]
+        cpu, wall = time.process_time(), time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        n = len(prompts)
+        return out, (time.perf_counter() - wall) * 1000 / n, (time.process_time() - cpu) * 1000 / n
+
+    _, own_wall, own_cpu = at_once(alone)
+    out, batch_wall, batch_cpu = at_once(batched)
+    same = sum(a == b for a, b in zip(expected, out, strict=True))
+    decoder = batched._decoder
+    assert decoder is not None
+    print(f"{len(prompts)} prompts of the demo pipeline (FAQ questions)")
+    print(f"one after the other: {sequential:.1f} ms an answer")
+    print(f"all at once, own threads: {own_wall:.1f} ms an answer (CPU {own_cpu:.1f} ms)")
+    print(
+        f"all at once, batches of up to {max_batch}: {batch_wall:.1f} ms an answer "
+        f"(CPU {batch_cpu:.1f} ms); {decoder.batches} batches, largest {decoder.largest_batch}; "
+        f"same text as alone: {same}/{len(prompts)}"
+    )
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 8)
