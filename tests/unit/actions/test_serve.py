@@ -58,3 +58,19 @@ def test_rasa_sdk_discovers_the_guard_as_its_plugin(monkeypatch: pytest.MonkeyPa
 
     plugin_manager().hook.attach_sanic_app_extensions(app=App())
     assert registered == [(serve.guard_webhook, "request")]
+
+
+def test_the_action_server_keeps_blas_to_one_thread() -> None:
+    import numpy  # noqa: F401  (loads OpenBLAS)
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from actions.serve import one_blas_thread
+
+    before = {i["filepath"]: i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+    assert before  # numpy's OpenBLAS is loaded
+    try:
+        one_blas_thread()
+        after = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+        assert after and set(after) == {1}
+    finally:
+        threadpool_limits(limits=max(before.values()), user_api="blas")

@@ -227,7 +227,9 @@ OTHER = "other (interpreter, GC, unattributed)"
 # bucket (what uvloop's C code really spends on loopback I/O is left out with them).
 IDLE_LEAF = re.compile(
     r"(serve \(sanic/server/runners\.py(:\d+)?\)|_worker \(concurrent/futures/thread\.py(:\d+)?\)"
-    r"|wait \(threading\.py(:\d+)?\)|get \(queue\.py(:\d+)?\)|select \(selectors\.py(:\d+)?\))$"
+    r"|wait \(threading\.py(:\d+)?\)|get \(queue\.py(:\d+)?\)|select \(selectors\.py(:\d+)?\)"
+    # the batch decoder (2026-12-06): a caller waiting for its next token, the decoder for a prompt
+    r"|tokens \(knowledge/batch_decoding\.py(:\d+)?\)|_serve \(knowledge/batch_decoding\.py(:\d+)?\))$"
 )
 
 # (bucket, pattern over the whole collapsed stack), first match wins: the most specific first.
@@ -281,7 +283,7 @@ ACTIONS_BUCKETS: list[tuple[str, str]] = [
     ),
     ("FAISS search", r"knowledge/vector_index\.py|faiss"),
     ("BM25", r"knowledge/bm25\.py"),
-    ("generator decode", r"knowledge/generator\.py"),
+    ("generator decode", r"knowledge/(generator|batch_decoding)\.py"),
     (
         "verifier / answer checks",
         r"knowledge/verifier\.py|knowledge/answer_checks\.py|knowledge/numbers\.py",
