@@ -20,6 +20,7 @@ the small matrix products of retrieval, burned a second core for the whole of ev
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import zlib
 from typing import Any
@@ -94,10 +95,13 @@ def init_hooks(manager: pluggy.PluginManager) -> None:
 
 
 def one_blas_thread() -> None:
-    """Limit the BLAS libraries numpy loaded to one thread (``threadpoolctl``), for the process."""
+    """OpenBLAS on one thread: for the copies loaded later (numpy's, scipy's: the standard
+    ``OPENBLAS_NUM_THREADS``, unless the environment sets it) and for those already loaded
+    (``threadpoolctl``)."""
+    threads = int(os.environ.setdefault("OPENBLAS_NUM_THREADS", "1"))
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(limits=1, user_api="blas")
+    threadpool_limits(limits=threads, user_api="blas")
 
 
 def main() -> None:
