@@ -188,8 +188,8 @@ class LocalGenerator:
             ids = ids[-limit:]
         generated: list[int] = []
         emitted = ""
-        tokens = self._decoder.tokens(ids, max_new_tokens) if self._decoder else None
-        for token in tokens or self._tokens(ids, max_new_tokens):
+        decode = self._decoder.tokens if self._decoder is not None else self._tokens
+        for token in decode(ids, max_new_tokens):
             generated.append(token)
             text = self._tokenizer.decode(generated, skip_special_tokens=False)
             if text.endswith("\ufffd"):
