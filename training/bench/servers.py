@@ -82,6 +82,20 @@ def running_servers(settings: Settings) -> Iterator[str]:
 
 
 @contextlib.contextmanager
+def running_replicas(settings: Settings, replicas: int) -> Iterator[tuple[str, Settings]]:
+    """Start ``shopbot run --replicas`` (``bot.replicas``: HAProxy, PostgreSQL and Redis as a
+    deployment on one machine gets them); yield the balancer's URL and the shared settings."""
+    from bot.replicas import ScaleOut
+
+    scale = ScaleOut(settings, replicas=replicas, keep_data=False)
+    try:
+        shared = scale.start()
+        yield f"http://{shared.host}:{shared.rasa_port}", shared
+    finally:
+        scale.stop()
+
+
+@contextlib.contextmanager
 def running_console(settings: Settings) -> Iterator[str]:
     """Start the agent console (``python -m bot.console``); yield its base URL."""
     from bot.runner import console, prepare_app_db

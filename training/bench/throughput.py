@@ -18,7 +18,10 @@ Each configuration starts its own servers (fresh tracker store, copy of the stor
   frustration slots on every turn (``SHOPBOT_SLOT_VALIDATION=remote``), and every answer decoded
   in its own thread with torch's choice of CPU threads (``SHOPBOT_GENERATOR_BATCH=1``, an empty
   ``SHOPBOT_GENERATOR_THREADS``);
-- ``current``: today's defaults.
+- ``current``: today's defaults;
+- ``replicas-2``: today's defaults on two Rasa servers and two action servers behind HAProxy,
+  sharing PostgreSQL and Redis (``shopbot run --replicas 2``): Rasa 3.6 parses in its one event
+  loop, and more processes are how a store uses more cores — here they share the same two.
 
 Statistics are reset once every shopper of a level has started (``--reset-stats``), so the numbers
 are the steady state. ``ctx.quick``: 10 shoppers for 20 s. The plot goes to ``throughput.png``.
@@ -26,6 +29,7 @@ are the steady state. ``ctx.quick``: 10 shoppers for 20 s. The plot goes to ``th
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import functools
@@ -36,15 +40,22 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
 
+from core.settings import Settings
 from training.bench.load_plan import Kind, build_kinds, served_intent
 from training.bench.report import BenchContext, BenchSection, markdown_table
-from training.bench.servers import bench_settings, no_rasa_model, running_servers
+from training.bench.servers import (
+    bench_settings,
+    no_rasa_model,
+    running_replicas,
+    running_servers,
+)
 from training.bench.widget_client import post_json
 
 logger = logging.getLogger(__name__)
@@ -73,7 +84,9 @@ CONFIGURATIONS: dict[str, dict[str, Any]] = {
         "generator_threads": None,
     },
     "current": {},
+    "replicas-2": {},
 }
+REPLICAS = {"replicas-2": 2}  # configurations served by ``bot.replicas`` (N of each server)
 GOAL_MSGS_PER_S = 50.0
 GOAL_P95_MS = 1000.0
 NON_GENERATIVE = ("greeting", "thanks")
@@ -217,6 +230,18 @@ def warm_up(base_url: str, secret: str, kinds: list[Kind]) -> None:
             )
 
 
+@contextlib.contextmanager
+def serving(settings: Settings, replicas: int) -> Iterator[tuple[str, Settings]]:
+    """One server of each kind, or ``replicas`` of each behind the balancer; the Rasa URL and the
+    settings the servers run with."""
+    if replicas > 1:
+        with running_replicas(settings, replicas) as served:
+            yield served
+        return
+    with running_servers(settings) as base_url:
+        yield base_url, settings
+
+
 def measure(
     ctx: BenchContext, levels: list[int], seconds: float
 ) -> tuple[list[LevelRun], dict[str, int]]:
@@ -230,7 +255,7 @@ def measure(
             work = Path(tmp)
             settings = dataclasses.replace(bench_settings(ctx, work), **overrides)
             logger.info("Throughput %s: %s", name, overrides or "defaults")
-            with running_servers(settings) as base_url:
+            with serving(settings, REPLICAS.get(name, 1)) as (base_url, settings):
                 if not kinds:
                     kinds, distinct = checked_kinds(ctx, base_url, settings.api_token, work)
                 plan = plan_file(kinds, settings.rest_secret, work / "plan.json")
@@ -340,7 +365,7 @@ def section_from(
 
 
 def run_section(ctx: BenchContext) -> BenchSection:
-    """Both configurations at 10, 50 and 200 shoppers (quick: 10 for 20 s); the section."""
+    """Every configuration at 10, 50 and 200 shoppers (quick: 10 for 20 s); the section."""
     missing = no_rasa_model(ctx, TITLE)
     if missing is not None:
         return missing
