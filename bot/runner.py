@@ -27,6 +27,8 @@ from core.settings import PRESETS, Settings
 
 logger = logging.getLogger(__name__)
 
+LISTEN_BACKLOG = 1024  # pending connections the Rasa server's socket holds (Sanic's default: 100)
+
 
 class ServiceError(RuntimeError):
     """A server did not come up, or exited."""
@@ -157,7 +159,7 @@ def rasa_server(settings: Settings) -> Service:
     endpoints, credentials = render_runtime_config(settings, settings.path(settings.run_dir))
     token = settings.ensure_api_token()
     command = [
-        sys.executable, "-m", "rasa", "run",
+        sys.executable, "-m", "bot.rasa_server", "run",  # Rasa's CLI on asyncio's loop
         "--enable-api",
         f"--auth-token={token}",  # one argv item: a token may start with '-' (1 in 64 for token_urlsafe)
         "--model", str(settings.rasa_model),
@@ -179,6 +181,9 @@ def rasa_server(settings: Settings) -> Service:
             "HF_HUB_OFFLINE": "1",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "RASA_TELEMETRY_ENABLED": "false",
+            # Rasa listens with Sanic's backlog of 100 pending connections; a burst of new
+            # shoppers overflowed it (the kernel then drops their handshakes and they retry).
+            "SANIC_BACKLOG": os.environ.get("SANIC_BACKLOG", str(LISTEN_BACKLOG)),
         },
         cwd=settings.root,
     )

@@ -1,0 +1,68 @@
+"""``python -m bot.rasa_server``: Rasa's command line, building its app for asyncio's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import warnings
+from typing import Any
+
+import pytest
+
+with warnings.catch_warnings():  # sanic_cors (imported by Rasa's server) uses distutils' versions
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import rasa.core.run
+
+from bot import rasa_server
+from bot.runner import rasa_server as rasa_service
+from core.settings import Settings
+
+
+@pytest.fixture
+def recorded(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Rasa's ``configure_app`` replaced by a recorder with its signature, then installed over."""
+    calls: list[dict[str, Any]] = []
+    original = rasa.core.run.configure_app
+
+    def configure_app(*args: Any, **kwargs: Any) -> None:
+        calls.append(kwargs)
+
+    configure_app.__signature__ = inspect.signature(original)  # type: ignore[attr-defined]
+    monkeypatch.setattr(rasa.core.run, "configure_app", configure_app)
+    rasa_server.install()
+    rasa_server.install()  # idempotent: wrapped once
+    return calls
+
+
+def test_rasa_builds_its_app_without_uvloop_whatever_it_asks(
+    recorded: list[dict[str, Any]],
+) -> None:
+    rasa.core.run.configure_app(None, use_uvloop=True, port=5005)
+    rasa.core.run.configure_app(None, port=5005)
+    assert [c["use_uvloop"] for c in recorded] == [False, False]
+    assert all(c["port"] == 5005 for c in recorded)
+
+
+def test_the_wrapper_keeps_the_signature_rasa_reads(recorded: list[dict[str, Any]]) -> None:
+    # rasa.utils.common.minimal_kwargs passes only the arguments the signature names.
+    parameters = inspect.signature(rasa.core.run.configure_app).parameters
+    assert {"input_channels", "port", "endpoints", "use_uvloop"} <= set(parameters)
+
+
+def test_rasas_switch_puts_back_asyncios_loop() -> None:
+    """What the switch relies on: Rasa's configure_app(use_uvloop=False) resets the policy that
+    aiogram sets to uvloop's on import."""
+    uvloop = pytest.importorskip("uvloop")
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    try:
+        app = rasa.core.run.configure_app(None, use_uvloop=False, port=5005)
+        assert app.config.USE_UVLOOP is False
+        assert not isinstance(asyncio.get_event_loop_policy(), uvloop.EventLoopPolicy)
+    finally:
+        asyncio.set_event_loop_policy(None)
+
+
+def test_the_runner_starts_rasa_through_it(tmp_path: Any) -> None:
+    service = rasa_service(Settings(root=tmp_path, run_dir=str(tmp_path / "run")))
+    assert service.command[1:4] == ["-m", "bot.rasa_server", "run"]
+    assert service.env["SANIC_BACKLOG"] == "1024"
