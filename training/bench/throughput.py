@@ -23,6 +23,9 @@ Each configuration starts its own servers (fresh tracker store, copy of the stor
   sharing PostgreSQL and Redis (``shopbot run --replicas 2``): Rasa 3.6 parses in its one event
   loop, and more processes are how a store uses more cores — here they share the same two.
 
+Every configuration starts Rasa as ``bot.runner`` does, on asyncio's event loop (decision 029;
+the reports before 2026-12-06 12:00 UTC ran every configuration on uvloop).
+
 Statistics are reset once every shopper of a level has started (``--reset-stats``), so the numbers
 are the steady state. ``ctx.quick``: 10 shoppers for 20 s. The plot goes to ``throughput.png``.
 """
