@@ -8,7 +8,7 @@ accepted at about four a second: a burst of new shoppers waited in the listen qu
 connections, `ss`; one `accept4` per `epoll_pwait`, `strace`) and got their first reply after
 20-60 s, while shoppers already connected were answered in 3 s. asyncio's loop accepts every
 waiting connection when the listening socket is ready. Measured in
-``docs/benchmarks/2026-12-06/throughput-wal/``: the same messages per second, a greeting's p95 at
+``docs/benchmarks/2026-12-06/throughput-asyncio/``: the same messages per second, a greeting's p95 at
 200 shoppers 33 s -> 1.6 s.
 
 Rasa has the switch — ``rasa.core.run.configure_app(use_uvloop=False)`` turns off Sanic's uvloop
@@ -18,10 +18,7 @@ and puts back asyncio's policy — but its command line never passes it; :func:`
 from __future__ import annotations
 
 import functools
-import logging
 from typing import Any
-
-logger = logging.getLogger(__name__)
 
 
 def install() -> None:
