@@ -28,6 +28,15 @@ from core.settings import PRESETS, Settings
 logger = logging.getLogger(__name__)
 
 LISTEN_BACKLOG = 1024  # pending connections the Rasa server's socket holds (Sanic's default: 100)
+SECRET_FLAGS = ("--auth-token=",)  # command-line values never written to a log
+
+
+def shown_command(command: list[str]) -> str:
+    """``command`` as the log shows it: secret values replaced by ``***``."""
+    return " ".join(
+        next((flag + "***" for flag in SECRET_FLAGS if arg.startswith(flag)), arg)
+        for arg in command
+    )
 
 
 class ServiceError(RuntimeError):
@@ -50,7 +59,7 @@ class Service:
         """Start the process, appending its output to ``log_file``."""
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         log = self.log_file.open("ab")
-        logger.info("Starting %s: %s", self.name, " ".join(self.command))
+        logger.info("Starting %s: %s", self.name, shown_command(self.command))
         self.process = subprocess.Popen(
             self.command,
             cwd=self.cwd,
@@ -177,7 +186,7 @@ def rasa_server(settings: Settings) -> Service:
         ready_url=f"http://{settings.host}:{settings.rasa_port}/status?token={token}",
         log_file=settings.path(settings.run_dir) / "logs" / "rasa.log",
         env={
-            "SHOPBOT_HOME": str(settings.root),
+            **settings.to_env(),  # the NLU components and bot.rasa_server read their settings
             "HF_HUB_OFFLINE": "1",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "RASA_TELEMETRY_ENABLED": "false",

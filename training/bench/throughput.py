@@ -92,6 +92,7 @@ CONFIGURATIONS: dict[str, dict[str, Any]] = {
 REPLICAS = {"replicas-2": 2}  # configurations served by ``bot.replicas`` (N of each server)
 GOAL_MSGS_PER_S = 50.0
 GOAL_P95_MS = 1000.0
+N_GOAL = 50  # the level at which the goal's rate is closest to what the shoppers can send
 NON_GENERATIVE = ("greeting", "thanks")
 SPAWN_S = 5.0
 KIND_HEADER = [
@@ -302,6 +303,12 @@ def _plot(runs: list[LevelRun], path: Path) -> None:
     plt.close(fig)
 
 
+def shoppers_ceiling(shoppers: int) -> float:
+    """The most messages a second ``shoppers`` can send: each thinks ``THINK_S`` (0.9 s on average)
+    before every message, so even instant replies cap a level at ``shoppers / 0.9``."""
+    return shoppers / (sum(THINK_S) / 2)
+
+
 def section_from(
     runs: list[LevelRun], distinct: dict[str, int], preset: str, seconds: float
 ) -> BenchSection:
@@ -356,6 +363,14 @@ def section_from(
             f"({best.configuration}, {best.shoppers} shoppers, p95 {best.total.p95:.0f} ms)"
         )
         + ".",
+        f"A level cannot exceed what its shoppers send: each thinks {sum(THINK_S) / 2:.1f} s on "
+        "average before every message, so even instant replies would give at most "
+        + ", ".join(
+            f"{shoppers_ceiling(n):.0f} messages/s at {n}"
+            for n in sorted({r.shoppers for r in runs})
+        )
+        + f" shoppers; {GOAL_MSGS_PER_S:.0f} messages/s from {N_GOAL} shoppers needs a mean reply "
+        f"of at most {N_GOAL / GOAL_MSGS_PER_S - sum(THINK_S) / 2:.2f} s.",
         "Non-generative turns at the lowest load, p50 (goal ≤ 50 ms):",
         markdown_table(["configuration", "kind", "p50 ms"], low_rows),
         "Per kind of turn:",

@@ -66,3 +66,13 @@ def test_the_runner_starts_rasa_through_it(tmp_path: Any) -> None:
     service = rasa_service(Settings(root=tmp_path, run_dir=str(tmp_path / "run")))
     assert service.command[1:4] == ["-m", "bot.rasa_server", "run"]
     assert service.env["SANIC_BACKLOG"] == "1024"
+
+
+def test_the_runner_gives_rasa_the_settings_it_was_started_with(tmp_path: Any) -> None:
+    """The NLU components read their runtime from the environment in the Rasa process: the
+    Throughput baseline's ``nlu_runtime="torch"`` never reached it while only ``SHOPBOT_HOME``
+    was passed."""
+    settings = Settings(root=tmp_path, run_dir=str(tmp_path / "run"), nlu_runtime="torch")
+    env = rasa_service(settings).env
+    assert env["SHOPBOT_NLU_RUNTIME"] == "torch"
+    assert env["SHOPBOT_HOME"] == str(tmp_path)
