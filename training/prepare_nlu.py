@@ -136,7 +136,11 @@ HANDWRITTEN_FILES: tuple[str, ...] = (
 )
 SEED_FILES: tuple[str, ...] = ("shopper_phrasings.yml",)
 """Hand-written seed phrasings the Bitext data lacks: always trained on, never held out or capped."""
-MORE_SEED_FILES: tuple[str, ...] = ("shopper_phrasings_more.yml", "shopper_phrasings_round2.yml")
+MORE_SEED_FILES: tuple[str, ...] = (
+    "shopper_phrasings_more.yml",
+    "shopper_phrasings_round2.yml",
+    "shopper_phrasings_round3.yml",
+)
 """Seed phrasings in shoppers' own words for every intent (~950, 2026-12-04), for the ``demo`` and
 ``full`` presets. The ``tiny`` preset (the test suite's 4-epoch model, 25 templated examples per
 intent) trains on :data:`SEED_FILES` only: there the extra phrasings outnumber the templated
@@ -144,7 +148,11 @@ examples and moved which borderline story messages the small model reads right f
 the next (measured: 3 of the 56 conversation tests changed, different ones each time). Round 2
 (``shopper_phrasings_round2.yml``, 640, 2026-12-05) adds 280 out-of-scope hard negatives and
 chit-chat plus 15 phrasings for each of 24 intents the development set confused, written from its
-confusion summary (intent pairs) only, without seeing the evaluation texts."""
+confusion summary (intent pairs) only, without seeing the evaluation texts. Round 3
+(``shopper_phrasings_round3.yml``, 724, 2026-12-06): 12 terse, slangy, abbreviated or misspelled
+phrasings for every intent, 10 more for each side of the development set's remaining confusion
+pairs, and 100 out-of-scope hard negatives (numbers and measurements in general-knowledge
+questions; other organisations' orders, accounts and invoices), written the same way."""
 
 
 def seed_files(preset: str) -> tuple[str, ...]:
