@@ -12,7 +12,8 @@ training data; see its PROVENANCE.md) and the templated held-out split (``var/nl
   (``training.eval_form_answers``: NLU parse → slot mappings → ``validate_order_form``).
 
 ``--parts`` picks some of them (all by default); ``--set dev`` reads the development set
-(``tests/fixtures/shopper_eval/dev1``) instead, the one thresholds and weights are chosen on.
+(``tests/fixtures/shopper_eval/dev1``) instead, the one thresholds and weights are chosen on, and
+``--set dev2`` the second development set (intents only; parts it lacks are skipped).
 Writes ``report.md`` and ``numbers.json``.
 """
 
@@ -136,7 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--set",
         choices=sorted(SETS),
         default="test",
-        help="the frozen test set (default) or the development set tuning is done on",
+        help="the frozen test set (default) or a development set tuning is done on (dev: "
+        "tests/fixtures/shopper_eval/dev1, dev2: dev2, intents only)",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "shopper-eval")
     args = parser.parse_args(argv)
@@ -149,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         lines += [f"Model `{args.model}`; knowledge `{args.knowledge_dir}`.", ""]
     if "intents" in args.parts:
         lines += intent_section(args, numbers, evalset)
-    if "faq" in args.parts:
+    if "faq" in args.parts and evalset.faq_questions:
         faq = numbers["faq"] = faq_retrieval(
             args.knowledge_dir, settings.open_question_min_score, evalset
         )

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from training.shopper_eval import (
+    DEV2_DIR,
+    DEV2_MINIMUMS,
     DEV_DIR,
     DEV_MINIMUMS,
     EVAL_DIR,
@@ -154,6 +156,17 @@ def test_the_development_set_loads_apart_from_the_test_set(evalset: ShopperEvalS
     )
     test_texts = {normalize_text(e.text) for e in evalset.intents}
     assert not any(normalize_text(e.text) in test_texts for e in dev.intents)
+
+
+def test_the_second_development_set_holds_intents_only_apart_from_both_sets(
+    evalset: ShopperEvalSet,
+) -> None:
+    dev2 = load_shopper_eval(DEV2_DIR, minimums=DEV2_MINIMUMS)
+    assert not dev2.faq_questions and not dev2.form_answers and not dev2.product_questions
+    assert {e.intent for e in dev2.intents} == {e.intent for e in evalset.intents}
+    dev1 = load_shopper_eval(DEV_DIR, minimums=DEV_MINIMUMS)
+    earlier = {normalize_text(e.text) for s in (evalset, dev1) for e in s.intents}
+    assert not [e.text for e in dev2.intents if normalize_text(e.text) in earlier]
 
 
 def test_a_development_set_that_repeats_a_test_message_is_refused(
