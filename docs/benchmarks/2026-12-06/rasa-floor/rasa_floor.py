@@ -37,7 +37,7 @@ from pathlib import Path
 import aiohttp
 
 from training.bench.report import BenchContext
-from training.bench.servers import bench_settings
+from training.bench.servers import bench_settings, running_servers
 
 OUT = Path("/tmp/rasa_floor")
 WARMUP_S = 5.0
@@ -87,6 +87,14 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def listening_pid(port: int) -> int:
+    """The process listening on ``port`` (``ss -ltnpH``)."""
+    rows = subprocess.run(
+        ["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True, check=True
+    ).stdout
+    return int(rows.split("pid=", 1)[1].split(",", 1)[0])
 
 
 def wait_ready(url: str, timeout: float = 300) -> None:
@@ -213,21 +221,11 @@ def main() -> None:
                 process.terminate()
                 process.wait(30)
 
-        from bot.runner import action_server, prepare_app_db, rasa_server
-
-        prepare_app_db(settings)
-        services = [action_server(settings), rasa_server(settings)]
-        try:
-            for service in services:
-                service.start()
-            for service in services:
-                service.wait_ready(timeout=300)
-            url = f"http://{settings.host}:{settings.rasa_port}/webhooks/rest/webhook"
+        with running_servers(settings) as base_url:
+            url = f"{base_url}/webhooks/rest/webhook"
             headers = {"Authorization": f"Bearer {settings.rest_secret}"}
-            rows.append(measure("shopbot", services[1].process.pid, url, headers, clients, seconds))
-        finally:
-            for service in reversed(services):
-                service.stop()
+            pid = listening_pid(settings.rasa_port)
+            rows.append(measure("shopbot", pid, url, headers, clients, seconds))
 
     (OUT / "numbers.json").write_text(json.dumps(rows, indent=2))
     print(
