@@ -54,6 +54,7 @@ logger = logging.getLogger(__name__)
 REASON_SLOT = "handoff_reason"
 CUSTOMER_SLOT = "verified_customer"
 WIDGET_CHANNEL = "widget"
+QUEUE_EVENTS = frozenset({"pause", "resume", "restart"})  # the events that change the queue
 MAX_REMEMBERED = 10_000  # conversations whose handoff reason waits for their pause event
 
 
@@ -178,8 +179,10 @@ class HandoffEventBroker(EventBroker):
     def publish_many(self, events: list[dict[str, Any]]) -> None:
         """Fold one save's new events in, in order; never raises.
 
-        The summary changes of consecutive events (shopper and bot messages, feedback, the
-        verified customer) go to the database in one transaction per conversation. If that
+        The summary changes (shopper and bot messages, feedback, the verified customer) go to the
+        database in one transaction per conversation; only an event that changes the handoff
+        queue (pause, resume, restart) applies the changes before it first, so a turn's shopper
+        and bot messages, with the action events between them, are one transaction. If that
         transaction fails, each change is tried alone, so one bad event loses only itself.
         """
         pending: list[tuple[str, SummaryUpdate]] = []
@@ -193,9 +196,9 @@ class HandoffEventBroker(EventBroker):
                 change = self._summary_change(sender, kind, event)
                 if change is not None:
                     pending.append((sender, change))
-                    continue
-                self._apply_pending(pending)
-                self._fold_other(sender, kind, event)
+                elif kind in QUEUE_EVENTS:  # after the changes before it, in order
+                    self._apply_pending(pending)
+                    self._fold_other(sender, kind, event)
             except Exception:
                 logger.exception("Handoff broker could not fold a %r event of %s", kind, sender)
         self._apply_pending(pending)

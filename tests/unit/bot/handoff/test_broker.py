@@ -271,3 +271,39 @@ def test_a_batch_whose_transaction_fails_keeps_every_other_change(
     stored = [row[2] for row in stored_messages(broker, "c1")]
     assert stored == ["where is my order", "What is the order number?", "Thanks, looking it up."]
     assert "could not fold" in caplog.text
+
+
+def test_a_turn_is_one_transaction_and_a_pause_still_comes_after_its_message(
+    app_engine: Engine,
+) -> None:
+    """A saved turn's shopper and bot messages are one transaction, with Rasa's action events
+    between them; a pause still sees the messages before it (its reason and channel)."""
+    broker = HandoffEventBroker(app_engine)
+    applied: list[int] = []
+    apply = broker.conversations.apply_many
+
+    def counted(conversation_id: str, changes: list[Any]) -> None:
+        applied.append(len(changes))
+        apply(conversation_id, changes)
+
+    broker.conversations.apply_many = counted  # type: ignore[method-assign]
+    turn = [
+        shopper("where is my order", "track_order", channel="rest"),
+        ActionExecuted("order_form"),
+        BotUttered("What is the order number?"),
+        ActionExecuted("action_listen"),
+    ]
+    broker.publish_many([{"sender_id": "c1", **e.as_dict()} for e in turn])
+    assert applied == [2]
+    handoff = [
+        shopper("I want a human", "human_handoff", channel="rest"),
+        SlotSet("handoff_reason", "asked"),
+        ActionExecuted("action_handoff"),
+        ConversationPaused(),
+        BotUttered("A person will be with you shortly."),
+    ]
+    broker.publish_many([{"sender_id": "c1", **e.as_dict()} for e in handoff])
+    # The shopper's message before the pause, the pause's handoff count, the bot's message after.
+    assert applied[1:] == [1, 1, 1]
+    waiting = broker.queue.open_handoffs()
+    assert [(h.conversation_id, h.channel, h.reason) for h in waiting] == [("c1", "rest", "asked")]
