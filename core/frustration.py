@@ -1,7 +1,8 @@
 """Frustration over the last user turns, from the sentiment and intents already in the tracker.
 
 Each user turn scores the strongest of: negative sentiment (its confidence, from the
-``sentiment`` parse data that ``bot.nlu.sentiment.BertSentimentAnalyzer`` adds), an escalation
+``sentiment`` parse data that ``bot.nlu.sentiment.BertSentimentAnalyzer`` adds; not for a yes or
+a no, see :class:`FrustrationConfig`), an escalation
 intent (``complaint``, ``human_handoff``: 1.0) and a fallback (``nlu_fallback``,
 ``out_of_scope``: 0.6). The frustration score is the recency-weighted mean over the last
 ``window`` user turns, missing turns counting 0 (so one bad first message is not enough), plus a
@@ -34,6 +35,10 @@ class FrustrationConfig:
         fallback_weight: Score of a fallback turn.
         repeated_fallback_bonus: Added per fallback turn beyond the first in the window.
         reset_actions: Actions after which earlier turns no longer count.
+        sentiment_blind_intents: Answers to the bot's own questions, whose sentiment does not
+            count. The sentiment model reads a plain no as negative ("no, keep it" 0.94, "no
+            that's all" 0.97, 7 of dev2's 8 denials) and an angry one as often as not as
+            positive, so two declined offers in a row offered a human.
     """
 
     window: int = 3
@@ -44,6 +49,7 @@ class FrustrationConfig:
     fallback_weight: float = 0.6
     repeated_fallback_bonus: float = 0.25
     reset_actions: frozenset[str] = frozenset({"utter_offer_human", "action_handoff"})
+    sentiment_blind_intents: frozenset[str] = frozenset({"affirm", "deny"})
 
 
 DEFAULT_CONFIG = FrustrationConfig()
@@ -69,7 +75,9 @@ def turn_score(
     parse_data = event.get("parse_data") or {}
     intent = (parse_data.get("intent") or {}).get("name")
     label, confidence = turn_sentiment(parse_data)
-    negative = confidence if label == "negative" else 0.0
+    negative = (
+        confidence if label == "negative" and intent not in config.sentiment_blind_intents else 0.0
+    )
     escalation = 1.0 if intent in config.escalation_intents else 0.0
     failed = intent in config.fallback_intents and not answered
     fallback = config.fallback_weight if failed else 0.0

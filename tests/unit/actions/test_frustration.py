@@ -49,6 +49,18 @@ def test_negative_turns_in_a_row_are_frustration() -> None:
     assert frustration_score(events) == pytest.approx((1.0 + 0.7 * 0.9) / 2.19)
 
 
+def test_declining_twice_is_not_frustration() -> None:
+    """The demo sentiment model rates "no, keep it" negative 0.94 and "no that's all" 0.97: a
+    shopper who declines a cancellation and then says there is nothing else was offered a human."""
+    events = [user("cancel_order"), bot("order_form"), user("inform"), bot("order_form"),
+              user("deny", "negative", 0.94), bot("action_order_request"),
+              user("deny", "negative", 0.97)]  # fmt: skip
+    assert frustration_score(events) == 0.0
+    assert turn_score(user("affirm", "negative", 0.9)) == 0.0
+    # Anger in other words still counts.
+    assert turn_score(user("track_order", "negative", 0.9)) == pytest.approx(0.9)
+
+
 def test_sentiment_from_the_entity_when_parse_data_lacks_it() -> None:
     assert turn_score(user("track_order", "negative", 0.7, via_entity=True)) == pytest.approx(0.7)
     assert turn_score(user("track_order", "positive", 0.99)) == 0.0
