@@ -68,6 +68,7 @@ PLOT_FILE = "throughput.png"
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 LOAD_VENV = Path(".venv-load")
 THINK_S = (0.3, 1.5)
+MEAN_THINK_S = sum(THINK_S) / 2  # uniform between the two
 WEIGHTS = {
     "greeting": 15,
     "thanks": 10,
@@ -306,7 +307,7 @@ def _plot(runs: list[LevelRun], path: Path) -> None:
 def shoppers_ceiling(shoppers: int) -> float:
     """The most messages a second ``shoppers`` can send: each thinks ``THINK_S`` (0.9 s on average)
     before every message, so even instant replies cap a level at ``shoppers / 0.9``."""
-    return shoppers / (sum(THINK_S) / 2)
+    return shoppers / MEAN_THINK_S
 
 
 def section_from(
@@ -363,14 +364,14 @@ def section_from(
             f"({best.configuration}, {best.shoppers} shoppers, p95 {best.total.p95:.0f} ms)"
         )
         + ".",
-        f"A level cannot exceed what its shoppers send: each thinks {sum(THINK_S) / 2:.1f} s on "
+        f"A level cannot exceed what its shoppers send: each thinks {MEAN_THINK_S:.1f} s on "
         "average before every message, so even instant replies would give at most "
         + ", ".join(
             f"{shoppers_ceiling(n):.0f} messages/s at {n}"
             for n in sorted({r.shoppers for r in runs})
         )
         + f" shoppers; {GOAL_MSGS_PER_S:.0f} messages/s from {N_GOAL} shoppers needs a mean reply "
-        f"of at most {N_GOAL / GOAL_MSGS_PER_S - sum(THINK_S) / 2:.2f} s.",
+        f"of at most {N_GOAL / GOAL_MSGS_PER_S - MEAN_THINK_S:.2f} s.",
         "Non-generative turns at the lowest load, p50 (goal ≤ 50 ms):",
         markdown_table(["configuration", "kind", "p50 ms"], low_rows),
         "Per kind of turn:",

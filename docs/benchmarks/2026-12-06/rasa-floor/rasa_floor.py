@@ -36,6 +36,7 @@ from pathlib import Path
 
 import aiohttp
 
+from bot.runner import Service
 from training.bench.report import BenchContext
 from training.bench.servers import bench_settings, running_servers
 
@@ -95,20 +96,6 @@ def listening_pid(port: int) -> int:
         ["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True, check=True
     ).stdout
     return int(rows.split("pid=", 1)[1].split(",", 1)[0])
-
-
-def wait_ready(url: str, timeout: float = 300) -> None:
-    import urllib.request
-
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            time.sleep(1)
-    raise SystemExit(f"{url} was not ready in {timeout} s")
 
 
 async def drive(url: str, headers: dict[str, str], clients: int, seconds: float) -> list[float]:
@@ -175,7 +162,8 @@ def measure(
     return row
 
 
-def floor_server(work: Path, port: int) -> tuple[subprocess.Popen, str]:
+def floor_server(work: Path, port: int) -> Service:
+    """Train the floor assistant in ``work`` and describe its server (started by the caller)."""
     project = work / "floor"
     (project / "data").mkdir(parents=True)
     (project / "config.yml").write_text(FLOOR_CONFIG)
@@ -184,23 +172,24 @@ def floor_server(work: Path, port: int) -> tuple[subprocess.Popen, str]:
     (project / "data" / "rules.yml").write_text(FLOOR_RULES)
     (project / "credentials.yml").write_text("rest:\n")
     (project / "endpoints.yml").write_text("")
-    env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "SANIC_BACKLOG": "1024"}
+    env = {"RASA_TELEMETRY_ENABLED": "false", "SANIC_BACKLOG": "1024"}
     subprocess.run(
         [sys.executable, "-m", "rasa", "train", "--fixed-model-name", "floor", "--quiet"],
-        cwd=project, env=env, check=True, capture_output=True,
+        cwd=project, env={**os.environ, **env}, check=True, capture_output=True,
     )  # fmt: skip
-    log = (work / "floor.log").open("w")
-    process = subprocess.Popen(
-        [
+    return Service(
+        name="floor Rasa server",
+        command=[
             sys.executable, "-m", "bot.rasa_server", "run",
             "--model", "models/floor.tar.gz",
             "--credentials", "credentials.yml", "--endpoints", "endpoints.yml",
             "--interface", "127.0.0.1", "--port", str(port),
         ],
-        cwd=project, env=env, stdout=log, stderr=subprocess.STDOUT,
+        ready_url=f"http://127.0.0.1:{port}/",
+        log_file=work / "floor.log",
+        env=env,
+        cwd=project,
     )  # fmt: skip
-    wait_ready(f"http://127.0.0.1:{port}/")
-    return process, f"http://127.0.0.1:{port}/webhooks/rest/webhook"
 
 
 def main() -> None:
@@ -214,12 +203,15 @@ def main() -> None:
         settings = bench_settings(ctx, work)
 
         if not os.environ.get("SKIP_FLOOR"):
-            process, url = floor_server(work, settings.demo_port)
+            floor = floor_server(work, settings.demo_port)
+            floor.start()
             try:
-                rows.append(measure("floor", process.pid, url, {}, clients, seconds))
+                floor.wait_ready(timeout=300)
+                assert floor.process is not None
+                url = f"http://127.0.0.1:{settings.demo_port}/webhooks/rest/webhook"
+                rows.append(measure("floor", floor.process.pid, url, {}, clients, seconds))
             finally:
-                process.terminate()
-                process.wait(30)
+                floor.stop()
 
         with running_servers(settings) as base_url:
             url = f"{base_url}/webhooks/rest/webhook"
