@@ -20,6 +20,7 @@ RETENTION_MODES = ("delete", "anonymise")
 REPLY_CHECKS = ("prebuilt", "rasa")
 TRACKER_STREAMINGS = ("count", "rasa")
 SLOT_VALIDATIONS = ("local", "remote")
+GENERATOR_DECODERS = ("lean", "transformers")
 # How the MiniLM passage/query embedder runs (docs/decisions/020-onnx-embedder.md): ``torch`` is
 # sentence-transformers in PyTorch fp32; ``onnx`` the same graph exported to ONNX Runtime (fp32);
 # ``onnx-int8`` that graph with dynamically quantized int8 MatMuls (the CPU default, measured).
@@ -152,6 +153,10 @@ class Settings:
             action server burned 1.2 cores for fewer messages); empty → torch's choice.
         generator_batch: How many concurrent answers the local generator decodes together on one
             thread (``knowledge/batch_decoding.py``); 1 decodes each answer in its own thread.
+        generator_decoder: How the local generator runs its model: ``lean`` (GPT-2 models through
+            ``knowledge/lean_gpt2.py``, the same arithmetic without transformers' per-step
+            overhead; other models fall back to transformers) or ``transformers`` (the model's own
+            forward pass: the benchmark baseline).
         console_port: Port of the agent console (``bot/console``), served beside the Rasa server.
         console_secret: Key that signs the console's sign-in form tokens; generated once into
             ``var/console_secret`` when not given.
@@ -264,6 +269,7 @@ class Settings:
         default_factory=lambda: _env_optional_int("GENERATOR_THREADS", 1)
     )
     generator_batch: int = field(default_factory=lambda: _env_int("GENERATOR_BATCH", 8))
+    generator_decoder: str = field(default_factory=lambda: _env("GENERATOR_DECODER", "lean"))
     console_port: int = field(default_factory=lambda: _env_int("CONSOLE_PORT", 5006))
     console_secret: str = field(default_factory=lambda: _env("CONSOLE_SECRET", ""))
     console_https: bool = field(default_factory=lambda: _env_switch("CONSOLE_HTTPS", False))
@@ -384,6 +390,11 @@ class Settings:
             raise ValueError(
                 f"slot_validation must be one of {', '.join(SLOT_VALIDATIONS)}. Currently, it is "
                 f"{self.slot_validation!r} (set SHOPBOT_SLOT_VALIDATION)."
+            )
+        if self.generator_decoder not in GENERATOR_DECODERS:
+            raise ValueError(
+                f"generator_decoder must be one of {', '.join(GENERATOR_DECODERS)}. Currently, it "
+                f"is {self.generator_decoder!r} (set SHOPBOT_GENERATOR_DECODER)."
             )
         if self.generator_batch < 1:
             raise ValueError(

@@ -17,7 +17,7 @@ from typing import Any
 
 from core.device import resolve_device_name
 from core.settings import Settings
-from knowledge.batch_decoding import BatchDecoder
+from knowledge.batch_decoding import BatchDecoder, Decoding, greedy_decoding
 from knowledge.prompt import (
     END,
     SPECIAL_TOKENS,
@@ -49,6 +49,8 @@ class LocalGenerator:
         batch: Decode up to this many concurrent answers together on one thread
             (:class:`knowledge.batch_decoding.BatchDecoder`); 1: each caller decodes its own in its
             own thread.
+        decoder: ``lean`` (GPT-2 models through :mod:`knowledge.lean_gpt2`) or ``transformers``
+            (the model's own forward pass); see :func:`knowledge.batch_decoding.greedy_decoding`.
     """
 
     def __init__(
@@ -57,6 +59,7 @@ class LocalGenerator:
         device: str | None = None,
         threads: int | None = None,
         batch: int = 1,
+        decoder: str = "lean",
     ) -> None:
         if batch < 1:
             raise ValueError(f"batch must be at least 1. Currently, batch is {batch}.")
@@ -64,11 +67,14 @@ class LocalGenerator:
         self.requested_device = device
         self.threads = threads
         self.batch = batch
+        self.decoder_name = decoder
+        self._decoding: Decoding | None = None
         self._decoder: BatchDecoder | None = None
         self.name = f"local:{self.model_dir.name}"
         self._model: Any = None
         self._tokenizer: Any = None
         self._stop_ids: set[int] = set()
+        self._pad_id = 0
         self._counts: dict[str, int] = {}
         self._lock = threading.Lock()
         self.config: dict[str, Any] = {}
@@ -102,21 +108,20 @@ class LocalGenerator:
             self._stop_ids = {vocab[t] for t in SPECIAL_TOKENS if t in vocab}
             if self._tokenizer.eos_token_id is not None:
                 self._stop_ids.add(int(self._tokenizer.eos_token_id))
+            self._decoding = greedy_decoding(self._model, self.device, self.decoder_name)
+            pad = self._tokenizer.pad_token_id
+            self._pad_id = int(pad if pad is not None else 0)
             if self.batch > 1:
-                pad = self._tokenizer.pad_token_id
                 self._decoder = BatchDecoder(
-                    self._model,
-                    self._stop_ids,
-                    pad_id=int(pad if pad is not None else 0),
-                    device=self.device,
-                    max_batch=self.batch,
+                    self._decoding, self._stop_ids, pad_id=self._pad_id, max_batch=self.batch
                 )
             logger.info(
-                "Loaded generator %s on %s (%.2fM parameters, context %d)",
+                "Loaded generator %s on %s (%.2fM parameters, context %d, decoding %s)",
                 self.model_dir,
                 self.device,
                 sum(p.numel() for p in self._model.parameters()) / 1e6,
                 self.max_context,
+                type(self._decoding).__name__,
             )
 
     @property
@@ -200,19 +205,15 @@ class LocalGenerator:
 
     def _tokens(self, ids: list[int], max_new_tokens: int) -> Iterator[int]:
         """Greedy decoding of one prompt in the caller's thread (``batch`` 1)."""
-        import torch
-
-        next_input = torch.tensor([ids], device=self.device)
-        past: Any = None
-        with torch.inference_mode():
-            for _ in range(max_new_tokens):
-                out = self._model(input_ids=next_input, past_key_values=past, use_cache=True)
-                past = out.past_key_values
-                token = int(out.logits[0, -1].argmax())
-                if token in self._stop_ids:
-                    return
-                yield token
-                next_input = torch.tensor([[token]], device=self.device)
+        assert self._decoding is not None
+        session = self._decoding.start([ids], self._pad_id, max_new_tokens)
+        token = session.first[0]
+        for produced in range(1, max_new_tokens + 1):
+            if token in self._stop_ids:
+                return
+            yield token
+            if produced < max_new_tokens:
+                token = session.step([token])[0]
 
 
 class OpenAICompatibleGenerator:
@@ -360,6 +361,7 @@ class GeneratorSettings:
         device: Device of the local model (default: cuda when available).
         threads: CPU threads of the local model (default: torch's choice).
         batch: Concurrent answers the local model decodes together (1: each on its own).
+        decoder: ``lean`` or ``transformers`` (see :class:`LocalGenerator`).
     """
 
     url: str = ""
@@ -370,6 +372,7 @@ class GeneratorSettings:
     device: str | None = None
     threads: int | None = None
     batch: int = 1
+    decoder: str = "lean"
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> GeneratorSettings:
@@ -384,6 +387,7 @@ class GeneratorSettings:
             device=settings.generator_device or None,
             threads=settings.generator_threads,
             batch=settings.generator_batch,
+            decoder=settings.generator_decoder,
         )
 
 
@@ -424,4 +428,6 @@ def make_generator(
         model_dir,
         settings.batch,
     )
-    return LocalGenerator(model_dir, settings.device, settings.threads, settings.batch)
+    return LocalGenerator(
+        model_dir, settings.device, settings.threads, settings.batch, settings.decoder
+    )

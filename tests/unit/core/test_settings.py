@@ -132,3 +132,15 @@ def test_the_generator_decodes_batches_on_one_thread_by_default(
     monkeypatch.delenv("SHOPBOT_GENERATOR_THREADS")
     with pytest.raises(ValueError, match="generator_batch must be at least 1"):
         Settings(generator_batch=0)
+
+
+def test_the_generator_decodes_lean_unless_told_otherwise(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SHOPBOT_GENERATOR_DECODER", raising=False)
+    assert Settings(root=tmp_path).generator_decoder == "lean"
+    monkeypatch.setenv("SHOPBOT_GENERATOR_DECODER", "transformers")
+    assert Settings(root=tmp_path).generator_decoder == "transformers"
+    monkeypatch.setenv("SHOPBOT_GENERATOR_DECODER", "fast")
+    with pytest.raises(ValueError, match="generator_decoder must be one of lean, transformers"):
+        Settings(root=tmp_path)

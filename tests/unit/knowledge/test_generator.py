@@ -144,7 +144,9 @@ def test_bad_client_settings_are_refused(kwargs: dict[str, Any], message: str) -
 
 def test_factory_follows_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("SHOPBOT_GENERATOR_URL", raising=False)
-    assert isinstance(make_generator(tmp_path), LocalGenerator)
+    monkeypatch.setenv("SHOPBOT_GENERATOR_DECODER", "transformers")
+    local = make_generator(tmp_path)
+    assert isinstance(local, LocalGenerator) and local.decoder_name == "transformers"
     monkeypatch.setenv("SHOPBOT_GENERATOR_URL", "http://127.0.0.1:8000")
     monkeypatch.setenv("SHOPBOT_GENERATOR_MODEL", "qwen")
     monkeypatch.setenv("SHOPBOT_GENERATOR_API", "chat")
@@ -209,6 +211,11 @@ def test_local_generator_loads_a_directory(tiny_lm_dir: Path) -> None:
     assert "<|" not in text
     # A prompt longer than the context is cut from the left instead of crashing.
     assert isinstance(generator.generate("word " * 200, max_new_tokens=4), str)
+    # The lean decoder (the default) writes what the model's own forward pass writes.
+    assert type(generator._decoding).__name__ == "LeanGpt2"
+    reference = LocalGenerator(tiny_lm_dir, device="cpu", decoder="transformers")
+    assert reference.generate(prompt, max_new_tokens=8) == text
+    assert type(reference._decoding).__name__ == "TransformersDecoding"
     with pytest.raises(ValueError, match="max_new_tokens"):
         list(generator.stream(prompt, max_new_tokens=0))
 
@@ -227,21 +234,21 @@ PROMPTS = [
 ]
 
 
-class _SlowFirstCall:
-    """The real model, but its first forward pass waits, so the other prompts queue behind it and
+class _SlowFirstStart:
+    """The real decoding, but its first batch waits, so the other prompts queue behind it and
     the next batch holds all of them."""
 
-    def __init__(self, model: Any) -> None:
-        self.model = model
+    def __init__(self, decoding: Any) -> None:
+        self.decoding = decoding
         self.calls = 0
 
-    def __call__(self, **kwargs: Any) -> Any:
+    def start(self, rows: list[list[int]], pad_id: int, max_new_tokens: int) -> Any:
         import time
 
         self.calls += 1
         if self.calls == 1:
             time.sleep(0.3)
-        return self.model(**kwargs)
+        return self.decoding.start(rows, pad_id, max_new_tokens)
 
 
 def _concurrently(generator: LocalGenerator, prompts: list[str], max_new: int) -> list[str]:
@@ -263,7 +270,7 @@ def test_batched_decoding_writes_what_each_prompt_alone_writes(tiny_lm_dir: Path
     batched = LocalGenerator(tiny_lm_dir, device="cpu", threads=1, batch=4)
     batched.warm_up()
     assert batched._decoder is not None
-    batched._decoder.model = _SlowFirstCall(batched._decoder.model)
+    batched._decoder.decoding = _SlowFirstStart(batched._decoder.decoding)
     expected = [alone.generate(p, max_new_tokens=10) for p in PROMPTS]
     assert _concurrently(batched, PROMPTS, 10) == expected
     # Prompts of different lengths really were decoded together (left-padded), at most 4 at once:
@@ -280,10 +287,10 @@ def test_the_batch_decoder_stops_where_it_is_told(tiny_lm_dir: Path) -> None:
     generator = LocalGenerator(tiny_lm_dir, device="cpu", threads=1)
     generator.warm_up()
     ids = generator._tokenizer.encode(PROMPTS[0], add_special_tokens=False)
-    free = BatchDecoder(generator._model, set(), pad_id=0, device="cpu")
+    free = BatchDecoder(generator._decoding, set(), pad_id=0)
     tokens = list(free.tokens(ids, 7))
     assert len(tokens) == 7  # no stop token: exactly max_new_tokens
-    stopped = BatchDecoder(generator._model, {tokens[2]}, pad_id=0, device="cpu")
+    stopped = BatchDecoder(generator._decoding, {tokens[2]}, pad_id=0)
     assert list(stopped.tokens(ids, 7)) == tokens[: tokens.index(tokens[2])]  # stop not yielded
     with pytest.raises(ValueError, match="max_new_tokens"):
         list(free.tokens(ids, 0))
@@ -294,14 +301,13 @@ def test_a_failed_batch_reaches_its_callers_and_the_decoder_goes_on(tiny_lm_dir:
 
     generator = LocalGenerator(tiny_lm_dir, device="cpu", threads=1)
     generator.warm_up()
-    model = generator._model
 
     class Broken:
-        def __call__(self, **kwargs: Any) -> Any:
+        def start(self, rows: list[list[int]], pad_id: int, max_new_tokens: int) -> Any:
             raise RuntimeError("out of memory")
 
-    decoder = BatchDecoder(Broken(), set(), pad_id=0, device="cpu")
+    decoder = BatchDecoder(Broken(), set(), pad_id=0)
     with pytest.raises(RuntimeError, match="out of memory"):
         list(decoder.tokens([5, 6, 7], 3))
-    decoder.model = model
+    decoder.decoding = generator._decoding
     assert len(list(decoder.tokens([5, 6, 7], 3))) == 3
