@@ -4,6 +4,11 @@ Two source forms load: a CSV with ``id,question,answer`` columns (``data/demo/fa
 and the JSON form ``{"questions": [{"question": ..., "answer": ...}, ...]}``. Ids are ``faq-<n>``
 (the CSV's numeric id, or the 0-based position in the JSON list). The normalised file is
 ``var/store/faq.jsonl``.
+
+An entry may also carry the ways shoppers ask it (``also_asked``): a JSON item's ``also_asked``
+list, or a CSV ``id,phrasing`` beside the FAQ named ``<faq name>_phrasings.csv``
+(``data/demo/faq/ecommerce_faq_phrasings.csv``), one row per phrasing. Retrieval ranks an entry by
+the closest of its question and these phrasings (``knowledge.faq_rank``); they are never shown.
 """
 
 from __future__ import annotations
@@ -20,8 +25,12 @@ from knowledge.jsonl import read_jsonl_records, write_jsonl_records
 
 logger = logging.getLogger(__name__)
 
+PHRASINGS_SUFFIX = "_phrasings.csv"  # ecommerce_faq.csv → ecommerce_faq_phrasings.csv
+
 __all__ = [
+    "PHRASINGS_SUFFIX",
     "FaqEntry",
+    "add_phrasings",
     "load_faq",
     "load_faq_csv",
     "load_faq_json",
@@ -38,15 +47,20 @@ class FaqEntry:
         id: ``"faq-0"``, ``"faq-1"``, ... (what citations name).
         question: The question as the store wrote it.
         answer: The store's answer.
+        also_asked: Other ways shoppers ask the question (for ranking; never shown).
     """
 
     id: str
     question: str
     answer: str
+    also_asked: tuple[str, ...] = ()
 
-    def to_dict(self) -> dict[str, str]:
-        """Return a JSON-serialisable dict."""
-        return {"id": self.id, "question": self.question, "answer": self.answer}
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable dict (``also_asked`` only when there are phrasings)."""
+        out: dict[str, Any] = {"id": self.id, "question": self.question, "answer": self.answer}
+        if self.also_asked:
+            out["also_asked"] = list(self.also_asked)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FaqEntry:
@@ -62,7 +76,14 @@ class FaqEntry:
                 f"FAQ entry {dict(data)!r} has empty or missing field(s) {empty}; every entry "
                 "needs an id, a question and an answer."
             )
-        return cls(**values)
+        asked = data.get("also_asked") or []
+        if isinstance(asked, str) or not isinstance(asked, list | tuple):
+            raise ValueError(
+                f"FAQ entry {values['id']!r}: also_asked must be a list of questions; got "
+                f"{type(asked).__name__}."
+            )
+        also_asked = tuple(dict.fromkeys(text for a in asked if (text := str(a).strip())))
+        return cls(**values, also_asked=also_asked)
 
 
 def _faq_id(raw: str) -> str:
@@ -83,22 +104,76 @@ def _check_unique(entries: list[FaqEntry], source: Path) -> None:
 
 
 def _add_entry(
-    entries: list[FaqEntry], raw_id: str, question: Any, answer: Any, where: str
+    entries: list[FaqEntry],
+    raw_id: str,
+    question: Any,
+    answer: Any,
+    where: str,
+    also_asked: Any = None,
 ) -> None:
     """Append the entry a source row describes, or log why the row at ``where`` is skipped."""
     try:
         entries.append(
-            FaqEntry.from_dict({"id": _faq_id(raw_id), "question": question, "answer": answer})
+            FaqEntry.from_dict(
+                {
+                    "id": _faq_id(raw_id),
+                    "question": question,
+                    "answer": answer,
+                    "also_asked": also_asked,
+                }
+            )
         )
     except ValueError as exc:
         logger.warning("%s skipped: %s", where, exc)
 
 
 def _loaded(entries: list[FaqEntry], path: Path) -> list[FaqEntry]:
-    """Check the ids are unique, log the count and return ``entries``."""
+    """Check the ids are unique, add the phrasings file beside ``path`` when there is one, log
+    the count and return the entries."""
     _check_unique(entries, path)
-    logger.info("Loaded %d FAQ entries from %s", len(entries), path)
+    phrasings = path.with_name(path.stem + PHRASINGS_SUFFIX)
+    if phrasings.is_file():
+        entries = add_phrasings(entries, phrasings)
+    logger.info(
+        "Loaded %d FAQ entries from %s (%d with shoppers' phrasings)",
+        len(entries),
+        path,
+        sum(bool(e.also_asked) for e in entries),
+    )
     return entries
+
+
+def add_phrasings(entries: list[FaqEntry], path: str | Path) -> list[FaqEntry]:
+    """The entries with the phrasings of an ``id,phrasing`` CSV added to their ``also_asked``.
+
+    Rows naming an id the FAQ does not have, or with an empty phrasing, are logged and skipped.
+
+    Raises:
+        ValueError: If the ``id``/``phrasing`` columns are missing.
+    """
+    path = Path(path)
+    by_id: dict[str, list[str]] = {entry.id: list(entry.also_asked) for entry in entries}
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if not {"id", "phrasing"} <= set(reader.fieldnames or []):
+            raise ValueError(
+                f"FAQ phrasings CSV {str(path)!r} has columns {reader.fieldnames}; it needs "
+                "'id' and 'phrasing'."
+            )
+        for row in reader:
+            faq_id, phrasing = _faq_id(row.get("id") or ""), (row.get("phrasing") or "").strip()
+            if faq_id not in by_id or not phrasing:
+                logger.warning(
+                    "%s line %d skipped: %s",
+                    path,
+                    reader.line_num,
+                    "no phrasing" if phrasing == "" else f"the FAQ has no entry {faq_id!r}",
+                )
+                continue
+            by_id[faq_id].append(phrasing)
+    return [
+        FaqEntry(e.id, e.question, e.answer, tuple(dict.fromkeys(by_id[e.id]))) for e in entries
+    ]
 
 
 def load_faq_csv(path: str | Path) -> list[FaqEntry]:
@@ -156,7 +231,8 @@ def load_faq_json(path: str | Path) -> list[FaqEntry]:
             continue
         raw_id = str(item.get("id", position))
         where = f"{path} item {position}"
-        _add_entry(entries, raw_id, item.get("question"), item.get("answer"), where)
+        question, answer, asked = item.get("question"), item.get("answer"), item.get("also_asked")
+        _add_entry(entries, raw_id, question, answer, where, asked)
     return _loaded(entries, path)
 
 

@@ -15,7 +15,7 @@ import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from knowledge.types import Passage
 
@@ -244,15 +244,20 @@ def product_passages(product: ProductLike, config: ChunkConfig | None = None) ->
 
 
 def faq_passage(entry: FaqLike) -> Passage:
-    """Return the one passage of an FAQ entry (question and answer together)."""
+    """Return the one passage of an FAQ entry (question and answer together); the ways shoppers
+    ask it (``also_asked``, when the entry has them) go in its metadata, for ranking."""
     question = _clean(entry.question)
+    metadata: dict[str, Any] = {"section": "faq"}
+    also_asked = [_clean(text) for text in getattr(entry, "also_asked", ())]
+    if also_asked:
+        metadata["also_asked"] = also_asked
     return Passage(
         id=entry.id,
         doc_id=entry.id,
         kind="faq",
         text=f"{question}\n{_clean(entry.answer)}",
         title=question,
-        metadata={"section": "faq"},
+        metadata=metadata,
     )
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from actions.store.policy import POLICY_FILE
 from core.artifacts import Stamp, hash_inputs
 from core.settings import Settings
+from knowledge.faq import PHRASINGS_SUFFIX
 from training.prepare_nlu import PrepareNluArgs, run_prepare_nlu
 from training.prepare_store import PrepareStoreArgs, run_prepare_store
 
@@ -39,6 +40,9 @@ def prepare_store(args: argparse.Namespace, root: Path = ROOT) -> None:
     inputs += [root / "actions" / "store" / "policy.py", POLICY_FILE]
     if mapping_file.is_file():
         inputs.append(mapping_file)
+    # The FAQ loader, and the shoppers' phrasings beside the FAQ when the store has them.
+    phrasings = Path(args.faq).with_name(Path(args.faq).stem + PHRASINGS_SUFFIX)
+    inputs += [root / "knowledge" / "faq.py", *([phrasings] if phrasings.is_file() else [])]
     inputs_hash = hash_inputs(inputs, extra={"seed": args.seed, "db": store_args.resolved_db_url})
     stamp = Stamp(out_dir / ".prepared")
     outputs = [out_dir / "catalog.jsonl", out_dir / "faq.jsonl"]

@@ -81,3 +81,20 @@ def test_over_a_real_index_it_reads_the_entries_questions() -> None:
         "faq-returns",
         "faq-shipping",
     }
+
+
+def test_an_entry_is_as_close_as_its_closest_phrasing() -> None:
+    """The store's phrasings of an entry count like its question: the closest one ranks it."""
+    returns = FaqEntry(
+        RETURNS.id, RETURNS.question, RETURNS.answer, ("bought a jacket, can i still swap it",)
+    )
+    query = "bought a jacket last week can i still swap it"
+    hits = [
+        Hit(faq_passage(SHIPPING), 0.62, {"dense": 0.40}),
+        Hit(faq_passage(returns), 0.58, {"dense": 0.38}),
+    ]
+    plain = [Hit(faq_passage(SHIPPING), 0.62), Hit(faq_passage(RETURNS), 0.58)]
+    assert FaqQuestionRanker(_Fixed(plain)).search(query)[0].passage.id == "faq-shipping"
+    ranker = FaqQuestionRanker(_Fixed(hits))
+    assert ranker.search(query)[0].passage.id == "faq-returns"
+    assert ranker._questions is not None and ranker._questions["faq-returns"].shape[0] == 2

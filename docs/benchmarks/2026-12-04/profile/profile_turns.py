@@ -35,7 +35,8 @@ turn is reported beside them. Work that PyTorch or ONNX Runtime hands to their o
 pools has no Python stack and is not sampled (it is in the ``/proc`` time). Stacks that end in a
 wait py-spy misread as running (``IDLE_LEAF``) are counted apart and left out.
 
-Run (about 6 minutes on 2 cores; the models of ``shopbot prepare/train --preset tiny``)::
+Run (about 6 minutes on 2 cores; the models of ``shopbot prepare/train --preset tiny``, or of
+the demo preset with ``--preset demo``)::
 
     HF_HUB_OFFLINE=1 .venv/bin/python docs/benchmarks/2026-12-04/profile/profile_turns.py
 """
@@ -663,6 +664,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--stacks", type=Path, default=None, help="also keep the collapsed stacks here"
     )
+    parser.add_argument(
+        "--preset", choices=("tiny", "demo"), default="tiny", help="whose models (default tiny)"
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.per_kind <= 200:
         parser.error(f"--per-kind must be 1..200. Currently, --per-kind is {args.per_kind}.")
@@ -675,7 +679,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     pyspy = subprocess.run(
         [str(Path(sys.executable).with_name("py-spy")), "--version"], capture_output=True, text=True
     ).stdout.split()[-1]
-    ctx = BenchContext(out_dir=args.out, project_root=ROOT, shared_data=None, preset="tiny")
+    ctx = BenchContext(out_dir=args.out, project_root=ROOT, shared_data=None, preset=args.preset)
     results: dict[str, dict[str, Any]] = {}
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="profile-turns-") as tmp:
@@ -728,12 +732,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         "machine": machine(),
         "load_before": load_before,
         "load_after": os.getloadavg(),
-        "preset": "tiny",
+        "preset": args.preset,
         "rate": args.rate,
         "per_kind": args.per_kind,
         "pyspy": pyspy,
         "jsonschema_check": jsonschema_check_ms(),
-        "models": models("tiny"),
+        "models": models(args.preset),
     }
     (args.out / "profile.json").write_text(json.dumps({**info, "kinds": results}, indent=2) + "\n")
     write_report(args.out, info, results)
