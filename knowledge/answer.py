@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from knowledge.answer_checks import (
     answer_gap,
+    asked_like,
     asks_availability,
     availability_unknown_text,
     field_gap,
@@ -37,6 +38,7 @@ from knowledge.answer_checks import (
     source_gap,
 )
 from knowledge.asked_field import FIELD_QUESTIONS_FILE, AskedFieldModel
+from knowledge.faq_rank import QUESTION_SCORE
 from knowledge.prompt import (
     OFF_POLICY_ANSWER,
     UNKNOWN_ANSWER,
@@ -104,6 +106,9 @@ class AnswerPipeline:
             below it the pipeline answers "unknown" without generating.
         strong_score: Relevance from which the best passage is shown when the generator declines
             (an FAQ entry, or a product the question names, see :func:`name_overlap`).
+        question_score: An FAQ hit whose question or phrasings are this close to the shopper's
+            question (:func:`asked_like`) counts as relevant and as strong, whatever its passage's
+            relevance (:data:`knowledge.faq_rank.QUESTION_SCORE`).
         max_new_tokens: Answer length limit; the generator's trained default when None.
         history_turns: Most recent history turns passed to the prompt.
         asked_field: Guesses which field a question asks for when no known wording says it
@@ -121,6 +126,7 @@ class AnswerPipeline:
         max_new_tokens: int | None = None,
         history_turns: int = 4,
         asked_field: AskedFieldModel | None = None,
+        question_score: float = QUESTION_SCORE,
     ) -> None:
         if top_k <= 0:
             raise ValueError(f"top_k must be greater than 0. Currently, top_k is {top_k}.")
@@ -134,6 +140,7 @@ class AnswerPipeline:
         self.top_k = top_k
         self.min_score = min_score
         self.strong_score = strong_score
+        self.question_score = question_score
         self.max_new_tokens = max_new_tokens
         self.history_turns = history_turns
         self.asked_field = asked_field
@@ -199,6 +206,7 @@ class AnswerPipeline:
             top_k=self.top_k,
             min_score=self.min_score,
             strong_score=self.strong_score,
+            question_score=self.question_score,
             max_new_tokens=self.max_new_tokens,
             history_turns=self.history_turns,
             asked_field=self.asked_field,
@@ -277,9 +285,14 @@ class AnswerPipeline:
             return self._unknown(ctx)
         ctx.lap("retrieve", since)
         best = max((relevance(h) for h in ctx.hits), default=float("-inf"))
-        if best < min_score:
+        asked = max((asked_like(h) for h in ctx.hits), default=float("-inf"))
+        if best < min_score and asked < self.question_score:
             logger.info(
-                "No relevant passage for %r (best relevance %.3f < %.3f)", query, best, min_score
+                "No relevant passage for %r (best relevance %.3f < %.3f, no FAQ entry asked like "
+                "it)",
+                query,
+                best,
+                min_score,
             )
             return self._unknown(ctx)
         return None
@@ -454,7 +467,8 @@ class AnswerPipeline:
                 (
                     h
                     for h in ctx.hits
-                    if h.passage.kind == "faq" and relevance(h) >= self.strong_score
+                    if h.passage.kind == "faq"
+                    and (relevance(h) >= self.strong_score or asked_like(h) >= self.question_score)
                 ),
                 None,
             )

@@ -118,6 +118,12 @@ def relevance(hit: Hit) -> float:
     return float(hit.scores.get("dense", hit.score))
 
 
+def asked_like(hit: Hit) -> float:
+    """How close the shopper's question is to an FAQ hit's own question or the phrasings the store
+    gave it (``knowledge.faq_rank``: cosine similarity; -inf for other hits)."""
+    return float(hit.scores.get("question", float("-inf")))
+
+
 def _name_words(title: str) -> set[str]:
     return {w for w in _WORD_RE.findall(short_name(title).lower()) if w not in _NAME_STOPWORDS}
 

@@ -417,3 +417,22 @@ def test_a_decline_shows_the_first_faq_entry_relevant_enough_not_only_the_first_
     # An off-policy refusal stays one.
     refused = _pipeline(OFF_POLICY_ANSWER, hits=hits).answer("how long have I got?")
     assert refused.outcome == "unknown" and refused.text == OFF_POLICY_ANSWER
+
+
+def test_an_faq_entry_asked_like_the_question_passes_the_floor_and_counts_when_declined() -> None:
+    """Shoppers' short questions ("return window?") score low against a whole FAQ entry but high
+    against the ways shoppers ask it (knowledge.faq_rank's ``question`` score)."""
+    asked = replace(hit(RETURNS, dense=0.35), scores={"dense": 0.35, "question": 0.8})
+    reply = "You can return products within 30 days of purchase for a full refund."
+    answer = _pipeline(reply, hits=[asked], min_score=0.48).answer("return window?")
+    assert answer.outcome == "generated"
+    assert [c.doc_id for c in answer.citations] == [RETURNS.doc_id]
+    # The generator declines: the entry asked like the question is shown.
+    declined = _pipeline(UNKNOWN_ANSWER, hits=[asked], min_score=0.48).answer("return window?")
+    assert declined.outcome == "passage"
+    assert [c.doc_id for c in declined.citations] == [RETURNS.doc_id]
+    # Not close enough (under question_score, 0.65): the floor decides, honestly.
+    vague = replace(asked, scores={"dense": 0.35, "question": 0.6})
+    assert _pipeline(reply, hits=[vague], min_score=0.48).answer("window?").outcome == "unknown"
+    strict = _pipeline(reply, hits=[asked], min_score=0.48, question_score=0.9)
+    assert strict.answer("return window?").outcome == "unknown"

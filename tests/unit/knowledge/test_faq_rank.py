@@ -98,3 +98,12 @@ def test_an_entry_is_as_close_as_its_closest_phrasing() -> None:
     ranker = FaqQuestionRanker(_Fixed(hits))
     assert ranker.search(query)[0].passage.id == "faq-returns"
     assert ranker._questions is not None and ranker._questions["faq-returns"].shape[0] == 2
+
+
+def test_every_faq_hit_carries_its_question_score_for_the_relevance_gate() -> None:
+    one = [Hit(PRODUCT, 0.9, {"dense": 0.3}), Hit(faq_passage(RETURNS), 0.5, {"dense": 0.3})]
+    hits = FaqQuestionRanker(_Fixed(one)).search("how many days do i have to return an item")
+    assert "question" not in hits[0].scores  # products have none
+    assert hits[1].scores["dense"] == 0.3 and hits[1].scores["question"] > 0.9
+    products = [Hit(PRODUCT, 0.9, {"dense": 0.3})]
+    assert FaqQuestionRanker(_Fixed(products)).search("guillow")[0].scores == {"dense": 0.3}
