@@ -7,7 +7,8 @@ training data; see its PROVENANCE.md) and the templated held-out split (``var/nl
   ``out_of_scope`` message refused: predicted ``out_of_scope`` or ``nlu_fallback``), precision
   (refusals that were out of scope) and the share of in-scope messages refused;
 - FAQ questions in shoppers' words: whether retrieval's best passage is the right FAQ entry (an
-  upper bound of answering from the FAQ), and whether it also clears the open-question floor;
+  upper bound of answering from the FAQ), and whether the pipeline also lets it through (the
+  open-question floor, or an FAQ entry asked like the question);
 - form answers: the value ``order_form`` keeps for each answer to one of its questions, per step
   (``training.eval_form_answers``: NLU parse → slot mappings → ``validate_order_form``).
 
@@ -61,11 +62,12 @@ def faq_retrieval(knowledge_dir: Path, floor: float, evalset: ShopperEvalSet) ->
     Two routes, as the bot takes them: an open question searches the FAQ and the catalog, a
     policy intent the FAQ alone. For each: whether the top hit is the right entry (the passage
     the bot answers from, and the first one the generator reads), whether it is among the hits
-    (the old upper bound: the best-relevance hit), and whether the top hit is right and clears
-    the open-question floor.
+    (the old upper bound: the best-relevance hit), and whether the top hit is right and the hits
+    pass the pipeline's gate: a passage as relevant as the open-question floor, or an FAQ entry
+    asked like the question (``AnswerPipeline.question_score``, ``knowledge.faq_rank``).
     """
     from knowledge.answer import AnswerPipeline
-    from knowledge.answer_checks import relevance
+    from knowledge.answer_checks import asked_like, relevance
     from knowledge.types import Filters
 
     pipeline = AnswerPipeline.from_dir(knowledge_dir)
@@ -80,7 +82,11 @@ def faq_retrieval(knowledge_dir: Path, floor: float, evalset: ShopperEvalSet) ->
             top_ok = bool(hits) and hits[0].passage.doc_id in right
             top += top_ok
             best += bool(hits) and max(hits, key=relevance).passage.doc_id in right
-            answered += top_ok and relevance(hits[0]) >= floor
+            asked = max((asked_like(h) for h in hits), default=float("-inf"))
+            passes = bool(hits) and (
+                max(relevance(h) for h in hits) >= floor or asked >= pipeline.question_score
+            )
+            answered += top_ok and passes
             if route == "open" and not top_ok and len(misses) < 30:
                 misses.append(
                     {
@@ -106,7 +112,8 @@ def faq_lines(faq: dict[str, Any]) -> list[str]:
         f"FAQ questions in shoppers' words ({faq['questions']}), open-question floor "
         f"{faq['floor']}:",
         "",
-        "| route | top hit right | right and above the floor | right entry among the hits |",
+        "| route | top hit right | right and let through (floor, or asked like an FAQ entry) | "
+        "right entry among the hits |",
         "|---|---:|---:|---:|",
     ]
     for route, label in (("open", "open question (FAQ + catalog)"), ("policy", "policy (FAQ)")):
