@@ -32,6 +32,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 CHANNELS = ("rest", "widget", "telegram")
 # Seconds: a canned reply takes ~0.1 s, a generated answer on CPU several seconds.
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 60.0)
+NLU_BATCH_BUCKETS = (1, 2, 4, 8, 16, 32)
 NO_ACTION = "none"
 OTHER = "other"
 MAX_KINDS = 200  # distinct turn kinds before new ones count as "other"
@@ -80,6 +81,12 @@ class ShopMetrics:
             "shopbot_fallbacks",
             "Fallbacks: 'nlu' (intent not understood), 'core' (no confident next action).",
             ["kind"],
+            registry=registry,
+        )
+        self.nlu_batch = Histogram(
+            "shopbot_nlu_batch_messages",
+            "Messages parsed together in one pass of the NLU graph (bot.nlu_batching).",
+            buckets=NLU_BATCH_BUCKETS,
             registry=registry,
         )
         self._lock = threading.Lock()

@@ -13,6 +13,9 @@ waiting connection when the listening socket is ready. Measured in
 
 Rasa has the switch — ``rasa.core.run.configure_app(use_uvloop=False)`` turns off Sanic's uvloop
 and puts back asyncio's policy — but its command line never passes it; :func:`install` does.
+
+The server also parses the messages that wait together in one pass of the NLU graph
+(:mod:`bot.nlu_batching`, ``SHOPBOT_NLU_BATCH``).
 """
 
 from __future__ import annotations
@@ -43,8 +46,12 @@ def install() -> None:
 
 
 def main() -> None:
-    """``python -m rasa`` with :func:`install` applied first."""
+    """``python -m rasa`` with :func:`install` applied first, and the NLU parsing messages that
+    wait together in one pass (:mod:`bot.nlu_batching`)."""
+    from bot import nlu_batching
+
     install()
+    nlu_batching.install()
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

@@ -42,13 +42,25 @@ class OnnxLogits:
         self._session = cpu_session(path, threads)
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
-        """Return logits (B, C) for right-padded ids and mask (B, T)."""
-        feeds = {
-            "input_ids": np.asarray(input_ids, dtype=np.int64),
-            "attention_mask": np.asarray(attention_mask, dtype=np.int64),
-        }
-        (logits,) = self._session.run(["logits"], feeds)
-        return np.asarray(logits, dtype=np.float32)
+        """Return logits (B, C) for right-padded ids and mask (B, T).
+
+        Each row runs on its own, cut to its own length. The int8 graph quantizes every
+        activation tensor with that tensor's own range (dynamic quantization), so in a batch a
+        row's logits would depend on the other rows and their padding: the same message could
+        get another intent depending on whose messages were parsed with it (3 of 96 did on the
+        demo model when the Rasa server parsed messages together, ``bot.nlu_batching``). Alone,
+        a message gets the same logits however it is parsed.
+        """
+        ids = np.asarray(input_ids, dtype=np.int64)
+        mask = np.asarray(attention_mask, dtype=np.int64)
+        lengths = mask.sum(axis=1)
+        rows = []
+        for i, length in enumerate(lengths):
+            n = max(int(length), 1)
+            feeds = {"input_ids": ids[i : i + 1, :n], "attention_mask": mask[i : i + 1, :n]}
+            (logits,) = self._session.run(["logits"], feeds)
+            rows.append(np.asarray(logits, dtype=np.float32))
+        return np.concatenate(rows) if rows else np.zeros((0, 0), dtype=np.float32)
 
 
 def export_target(directory: Path, variant: str, cache_dir: Path) -> Path:

@@ -157,6 +157,9 @@ class Settings:
             ``knowledge/lean_gpt2.py``, the same arithmetic without transformers' per-step
             overhead; other models fall back to transformers) or ``transformers`` (the model's own
             forward pass: the benchmark baseline).
+        nlu_batch: At most this many messages waiting to be parsed together go through the Rasa
+            server's NLU graph in one pass (``bot/nlu_batching.py``); 1 parses each on its own,
+            as Rasa does.
         console_port: Port of the agent console (``bot/console``), served beside the Rasa server.
         console_secret: Key that signs the console's sign-in form tokens; generated once into
             ``var/console_secret`` when not given.
@@ -270,6 +273,7 @@ class Settings:
     )
     generator_batch: int = field(default_factory=lambda: _env_int("GENERATOR_BATCH", 8))
     generator_decoder: str = field(default_factory=lambda: _env("GENERATOR_DECODER", "lean"))
+    nlu_batch: int = field(default_factory=lambda: _env_int("NLU_BATCH", 16))
     console_port: int = field(default_factory=lambda: _env_int("CONSOLE_PORT", 5006))
     console_secret: str = field(default_factory=lambda: _env("CONSOLE_SECRET", ""))
     console_https: bool = field(default_factory=lambda: _env_switch("CONSOLE_HTTPS", False))
@@ -390,6 +394,11 @@ class Settings:
             raise ValueError(
                 f"slot_validation must be one of {', '.join(SLOT_VALIDATIONS)}. Currently, it is "
                 f"{self.slot_validation!r} (set SHOPBOT_SLOT_VALIDATION)."
+            )
+        if self.nlu_batch < 1:
+            raise ValueError(
+                f"nlu_batch must be at least 1. Currently, nlu_batch is {self.nlu_batch} (set "
+                "SHOPBOT_NLU_BATCH)."
             )
         if self.generator_decoder not in GENERATOR_DECODERS:
             raise ValueError(

@@ -466,6 +466,7 @@ def test_operator_routes_health_readiness_and_metrics_that_move(everything: Ever
     assert "order_form" in kinds or "action_handoff" in kinds, kinds  # the action that answered
     assert moved("shopbot_handoffs_total", channel="rest") == 1
     assert moved("shopbot_errors_total") == 0
+    assert moved("shopbot_nlu_batch_messages_sum") == 3  # every message went through the parser
 
     # Through a proxy (X-Forwarded-For), or with a token that is not set: refused.
     status, text = fetch(f"{ops}/metrics", headers={"X-Forwarded-For": "203.0.113.9"})

@@ -102,3 +102,43 @@ def test_train_test_and_parse_with_bert_components(tmp_path: Path) -> None:
     entities = {e["entity"]: e for e in parsed["entities"]}
     assert entities["sentiment"]["extractor"] == "BertSentimentAnalyzer"
     assert entities["order_number"]["value"] == "123456"
+
+    # Several messages parsed in one pass of the same graph (bot.nlu_batching, as the Rasa server
+    # does for messages that wait together) get what each gets alone.
+    from rasa.core.channels.channel import UserMessage
+
+    from bot.nlu_batching import NluBatcher
+
+    processor = agent.processor
+    assert processor is not None
+    texts = [
+        "I want a refund for order 123456, this is awful",
+        "where is my parcel",
+        "thanks so much!",
+        "cancel order 104233 please",
+        "",
+        "my email is jo@example.com",
+    ]
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    empty = DialogueStateTracker.from_events("a", [])
+    alone = [
+        processor._parse_message_with_graph(UserMessage(t, sender_id="a"), empty) for t in texts
+    ]
+    batcher = NluBatcher(processor)
+
+    async def together() -> list[dict[str, object]]:
+        calls = [
+            batcher.parse(UserMessage(t, sender_id=f"s{i}"), None) for i, t in enumerate(texts)
+        ]
+        return list(await asyncio.gather(*calls))
+
+    batched = asyncio.run(together())
+    assert (batcher.batches, batcher.largest_batch) == (1, len(texts))
+    for one, many in zip(alone, batched, strict=True):
+        assert many["text"] == one["text"]
+        assert many["intent"]["name"] == one["intent"]["name"]
+        assert many["intent"]["confidence"] == pytest.approx(one["intent"]["confidence"], abs=1e-4)
+        assert [(e["entity"], e["value"]) for e in many["entities"]] == [
+            (e["entity"], e["value"]) for e in one["entities"]
+        ]

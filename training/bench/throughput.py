@@ -18,7 +18,8 @@ Each configuration starts its own servers (fresh tracker store, copy of the stor
   frustration slots on every turn (``SHOPBOT_SLOT_VALIDATION=remote``), and every answer decoded
   in its own thread with torch's choice of CPU threads (``SHOPBOT_GENERATOR_BATCH=1``, an empty
   ``SHOPBOT_GENERATOR_THREADS``) through transformers' own forward pass
-  (``SHOPBOT_GENERATOR_DECODER=transformers``);
+  (``SHOPBOT_GENERATOR_DECODER=transformers``), and every message parsed on its own
+  (``SHOPBOT_NLU_BATCH=1``);
 - ``current``: today's defaults;
 - ``replicas-2``: today's defaults on two Rasa servers and two action servers behind HAProxy,
   sharing PostgreSQL and Redis (``shopbot run --replicas 2``): Rasa 3.6 parses in its one event
@@ -88,6 +89,7 @@ CONFIGURATIONS: dict[str, dict[str, Any]] = {
         "generator_batch": 1,
         "generator_threads": None,
         "generator_decoder": "transformers",
+        "nlu_batch": 1,
     },
     "current": {},
     "replicas-2": {},

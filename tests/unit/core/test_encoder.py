@@ -136,6 +136,11 @@ def test_onnx_runtimes_give_the_torch_models_logits(tiny_fit: FitResult, tmp_pat
         tmp_path / "clf", device="cpu", runtime="onnx-int8", onnx_cache_dir=cache
     )
     assert [p.label for p in int8.classify(texts)] == [p.label for p in torch_fp32.classify(texts)]
+    # A message gets the same int8 logits in any batch as alone (dynamic quantization scales a
+    # tensor by its own range: batched, the other rows and the padding would move them).
+    alone = np.concatenate([int8.logits([t]) for t in texts])
+    assert np.array_equal(int8.logits(texts), alone)
+    assert np.array_equal(int8.logits(texts[::-1]), alone[::-1])
     # Hidden layers (the shared-sentiment head) still come from the torch model.
     _, features = int8.logits_and_layers(texts, (1,))
     assert features.shape == (4, int8.hidden_size) and np.abs(features).sum() > 0
