@@ -128,6 +128,9 @@ def train_rasa(
             root / "models" / preset / "sentiment" / ".stamp",
             root / "var" / "sentiment" / "train.csv",  # the shared sentiment head's data
             base_config,
+            # The presets' training budgets and the fine-tuning itself (a change retrains).
+            root / "core" / "encoder_config.py",
+            root / "core" / "encoder_fit.py",
         ],
         extra={"preset": preset, "overrides": preset_overrides(preset)},
     )

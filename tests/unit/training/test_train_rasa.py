@@ -69,3 +69,31 @@ def test_render_config_points_sentiment_at_the_presets_model(tmp_path: Path) -> 
     by_name = {c["name"].rsplit(".", 1)[-1]: c for c in rendered["pipeline"]}
     assert by_name["BertSentimentAnalyzer"]["model_path"] == "shared"
     assert by_name["BertIntentClassifier"]["sentiment_data"] == "var/sentiment/train.csv"
+
+
+def test_a_change_to_the_presets_budgets_retrains(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo preset's epochs live in core/encoder_config.py: changing them must retrain on the
+    next `shopbot train` / `make demo` (it used to say the model was up to date)."""
+    import training.train_rasa as train_rasa_module
+
+    for name in ("config.yml", "core/encoder_config.py", "core/encoder_fit.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    runs: list[list[str]] = []
+
+    def fake_rasa_train(command: list[str], **kwargs: object) -> None:
+        runs.append(command)
+        (tmp_path / "models" / "rasa" / "shopbot-demo.tar.gz").write_text("model")
+
+    monkeypatch.setattr(train_rasa_module.subprocess, "run", fake_rasa_train)
+    monkeypatch.setattr(train_rasa_module, "corrections_file", lambda: None)
+    (tmp_path / "models" / "rasa").mkdir(parents=True)
+    train_rasa_module.train_rasa("demo", tmp_path)
+    train_rasa_module.train_rasa("demo", tmp_path)
+    assert len(runs) == 1  # nothing changed: reused
+    budgets = tmp_path / "core" / "encoder_config.py"
+    budgets.write_text(budgets.read_text() + "\n# six epochs\n")
+    train_rasa_module.train_rasa("demo", tmp_path)
+    assert len(runs) == 2
