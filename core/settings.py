@@ -6,13 +6,19 @@ every value can be overridden by an environment variable for a real deployment.
 
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from core.client_key import parse_trusted_proxies
+from core.env_values import env as _env
+from core.env_values import env_float as _env_float
+from core.env_values import env_int as _env_int
+from core.env_values import env_optional_int as _env_optional_int
+from core.env_values import env_switch as _env_switch
+from core.env_values import env_value as _env_value
+from core.env_values import mask_url as _mask_url
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PRESETS = ("tiny", "demo", "full")
@@ -29,51 +35,6 @@ DEFAULT_EMBEDDER_VARIANT = "onnx-int8"
 # What computes the intent and sentiment classifiers' logits on a CPU (decision 027): PyTorch
 # (dynamic int8, as before) or the same classifier exported to ONNX Runtime (fp32 or int8).
 NLU_RUNTIMES = ("torch", "onnx", "onnx-int8")
-
-
-def _env(name: str, default: str) -> str:
-    return os.environ.get(f"SHOPBOT_{name}", default)
-
-
-def _env_int(name: str, default: int) -> int:
-    return _parse_int(name, _env(name, str(default)))
-
-
-def _parse_int(name: str, raw: str) -> int:
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValueError(
-            f"SHOPBOT_{name} must be an integer. Currently, SHOPBOT_{name} is {raw!r}."
-        ) from None
-
-
-def _env_float(name: str, default: float) -> float:
-    raw = _env(name, str(default))
-    try:
-        return float(raw)
-    except ValueError:
-        raise ValueError(
-            f"SHOPBOT_{name} must be a number. Currently, SHOPBOT_{name} is {raw!r}."
-        ) from None
-
-
-def _env_optional_int(name: str, default: int | None = None) -> int | None:
-    """An integer setting where empty means "not set" (None); unset gives ``default``."""
-    raw = _env(name, "" if default is None else str(default))
-    return _parse_int(name, raw) if raw else None
-
-
-_SWITCH = {"on": True, "1": True, "true": True, "yes": True, "off": False, "0": False}
-_SWITCH.update({"false": False, "no": False})
-
-
-def _env_switch(name: str, default: bool) -> bool:
-    """An on/off setting: ``on``/``off`` (also ``1``/``0``, ``true``/``false``, ``yes``/``no``)."""
-    raw = _env(name, "on" if default else "off").strip().lower()
-    if raw not in _SWITCH:
-        raise ValueError(f"SHOPBOT_{name} must be on or off. Currently, SHOPBOT_{name} is {raw!r}.")
-    return _SWITCH[raw]
 
 
 @dataclass
@@ -596,17 +557,3 @@ class Settings:
             )
             out[f.name] = "***" if secret and value else _mask_url(value)
         return out
-
-
-def _env_value(value: object) -> str:
-    """A setting as the environment spells it (booleans ``1``/``0``, None empty)."""
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    return "" if value is None else str(value)
-
-
-def _mask_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.password:
-        return value.replace(f":{parts.password}@", ":***@")
-    return value
