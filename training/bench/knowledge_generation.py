@@ -86,6 +86,25 @@ def generation_speed(
     }
 
 
+def generator_prompts(pipeline: Any, questions: Sequence[str]) -> list[tuple[str, int]]:
+    """The generator prompts (and answer lengths) ``pipeline`` builds answering ``questions``:
+    its real prompts, for decoding benchmarks."""
+    prompts: list[tuple[str, int]] = []
+    stream = pipeline.generator.stream
+
+    def capture(prompt: str, max_new: int) -> Any:
+        prompts.append((prompt, max_new))
+        return stream(prompt, max_new)
+
+    pipeline.generator.stream = capture
+    try:
+        for question in questions:
+            pipeline.answer(question, [], None, None)
+    finally:
+        pipeline.generator.stream = stream
+    return prompts
+
+
 def answer_latency(pipeline: Any, questions: Sequence[str]) -> dict[str, Any]:
     """Answer every question; return per-stage p50/p95, outcome shares and the totals."""
     stages: dict[str, list[float]] = {}

@@ -21,6 +21,7 @@ from typing import Any
 
 def collect_prompts(n: int) -> tuple[Any, list[tuple[str, int]]]:
     from knowledge.answer import AnswerPipeline
+    from training.bench.knowledge_generation import generator_prompts
 
     pipeline = AnswerPipeline.from_dir("models/demo/knowledge")
     pipeline.warm_up()
@@ -29,16 +30,7 @@ def collect_prompts(n: int) -> tuple[Any, list[tuple[str, int]]]:
     with open("var/store/catalog.jsonl", encoding="utf-8") as catalog:
         names = [json.loads(line)["name"] for line in catalog][:n]
     questions += [f"tell me about the {name}" for name in names]
-    prompts: list[tuple[str, int]] = []
-    stream = pipeline.generator.stream
-
-    def capture(prompt: str, max_new: int) -> Any:
-        prompts.append((prompt, max_new))
-        return stream(prompt, max_new)
-
-    pipeline.generator.stream = capture  # type: ignore[method-assign]
-    for question in questions:
-        pipeline.answer(question, [], None, None)
+    prompts = generator_prompts(pipeline, questions)
     return pipeline.generator.model_dir, prompts  # type: ignore[attr-defined]
 
 

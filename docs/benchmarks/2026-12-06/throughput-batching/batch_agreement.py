@@ -16,7 +16,6 @@ import json
 import sys
 import threading
 import time
-from typing import Any
 
 
 def main(max_batch: int) -> None:
@@ -24,22 +23,14 @@ def main(max_batch: int) -> None:
 
     from knowledge.answer import AnswerPipeline
     from knowledge.generator import LocalGenerator
+    from training.bench.knowledge_generation import generator_prompts
 
     torch.set_num_threads(1)
     pipeline = AnswerPipeline.from_dir("models/demo/knowledge")
     pipeline.warm_up()
     with open("var/store/faq.jsonl", encoding="utf-8") as faq:
         questions = [json.loads(line)["question"] for line in faq][:60]
-    prompts: list[tuple[str, int]] = []
-    stream = pipeline.generator.stream
-
-    def capture(prompt: str, max_new: int) -> Any:
-        prompts.append((prompt, max_new))
-        return stream(prompt, max_new)
-
-    pipeline.generator.stream = capture  # type: ignore[method-assign]
-    for question in questions:
-        pipeline.answer(question, [], None, None)
+    prompts = generator_prompts(pipeline, questions)
     model_dir = pipeline.generator.model_dir  # type: ignore[attr-defined]
     alone = LocalGenerator(model_dir, device="cpu", threads=1)
     batched = LocalGenerator(model_dir, device="cpu", threads=1, batch=max_batch)
