@@ -93,18 +93,31 @@ class FaqQuestionRanker:
                 self.weight,
             )
 
+    def _embed(self, query: str) -> np.ndarray:
+        return np.asarray(self.index.embedder.embed([query]), dtype=np.float32)[0]
+
     def search(self, query: str, top_k: int = 5, filters: Filters | None = None) -> list[Hit]:
         """The inner hits, the FAQ hits with their ``question`` score and re-ordered among their
         own positions."""
-        hits = self.inner.search(query, top_k, filters)
-        if self.index is None or not any(hit.passage.kind == "faq" for hit in hits):
+        if self.index is None:
+            return self.inner.search(query, top_k, filters)
+        # The query is embedded once: a dense or hybrid retriever searches with the same vector
+        # the FAQ questions are compared with.
+        vector: np.ndarray | None = None
+        if getattr(self.inner, "mode", "bm25") != "bm25" and hasattr(self.inner, "search_many"):
+            vector = self._embed(query)
+            hits = self.inner.search_many([query], top_k, filters, vector[None, :])[0]
+        else:
+            hits = self.inner.search(query, top_k, filters)
+        if not any(hit.passage.kind == "faq" for hit in hits):
             return hits
         self.warm_up()
         assert self._questions is not None
         known = [i for i, hit in enumerate(hits) if hit.passage.id in self._questions]
         if not known:
             return hits
-        vector = np.asarray(self.index.embedder.embed([query]), dtype=np.float32)[0]
+        if vector is None:
+            vector = self._embed(query)
         hits = list(hits)
         for i in known:
             closest = float((self._questions[hits[i].passage.id] @ vector).max())

@@ -198,9 +198,14 @@ class _BaseRetriever:
         return self.search_many([query], top_k, filters)[0]
 
     def search_many(
-        self, queries: Sequence[str], top_k: int = 5, filters: Filters | None = None
+        self,
+        queries: Sequence[str],
+        top_k: int = 5,
+        filters: Filters | None = None,
+        vectors: np.ndarray | None = None,
     ) -> list[list[Hit]]:
-        """Like :meth:`search` for several queries, embedding them in one batch."""
+        """Like :meth:`search` for several queries, embedding them in one batch; ``vectors``
+        (one row per query, from this index's embedder) when the caller has them already."""
         if top_k <= 0:
             raise ValueError(f"top_k must be greater than 0. Currently, top_k is {top_k}")
         validate_filters(filters)
@@ -211,7 +216,7 @@ class _BaseRetriever:
             return [[] for _ in queries]
         qvecs = None
         if self.mode != "bm25":
-            qvecs = self.index.embedder.embed(list(queries))
+            qvecs = vectors if vectors is not None else self.index.embedder.embed(list(queries))
         results = []
         for i, query in enumerate(queries):
             qvec = qvecs[i] if qvecs is not None else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
@@ -107,3 +108,29 @@ def test_every_faq_hit_carries_its_question_score_for_the_relevance_gate() -> No
     assert hits[1].scores["dense"] == 0.3 and hits[1].scores["question"] > 0.9
     products = [Hit(PRODUCT, 0.9, {"dense": 0.3})]
     assert FaqQuestionRanker(_Fixed(products)).search("guillow")[0].scores == {"dense": 0.3}
+
+
+def test_the_query_is_embedded_once_for_the_search_and_the_faq_questions() -> None:
+    class Counting(HashingEmbedder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.texts: list[str] = []
+
+        def embed(self, texts: Any, batch_size: int | None = None) -> Any:
+            self.texts += list(texts)
+            return super().embed(texts, batch_size)
+
+    embedder = Counting()
+    index = KnowledgeIndex.build([faq_passage(SHIPPING), faq_passage(RETURNS), PRODUCT], embedder)
+    ranker = FaqQuestionRanker(HybridRetriever(index))
+    ranker.warm_up()
+    embedder.texts.clear()
+    query = "how many days have I got to return an item?"
+    hits = ranker.search(query, 3, Filters(kind="faq"))
+    assert hits[0].passage.id == "faq-returns" and "question" in hits[0].scores
+    assert embedder.texts == [query]
+    # The same hits and scores as the retriever finds embedding the query itself.
+    alone = HybridRetriever(index).search(query, 3, Filters(kind="faq"))
+    assert {h.passage.id: h.scores["dense"] for h in hits} == {
+        h.passage.id: h.scores["dense"] for h in alone
+    }
