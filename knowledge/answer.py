@@ -284,9 +284,8 @@ class AnswerPipeline:
             ctx.lap("retrieve", since)
             return self._unknown(ctx)
         ctx.lap("retrieve", since)
-        best = max((relevance(h) for h in ctx.hits), default=float("-inf"))
-        asked = max((asked_like(h) for h in ctx.hits), default=float("-inf"))
-        if best < min_score and asked < self.question_score:
+        if not self.lets_through(ctx.hits, min_score):
+            best = max((relevance(h) for h in ctx.hits), default=float("-inf"))
             logger.info(
                 "No relevant passage for %r (best relevance %.3f < %.3f, no FAQ entry asked like "
                 "it)",
@@ -296,6 +295,13 @@ class AnswerPipeline:
             )
             return self._unknown(ctx)
         return None
+
+    def lets_through(self, hits: Sequence[Hit], min_score: float) -> bool:
+        """Whether ``hits`` pass the relevance gate: a passage as relevant as ``min_score``, or an
+        FAQ entry asked like the question (``question_score``)."""
+        best = max((relevance(h) for h in hits), default=float("-inf"))
+        asked = max((asked_like(h) for h in hits), default=float("-inf"))
+        return best >= min_score or asked >= self.question_score
 
     def prompt_settings(self) -> tuple[PromptBudget, Callable[[str], int] | None, int]:
         """The prompt budget, token counter and answer length of the generator (loads it)."""

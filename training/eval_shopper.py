@@ -67,7 +67,7 @@ def faq_retrieval(knowledge_dir: Path, floor: float, evalset: ShopperEvalSet) ->
     asked like the question (``AnswerPipeline.question_score``, ``knowledge.faq_rank``).
     """
     from knowledge.answer import AnswerPipeline
-    from knowledge.answer_checks import asked_like, relevance
+    from knowledge.answer_checks import relevance
     from knowledge.types import Filters
 
     pipeline = AnswerPipeline.from_dir(knowledge_dir)
@@ -82,11 +82,7 @@ def faq_retrieval(knowledge_dir: Path, floor: float, evalset: ShopperEvalSet) ->
             top_ok = bool(hits) and hits[0].passage.doc_id in right
             top += top_ok
             best += bool(hits) and max(hits, key=relevance).passage.doc_id in right
-            asked = max((asked_like(h) for h in hits), default=float("-inf"))
-            passes = bool(hits) and (
-                max(relevance(h) for h in hits) >= floor or asked >= pipeline.question_score
-            )
-            answered += top_ok and passes
+            answered += top_ok and pipeline.lets_through(hits, floor)
             if route == "open" and not top_ok and len(misses) < 30:
                 misses.append(
                     {
