@@ -90,9 +90,10 @@ class NluBatcher:
         metrics().nlu_batch.observe(len(batch))
         try:
             parsed = self._parse([w.message for w in batch], batch[0].tracker)
-        except Exception:
-            if len(batch) == 1:
-                self._settle(batch[0], None)
+        except Exception as exc:
+            if len(batch) == 1:  # its own error, as Rasa's parse would have raised it
+                if not batch[0].future.done():
+                    batch[0].future.set_exception(exc)
                 return
             # One message the pipeline cannot parse must not fail the others: each on its own.
             logger.exception("Parsing %d messages together failed; parsing each alone", len(batch))

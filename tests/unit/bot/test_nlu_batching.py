@@ -73,6 +73,13 @@ def test_a_message_the_pipeline_cannot_parse_fails_alone() -> None:
     assert batcher.processor.graph_runner.calls[1:] == [["greet hi"], ["boom"], ["thank ta"]]
 
 
+def test_a_lone_message_that_fails_is_not_parsed_twice() -> None:
+    batcher = NluBatcher(_processor())
+    (result,) = asyncio.run(_parse_all(batcher, ["boom"]))
+    assert isinstance(result, RuntimeError)
+    assert batcher.processor.graph_runner.calls == [["boom"]]
+
+
 def test_the_batch_size_is_checked() -> None:
     with pytest.raises(ValueError, match="max_batch must be at least 1"):
         NluBatcher(_processor(), max_batch=0)
