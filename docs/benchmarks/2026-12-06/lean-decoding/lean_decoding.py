@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 import time
 from typing import Any
 
@@ -34,25 +33,11 @@ def collect_prompts(n: int) -> tuple[Any, list[tuple[str, int]]]:
     return pipeline.generator.model_dir, prompts  # type: ignore[attr-defined]
 
 
-def at_once(generator: Any, prompts: list[tuple[str, int]]) -> tuple[list[str], float]:
-    out = [""] * len(prompts)
-
-    def work(i: int) -> None:
-        out[i] = generator.generate(*prompts[i])
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(prompts))]
-    cpu = time.process_time()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return out, (time.process_time() - cpu) * 1000 / len(prompts)
-
-
 def main(n: int) -> None:
     import torch
 
     from knowledge.generator import LocalGenerator
+    from training.bench.knowledge_generation import decode_at_once
 
     torch.set_num_threads(1)
     model_dir, prompts = collect_prompts(n)
@@ -66,7 +51,7 @@ def main(n: int) -> None:
         cpu = time.process_time()
         texts = [alone.generate(p, m) for p, m in prompts]
         sequential = (time.process_time() - cpu) * 1000 / len(prompts)
-        batch_texts, batch_cpu = at_once(batched, prompts)
+        batch_texts, _, batch_cpu = decode_at_once(batched, prompts)
         tokens = sum(alone.count_tokens(t) + 1 for t in texts) / len(texts)
         results[name] = (texts, sequential, batch_texts, batch_cpu, tokens)
     ref, lean = results["transformers"], results["lean"]

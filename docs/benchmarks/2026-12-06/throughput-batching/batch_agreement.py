@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 import time
 
 
@@ -23,7 +22,7 @@ def main(max_batch: int) -> None:
 
     from knowledge.answer import AnswerPipeline
     from knowledge.generator import LocalGenerator
-    from training.bench.knowledge_generation import generator_prompts
+    from training.bench.knowledge_generation import decode_at_once, generator_prompts
 
     torch.set_num_threads(1)
     pipeline = AnswerPipeline.from_dir("models/demo/knowledge")
@@ -42,23 +41,8 @@ def main(max_batch: int) -> None:
     expected = [alone.generate(p, n) for p, n in prompts]
     sequential = (time.perf_counter() - started) * 1000 / len(prompts)
 
-    def at_once(generator: LocalGenerator) -> tuple[list[str], float, float]:
-        out = [""] * len(prompts)
-
-        def work(i: int) -> None:
-            out[i] = generator.generate(*prompts[i])
-
-        threads = [threading.Thread(target=work, args=(i,)) for i in range(len(prompts))]
-        cpu, wall = time.process_time(), time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        n = len(prompts)
-        return out, (time.perf_counter() - wall) * 1000 / n, (time.process_time() - cpu) * 1000 / n
-
-    _, own_wall, own_cpu = at_once(alone)
-    out, batch_wall, batch_cpu = at_once(batched)
+    _, own_wall, own_cpu = decode_at_once(alone, prompts)
+    out, batch_wall, batch_cpu = decode_at_once(batched, prompts)
     same = sum(a == b for a, b in zip(expected, out, strict=True))
     decoder = batched._decoder
     assert decoder is not None
