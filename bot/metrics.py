@@ -89,6 +89,11 @@ class ShopMetrics:
             buckets=NLU_BATCH_BUCKETS,
             registry=registry,
         )
+        self.nlu_worker_messages = Counter(
+            "shopbot_nlu_worker_messages",
+            "Messages parsed in the Rasa server's NLU worker process (bot.nlu_worker).",
+            registry=registry,
+        )
         self._lock = threading.Lock()
         self._turns: OrderedDict[str, str] = OrderedDict()
         self._kinds: set[str] = set()

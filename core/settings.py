@@ -6,6 +6,7 @@ every value can be overridden by an environment variable for a real deployment.
 
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -27,6 +28,14 @@ REPLY_CHECKS = ("prebuilt", "rasa")
 TRACKER_STREAMINGS = ("count", "rasa")
 SLOT_VALIDATIONS = ("local", "remote")
 GENERATOR_DECODERS = ("lean", "transformers")
+NLU_WORKERS = ("process", "inline")  # where the Rasa server parses (bot/nlu_worker.py)
+
+
+def _default_nlu_worker() -> str:
+    """A worker process where it has a core to run on; one core gains nothing from it."""
+    return "process" if (os.cpu_count() or 1) > 1 else "inline"
+
+
 # How the MiniLM passage/query embedder runs (docs/decisions/020-onnx-embedder.md): ``torch`` is
 # sentence-transformers in PyTorch fp32; ``onnx`` the same graph exported to ONNX Runtime (fp32);
 # ``onnx-int8`` that graph with dynamically quantized int8 MatMuls (the CPU default, measured).
@@ -121,6 +130,9 @@ class Settings:
         nlu_batch: At most this many messages waiting to be parsed together go through the Rasa
             server's NLU graph in one pass (``bot/nlu_batching.py``); 1 parses each on its own,
             as Rasa does.
+        nlu_worker: Where the Rasa server runs its NLU graph: ``process`` (a worker process of its
+            own, ``bot/nlu_worker.py``: parsing leaves the server's interpreter; the default with
+            more than one core) or ``inline`` (in the server's event loop, as Rasa does).
         console_port: Port of the agent console (``bot/console``), served beside the Rasa server.
         console_secret: Key that signs the console's sign-in form tokens; generated once into
             ``var/console_secret`` when not given.
@@ -235,6 +247,7 @@ class Settings:
     generator_batch: int = field(default_factory=lambda: _env_int("GENERATOR_BATCH", 8))
     generator_decoder: str = field(default_factory=lambda: _env("GENERATOR_DECODER", "lean"))
     nlu_batch: int = field(default_factory=lambda: _env_int("NLU_BATCH", 16))
+    nlu_worker: str = field(default_factory=lambda: _env("NLU_WORKER", _default_nlu_worker()))
     console_port: int = field(default_factory=lambda: _env_int("CONSOLE_PORT", 5006))
     console_secret: str = field(default_factory=lambda: _env("CONSOLE_SECRET", ""))
     console_https: bool = field(default_factory=lambda: _env_switch("CONSOLE_HTTPS", False))
@@ -360,6 +373,11 @@ class Settings:
             raise ValueError(
                 f"nlu_batch must be at least 1. Currently, nlu_batch is {self.nlu_batch} (set "
                 "SHOPBOT_NLU_BATCH)."
+            )
+        if self.nlu_worker not in NLU_WORKERS:
+            raise ValueError(
+                f"nlu_worker must be one of {', '.join(NLU_WORKERS)}. Currently, it is "
+                f"{self.nlu_worker!r} (set SHOPBOT_NLU_WORKER)."
             )
         if self.generator_decoder not in GENERATOR_DECODERS:
             raise ValueError(

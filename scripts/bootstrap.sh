@@ -41,6 +41,9 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import sys; sys.exit(sys.
   rm -rf .venv
   $UV venv --quiet --python "$PY310" .venv
 fi
-$UV pip install --python .venv/bin/python -e '.[dev]'
+# Compiled bytecode: Python otherwise compiles every module it imports from source in each new
+# process wherever PYTHONDONTWRITEBYTECODE is set (this sandbox sets it): importing Rasa took
+# 16 s instead of 7 s, in every server, worker and CLI process.
+$UV pip install --compile-bytecode --python .venv/bin/python -e '.[dev]'
 touch .venv/.installed
 echo "Virtual environment ready: .venv ($(.venv/bin/python --version))"

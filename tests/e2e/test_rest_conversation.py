@@ -7,7 +7,9 @@ operator routes (health, readiness, Prometheus metrics) of the Rasa server and t
 from __future__ import annotations
 
 import json
+import os
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from http.client import HTTPException
@@ -432,6 +434,20 @@ def total(
         for (sample, sample_labels), value in scrape.items()
         if sample == name and set(labels.items()) <= set(sample_labels)
     )
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: the server parses itself")
+def test_the_rasa_server_parses_in_its_nlu_worker_process(servers: ShopBotServers) -> None:
+    """With more than one core the Rasa server runs its NLU graph in a worker process
+    (bot.nlu_worker), which loads while the server starts; shoppers are answered meanwhile."""
+    ops = f"{servers.base_url}/webhooks/ops"
+    parsed, deadline = 0.0, time.monotonic() + 180
+    while not parsed and time.monotonic() < deadline:
+        reply = servers.say("e2e-nlu-worker", "hello there")
+        assert reply.status == 200 and "store assistant" in reply.text.lower(), reply.body
+        parsed = total(samples(fetch(f"{ops}/metrics")[1]), "shopbot_nlu_worker_messages_total")
+        time.sleep(0.5)
+    assert parsed > 0, "no message was parsed in the NLU worker process"
 
 
 def test_operator_routes_health_readiness_and_metrics_that_move(everything: Everything) -> None:

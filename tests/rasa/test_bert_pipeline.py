@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -142,3 +143,39 @@ def test_train_test_and_parse_with_bert_components(tmp_path: Path) -> None:
         assert [(e["entity"], e["value"]) for e in many["entities"]] == [
             (e["entity"], e["value"]) for e in one["entities"]
         ]
+
+    # The same messages through a worker process that loads the same archive (bot.nlu_worker, as
+    # the Rasa server parses by default on more than one core) get the same parse data.
+    from bot.nlu_worker import NluWorker, model_archive
+
+    archive = model_archive(processor)
+    assert archive == model
+    worker = NluWorker(archive)
+    try:
+        deadline = time.monotonic() + 300
+        while not worker.ready and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert worker.ready, f"the worker did not start (exit code {worker.process.exitcode})"
+        in_worker = NluBatcher(processor, worker=worker)
+
+        async def through_worker() -> list[dict[str, object]]:
+            calls = [
+                in_worker.parse(UserMessage(t, sender_id=f"w{i}"), None)
+                for i, t in enumerate(texts)
+            ]
+            return list(await asyncio.gather(*calls))
+
+        parsed_there = asyncio.run(through_worker())
+        assert in_worker.worker_batches == 1
+        for one, there in zip(alone, parsed_there, strict=True):
+            assert there["text"] == one["text"]
+            assert there["intent"]["name"] == one["intent"]["name"]
+            assert there["intent"]["confidence"] == pytest.approx(
+                one["intent"]["confidence"], abs=1e-4
+            )
+            assert there["sentiment"]["label"] == one["sentiment"]["label"]
+            assert [(e["entity"], e["value"]) for e in there["entities"]] == [
+                (e["entity"], e["value"]) for e in one["entities"]
+            ]
+    finally:
+        worker.close()

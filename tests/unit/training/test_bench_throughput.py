@@ -143,13 +143,15 @@ def test_the_report_says_when_the_goal_is_missed_and_by_how_much() -> None:
 
 
 def test_the_report_says_what_each_level_can_send_at_most() -> None:
-    """Closed loop: 50 shoppers thinking 0.9 s on average send at most 55.6 messages/s, so 50
-    messages/s there needs replies of 0.1 s on average."""
+    """Closed loop: 50 shoppers thinking 0.9 s on average send at most 55.6 messages/s; 50
+    messages/s from 100 shoppers (the goal's level) needs replies of 1.1 s on average."""
     section = section_from(
         [run("current", 10, 8.0, 700), run("current", 50, 30.0, 900)], {}, "demo", 60
     )
     assert "at most 11 messages/s at 10, 56 messages/s at 50 shoppers" in section.markdown
-    assert "needs a mean reply of at most 0.10 s" in section.markdown
+    assert (
+        "50 messages/s from 100 shoppers needs a mean reply of at most 1.10 s" in section.markdown
+    )
 
 
 def test_the_report_names_the_runs_that_meet_the_goal() -> None:
