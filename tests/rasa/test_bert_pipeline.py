@@ -173,7 +173,8 @@ def test_train_test_and_parse_with_bert_components(tmp_path: Path) -> None:
             assert there["intent"]["confidence"] == pytest.approx(
                 one["intent"]["confidence"], abs=1e-4
             )
-            assert there["sentiment"]["label"] == one["sentiment"]["label"]
+            # (the empty message has no sentiment, in the worker or here)
+            assert there.get("sentiment", {}).get("label") == one.get("sentiment", {}).get("label")
             assert [(e["entity"], e["value"]) for e in there["entities"]] == [
                 (e["entity"], e["value"]) for e in one["entities"]
             ]
