@@ -28,6 +28,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import signal
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 from multiprocessing.connection import Connection
@@ -89,6 +90,8 @@ def _parse_in_worker(runner: Any, target: str, batch: list[Wired]) -> list[tuple
 
 def _serve(conn: Connection, archive: str) -> None:
     """The worker process: load the archive's graph, warm up, say ready, parse until EOF."""
+    # Ctrl-C in a terminal reaches the whole process group; the server stops the worker itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     from rasa.core.processor import MessageProcessor
 
@@ -143,7 +146,7 @@ class NluWorker:
                 "The NLU worker process did not start (%s); the server parses messages itself",
                 self._ready.exception(),
             )
-            self.close()
+            self.close(failed=True)
             return False
         return True
 
@@ -156,10 +159,10 @@ class NluWorker:
                 loop.run_in_executor(self._io, self._exchange, batch), REPLY_TIMEOUT_S
             )
         except (asyncio.TimeoutError, EOFError, OSError) as exc:
-            self.close()
+            self.close(failed=True)
             raise WorkerGone(f"{type(exc).__name__}: {exc}") from exc
         if not isinstance(reply, list) or len(reply) != len(batch):
-            self.close()
+            self.close(failed=True)
             raise WorkerGone(f"a reply of {len(reply) if isinstance(reply, list) else reply!r}")
         return reply
 
@@ -167,13 +170,15 @@ class NluWorker:
         self._conn.send(batch)
         return self._conn.recv()
 
-    def close(self) -> None:
-        """Stop the worker process (idempotent); it is not used again."""
+    def close(self, failed: bool = False) -> None:
+        """Stop the worker process (idempotent; ``failed``: because it failed, logged as a
+        warning); it is not used again."""
         if self.gone:
             return
         self.gone = True
         if self.process.is_alive():
-            logger.warning("Stopping the NLU worker process %s", self.process.pid)
+            log = logger.warning if failed else logger.info
+            log("Stopping the NLU worker process %s", self.process.pid)
             self.process.terminate()
         self._conn.close()
         self._io.shutdown(wait=False)
