@@ -6,7 +6,8 @@ Serves the demo build with the Throughput section's servers (``Settings`` overri
 ``KEY=VALUE``, e.g. ``nlu_batch=1``), checks the section's conversations against the served
 model, then drives ``SHOPPERS`` of its Locust shoppers for ``SECONDS`` and reports messages/s,
 p50/p95, and the CPU per message of the Rasa server, the action server and everything else (the
-load generator, the machine's other work) over the same window (``/proc``). ``PYSPY=1`` also
+load generator, the machine's other work) over the same window (``/proc``). With the NLU worker
+process the load starts once the worker has parsed a message (it loads beside the server). ``PYSPY=1`` also
 records raw py-spy stacks of the Rasa server and its child processes (the NLU worker) to
 ``/tmp/mix_probe/rasa*.txt``.
 """
@@ -21,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "rasa-floor"))
@@ -67,6 +69,17 @@ def spy(pid: str, name: str, seconds: float) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def worker_parsed(base_url: str) -> float:
+    """Messages the Rasa server's NLU worker process has parsed (its metric)."""
+    with urllib.request.urlopen(f"{base_url}/webhooks/ops/metrics", timeout=10) as reply:
+        text = reply.read().decode()
+    return sum(
+        float(line.split()[-1])
+        for line in text.splitlines()
+        if line.startswith("shopbot_nlu_worker_messages_total")
+    )
+
+
 def typed(value: str) -> object:
     for cast in (int, float):
         try:
@@ -88,6 +101,12 @@ def main() -> None:
             kinds, _ = checked_kinds(ctx, base_url, settings.api_token, work)
             plan = plan_file(kinds, settings.rest_secret, work / "plan.json")
             warm_up(base_url, settings.rest_secret, [k for k in kinds if k.name in WEIGHTS])
+            deadline = time.monotonic() + 180  # the worker loads beside the server: wait for it
+            while settings.nlu_worker == "process" and time.monotonic() < deadline:
+                if worker_parsed(base_url) > 0:
+                    break
+                warm_up(base_url, settings.rest_secret, kinds[:1])
+                time.sleep(1.0)
             rasa, actions = listening_pid(settings.rasa_port), listening_pid(settings.actions_port)
             marks: dict[str, float] = {}
             before: dict[int, tuple[str, float]] = {}
@@ -104,8 +123,8 @@ def main() -> None:
                     ).stdout.split()
                     targets = [(str(rasa), "rasa")] + [(c, f"rasa-child-{c}") for c in children]
                     spies = [spy(pid, name, seconds) for pid, name in targets]
-                    for spy in spies:
-                        spy.wait()
+                    for recording in spies:
+                        recording.wait()
                     time.sleep(1.5)
                 else:
                     time.sleep(seconds - 0.5)
