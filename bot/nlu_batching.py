@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.metrics import metrics
+from bot.nlu_worker import NluWorker, WorkerGone, model_archive, wire
 
 logger = logging.getLogger(__name__)
 
@@ -128,8 +129,6 @@ class NluBatcher:
     async def _run_in_worker(self, batch: list[_Waiting]) -> None:
         """The batch through the worker process; a message the worker could not parse, or a
         batch the worker did not answer (it is then stopped), is parsed here."""
-        from bot.nlu_worker import WorkerGone, wire
-
         try:
             replies = await self.worker.parse(
                 [wire(w.message, w.only_output_properties) for w in batch]
@@ -160,7 +159,7 @@ class NluBatcher:
         try:
             if parsed is None:
                 parsed = self._parse([waiting.message], waiting.tracker)[0]
-            waiting.future.set_result(self._parse_data(parsed, waiting.only_output_properties))
+            waiting.future.set_result(parse_data(parsed, waiting.only_output_properties))
         except Exception as exc:
             waiting.future.set_exception(exc)
 
@@ -169,10 +168,6 @@ class NluBatcher:
         return run_graph(
             processor.graph_runner, processor.model_metadata.nlu_target, messages, tracker
         )
-
-    @staticmethod
-    def _parse_data(message: Any, only_output_properties: bool) -> dict[str, Any]:
-        return parse_data(message, only_output_properties)
 
 
 def run_graph(runner: Any, target: str, messages: list[Any], tracker: Any) -> list[Any]:
@@ -225,10 +220,11 @@ def install(max_batch: int | None = None, worker: str | None = None) -> None:
 
     from core.settings import Settings
 
-    settings = Settings() if max_batch is None or worker is None else None
-    size = settings.nlu_batch if settings is not None and max_batch is None else max_batch
-    mode = settings.nlu_worker if settings is not None and worker is None else worker
-    assert size is not None and mode is not None
+    size, mode = max_batch, worker
+    if size is None or mode is None:
+        settings = Settings()
+        size = settings.nlu_batch if size is None else size
+        mode = settings.nlu_worker if mode is None else mode
     original = MessageProcessor.parse_message
     if getattr(original, "shopbot_batched", False) or (size == 1 and mode == "inline"):
         return
@@ -268,8 +264,6 @@ def install(max_batch: int | None = None, worker: str | None = None) -> None:
 def _start_worker(processor: Any) -> Any:
     """A worker process for the processor's model, stopped with the processor (a model reload
     makes a new processor); None when the archive cannot be told (the server parses itself)."""
-    from bot.nlu_worker import NluWorker, model_archive
-
     if processor.http_interpreter:
         return None
     archive = model_archive(processor)
