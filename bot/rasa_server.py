@@ -15,7 +15,8 @@ Rasa has the switch — ``rasa.core.run.configure_app(use_uvloop=False)`` turns 
 and puts back asyncio's policy — but its command line never passes it; :func:`install` does.
 
 The server also parses the messages that wait together in one pass of the NLU graph
-(:mod:`bot.nlu_batching`, ``SHOPBOT_NLU_BATCH``).
+(:mod:`bot.nlu_batching`, ``SHOPBOT_NLU_BATCH``), and calls the action server over kept-alive
+connections (:mod:`bot.action_endpoint`), closed when the server stops.
 """
 
 from __future__ import annotations
@@ -39,19 +40,29 @@ def install() -> None:
     @functools.wraps(configure)
     def on_asyncio_loop(*args: Any, **kwargs: Any) -> Any:
         kwargs["use_uvloop"] = False
-        return configure(*args, **kwargs)
+        app = configure(*args, **kwargs)
+        app.register_listener(_close_action_sessions, "after_server_stop")
+        return app
 
     on_asyncio_loop.shopbot_asyncio_loop = True  # type: ignore[attr-defined]
     rasa.core.run.configure_app = on_asyncio_loop
 
 
+async def _close_action_sessions(app: Any, loop: Any) -> None:
+    from bot import action_endpoint
+
+    await action_endpoint.close_all()
+
+
 def main() -> None:
-    """``python -m rasa`` with :func:`install` applied first, and the NLU parsing messages that
-    wait together in one pass (:mod:`bot.nlu_batching`)."""
-    from bot import nlu_batching
+    """``python -m rasa`` with :func:`install` applied first, the NLU parsing messages that
+    wait together in one pass (:mod:`bot.nlu_batching`), and a pooled action endpoint
+    (:mod:`bot.action_endpoint`)."""
+    from bot import action_endpoint, nlu_batching
 
     install()
     nlu_batching.install()
+    action_endpoint.install()
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

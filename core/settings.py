@@ -29,6 +29,7 @@ TRACKER_STREAMINGS = ("count", "rasa")
 SLOT_VALIDATIONS = ("local", "remote")
 GENERATOR_DECODERS = ("lean", "transformers")
 NLU_WORKERS = ("process", "inline")  # where the Rasa server parses (bot/nlu_worker.py)
+ACTION_CONNECTIONS = ("pooled", "per-call")  # the Rasa server's action calls (bot/action_endpoint)
 
 
 def _default_nlu_worker() -> str:
@@ -133,6 +134,9 @@ class Settings:
         nlu_worker: Where the Rasa server runs its NLU graph: ``process`` (a worker process of its
             own, ``bot/nlu_worker.py``: parsing leaves the server's interpreter; the default with
             more than one core) or ``inline`` (in the server's event loop, as Rasa does).
+        action_connections: How the Rasa server calls the action server: ``pooled`` (kept-alive
+            connections, ``bot/action_endpoint.py``) or ``per-call`` (a new connection for each
+            action, as Rasa does).
         console_port: Port of the agent console (``bot/console``), served beside the Rasa server.
         console_secret: Key that signs the console's sign-in form tokens; generated once into
             ``var/console_secret`` when not given.
@@ -248,6 +252,7 @@ class Settings:
     generator_decoder: str = field(default_factory=lambda: _env("GENERATOR_DECODER", "lean"))
     nlu_batch: int = field(default_factory=lambda: _env_int("NLU_BATCH", 16))
     nlu_worker: str = field(default_factory=lambda: _env("NLU_WORKER", _default_nlu_worker()))
+    action_connections: str = field(default_factory=lambda: _env("ACTION_CONNECTIONS", "pooled"))
     console_port: int = field(default_factory=lambda: _env_int("CONSOLE_PORT", 5006))
     console_secret: str = field(default_factory=lambda: _env("CONSOLE_SECRET", ""))
     console_https: bool = field(default_factory=lambda: _env_switch("CONSOLE_HTTPS", False))
@@ -378,6 +383,11 @@ class Settings:
             raise ValueError(
                 f"nlu_worker must be one of {', '.join(NLU_WORKERS)}. Currently, it is "
                 f"{self.nlu_worker!r} (set SHOPBOT_NLU_WORKER)."
+            )
+        if self.action_connections not in ACTION_CONNECTIONS:
+            raise ValueError(
+                f"action_connections must be one of {', '.join(ACTION_CONNECTIONS)}. Currently, "
+                f"it is {self.action_connections!r} (set SHOPBOT_ACTION_CONNECTIONS)."
             )
         if self.generator_decoder not in GENERATOR_DECODERS:
             raise ValueError(

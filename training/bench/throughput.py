@@ -92,6 +92,7 @@ CONFIGURATIONS: dict[str, dict[str, Any]] = {
         "generator_decoder": "transformers",
         "nlu_batch": 1,
         "nlu_worker": "inline",
+        "action_connections": "per-call",
     },
     "current": {},
     "replicas-2": {},

@@ -20,7 +20,7 @@ class BillingMixin(SqlStoreBase):
     def invoice(self, owner: Ownership) -> InvoiceView:
         """The order's latest invoice; ``NoInvoice`` before the payment is captured."""
         with self._session() as session:
-            order = self._owned(session, owner, full=True)
+            order = self._owned(session, owner)
             if not order.invoices:
                 raise NoInvoice(order.number, status_value(order.status))
             invoice = order.invoices[-1]

@@ -38,7 +38,7 @@ class CancellationMixin(SqlStoreBase):
     def quote_cancellation(self, owner: Ownership) -> CancelQuote:
         """What cancelling would refund (``AlreadyShipped`` / ``OrderClosed`` when it can't)."""
         with self._session() as session:
-            order = self._owned(session, owner, full=True)
+            order = self._owned(session, owner)
             check_not_shipped(order)
             charged = captured_amount(order)
             return CancelQuote(
@@ -69,7 +69,7 @@ class CancellationMixin(SqlStoreBase):
                 .execution_options(synchronize_session=False)
             )
             changed = result.rowcount == 1
-            order = self._owned(session, owner, full=True)
+            order = self._owned(session, owner)
             if not changed:
                 if status_value(order.status) != OrderStatus.CANCELLED.value:
                     check_not_shipped(order)  # raises: it moved on (shipped, returned...)

@@ -58,7 +58,7 @@ class ReturnsMixin(SqlStoreBase):
     def quote_return(self, owner: Ownership) -> ReturnQuote:
         """What can be returned from the order, and the refund of each item."""
         with self._session() as session:
-            order = self._owned(session, owner, full=True)
+            order = self._owned(session, owner)
             returnable, final = self._returnable(order)
             return ReturnQuote(
                 order_number=order.number,
@@ -113,7 +113,7 @@ class ReturnsMixin(SqlStoreBase):
         condition = ItemCondition(condition)
         now = self.now()
         with self._session() as session, session.begin():
-            order = self._owned(session, owner, full=True)
+            order = self._owned(session, owner)
             by_id = {i.id: i for i in order.items}
             unknown = [i for i in item_ids if i not in by_id]
             if unknown:

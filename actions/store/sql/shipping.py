@@ -33,7 +33,7 @@ class ShippingMixin(SqlStoreBase):
     def quote_address_change(self, owner: Ownership) -> AddressQuote:
         """The address the order ships to (``AlreadyShipped`` / ``OrderClosed`` when too late)."""
         with self._session() as session:
-            order = self._owned(session, owner, full=True)
+            order = self._owned(session, owner)
             check_not_shipped(order)
             return AddressQuote(order.number, order.shipping_address.one_line())
 
@@ -44,7 +44,7 @@ class ShippingMixin(SqlStoreBase):
         now = self.now()
         try:
             with self._session() as session, session.begin():
-                order = self._owned(session, owner, full=True)
+                order = self._owned(session, owner)
                 check_not_shipped(order)
                 current = order.shipping_address
                 old = current.one_line()

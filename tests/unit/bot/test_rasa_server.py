@@ -18,14 +18,25 @@ from bot.runner import rasa_server as rasa_service
 from core.settings import Settings
 
 
+class RecordedApp:
+    """What ``configure_app`` returns, as far as ``install`` uses it: listeners by event."""
+
+    def __init__(self, kwargs: dict[str, Any]) -> None:
+        self.kwargs = kwargs
+
+    def register_listener(self, listener: Any, event: str) -> None:
+        self.kwargs.setdefault("listeners", []).append((event, listener))
+
+
 @pytest.fixture
 def recorded(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Rasa's ``configure_app`` replaced by a recorder with its signature, then installed over."""
     calls: list[dict[str, Any]] = []
     original = rasa.core.run.configure_app
 
-    def configure_app(*args: Any, **kwargs: Any) -> None:
+    def configure_app(*args: Any, **kwargs: Any) -> RecordedApp:
         calls.append(kwargs)
+        return RecordedApp(kwargs)
 
     configure_app.__signature__ = inspect.signature(original)  # type: ignore[attr-defined]
     monkeypatch.setattr(rasa.core.run, "configure_app", configure_app)
@@ -41,6 +52,13 @@ def test_rasa_builds_its_app_without_uvloop_whatever_it_asks(
     rasa.core.run.configure_app(None, port=5005)
     assert [c["use_uvloop"] for c in recorded] == [False, False]
     assert all(c["port"] == 5005 for c in recorded)
+
+
+def test_the_app_closes_its_action_connections_when_it_stops(
+    recorded: list[dict[str, Any]],
+) -> None:
+    rasa.core.run.configure_app(None, port=5005)
+    assert [event for event, _ in recorded[0]["listeners"]] == ["after_server_stop"]
 
 
 def test_the_wrapper_keeps_the_signature_rasa_reads(recorded: list[dict[str, Any]]) -> None:

@@ -6,6 +6,8 @@ import json
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core.json_body import (
     MAX_INT_DIGITS,
@@ -83,6 +85,35 @@ def test_the_example_is_quoted_in_the_reason() -> None:
     ids=lambda value: repr(value)[:30],
 )
 def test_nesting_depth_counts_brackets_outside_strings(text: str, depth: int) -> None:
+    assert nesting_depth(text) == depth
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet='[]{}"\\ab'),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner),
+    max_leaves=40,
+)
+
+
+@given(JSON_VALUES)
+def test_nesting_depth_is_the_depth_of_the_decoded_value(value: object) -> None:
+    """Removing innermost pairs level by level measures exactly what the value nests."""
+    assert nesting_depth(json.dumps(value), limit=1_000) == _depth(value)
+
+
+@pytest.mark.parametrize(
+    ("text", "depth"),
+    [("[[[]", 3), ("[{]}", 2), ("[[{]]]", 3), ("[[]]]][[", 2)],
+)
+def test_brackets_that_do_not_pair_up_are_counted_one_by_one(text: str, depth: int) -> None:
     assert nesting_depth(text) == depth
 
 

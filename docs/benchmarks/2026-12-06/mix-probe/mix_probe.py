@@ -8,8 +8,8 @@ model, then drives ``SHOPPERS`` of its Locust shoppers for ``SECONDS`` and repor
 p50/p95, and the CPU per message of the Rasa server, the action server and everything else (the
 load generator, the machine's other work) over the same window (``/proc``). With the NLU worker
 process the load starts once the worker has parsed a message (it loads beside the server). ``PYSPY=1`` also
-records raw py-spy stacks of the Rasa server and its child processes (the NLU worker) to
-``/tmp/mix_probe/rasa*.txt``.
+records raw py-spy stacks of the Rasa server, its child processes (the NLU worker) and the action
+server to ``/tmp/mix_probe/{rasa,actions}*.txt``.
 """
 
 from __future__ import annotations
@@ -121,7 +121,8 @@ def main() -> None:
                     children = subprocess.run(
                         ["pgrep", "-P", str(rasa)], capture_output=True, text=True
                     ).stdout.split()
-                    targets = [(str(rasa), "rasa")] + [(c, f"rasa-child-{c}") for c in children]
+                    targets = [(str(rasa), "rasa"), (str(actions), "actions")]
+                    targets += [(c, f"rasa-child-{c}") for c in children]
                     spies = [spy(pid, name, seconds) for pid, name in targets]
                     for recording in spies:
                         recording.wait()
