@@ -163,12 +163,16 @@ class ConversationIndex:
 
     def apply_many(self, conversation_id: str, changes: list[SummaryUpdate]) -> None:
         """Fold events into the conversation's row in order, in one transaction (one turn's
-        events arrive together from the tracker store's save)."""
+        events arrive together from the tracker store's save): one UPDATE for all of them when
+        the row exists (:func:`_fold_together`), else one event at a time (the first creates
+        it)."""
         if not changes:
             return
         for _attempt in range(3):
             try:
                 with self.engine.begin() as conn:
+                    if len(changes) > 1 and _fold_together(conn, conversation_id, changes):
+                        return
                     channel = None  # the row's channel, once a change has told it
                     for change in changes:
                         channel = _fold(conn, conversation_id, change, channel)
@@ -210,37 +214,74 @@ class ConversationIndex:
             return int(conn.execute(select(func.count()).select_from(summaries)).scalar_one())
 
 
-def _changed_values(change: SummaryUpdate) -> dict[str, Any]:
-    """The columns one event changes in an existing row."""
-    values: dict[str, Any] = {"last_event_at": change.at}
-    if change.channel:
-        values["channel"] = change.channel[:32]
-    if change.user_text is not None:
-        values["user_messages"] = summaries.c.user_messages + 1
-        values["last_user_text"] = change.user_text[:MAX_TEXT]
-        values["last_intent"] = (change.intent or "")[:64] or None
-        values["last_sentiment"] = (change.sentiment or "")[:16] or None
-        if change.intent in FALLBACK_INTENTS:
-            values["fallback_turns"] = summaries.c.fallback_turns + 1
-        if change.sentiment == NEGATIVE:
-            values["negative_turns"] = summaries.c.negative_turns + 1
-        if change.confidence is not None:
-            lowest = summaries.c.min_confidence
-            values["min_confidence"] = case(
-                (lowest.is_(None), change.confidence),
-                (lowest > change.confidence, change.confidence),
-                else_=lowest,
-            )
-    if change.thumbs in ("up", "down"):
-        column = f"thumbs_{change.thumbs}"
-        values[column] = summaries.c[column] + 1
-    if change.bot_message:
-        values["bot_messages"] = summaries.c.bot_messages + 1
-    if change.customer:
-        values["customer"] = change.customer[:254]
-    if change.handoff:
-        values["handoffs"] = summaries.c.handoffs + 1
+def _changed_values(changes: list[SummaryUpdate]) -> dict[str, Any]:
+    """The columns that events, applied in order, change in an existing row: the last event's
+    time, the last channel, customer and shopper message told, the counts added up, the lowest
+    confidence kept."""
+    values: dict[str, Any] = {"last_event_at": changes[-1].at}
+    added: dict[str, int] = {}
+
+    def add(column: str) -> None:
+        added[column] = added.get(column, 0) + 1
+
+    lowest_seen: float | None = None
+    for change in changes:
+        if change.channel:
+            values["channel"] = change.channel[:32]
+        if change.user_text is not None:
+            add("user_messages")
+            values["last_user_text"] = change.user_text[:MAX_TEXT]
+            values["last_intent"] = (change.intent or "")[:64] or None
+            values["last_sentiment"] = (change.sentiment or "")[:16] or None
+            if change.intent in FALLBACK_INTENTS:
+                add("fallback_turns")
+            if change.sentiment == NEGATIVE:
+                add("negative_turns")
+            if change.confidence is not None:
+                seen = change.confidence
+                lowest_seen = seen if lowest_seen is None else min(lowest_seen, seen)
+        if change.thumbs in ("up", "down"):
+            add(f"thumbs_{change.thumbs}")
+        if change.bot_message:
+            add("bot_messages")
+        if change.customer:
+            values["customer"] = change.customer[:254]
+        if change.handoff:
+            add("handoffs")
+    for column, count in added.items():
+        values[column] = summaries.c[column] + count
+    if lowest_seen is not None:
+        lowest = summaries.c.min_confidence
+        values["min_confidence"] = case(
+            (lowest.is_(None), lowest_seen),
+            (lowest > lowest_seen, lowest_seen),
+            else_=lowest,
+        )
     return values
+
+
+def _fold_together(conn: Connection, conversation_id: str, changes: list[SummaryUpdate]) -> bool:
+    """Update an existing row with all the events at once and store their messages, each with
+    the channel the row held when it came; False (nothing written) when there is no row yet."""
+    told = next((i for i, change in enumerate(changes) if change.channel), len(changes))
+    channel = None  # the row's channel before these events, for messages before one tells it
+    if any(change.message is not None for change in changes[:told]):
+        held = select(summaries.c.channel).where(summaries.c.conversation_id == conversation_id)
+        channel = conn.execute(held).scalar()
+        if channel is None:
+            return False
+    changed = conn.execute(
+        update(summaries)
+        .where(summaries.c.conversation_id == conversation_id)
+        .values(**_changed_values(changes))
+    ).rowcount
+    if not changed:
+        return False
+    for change in changes:
+        channel = change.channel[:32] if change.channel else channel
+        if change.message is not None:
+            channel = store_message(conn, conversation_id, change.at, change.message, channel)
+    return True
 
 
 def _fold(
@@ -252,7 +293,7 @@ def _fold(
     changed = conn.execute(
         update(summaries)
         .where(summaries.c.conversation_id == conversation_id)
-        .values(**_changed_values(change))
+        .values(**_changed_values([change]))
     ).rowcount
     if not changed:
         conn.execute(
