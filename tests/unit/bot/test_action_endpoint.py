@@ -4,6 +4,7 @@ beside Rasa's own ``EndpointConfig`` (a new connection per call)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import warnings
 from collections.abc import Awaitable, Callable
@@ -222,3 +223,23 @@ def test_per_call_leaves_rasas_endpoint(endpoints_file: Path) -> None:
     action_endpoint.install("per-call")
     endpoints = AvailableEndpoints.read_endpoints(str(endpoints_file))
     assert type(endpoints.action) is EndpointConfig
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"tracker": {"events": [{"event": "user", "text": "où est ma commande? 1/2", "t": 0.1}]}},
+        {"big": 2**70, "nan": float("nan")},  # only json writes these
+        {"lone": "\ud800"},
+        [1e-7, 0.30000000000000004, 1e300, None, True],
+    ],
+    ids=["tracker", "json-only numbers", "lone surrogate", "floats"],
+)
+def test_the_body_decodes_to_what_json_writes(value: Any) -> None:
+    written = action_endpoint.dumps(value)
+    assert json.dumps(json.loads(written)) == json.dumps(value)
+
+
+def test_a_value_json_cannot_write_fails_as_in_rasa() -> None:
+    with pytest.raises(TypeError):
+        action_endpoint.dumps({"slots": {1, 2}})

@@ -9,7 +9,10 @@ p50/p95, and the CPU per message of the Rasa server, the action server and every
 load generator, the machine's other work) over the same window (``/proc``). With the NLU worker
 process the load starts once the worker has parsed a message (it loads beside the server). ``PYSPY=1`` also
 records raw py-spy stacks of the Rasa server, its child processes (the NLU worker) and the action
-server to ``/tmp/mix_probe/{rasa,actions}*.txt``.
+server to ``/tmp/mix_probe/{rasa,actions}*.txt``. ``PROBE_START_AT=<epoch seconds>`` holds the
+load until then: two probes (two versions of the code) started with the same time run side by
+side, on the same cores at the same moment, so the machine's drift cancels out of their CPU per
+message.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from training.bench.throughput import (
     warm_up,
 )
 
-OUT = Path("/tmp/mix_probe")
+OUT = Path(os.environ.get("PROBE_OUT", "/tmp/mix_probe"))
 
 
 def machine_cpu_seconds() -> float:
@@ -107,6 +110,8 @@ def main() -> None:
                     break
                 warm_up(base_url, settings.rest_secret, kinds[:1])
                 time.sleep(1.0)
+            start_at = float(os.environ.get("PROBE_START_AT", "0"))  # side by side with another
+            time.sleep(max(0.0, start_at - time.time()))
             rasa, actions = listening_pid(settings.rasa_port), listening_pid(settings.actions_port)
             marks: dict[str, float] = {}
             before: dict[int, tuple[str, float]] = {}
