@@ -157,8 +157,6 @@ def _turn_upsert(dialect_name: str) -> Any:
         compiled = statement.compile(
             dialect=dialect.dialect(paramstyle="named"), column_keys=[c.name for c in table.c]
         )
-        upsert = text(str(compiled)).bindparams(
-            *(bindparam(c.name, type_=c.type) for c in table.c)
-        )
+        upsert = text(str(compiled)).bindparams(*(bindparam(c.name, type_=c.type) for c in table.c))
         _TURN_UPSERTS[dialect_name] = upsert
     return upsert
