@@ -27,10 +27,9 @@ DEFAULT_MAX_BODY_BYTES = 1_048_576
 MAX_JSON_DEPTH = 32
 # No JSON number we read has more digits than a Telegram id or a timestamp (19 digits).
 MAX_INT_DIGITS = 100
-# A JSON string, closing quote included (the unrolled form: no backtracking on long strings).
-_STRING_RE = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKET_RE = re.compile(r"[^\[\]{}]+")
 _INNERMOST_PAIR_RE = re.compile(r"\[\]|\{\}")
+_ESCAPE_RE = re.compile(r"\\.", re.DOTALL)  # a backslash and the character it escapes
 # A \u escape of a surrogate (D800-DFFF): only bodies that have one need the encoding check.
 _SURROGATE_ESCAPE_RE = re.compile(r"\\u[dD][89a-fA-F]")
 
@@ -55,7 +54,7 @@ def nesting_depth(text: str, limit: int = MAX_JSON_DEPTH) -> int:
     in Python (an action call's tracker has thousands of brackets and nests about ten deep).
     Brackets that stop pairing up (invalid JSON) are counted one by one.
     """
-    brackets = _NOT_BRACKET_RE.sub("", _STRING_RE.sub('""', text))
+    brackets = _NOT_BRACKET_RE.sub("", _outside_strings(text))
     passes = 0
     while brackets:
         inner, removed = _INNERMOST_PAIR_RE.subn("", brackets)
@@ -66,6 +65,17 @@ def nesting_depth(text: str, limit: int = MAX_JSON_DEPTH) -> int:
             return passes
         brackets = inner
     return passes
+
+
+def _outside_strings(text: str) -> str:
+    """``text`` without its strings' contents: escapes removed first (in JSON they only occur
+    inside strings), every other quote then opens or closes a string, so splitting at quotes and
+    keeping every other piece drops exactly the contents. On a 30 KB tracker with escapes the
+    whole depth check took 0.34 ms this way, 0.55 ms matching each string with a regular
+    expression (2026-12-07)."""
+    if "\\" in text:
+        text = _ESCAPE_RE.sub("", text)
+    return "".join(text.split('"')[::2])
 
 
 def _counted_depth(brackets: str, limit: int) -> int:
