@@ -41,6 +41,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.store.runtime import get_settings
 from actions.streaming import TokenPusher, pusher_for
+from core.heap import freeze_heap
 from knowledge.answer import AnswerPipeline
 from knowledge.product_search import render_product_list, search_products
 from knowledge.prompt import OFF_POLICY_ANSWER, UNKNOWN_ANSWER
@@ -104,8 +105,14 @@ def get_pipeline() -> AnswerPipeline | None:
 
 
 def warm_up_in_background() -> threading.Thread:
-    """Load the pipeline in a daemon thread; a question arriving meanwhile waits on the lock."""
-    thread = threading.Thread(target=get_pipeline, name="knowledge-warm-up", daemon=True)
+    """Load the pipeline in a daemon thread; a question arriving meanwhile waits on the lock.
+    Once loaded, the pipeline is kept out of the garbage collector's scans (:mod:`core.heap`)."""
+
+    def warm_up() -> None:
+        if get_pipeline() is not None:
+            freeze_heap("Action server, answer pipeline loaded")
+
+    thread = threading.Thread(target=warm_up, name="knowledge-warm-up", daemon=True)
     thread.start()
     return thread
 

@@ -30,6 +30,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from core.heap import freeze_heap
 from core.json_body import JsonBodyError, load_json_body
 
 logger = logging.getLogger(__name__)
@@ -85,8 +86,14 @@ async def guard_webhook(request: Request) -> HTTPResponse | None:
 
 @hookimpl  # type: ignore[misc]
 def attach_sanic_app_extensions(app: Sanic) -> None:
-    """rasa_sdk's plugin hook: install the webhook guard before any route runs."""
+    """rasa_sdk's plugin hook: install the webhook guard before any route runs, and keep what
+    the server has loaded out of the garbage collector's scans once it has started."""
     app.register_middleware(guard_webhook, "request")
+    app.register_listener(_freeze_loaded_heap, "after_server_start")
+
+
+async def _freeze_loaded_heap(app: Sanic, loop: object) -> None:
+    freeze_heap("Action server")
 
 
 def init_hooks(manager: pluggy.PluginManager) -> None:

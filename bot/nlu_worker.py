@@ -35,6 +35,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from core.heap import freeze_heap
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["REPLY_TIMEOUT_S", "NluWorker", "WorkerGone", "model_archive", "wire"]
@@ -89,7 +91,8 @@ def _parse_in_worker(runner: Any, target: str, batch: list[Wired]) -> list[tuple
 
 
 def _serve(conn: Connection, archive: str) -> None:
-    """The worker process: load the archive's graph, warm up, say ready, parse until EOF."""
+    """The worker process: load the archive's graph, warm up, keep it out of the garbage
+    collector's scans (:mod:`core.heap`), say ready, parse until EOF."""
     # Ctrl-C in a terminal reaches the whole process group; the server stops the worker itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
@@ -97,6 +100,7 @@ def _serve(conn: Connection, archive: str) -> None:
 
     _, metadata, runner = MessageProcessor._load_model(archive)
     _parse_in_worker(runner, metadata.nlu_target, [("hello", None, None, "warm-up", True)])
+    freeze_heap("NLU worker")
     conn.send((READY, os.getpid()))
     while True:
         try:

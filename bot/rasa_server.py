@@ -15,8 +15,9 @@ Rasa has the switch — ``rasa.core.run.configure_app(use_uvloop=False)`` turns 
 and puts back asyncio's policy — but its command line never passes it; :func:`install` does.
 
 The server also parses the messages that wait together in one pass of the NLU graph
-(:mod:`bot.nlu_batching`, ``SHOPBOT_NLU_BATCH``), and calls the action server over kept-alive
-connections (:mod:`bot.action_endpoint`), closed when the server stops.
+(:mod:`bot.nlu_batching`, ``SHOPBOT_NLU_BATCH``), calls the action server over kept-alive
+connections (:mod:`bot.action_endpoint`), closed when the server stops, and keeps its loaded
+model out of the garbage collector's scans once it has started (:mod:`core.heap`).
 """
 
 from __future__ import annotations
@@ -41,11 +42,20 @@ def install() -> None:
     def on_asyncio_loop(*args: Any, **kwargs: Any) -> Any:
         kwargs["use_uvloop"] = False
         app = configure(*args, **kwargs)
+        app.register_listener(_freeze_loaded_heap, "after_server_start")
         app.register_listener(_close_action_sessions, "after_server_stop")
         return app
 
     on_asyncio_loop.shopbot_asyncio_loop = True  # type: ignore[attr-defined]
     rasa.core.run.configure_app = on_asyncio_loop
+
+
+async def _freeze_loaded_heap(app: Any, loop: Any) -> None:
+    """Once the model is loaded (Rasa loads it before the server starts): keep it out of the
+    garbage collector's scans (:mod:`core.heap`)."""
+    from core.heap import freeze_heap
+
+    freeze_heap("Rasa server")
 
 
 async def _close_action_sessions(app: Any, loop: Any) -> None:

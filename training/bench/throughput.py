@@ -93,6 +93,7 @@ CONFIGURATIONS: dict[str, dict[str, Any]] = {
         "nlu_batch": 1,
         "nlu_worker": "inline",
         "action_connections": "per-call",
+        "gc_freeze": False,
     },
     "current": {},
     "replicas-2": {},

@@ -56,8 +56,14 @@ def test_rasa_sdk_discovers_the_guard_as_its_plugin(monkeypatch: pytest.MonkeyPa
         def register_middleware(self, handler: object, kind: str) -> None:
             registered.append((handler, kind))
 
+        def register_listener(self, listener: object, event: str) -> None:
+            registered.append((listener, event))
+
     plugin_manager().hook.attach_sanic_app_extensions(app=App())
-    assert registered == [(serve.guard_webhook, "request")]
+    assert registered == [
+        (serve.guard_webhook, "request"),
+        (serve._freeze_loaded_heap, "after_server_start"),
+    ]
 
 
 def test_the_action_server_keeps_blas_to_one_thread() -> None:

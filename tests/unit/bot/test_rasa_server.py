@@ -54,11 +54,15 @@ def test_rasa_builds_its_app_without_uvloop_whatever_it_asks(
     assert all(c["port"] == 5005 for c in recorded)
 
 
-def test_the_app_closes_its_action_connections_when_it_stops(
+def test_the_app_freezes_its_loaded_heap_and_closes_its_action_connections(
     recorded: list[dict[str, Any]],
 ) -> None:
     rasa.core.run.configure_app(None, port=5005)
-    assert [event for event, _ in recorded[0]["listeners"]] == ["after_server_stop"]
+    listeners = {event: listener.__name__ for event, listener in recorded[0]["listeners"]}
+    assert listeners == {
+        "after_server_start": "_freeze_loaded_heap",
+        "after_server_stop": "_close_action_sessions",
+    }
 
 
 def test_the_wrapper_keeps_the_signature_rasa_reads(recorded: list[dict[str, Any]]) -> None:

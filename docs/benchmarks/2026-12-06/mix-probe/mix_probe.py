@@ -120,7 +120,7 @@ def main() -> None:
             def sample() -> None:  # the window: after the 5 s spawn, for SECONDS
                 time.sleep(5.0)
                 marks.update(r0=cpu_seconds(rasa), a0=cpu_seconds(actions))
-                marks.update(m0=machine_cpu_seconds(), t0=time.perf_counter())
+                marks.update(m0=machine_cpu_seconds(), t0=time.perf_counter(), w0=time.time())
                 before.update(every_process())
                 if os.environ.get("PYSPY"):
                     children = subprocess.run(
@@ -135,7 +135,7 @@ def main() -> None:
                 else:
                     time.sleep(seconds - 0.5)
                 marks.update(r1=cpu_seconds(rasa), a1=cpu_seconds(actions))
-                marks.update(m1=machine_cpu_seconds(), t1=time.perf_counter())
+                marks.update(m1=machine_cpu_seconds(), t1=time.perf_counter(), w1=time.time())
                 after.update(every_process())
 
             sampler = threading.Thread(target=sample)
@@ -154,6 +154,7 @@ def main() -> None:
         "p50_ms": total.p50,
         "p95_ms": total.p95,
         "failures": total.failures,
+        "window_epoch": [round(marks["w0"]), round(marks["w1"])],
         "rasa_cores": round(rasa_cpu / wall, 2),
         "rasa_ms_per_message": round(1000 * rasa_cpu / n, 1),
         "actions_ms_per_message": round(1000 * action_cpu / n, 1),

@@ -28,7 +28,9 @@ run() {  # DIR OUT LOG [PYTHONPATH]
 run "$BEFORE" /tmp/probe_before /tmp/side_before.log "$BEFORE" &
 run "$HERE" /tmp/probe_after /tmp/side_after.log &
 wait
-echo "$(date -u +%FT%TZ) $SHOPPERS shoppers each, $SECONDS_ s, before=$REV after=$(git -C "$HERE" rev-parse --short HEAD)"
+AFTER=$(git -C "$HERE" rev-parse --short HEAD)
+if [ -n "$(git -C "$HERE" status --porcelain --untracked-files=no)" ]; then AFTER="$AFTER+changes"; fi
+echo "$(date -u +%FT%TZ) $SHOPPERS shoppers each, $SECONDS_ s, before=$REV after=$AFTER"
 for side in before after; do
   printf '%s ' "$side"; tail -n 1 "/tmp/probe_$side/numbers.jsonl" | python3 -c "
 import json, sys
