@@ -21,21 +21,16 @@ from __future__ import annotations
 import gc
 import logging
 
-from core.env_values import env_switch
+from core.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 
-def freezing() -> bool:
-    """Whether the servers freeze their loaded heap (``SHOPBOT_GC_FREEZE``, on by default; the
-    settings' ``gc_freeze``)."""
-    return env_switch("GC_FREEZE", True)
-
-
 def freeze_heap(what: str) -> int:
     """Collect, then keep every object alive now out of later collections' scans; return how
-    many objects are frozen in all (0 when ``SHOPBOT_GC_FREEZE=0``)."""
-    if not freezing():
+    many objects are frozen in all (0 when the settings' ``gc_freeze`` is off:
+    ``SHOPBOT_GC_FREEZE=off``)."""
+    if not Settings().gc_freeze:
         return 0
     gc.collect()
     gc.freeze()
