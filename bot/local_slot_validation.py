@@ -12,7 +12,8 @@ generator work.
 slots from the same events in the Rasa server and returns the events Rasa's own method returns
 after the SDK's ``ValidationAction``: the SDK's validation events (its extracted frustration slots
 and the turn's other global slot events, unchanged: ShopBot defines no ``validate_<slot>``), then
-Rasa's extracted slot events it did not return. It is installed by the ``ops`` channel at start-up
+Rasa's extracted slot events it did not return — less the per-turn signal slots
+(``PER_TURN_SLOTS``) set again to the value they already hold. It is installed by the ``ops`` channel at start-up
 when ``SHOPBOT_SLOT_VALIDATION=local`` (the default); ``remote`` keeps Rasa's call (the Throughput
 benchmark's baseline). It does nothing when Rasa's method is not the one it replaces (another Rasa
 version): the action server is then called as before. ``tests/unit/bot/test_local_slot_validation``
@@ -33,6 +34,13 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from core.frustration import FRUSTRATION_SLOTS, frustration_slots
 
 logger = logging.getLogger(__name__)
+
+PER_TURN_SLOTS = frozenset({"sentiment", *FRUSTRATION_SLOTS})
+"""Slots set from every user message (its sentiment, the frustration over the last turns).
+Only a change is kept: the same value again changes no slot, no policy state and nothing a
+reader of the conversation needs, and those three events were a fifth of every stored
+conversation's events, each one stored, published, read back, replayed by every policy and
+posted to the action server with every later call (2026-12-07, issue 17)."""
 
 _RASA_QUALNAME = "ActionExtractSlots._execute_validation_action"
 RASA_METHOD = ActionExtractSlots._execute_validation_action
@@ -57,7 +65,15 @@ async def validate_locally(
     # The SDK returns a SlotSet for every global slot set since the user's message: its own two,
     # and Rasa's extracted ones with their values (no validate_<slot> changes them).
     validated = [e for e in slot_events if e.key not in FRUSTRATION_SLOTS] + computed
-    return cast(list[Event], validated)
+    return cast(list[Event], [e for e in validated if not _unchanged_signal(e, tracker)])
+
+
+def _unchanged_signal(event: SlotSet, tracker: DialogueStateTracker) -> bool:
+    """A per-turn signal slot set again to the value it already holds (and has been set to)."""
+    if event.key not in PER_TURN_SLOTS:
+        return False
+    slot = tracker.slots.get(event.key)
+    return bool(slot is not None and slot.has_been_set and slot.value == event.value)
 
 
 def install() -> bool:
