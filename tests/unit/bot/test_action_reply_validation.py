@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 
@@ -85,5 +87,43 @@ def test_the_schema_is_checked_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cls, "check_schema", lambda schema: checks.append(1) or original(schema))
     action_reply_validation.reply_validator.cache_clear()
     for _ in range(5):
-        ours(REPLIES["slots and a reply"])
+        ours(REPLIES["an unknown event"])  # refused replies go through the full check
     assert len(checks) == 1
+
+
+KINDS = [
+    alt["properties"]["event"]["const"]
+    for alt in RemoteAction.action_response_format_spec()["properties"]["events"]["items"]["oneOf"]
+]
+FIELDS = ["name", "value", "timestamp", "metadata", "text", "entities", "parse_data", "policy"]
+FIELDS += ["confidence", "action_text", "hide_rule_turn", "data", "date_time", "intent"]
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=2) | st.dictionaries(st.sampled_from(FIELDS), inner),
+    max_leaves=4,
+)
+EVENTS = st.builds(
+    lambda kind, fields: {**fields, "event": kind} if kind else fields,
+    st.sampled_from([*KINDS, "teleport", 3, None]),
+    st.dictionaries(st.sampled_from(FIELDS), JSONISH, max_size=4),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    events=st.lists(EVENTS, max_size=4) | JSONISH,
+    responses=st.lists(st.dictionaries(st.sampled_from(["text", "buttons"]), JSONISH)) | JSONISH,
+)
+def test_the_dispatching_check_agrees_with_the_full_one(events: Any, responses: Any) -> None:
+    dispatch = action_reply_validation.event_dispatch()
+    assert dispatch is not None
+    for reply in ({"events": events, "responses": responses}, {"events": events}, events):
+        assert dispatch.is_valid(reply) == action_reply_validation.reply_validator().is_valid(reply)
+
+
+@pytest.mark.parametrize("name", list(REPLIES))
+def test_the_dispatching_check_agrees_on_every_reply_here(name: str) -> None:
+    dispatch = action_reply_validation.event_dispatch()
+    assert dispatch is not None
+    full = action_reply_validation.reply_validator().is_valid(REPLIES[name])
+    assert dispatch.is_valid(REPLIES[name]) == full
