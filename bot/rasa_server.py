@@ -16,8 +16,10 @@ and puts back asyncio's policy — but its command line never passes it; :func:`
 
 The server also parses the messages that wait together in one pass of the NLU graph
 (:mod:`bot.nlu_batching`, ``SHOPBOT_NLU_BATCH``), calls the action server over kept-alive
-connections (:mod:`bot.action_endpoint`), closed when the server stops, and keeps its loaded
-model out of the garbage collector's scans once it has started (:mod:`core.heap`).
+connections (:mod:`bot.action_endpoint`), closed when the server stops, keeps its loaded
+model out of the garbage collector's scans once it has started (:mod:`core.heap`), and lets its
+policies share one replay of the conversation per prediction (:mod:`bot.policy_states`,
+``SHOPBOT_SHARED_STATES``).
 """
 
 from __future__ import annotations
@@ -68,11 +70,14 @@ def main() -> None:
     """``python -m rasa`` with :func:`install` applied first, the NLU parsing messages that
     wait together in one pass (:mod:`bot.nlu_batching`), and a pooled action endpoint
     (:mod:`bot.action_endpoint`)."""
-    from bot import action_endpoint, nlu_batching
+    from bot import action_endpoint, nlu_batching, policy_states
+    from core.settings import Settings
 
     install()
     nlu_batching.install()
     action_endpoint.install()
+    if Settings().shared_states:
+        policy_states.install()
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

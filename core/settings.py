@@ -139,6 +139,8 @@ class Settings:
             action, as Rasa does).
         gc_freeze: Whether each server keeps its loaded models out of the garbage collector's
             scans once loaded (``core/heap.py``); off leaves Python's collector as it is.
+        shared_states: Whether the Rasa server's policies share one replay of the conversation
+            per prediction (``bot/policy_states.py``); off replays it for each, as Rasa does.
         console_port: Port of the agent console (``bot/console``), served beside the Rasa server.
         console_secret: Key that signs the console's sign-in form tokens; generated once into
             ``var/console_secret`` when not given.
@@ -256,6 +258,7 @@ class Settings:
     nlu_worker: str = field(default_factory=lambda: _env("NLU_WORKER", _default_nlu_worker()))
     action_connections: str = field(default_factory=lambda: _env("ACTION_CONNECTIONS", "pooled"))
     gc_freeze: bool = field(default_factory=lambda: _env_switch("GC_FREEZE", True))
+    shared_states: bool = field(default_factory=lambda: _env_switch("SHARED_STATES", True))
     console_port: int = field(default_factory=lambda: _env_int("CONSOLE_PORT", 5006))
     console_secret: str = field(default_factory=lambda: _env("CONSOLE_SECRET", ""))
     console_https: bool = field(default_factory=lambda: _env_switch("CONSOLE_HTTPS", False))

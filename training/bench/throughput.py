@@ -94,6 +94,7 @@ CONFIGURATIONS: dict[str, dict[str, Any]] = {
         "nlu_worker": "inline",
         "action_connections": "per-call",
         "gc_freeze": False,
+        "shared_states": False,
     },
     "current": {},
     "replicas-2": {},
