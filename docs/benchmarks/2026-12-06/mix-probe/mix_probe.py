@@ -12,7 +12,7 @@ records raw py-spy stacks of the Rasa server, its child processes (the NLU worke
 server to ``/tmp/mix_probe/{rasa,actions}*.txt``. ``PROBE_START_AT=<epoch seconds>`` holds the
 load until then: two probes (two versions of the code) started with the same time run side by
 side, on the same cores at the same moment, so the machine's drift cancels out of their CPU per
-message.
+message. ``PROBE_KEEP_DB=1`` keeps the run's tracker store as ``tracker.db`` there.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -142,6 +143,8 @@ def main() -> None:
             sampler.start()
             stats = run_level(ctx.project_root, base_url, plan, shoppers, seconds, work)
             sampler.join()
+        if os.environ.get("PROBE_KEEP_DB"):  # the run's tracker store, to study its events
+            shutil.copy(work / "tracker.db", OUT / "tracker.db")
     total = stats["Aggregated"]
     wall = marks["t1"] - marks["t0"]
     n = total.per_s * wall
