@@ -133,24 +133,60 @@ def test_a_long_conversation_of_every_story_one_after_the_other() -> None:
     _agree(events[: len(events) // 3])
 
 
-def test_one_replay_per_tracker_and_events(monkeypatch: pytest.MonkeyPatch) -> None:
+def _growing(events: list[Event], chunk: int = 1) -> None:
+    """One tracker, ``chunk`` events at a time, asked after each chunk as the policies ask."""
+    tracker = _tracker([])
+    for start in range(0, len(events), chunk):
+        for event in events[start : start + chunk]:
+            tracker.update(event)
+        for arguments in ARGUMENTS[:2]:  # the memoization policy's, then the rule policy's
+            assert states_for_tracker_history(DOMAIN, tracker, **arguments) == RASA_METHOD(
+                DOMAIN, tracker, **arguments
+            ), (len(tracker.events), arguments)
+
+
+@pytest.mark.parametrize("number", range(len(CONVERSATIONS)))
+def test_a_growing_conversation_continues_the_replay(number: int) -> None:
+    events = CONVERSATIONS[number]
+    _growing(events)
+    _growing(_with_hidden_turns(events))
+    for changed in _with_reverts(events):
+        _growing(changed)
+        _growing(changed, chunk=4)  # a revert among several new events
+
+
+def test_one_replay_per_tracker_continued_with_new_events(monkeypatch: pytest.MonkeyPatch) -> None:
     replays: list[int] = []
-    original = DialogueStateTracker.generate_all_prior_trackers
+    original = DialogueStateTracker.init_copy
 
     def counted(self: DialogueStateTracker) -> Any:
         replays.append(1)
         return original(self)
 
-    monkeypatch.setattr(DialogueStateTracker, "generate_all_prior_trackers", counted)
+    monkeypatch.setattr(DialogueStateTracker, "init_copy", counted)
     tracker = _tracker(CONVERSATIONS[0])
+    replays.clear()
     for arguments in ARGUMENTS:
         states_for_tracker_history(DOMAIN, tracker, **arguments)
     assert len(replays) == 1
+    tracker.update(ActionExecuted("action_listen"))
     tracker.update(UserUttered("where is my order", {"name": "track_order"}))
     states_for_tracker_history(DOMAIN, tracker)
-    assert len(replays) == 2  # new events: replayed again
+    assert len(replays) == 1  # new events: the replay goes on from where it stopped
+    tracker.update(UserUtteranceReverted())
+    states_for_tracker_history(DOMAIN, tracker)
+    assert len(replays) == 2  # the rewind took back replayed events: from the start
     states_for_tracker_history(DOMAIN, _tracker(CONVERSATIONS[0]))
-    assert len(replays) == 3  # another tracker with the same events: replayed again
+    assert len(replays) == 3  # another tracker: its own replay
+
+
+def test_a_message_featurized_differently_is_replayed_again() -> None:
+    message = UserUttered("where is my order", {"name": "track_order"})
+    tracker = _tracker([ActionExecuted("action_listen"), message, ActionExecuted("order_form")])
+    before = states_for_tracker_history(DOMAIN, tracker)
+    message.use_text_for_featurization = False  # what DefinePrevUserUtteredFeaturization does
+    after = states_for_tracker_history(DOMAIN, tracker)
+    assert after == RASA_METHOD(DOMAIN, tracker) != before
 
 
 def test_changing_the_states_given_changes_nothing_kept() -> None:
