@@ -16,7 +16,7 @@ HERE=$(git rev-parse --show-toplevel)
 BEFORE=/tmp/shopbot-before
 PROBE=docs/benchmarks/2026-12-06/mix-probe/mix_probe.py
 if [ ! -d "$BEFORE" ]; then git -C "$HERE" worktree add -f "$BEFORE" "$REV" -q; fi
-git -C "$BEFORE" checkout -q "$REV"
+git -C "$BEFORE" checkout -q -f "$REV"  # the probe copied in below is overwritten
 for d in models var .venv .venv-load; do ln -sfn "$HERE/$d" "$BEFORE/$d"; done
 cp "$HERE/$PROBE" "$BEFORE/$PROBE"  # the probe that can wait for PROBE_START_AT
 mkdir -p /tmp/probe_before /tmp/probe_after
