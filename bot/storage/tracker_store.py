@@ -36,6 +36,19 @@ A save that fails on a lost connection is tried again (``SAVE_ATTEMPTS``, backin
 be missing from the store (the Reliability benchmark lost one this way during a PostgreSQL
 restart). The save is one transaction, so a failed attempt stored nothing.
 
+The last saved tracker of the most recent conversations (``KEPT_CONVERSATIONS``) is kept in
+memory (2026-12-07): reading a conversation back — every row of its session decoded, turned into
+events and applied to a new tracker — was ~12% of the Rasa server's CPU under the Throughput mix,
+on every turn, for the tracker the server had saved a moment before. A retrieval first asks the
+table how many rows the session holds and which is the last (one indexed query); when that is
+what the save left, it returns a copy of the kept tracker (:func:`bot.tracker_copy.copy_tracker`),
+else it reads the table as before. A tracker is kept only when the session's rows are exactly its
+events (not after a turn that started a new session, or when another writer's rows came in
+between), so it is the tracker the table gives; any later change to the table (another server's
+turn, an erasure) is read from the table. ``tests/unit/bot/storage/test_tracker_store_kept.py``
+compares both; ``docs/benchmarks/2026-12-07/round4/kept_check/`` compares them on every retrieval
+of a load run.
+
 On SQLite (2026-12-06) the store keeps its connections in a pool and writes ahead to a log with
 ``synchronous=NORMAL``, as the application database does: Rasa's engine opened a new connection
 (and parsed the schema again) for every retrieval and save and synced a rollback journal on every
@@ -48,8 +61,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Iterator
-from typing import Any
+from collections import OrderedDict
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 import sqlalchemy.orm
@@ -60,11 +73,30 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from bot.storage import event_types
 from bot.storage.engine import make_engine
+from bot.tracker_copy import copy_tracker
 
 logger = logging.getLogger(__name__)
 
 SAVE_ATTEMPTS = 5
 FIRST_BACKOFF_S = 0.2
+KEPT_CONVERSATIONS = 512
+"""Conversations whose last saved tracker the store keeps in memory (least recently used out)."""
+
+
+class _Kept(NamedTuple):
+    """A saved tracker, and what the table held for its session right after the save."""
+
+    stored: int
+    last_id: int
+    domain: Any
+    tracker: DialogueStateTracker
+
+
+class _NewEvents(NamedTuple):
+    events: list[Event]
+    stored: int
+    continues: bool
+    """The tracker's events continue the stored ones (Rasa's count, checked at the last one)."""
 
 
 def _same_event(event: Event, row: Any) -> bool:
@@ -110,6 +142,7 @@ class ShopSQLTrackerStore(SQLTrackerStore):
         self._row_of = sa.select(table.c.type_name, table.c.timestamp).where(
             table.c.id == sa.bindparam("row_id")
         )
+        self._kept: OrderedDict[str, _Kept] = OrderedDict()
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Rasa's save, tried again while the database connection is being re-established."""
@@ -133,20 +166,32 @@ class ShopSQLTrackerStore(SQLTrackerStore):
 
     async def _save_once(self, tracker: DialogueStateTracker) -> None:
         """Rasa's ``save`` in one pass: new events found once, the broker first, one insert."""
+        sender_id = tracker.sender_id
+        self._kept.pop(sender_id, None)
         with self.session_scope() as session:
-            new_events = list(self._additional_events(session, tracker))
-            if not new_events:
+            new = self._additional_events(session, tracker)
+            if not new.events:
                 return
-            dicts = [event.as_dict() for event in new_events]
-            self._publish(tracker.sender_id, dicts)
+            dicts = [event.as_dict() for event in new.events]
+            self._publish(sender_id, dicts)
             session.execute(
                 self.SQLEvent.__table__.insert(),
                 [
-                    _row(tracker.sender_id, event, data)
-                    for event, data in zip(new_events, dicts, strict=True)
+                    _row(sender_id, event, data)
+                    for event, data in zip(new.events, dicts, strict=True)
                 ],
             )
+            after = session.execute(self._stored_count, {"sender_id": sender_id}).one()
             session.commit()
+        # Kept when the session's rows are exactly the tracker's events (not when the turn
+        # started a new session, or someone else's rows came in between).
+        if new.continues and after[0] == new.stored + len(new.events) == len(tracker.events):
+            self._keep(sender_id, _Kept(after[0], after[1], self.domain, copy_tracker(tracker)))
+
+    def _keep(self, sender_id: str, kept: _Kept) -> None:
+        self._kept[sender_id] = kept
+        if len(self._kept) > KEPT_CONVERSATIONS:
+            self._kept.popitem(last=False)
 
     def _publish(self, sender_id: str, dicts: list[dict[str, Any]]) -> None:
         """Rasa's broker bodies, as one batch for a broker that takes one (``publish_many``)."""
@@ -165,6 +210,14 @@ class ShopSQLTrackerStore(SQLTrackerStore):
     ) -> DialogueStateTracker | None:
         """Rasa's retrieval (the same rows, in the same order) as one SQL expression reading only
         the ``data`` column, without an ORM object per event."""
+        kept = None if fetch_events_from_all_sessions else self._kept.get(sender_id)
+        if kept is not None:
+            with self.session_scope() as session:
+                held = session.execute(self._stored_count, {"sender_id": sender_id}).one()
+            if kept.domain is self.domain and tuple(held) == (kept.stored, kept.last_id):
+                self._kept.move_to_end(sender_id)
+                return copy_tracker(kept.tracker)
+            del self._kept[sender_id]  # the table changed since (another server, an erasure)
         query = self._all_data if fetch_events_from_all_sessions else self._session_data
         with self.session_scope() as session:
             rows = session.execute(query, {"sender_id": sender_id}).scalars().all()
@@ -189,17 +242,17 @@ class ShopSQLTrackerStore(SQLTrackerStore):
         )
         return query.where(sa.or_(table.c.timestamp >= start, start.is_(None)))
 
-    def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Event]:
+    def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> _NewEvents:
         """The tracker's events not stored yet: Rasa's count, checked against the last stored."""
         stored, last_id = session.execute(
             self._stored_count, {"sender_id": tracker.sender_id}
         ).one()
         events = list(tracker.events)
         if stored == 0:
-            return iter(events)
+            return _NewEvents(events, 0, True)
         last = session.execute(self._row_of, {"row_id": last_id}).one()
         if stored <= len(events) and _same_event(events[stored - 1], last):
-            return iter(events[stored:])
+            return _NewEvents(events[stored:], stored, True)
         newer = [e for e in events if e.timestamp > last.timestamp]
         logger.error(
             "Conversation %s: the tracker (%d events) does not continue the %d stored since its "
@@ -210,14 +263,14 @@ class ShopSQLTrackerStore(SQLTrackerStore):
             stored,
             len(newer),
         )
-        return iter(newer)
+        return _NewEvents(newer, stored, False)
 
     async def stream_events(self, tracker: DialogueStateTracker) -> None:
         """Publish the events of ``tracker`` that are not stored yet to the event broker."""
         if self.event_broker is None:
             return
         with self.session_scope() as session:
-            new_events = list(self._additional_events(session, tracker))
+            new_events = self._additional_events(session, tracker).events
         self._publish(tracker.sender_id, [event.as_dict() for event in new_events])
 
 
