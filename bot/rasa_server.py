@@ -19,9 +19,8 @@ The server also parses the messages that wait together in one pass of the NLU gr
 connections (:mod:`bot.action_endpoint`), closed when the server stops, keeps its loaded
 model out of the garbage collector's scans once it has started (:mod:`core.heap`), and lets its
 policies share one replay of the conversation, continued from prediction to prediction
-(:mod:`bot.policy_states`), copies trackers from their state instead of replaying their events
-(:mod:`bot.tracker_copy`), and lets the rule policy check each rule only as far back as it is long
-(:mod:`bot.rule_keys`; all three ``SHOPBOT_SHARED_STATES``).
+(:mod:`bot.policy_states`), and copies trackers from their state instead of replaying their events
+(:mod:`bot.tracker_copy`; both ``SHOPBOT_SHARED_STATES``).
 """
 
 from __future__ import annotations
@@ -72,7 +71,7 @@ def main() -> None:
     """``python -m rasa`` with :func:`install` applied first, the NLU parsing messages that
     wait together in one pass (:mod:`bot.nlu_batching`), and a pooled action endpoint
     (:mod:`bot.action_endpoint`)."""
-    from bot import action_endpoint, nlu_batching, policy_states, rule_keys, tracker_copy
+    from bot import action_endpoint, nlu_batching, policy_states, tracker_copy
     from core.settings import Settings
 
     install()
@@ -81,7 +80,6 @@ def main() -> None:
     if Settings().shared_states:
         policy_states.install()
         tracker_copy.install()
-        rule_keys.install()
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

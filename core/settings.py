@@ -140,7 +140,7 @@ class Settings:
         gc_freeze: Whether each server keeps its loaded models out of the garbage collector's
             scans once loaded (``core/heap.py``); off leaves Python's collector as it is.
         shared_states: Whether the Rasa server reuses the state it holds instead of replaying a
-            conversation's events (``bot/policy_states.py``, ``bot/tracker_copy.py``), or replays.
+            conversation's events (``bot/policy_states.py``, ``bot/tracker_copy.py``).
         console_port: Port of the agent console (``bot/console``), served beside the Rasa server.
         console_secret: Key that signs the console's sign-in form tokens; generated once into
             ``var/console_secret`` when not given.
