@@ -23,7 +23,6 @@ nothing else.
 
 from __future__ import annotations
 
-import logging
 from typing import Any, cast
 
 from rasa.core.actions.action import ActionExtractSlots
@@ -31,9 +30,8 @@ from rasa.shared.core.constants import ACTION_VALIDATE_SLOT_MAPPINGS
 from rasa.shared.core.events import Event, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot import rasa_methods
 from core.frustration import FRUSTRATION_SLOTS, frustration_slots
-
-logger = logging.getLogger(__name__)
 
 PER_TURN_SLOTS = frozenset({"sentiment", *FRUSTRATION_SLOTS})
 """Slots set from every user message (its sentiment, the frustration over the last turns).
@@ -42,7 +40,6 @@ reader of the conversation needs, and those three events were a fifth of every s
 conversation's events, each one stored, published, read back, replayed by every policy and
 posted to the action server with every later call (2026-12-07, issue 17)."""
 
-_RASA_QUALNAME = "ActionExtractSlots._execute_validation_action"
 RASA_METHOD = ActionExtractSlots._execute_validation_action
 """Rasa's own method, as imported (the tests compare both)."""
 
@@ -78,12 +75,10 @@ def _unchanged_signal(event: SlotSet, tracker: DialogueStateTracker) -> bool:
 
 def install() -> bool:
     """Compute the frustration slots in this process; True when it is in place."""
-    current = ActionExtractSlots._execute_validation_action
-    if current is validate_locally:
-        return True
-    if getattr(current, "__qualname__", "") != _RASA_QUALNAME or current is not RASA_METHOD:
-        logger.warning("Rasa's slot validation step is not the one expected; left as it is")
-        return False
-    ActionExtractSlots._execute_validation_action = validate_locally  # type: ignore[method-assign]
-    logger.info("Frustration slots are computed in the Rasa server (no action server call)")
-    return True
+    return rasa_methods.replace(
+        ActionExtractSlots,
+        "_execute_validation_action",
+        validate_locally,
+        RASA_METHOD,
+        "Frustration slots are computed in the Rasa server (no action server call)",
+    )

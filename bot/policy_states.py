@@ -29,7 +29,6 @@ Rasa's method is not the one it replaces (another Rasa version).
 
 from __future__ import annotations
 
-import logging
 import operator
 from typing import Any, NamedTuple
 
@@ -38,10 +37,9 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, Event, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-logger = logging.getLogger(__name__)
+from bot import rasa_methods
 
 RASA_METHOD = Domain.states_for_tracker_history
-_RASA_QUALNAME = "Domain.states_for_tracker_history"
 
 
 class Step(NamedTuple):
@@ -176,12 +174,10 @@ def states_for_tracker_history(
 
 def install() -> bool:
     """Share one replay among the policies; True when it is in place."""
-    current = Domain.states_for_tracker_history
-    if current is states_for_tracker_history:
-        return True
-    if getattr(current, "__qualname__", "") != _RASA_QUALNAME or current is not RASA_METHOD:
-        logger.warning("Rasa's policy states are not the ones expected; left as they are")
-        return False
-    Domain.states_for_tracker_history = states_for_tracker_history  # type: ignore[method-assign]
-    logger.info("The policies share one replay of the conversation per prediction")
-    return True
+    return rasa_methods.replace(
+        Domain,
+        "states_for_tracker_history",
+        states_for_tracker_history,
+        RASA_METHOD,
+        "The policies share one replay of the conversation, continued between predictions",
+    )

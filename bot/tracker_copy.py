@@ -21,14 +21,12 @@ the one it replaces.
 from __future__ import annotations
 
 import dataclasses
-import logging
 
 from rasa.shared.core.trackers import DialogueStateTracker
 
-logger = logging.getLogger(__name__)
+from bot import rasa_methods
 
 RASA_METHOD = DialogueStateTracker.copy
-_RASA_QUALNAME = "DialogueStateTracker.copy"
 
 
 def copy_tracker(self: DialogueStateTracker) -> DialogueStateTracker:
@@ -55,12 +53,10 @@ def copy_tracker(self: DialogueStateTracker) -> DialogueStateTracker:
 
 def install() -> bool:
     """Copy trackers from their state; True when it is in place."""
-    current = DialogueStateTracker.copy
-    if current is copy_tracker:
-        return True
-    if getattr(current, "__qualname__", "") != _RASA_QUALNAME or current is not RASA_METHOD:
-        logger.warning("Rasa's tracker copy is not the one expected; left as it is")
-        return False
-    DialogueStateTracker.copy = copy_tracker  # type: ignore[method-assign]
-    logger.info("Trackers are copied from their state, not by replaying their events")
-    return True
+    return rasa_methods.replace(
+        DialogueStateTracker,
+        "copy",
+        copy_tracker,
+        RASA_METHOD,
+        "Trackers are copied from their state, not by replaying their events",
+    )
