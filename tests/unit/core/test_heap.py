@@ -21,7 +21,9 @@ def test_objects_alive_at_the_freeze_are_no_longer_scanned() -> None:
     loaded = [{"weights": [float(i)]} for i in range(10_000)]  # a model's worth of containers
     assert gc.is_tracked(loaded[0])
     frozen = freeze_heap("test server")
-    assert frozen == gc.get_freeze_count() >= len(loaded)
+    # Frozen objects that die later leave the count (freeze_heap's own temporaries, once it
+    # returns); nothing new joins it.
+    assert frozen >= gc.get_freeze_count() >= len(loaded)
     new = [{"turn": 1}]
     assert not any(obj is loaded for obj in gc.get_objects(generation=2))
     assert any(obj is new for obj in gc.get_objects())  # what comes later is still scanned
