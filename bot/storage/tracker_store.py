@@ -211,15 +211,14 @@ class ShopSQLTrackerStore(SQLTrackerStore):
         """Rasa's retrieval (the same rows, in the same order) as one SQL expression reading only
         the ``data`` column, without an ORM object per event."""
         kept = None if fetch_events_from_all_sessions else self._kept.get(sender_id)
-        if kept is not None:
-            with self.session_scope() as session:
-                held = session.execute(self._stored_count, {"sender_id": sender_id}).one()
-            if kept.domain is self.domain and tuple(held) == (kept.stored, kept.last_id):
-                self._kept.move_to_end(sender_id)
-                return copy_tracker(kept.tracker)
-            del self._kept[sender_id]  # the table changed since (another server, an erasure)
         query = self._all_data if fetch_events_from_all_sessions else self._session_data
         with self.session_scope() as session:
+            if kept is not None:
+                held = session.execute(self._stored_count, {"sender_id": sender_id}).one()
+                if kept.domain is self.domain and tuple(held) == (kept.stored, kept.last_id):
+                    self._kept.move_to_end(sender_id)
+                    return copy_tracker(kept.tracker)
+                del self._kept[sender_id]  # the table changed since (another server, an erasure)
             rows = session.execute(query, {"sender_id": sender_id}).scalars().all()
         events = [json.loads(data) for data in rows]
         if self.domain and events:
