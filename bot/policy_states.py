@@ -111,8 +111,8 @@ def replay(domain: Domain, tracker: DialogueStateTracker, omit_unset_slots: bool
         or not _still_true(kept.steps)
     ):
         kept = None
-    elif kept.size == size and kept.last_event is last_event and _still_true(kept.every_step):
-        return kept.every_step
+    elif kept.size == size and kept.last_event is last_event and _still_true(kept.every_step[-1:]):
+        return kept.every_step  # the steps before the last were checked just above
     applied = tracker.applied_events()
     done = len(kept.applied) if kept is not None else 0
     if kept is not None and done <= len(applied) and all(map(operator.is_, kept.applied, applied)):
