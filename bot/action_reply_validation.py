@@ -31,7 +31,11 @@ from jsonschema.validators import validator_for
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
 
+from bot import rasa_methods
+
 logger = logging.getLogger(__name__)
+
+RASA_METHOD = RemoteAction._validate_action_result
 
 # Appended to the error's message by Rasa 3.6's own method, kept word for word.
 RASA_ERROR_SUFFIX = (
@@ -109,14 +113,12 @@ def validate_action_result(_: RemoteAction, result: dict[str, Any]) -> bool:
 
 def install() -> bool:
     """Use :func:`validate_action_result` for every action reply; True when it is in place."""
-    current = RemoteAction._validate_action_result
-    if current is validate_action_result:
-        return True
-    if getattr(current, "__qualname__", "") != "RemoteAction._validate_action_result":
-        logger.warning("Rasa's action reply check is not the one expected; left as it is")
-        return False
     reply_validator()  # build them now, not during the first shopper's turn
     event_dispatch()
-    RemoteAction._validate_action_result = validate_action_result  # type: ignore[method-assign]
-    logger.info("Action server replies are checked with a prebuilt JSON-schema validator")
-    return True
+    return rasa_methods.replace(
+        RemoteAction,
+        "_validate_action_result",
+        validate_action_result,
+        RASA_METHOD,
+        "Action server replies are checked with a prebuilt JSON-schema validator",
+    )

@@ -1,7 +1,8 @@
 """Put one of ShopBot's functions in place of a Rasa 3.6 method, only over the method it knows.
 
 Several modules replace a Rasa method whose result they reproduce more cheaply
-(:mod:`bot.local_slot_validation`, :mod:`bot.policy_states`, :mod:`bot.tracker_copy`). Each
+(:mod:`bot.action_reply_validation`, :mod:`bot.local_slot_validation`, :mod:`bot.policy_states`,
+:mod:`bot.tracker_copy`). Each
 replacement is only right for the method it was written against, so :func:`replace` leaves any
 other in place (another Rasa version, or another replacement) and says so in the log.
 """
