@@ -14,7 +14,9 @@ training data; see its PROVENANCE.md) and the templated held-out split (``var/nl
 
 ``--parts`` picks some of them (all by default); ``--set dev`` reads the development set
 (``tests/fixtures/shopper_eval/dev1``) instead, the one thresholds and weights are chosen on, and
-``--set dev2`` the second development set (intents only; parts it lacks are skipped).
+``--set dev2`` the second development set (intents only; parts it lacks are skipped), ``--set
+dev3`` the third (FAQ questions and out-of-scope messages, the FAQ matcher's settings are chosen
+on it).
 Writes ``report.md`` and ``numbers.json``.
 """
 

@@ -51,6 +51,7 @@ CATALOG_PATH = ROOT / "var" / "store" / "catalog.jsonl"
 
 DEV_DIR = ROOT / "tests" / "fixtures" / "shopper_eval" / "dev1"
 DEV2_DIR = ROOT / "tests" / "fixtures" / "shopper_eval" / "dev2"
+DEV3_DIR = ROOT / "tests" / "fixtures" / "shopper_eval" / "dev3"
 
 FILES = ("intents.yml", "form_answers.yml", "faq_questions.yml", "product_questions.yml")
 # Rasa's own intents and the fallback are not something a shopper "means".
@@ -105,11 +106,23 @@ DEV2_MINIMUMS = Minimums(
     faq_questions=0,
     product_questions=0,
 )
+# dev3: FAQ questions (2-3 per entry) and out-of-scope messages only, written on 2026-12-07 by a
+# helper that read only the FAQ CSV, to choose the FAQ matcher's settings on questions no earlier
+# choice had seen (dev1's FAQ questions had chosen the ranking weight and the question score).
+DEV3_MINIMUMS = Minimums(
+    per_intent=0,
+    out_of_scope=30,
+    per_step=0,
+    per_faq_entry=2,
+    faq_questions=200,
+    product_questions=0,
+)
 # The named sets: the frozen test set, and the development sets tuning is done on.
 SETS = {
     "test": (EVAL_DIR, TEST_MINIMUMS),
     "dev": (DEV_DIR, DEV_MINIMUMS),
     "dev2": (DEV2_DIR, DEV2_MINIMUMS),
+    "dev3": (DEV3_DIR, DEV3_MINIMUMS),
 }
 
 

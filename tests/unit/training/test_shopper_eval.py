@@ -13,6 +13,8 @@ import pytest
 from training.shopper_eval import (
     DEV2_DIR,
     DEV2_MINIMUMS,
+    DEV3_DIR,
+    DEV3_MINIMUMS,
     DEV_DIR,
     DEV_MINIMUMS,
     EVAL_DIR,
@@ -167,6 +169,26 @@ def test_the_second_development_set_holds_intents_only_apart_from_both_sets(
     dev1 = load_shopper_eval(DEV_DIR, minimums=DEV_MINIMUMS)
     earlier = {normalize_text(e.text) for s in (evalset, dev1) for e in s.intents}
     assert not [e.text for e in dev2.intents if normalize_text(e.text) in earlier]
+
+
+def test_the_third_development_set_holds_faq_and_out_of_scope_questions_apart_from_the_test_set(
+    evalset: ShopperEvalSet,
+) -> None:
+    dev3 = load_shopper_eval(DEV3_DIR, minimums=DEV3_MINIMUMS)
+    assert len(dev3.faq_questions) >= DEV3_MINIMUMS.faq_questions
+    assert {e.intent for e in dev3.intents} == {"out_of_scope"} and len(dev3.intents) >= 30
+    assert not dev3.form_answers and not dev3.product_questions
+    test = {normalize_text(t) for t in _texts(evalset)}
+    assert not [t for t in _texts(dev3) if normalize_text(t) in test]
+
+
+def _texts(evalset: ShopperEvalSet) -> list[str]:
+    return [
+        *(e.text for e in evalset.intents),
+        *(q.text for q in evalset.faq_questions),
+        *(a.text for a in evalset.form_answers),
+        *(q.text for q in evalset.product_questions),
+    ]
 
 
 def test_a_development_set_that_repeats_a_test_message_is_refused(
