@@ -23,6 +23,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "fine-tune a BERT sentiment classifier on CSV data",
     ),
     "train-generator": ("training.train_generator", "train the GPT answer generator"),
+    "train-faq-matcher": (
+        "training.train_faq_matcher",
+        "fine-tune MiniLM on the FAQ's phrasings to find the entry a question asks",
+    ),
     "index": ("training.build_index", "build the FAISS + BM25 index over the catalog and FAQ"),
     "run": ("bot.runner", "start the Rasa server and the action server on localhost"),
     "telegram": (

@@ -38,7 +38,7 @@ from knowledge.answer_checks import (
     source_gap,
 )
 from knowledge.asked_field import FIELD_QUESTIONS_FILE, AskedFieldModel
-from knowledge.faq_rank import QUESTION_SCORE
+from knowledge.faq_rank import FAQ_MATCHER_DIR, QUESTION_SCORE
 from knowledge.prompt import (
     OFF_POLICY_ANSWER,
     UNKNOWN_ANSWER,
@@ -181,19 +181,30 @@ class AnswerPipeline:
                 "(and the generator with `shopbot train-generator`), or set SHOPBOT_KNOWLEDGE_DIR."
             )
         index = KnowledgeIndex.load(root / "index", embedder or make_embedder())
-        retriever = PlaceholderFilter(FaqQuestionRanker(HybridRetriever(index)), placeholders or {})
+        # The FAQ matcher fine-tuned on the store's phrasings (``shopbot train``), in the
+        # configured embedder variant; without one, questions are compared by the index's MiniLM
+        # (an explicit ``embedder``, a test's, also means no matcher).
+        matcher = root / FAQ_MATCHER_DIR
+        encoder = (
+            make_embedder(model_path=matcher) if embedder is None and matcher.is_dir() else None
+        )
+        ranker = FaqQuestionRanker(HybridRetriever(index), encoder=encoder)
+        retriever = PlaceholderFilter(ranker, placeholders or {})
         kwargs.setdefault(
             "asked_field",
             AskedFieldModel.load(root / "generator" / FIELD_QUESTIONS_FILE, index.embedder),
         )
         pipeline = cls(retriever, generator or make_generator(root / "generator"), **kwargs)
         logger.info(
-            "Answer pipeline from %s: %d passages, generator %s, top_k %d, min_score %.2f",
+            "Answer pipeline from %s: %d passages, generator %s, top_k %d, min_score %.2f, "
+            "FAQ questions compared by %s (question score %.2f)",
             root,
             len(index),
             getattr(pipeline.generator, "name", type(pipeline.generator).__name__),
             pipeline.top_k,
             pipeline.min_score,
+            matcher if encoder is not None else "the index's embedder",
+            pipeline.question_score,
         )
         return pipeline
 

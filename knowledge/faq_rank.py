@@ -40,7 +40,13 @@ from knowledge.types import Filters, Hit, Retriever
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_WEIGHT", "QUESTION_SCORE", "FaqQuestionRanker"]
+__all__ = [
+    "DEFAULT_WEIGHT",
+    "FAQ_MATCHER_DIR",
+    "MATCH_SCORE",
+    "QUESTION_SCORE",
+    "FaqQuestionRanker",
+]
 
 # Chosen on the development set (dev1, 187 FAQ questions; top hit right, open question / policy):
 # without phrasings 0.5 → 81.8 / 82.9%, 1.0 → 82.4 / 84.0%; with the demo FAQ's phrasings
@@ -50,6 +56,11 @@ DEFAULT_WEIGHT = 2.0
 # right and let through) 73.8% → 81.8% on both routes, while the share of dev1's and dev2's 80
 # out-of-scope messages let through stayed 15.0% (0.60: 84.0%, 17.5%; 0.55: 86.6%, 22.5%).
 QUESTION_SCORE = 0.65
+# The FAQ matcher's folder in a knowledge directory (``training.train_faq_matcher`` writes it).
+FAQ_MATCHER_DIR = "faq_matcher"
+# The closeness from which the FAQ entry asked most like the query joins the hits when the
+# retriever missed it (None: never).
+MATCH_SCORE: float | None = 0.5
 
 
 class FaqQuestionRanker:
@@ -61,44 +72,82 @@ class FaqQuestionRanker:
         weight: Weight of the question similarity added to the fused score; 0 keeps the order.
     """
 
-    def __init__(self, inner: Retriever, weight: float = DEFAULT_WEIGHT) -> None:
+    def __init__(
+        self,
+        inner: Retriever,
+        weight: float = DEFAULT_WEIGHT,
+        match_score: float | None = MATCH_SCORE,
+        encoder: Any = None,
+    ) -> None:
         if weight < 0:
             raise ValueError(f"weight must be at least 0. Currently, weight is {weight}.")
         self.inner = inner
         self.weight = weight
+        self.match_score = match_score
         self.index: Any = getattr(inner, "index", None)
-        # Per FAQ passage: the unit vectors of its question and its phrasings, one per row.
-        self._questions: dict[str, np.ndarray] | None = None
+        # Embeds questions and phrasings for the comparison: the FAQ matcher fine-tuned on the
+        # store's phrasings (``training.train_faq_matcher``), or None for the index's embedder.
+        self.encoder = encoder
+        # Every FAQ entry's question and phrasings, one unit vector per row, an entry's rows
+        # together: ``_starts[i]`` is the first row of entry ``_ids[i]``.
+        self._matrix: np.ndarray | None = None
+        self._starts: np.ndarray = np.zeros(0, dtype=np.int64)
+        self._ids: list[str] = []
+        self._passages: dict[str, Any] = {}
+        self._vectors: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
     def warm_up(self) -> None:
         """Embed the FAQ entries' questions (and phrasings) now rather than on the first FAQ
         hit."""
         with self._lock:
-            if self._questions is not None:
+            if self._matrix is not None:
                 return
-            faq = [p for p in getattr(self.index, "passages", []) if p.kind == "faq" and p.title]
+            passages = list(getattr(self.index, "passages", []))
+            faq = [p for p in passages if p.kind == "faq" and p.title]
             asked = {p.id: [p.title, *p.metadata.get("also_asked", ())] for p in faq}
             texts = [text for p in faq for text in asked[p.id]]
-            vectors = np.asarray(self.index.embedder.embed(texts) if texts else [], np.float32)
-            self._questions, start = {}, 0
-            for passage in faq:
-                end = start + len(asked[passage.id])
-                self._questions[passage.id] = vectors[start:end]
-                start = end
+            vectors = np.asarray(self._asking.embed(texts) if texts else [], np.float32)
+            lengths = [len(asked[p.id]) for p in faq]
+            self._starts = np.cumsum([0, *lengths[:-1]]).astype(np.int64)
+            self._ids = [p.id for p in faq]
+            self._passages = {p.id: p for p in faq}
+            stored = getattr(self.index, "vectors", None)
+            if stored is not None and len(stored) == len(passages):
+                rows = {p.id: i for i, p in enumerate(passages)}
+                self._vectors = {p.id: np.asarray(stored[rows[p.id]], np.float32) for p in faq}
+            self._matrix = vectors.reshape(len(texts), -1) if texts else vectors
             logger.info(
-                "FAQ question ranking: %d entries, %d questions and phrasings, weight %.2f",
+                "FAQ question ranking: %d entries, %d questions and phrasings, weight %.2f, "
+                "match score %s",
                 len(faq),
                 len(texts),
                 self.weight,
+                self.match_score,
             )
+
+    def closeness(self, vector: np.ndarray) -> dict[str, float]:
+        """Every FAQ entry's closeness to the query ``vector``: the best cosine over its question
+        and phrasings."""
+        self.warm_up()
+        assert self._matrix is not None
+        if not self._ids:
+            return {}
+        best = np.maximum.reduceat(self._matrix @ vector, self._starts)
+        return dict(zip(self._ids, best.tolist(), strict=True))
+
+    @property
+    def _asking(self) -> Any:
+        """The embedder questions and phrasings are compared with."""
+        return self.encoder if self.encoder is not None else self.index.embedder
 
     def _embed(self, query: str) -> np.ndarray:
         return np.asarray(self.index.embedder.embed([query]), dtype=np.float32)[0]
 
     def search(self, query: str, top_k: int = 5, filters: Filters | None = None) -> list[Hit]:
         """The inner hits, the FAQ hits with their ``question`` score and re-ordered among their
-        own positions."""
+        own positions; the FAQ entry asked most like the query joins them when it is at least
+        ``match_score`` close and the retriever missed it."""
         if self.index is None:
             return self.inner.search(query, top_k, filters)
         # The query is embedded once: a dense or hybrid retriever searches with the same vector
@@ -109,19 +158,28 @@ class FaqQuestionRanker:
             hits = self.inner.search_many([query], top_k, filters, vector[None, :])[0]
         else:
             hits = self.inner.search(query, top_k, filters)
-        if not any(hit.passage.kind == "faq" for hit in hits):
+        matching = self.match_score is not None and _faq_allowed(filters)
+        if not matching and not any(hit.passage.kind == "faq" for hit in hits):
             return hits
         self.warm_up()
-        assert self._questions is not None
-        known = [i for i, hit in enumerate(hits) if hit.passage.id in self._questions]
+        if not self._ids:
+            return hits
+        if self.encoder is not None:
+            asked = np.asarray(self.encoder.embed([query]), dtype=np.float32)[0]
+        else:
+            vector = vector if vector is not None else self._embed(query)
+            asked = vector
+        close = self.closeness(asked)
+        hits = list(hits)
+        if matching:
+            hits = self._with_best_match(hits, close, query, vector, top_k)
+        known = [i for i, hit in enumerate(hits) if hit.passage.id in close]
         if not known:
             return hits
-        if vector is None:
-            vector = self._embed(query)
-        hits = list(hits)
         for i in known:
-            closest = float((self._questions[hits[i].passage.id] @ vector).max())
-            hits[i] = replace(hits[i], scores={**hits[i].scores, "question": closest})
+            hits[i] = replace(
+                hits[i], scores={**hits[i].scores, "question": close[hits[i].passage.id]}
+            )
         if len(known) < 2 or self.weight == 0:
             return hits
 
@@ -133,3 +191,38 @@ class FaqQuestionRanker:
         for i, hit in zip(known, ordered, strict=True):
             out[i] = hit
         return out
+
+    def _with_best_match(
+        self,
+        hits: list[Hit],
+        close: dict[str, float],
+        query: str,
+        vector: np.ndarray | None,
+        top_k: int,
+    ) -> list[Hit]:
+        """``hits`` with the entry closest to the query in the last place (the FAQ order then
+        moves it up) when the retriever missed it and it is at least ``match_score`` close."""
+        best = max(close, key=close.__getitem__)
+        assert self.match_score is not None
+        if close[best] < self.match_score or any(h.passage.id == best for h in hits):
+            return hits
+        scores = {"question": close[best]}
+        if best in self._vectors:
+            vector = vector if vector is not None else self._embed(query)
+            scores["dense"] = float(self._vectors[best] @ vector)
+        # The weakest fused score of the hits: the entry is ranked by how it is asked, not by
+        # a retrieval score it never got.
+        joined = Hit(self._passages[best], min((h.score for h in hits), default=0.0), scores)
+        return [*hits[: top_k - 1], joined] if len(hits) >= top_k else [*hits, joined]
+
+
+def _faq_allowed(filters: Filters | None) -> bool:
+    """Whether a search with ``filters`` may return FAQ entries (no product-only constraint)."""
+    if filters is None:
+        return True
+    return filters.kind in (None, "faq") and (
+        filters.category,
+        filters.min_price,
+        filters.max_price,
+        filters.in_stock,
+    ) == (None, None, None, None)

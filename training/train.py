@@ -4,6 +4,8 @@ Layout (one folder per preset, so tests' ``tiny`` models never replace the demo'
 
 - ``models/<preset>/sentiment/``          BERT sentiment classifier (``shopbot train-sentiment``)
 - ``models/<preset>/knowledge/index/``    FAISS + BM25 index over catalog and FAQ (``shopbot index``)
+- ``models/<preset>/knowledge/faq_matcher/``  MiniLM fine-tuned on the FAQ's phrasings
+  (``shopbot train-faq-matcher``)
 - ``models/<preset>/knowledge/generator/``  GPT answer generator (``shopbot train-generator``)
 - ``models/rasa/shopbot-<preset>.tar.gz``  the Rasa model (BERT intents, entities, sentiment, rules)
 
@@ -26,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESETS = ("tiny", "demo", "full")
-STEPS = ("sentiment", "index", "generator", "rasa")
+STEPS = ("sentiment", "index", "faq-matcher", "generator", "rasa")
 
 
 def preset_dir(preset: str, root: Path = ROOT) -> Path:
@@ -118,6 +120,30 @@ def _variant_changed(index_dir: Path) -> bool:
     return changed
 
 
+def train_faq_matcher(preset: str, root: Path, force: bool) -> None:
+    """Fine-tune the FAQ matcher on the FAQ's questions and phrasings, and export it in the
+    configured embedder variant (so the action server does not export it at start)."""
+    from knowledge.embedder import make_embedder
+    from training import train_faq_matcher as train_faq_matcher_module
+
+    out = preset_dir(preset, root) / "knowledge" / "faq_matcher"
+    faq = root / "var" / "store" / "faq.jsonl"
+    # The tiny preset exists for the test suite: one pass gives a working matcher.
+    overrides = ["--epochs", "1"] if preset == "tiny" else []
+    inputs = [faq, root / "training" / "train_faq_matcher.py"]
+    inputs_hash = hash_inputs(inputs, extra={"preset": preset, "overrides": overrides})
+    stamp = Stamp(out / ".stamp")
+    if not force and stamp.matches(inputs_hash, out / train_faq_matcher_module.METRICS_FILE):
+        logger.info("FAQ matcher %s is up to date", out.relative_to(root))
+    else:
+        argv = ["--faq", str(faq), "--out", str(out), *overrides]
+        _run_main(train_faq_matcher_module.main, argv, "train-faq-matcher")
+        stamp.write(inputs_hash)
+    warm = getattr(make_embedder(model_path=out), "warm_up", None)
+    if callable(warm):
+        warm()
+
+
 def train_generator(preset: str, root: Path, force: bool) -> None:
     """Prepare grounded Q/A data, train the tokenizer and the GPT generator."""
     from training import train_generator as train_generator_module
@@ -164,6 +190,7 @@ def train_rasa_model(preset: str, root: Path, force: bool) -> None:
 STEP_FUNCTIONS: dict[str, Callable[[str, Path, bool], None]] = {
     "sentiment": train_sentiment,
     "index": build_index,
+    "faq-matcher": train_faq_matcher,
     "generator": train_generator,
     "rasa": train_rasa_model,
 }

@@ -78,10 +78,7 @@ def test_over_a_real_index_it_reads_the_entries_questions() -> None:
     ranker = FaqQuestionRanker(HybridRetriever(index))
     hits = ranker.search("how many days have I got to return an item?", 3, Filters(kind="faq"))
     assert hits[0].passage.id == "faq-returns"
-    assert ranker._questions is not None and set(ranker._questions) == {
-        "faq-returns",
-        "faq-shipping",
-    }
+    assert set(ranker._ids) == {"faq-returns", "faq-shipping"}
 
 
 def test_an_entry_is_as_close_as_its_closest_phrasing() -> None:
@@ -98,7 +95,8 @@ def test_an_entry_is_as_close_as_its_closest_phrasing() -> None:
     assert FaqQuestionRanker(_Fixed(plain)).search(query)[0].passage.id == "faq-shipping"
     ranker = FaqQuestionRanker(_Fixed(hits))
     assert ranker.search(query)[0].passage.id == "faq-returns"
-    assert ranker._questions is not None and ranker._questions["faq-returns"].shape[0] == 2
+    # Three rows: the shipping question, the returns question and its phrasing.
+    assert ranker._matrix is not None and ranker._matrix.shape[0] == 3
 
 
 def test_every_faq_hit_carries_its_question_score_for_the_relevance_gate() -> None:
@@ -134,3 +132,89 @@ def test_the_query_is_embedded_once_for_the_search_and_the_faq_questions() -> No
     assert {h.passage.id: h.scores["dense"] for h in hits} == {
         h.passage.id: h.scores["dense"] for h in alone
     }
+
+
+# ------------------------------------------------------------------ the entry asked most like it
+
+EXCHANGE = FaqEntry(
+    id="faq-exchange",
+    question="Can I exchange an item for a different size?",
+    answer="Yes: send it back within 30 days and order the size you need.",
+    also_asked=("got the wrong size, how do i swap it",),
+)
+
+
+class _Missing(_Fixed):
+    """The inner retriever missed an entry: the index holds it, the hits do not."""
+
+    def __init__(self, hits: list[Hit], also: list[Passage]) -> None:
+        super().__init__(hits)
+        self.index.passages = [*self.index.passages, *also]
+
+
+def _missing_exchange() -> _Missing:
+    return _Missing(
+        [Hit(faq_passage(SHIPPING), 0.62, {"dense": 0.40}), Hit(PRODUCT, 0.60, {"dense": 0.35})],
+        [faq_passage(EXCHANGE)],
+    )
+
+
+def test_the_entry_asked_like_the_query_joins_hits_that_missed_it() -> None:
+    query = "got the wrong size, how do i swap it"
+    hits = FaqQuestionRanker(_missing_exchange(), match_score=0.6).search(query, 3)
+    # Appended, then first among the FAQ positions (0 and 2); the product keeps its place.
+    assert [h.passage.id for h in hits] == ["faq-exchange", "p1", "faq-shipping"]
+    joined = hits[0]
+    assert joined.scores["question"] > 0.99 and joined.score == 0.60  # the weakest fused score
+    # When the hits are full, it takes the last place (here the product's).
+    full = FaqQuestionRanker(_missing_exchange(), match_score=0.6).search(query, 2)
+    assert [h.passage.id for h in full] == ["faq-exchange", "faq-shipping"]
+
+
+def test_no_entry_joins_below_the_match_score_without_one_or_with_product_filters() -> None:
+    query = "got the wrong size, how do i swap it"
+    never = FaqQuestionRanker(_missing_exchange(), match_score=None).search(query, 3)
+    assert [h.passage.id for h in never] == ["faq-shipping", "p1"]
+    far = FaqQuestionRanker(_missing_exchange(), match_score=0.6).search("guillow kit price", 3)
+    assert "faq-exchange" not in [h.passage.id for h in far]
+    for filters in (Filters(kind="product"), Filters(max_price=30.0), Filters(category="toys")):
+        hits = FaqQuestionRanker(_missing_exchange(), match_score=0.6).search(query, 3, filters)
+        assert "faq-exchange" not in [h.passage.id for h in hits], filters
+    faq_only = FaqQuestionRanker(_missing_exchange(), match_score=0.6).search(
+        query, 3, Filters(kind="faq")
+    )
+    assert faq_only[0].passage.id == "faq-exchange"
+
+
+def test_a_joined_entry_carries_its_dense_relevance_from_the_index() -> None:
+    """Over a real index the joined entry's ``dense`` score is its passage vector's cosine with
+    the query, what the retriever would have reported."""
+    passages = [faq_passage(SHIPPING), faq_passage(EXCHANGE), PRODUCT]
+    index = KnowledgeIndex.build(passages, HashingEmbedder())
+
+    class Blind(HybridRetriever):
+        def search_many(
+            self, queries: Any, top_k: int = 5, filters: Any = None, vectors: Any = None
+        ) -> Any:
+            found = super().search_many(queries, top_k, filters, vectors)
+            return [[h for h in hits if h.passage.id != "faq-exchange"] for hits in found]
+
+    query = "got the wrong size, how do i swap it"
+    hits = FaqQuestionRanker(Blind(index), match_score=0.6).search(query, 3)
+    joined = next(h for h in hits if h.passage.id == "faq-exchange")
+    vector = index.embedder.embed([query])[0]
+    row = [p.id for p in index.passages].index("faq-exchange")
+    assert joined.scores["dense"] == pytest.approx(float(index.vectors[row] @ vector), abs=1e-5)
+
+
+def test_a_matcher_encoder_embeds_the_phrasings_and_the_query_for_the_comparison() -> None:
+    """With a fine-tuned matcher, questions are compared in its space (here a different
+    dimension, so mixing the two spaces would fail), while retrieval keeps the index's."""
+    encoder = HashingEmbedder(dimension=64)
+    index = KnowledgeIndex.build(
+        [faq_passage(SHIPPING), faq_passage(EXCHANGE), PRODUCT], HashingEmbedder()
+    )
+    ranker = FaqQuestionRanker(HybridRetriever(index), encoder=encoder)
+    hits = ranker.search("got the wrong size, how do i swap it", 3, Filters(kind="faq"))
+    assert hits[0].passage.id == "faq-exchange" and hits[0].scores["question"] > 0.99
+    assert ranker._matrix is not None and ranker._matrix.shape == (3, 64)
