@@ -25,6 +25,15 @@ entry whose question or phrasings are at least :data:`QUESTION_SCORE` close as r
 its passage's relevance is under the floor (``knowledge.answer_checks.asked_like``): shoppers'
 short questions ("return window?") score low against a whole entry but high against the way
 shoppers ask it.
+
+The comparison runs in the space of the **FAQ matcher** when the knowledge directory has one
+(``faq_matcher/``, ``encoder``): MiniLM fine-tuned on the store's own questions and phrasings
+(``training.train_faq_matcher``), which puts the ways one entry is asked together and the entries
+apart; retrieval itself keeps the index's MiniLM. And the entry asked most like the question
+**joins the hits** when the retriever missed it (it scored low against the whole entry) and is at
+least :data:`MATCH_SCORE` close: every FAQ entry is compared, not only the retrieved ones (79
+entries, ~1,660 rows: one matrix product). Measured in ``docs/benchmarks/2026-12-07/faq-matcher/``
+(decision 036).
 """
 
 from __future__ import annotations
@@ -55,11 +64,15 @@ DEFAULT_WEIGHT = 2.0
 # Chosen on the development sets: dev1's 187 FAQ questions answered from the right entry (top hit
 # right and let through) 73.8% → 81.8% on both routes, while the share of dev1's and dev2's 80
 # out-of-scope messages let through stayed 15.0% (0.60: 84.0%, 17.5%; 0.55: 86.6%, 22.5%).
+# Measured again with the FAQ matcher and 20 phrasings per entry (2026-12-07, dev1 + dev3's 419 FAQ
+# questions right and let through, open question / the 155 out-of-scope messages of dev1-3 let
+# through): 0.60 → 93.1% / 18.7%, 0.65 → 92.1% / 15.5%, 0.70 → 89.3% / 14.2%: 0.65 kept.
 QUESTION_SCORE = 0.65
 # The FAQ matcher's folder in a knowledge directory (``training.train_faq_matcher`` writes it).
 FAQ_MATCHER_DIR = "faq_matcher"
 # The closeness from which the FAQ entry asked most like the query joins the hits when the
-# retriever missed it (None: never).
+# retriever missed it (None: never). Chosen on dev1 + dev3 with the matcher (first FAQ hit right,
+# open question): never 91.9%, 0.65 → 94.0%, 0.60 → 94.3%, 0.50 → 95.2%.
 MATCH_SCORE: float | None = 0.5
 
 
@@ -70,6 +83,10 @@ class FaqQuestionRanker:
         inner: The retriever to wrap (``knowledge.retriever.HybridRetriever``); its ``index``
             gives the FAQ passages and the embedder.
         weight: Weight of the question similarity added to the fused score; 0 keeps the order.
+        match_score: Closeness from which the entry asked most like the query joins the hits
+            when the retriever missed it; None never adds one.
+        encoder: Embeds the FAQ's questions and phrasings and the query for the comparison (the
+            FAQ matcher); None uses the index's embedder (and its query vector, computed once).
     """
 
     def __init__(

@@ -111,7 +111,7 @@ def faq_lines(faq: dict[str, Any]) -> list[str]:
         f"{faq['floor']}:",
         "",
         "| route | top hit right | right and let through (floor, or asked like an FAQ entry) | "
-        "right entry among the hits |",
+        "most relevant hit right |",
         "|---|---:|---:|---:|",
     ]
     for route, label in (("open", "open question (FAQ + catalog)"), ("policy", "policy (FAQ)")):
