@@ -20,6 +20,10 @@ from training.shopper_eval import SETS, load_shopper_eval
 
 p = AnswerPipeline.from_dir("models/demo/knowledge")
 ranker = p.retriever.inner
+if os.environ.get("MATCHER"):  # another matcher directory to compare with
+    from knowledge.embedder import make_embedder
+
+    ranker.encoder = make_embedder(model_path=os.environ["MATCHER"])
 sets = sys.argv[1].split(",")
 qs = []
 for w in sets:
