@@ -43,6 +43,7 @@ from actions.store.runtime import get_settings
 from actions.streaming import TokenPusher, pusher_for
 from core.heap import freeze_heap
 from knowledge.answer import AnswerPipeline
+from knowledge.faq_rank import SEARCH_FAQ_SCORE
 from knowledge.product_search import render_product_list, search_products
 from knowledge.prompt import OFF_POLICY_ANSWER, UNKNOWN_ANSWER
 from knowledge.types import Answer, Filters
@@ -342,6 +343,16 @@ class ActionSearchProducts(Action):
         if asked is None:
             return []
         query, pipeline = asked
+        # "do u gift wrap" read as a product search: asked like an FAQ entry this closely, it is
+        # a policy question, answered from the FAQ as a policy intent would be.
+        if await asyncio.to_thread(pipeline.faq_asked_like, query) >= SEARCH_FAQ_SCORE:
+            logger.info(
+                "Product search %r is asked like an FAQ entry: answered from the FAQ", query
+            )
+            min_score = get_settings().open_question_min_score
+            return await answer_and_reply(
+                dispatcher, tracker, min_score, filters=Filters(kind="faq")
+            )
         try:
             cards = await asyncio.to_thread(search_products, query, pipeline.retriever)
         except Exception:

@@ -307,6 +307,19 @@ class AnswerPipeline:
             return self._unknown(ctx)
         return None
 
+    def faq_asked_like(self, question: str) -> float:
+        """How closely ``question`` is asked like the store's closest FAQ entry (the FAQ ranker's
+        closeness; -inf when the retriever ranks no FAQ)."""
+        retriever: Any = self.retriever
+        for _ in range(8):  # wrappers (placeholders, FAQ ranking): ``inner``
+            if hasattr(retriever, "asked_most_like"):
+                found = retriever.asked_most_like(question)
+                return float("-inf") if found is None else float(found[1])
+            retriever = getattr(retriever, "inner", None)
+            if retriever is None:
+                break
+        return float("-inf")
+
     def lets_through(self, hits: Sequence[Hit], min_score: float) -> bool:
         """Whether ``hits`` pass the relevance gate: a passage as relevant as ``min_score``, or an
         FAQ entry asked like the question (``question_score``)."""

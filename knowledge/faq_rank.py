@@ -54,6 +54,7 @@ __all__ = [
     "FAQ_MATCHER_DIR",
     "MATCH_SCORE",
     "QUESTION_SCORE",
+    "SEARCH_FAQ_SCORE",
     "FaqQuestionRanker",
 ]
 
@@ -68,6 +69,12 @@ DEFAULT_WEIGHT = 2.0
 # questions right and let through, open question / the 155 out-of-scope messages of dev1-3 let
 # through): 0.60 → 93.1% / 18.7%, 0.65 → 92.1% / 15.5%, 0.70 → 89.3% / 14.2%: 0.65 kept.
 QUESTION_SCORE = 0.65
+# A message NLU reads as a product search is answered from the FAQ instead when an entry is asked
+# at least this closely (``actions.knowledge.ActionSearchProducts``). Chosen on the development
+# sets with the matcher: real product searches (dev1 and dev2's 16, 400 of the NLU training
+# searches) reach at most 0.60 ("do you have any assembly"); the FAQ questions NLU sent to
+# product search in dev1 and dev3 score 0.53-0.81, 6 of 8 at 0.66 or more.
+SEARCH_FAQ_SCORE = 0.7
 # The FAQ matcher's folder in a knowledge directory (``training.train_faq_matcher`` writes it).
 FAQ_MATCHER_DIR = "faq_matcher"
 # The closeness from which the FAQ entry asked most like the query joins the hits when the
@@ -160,6 +167,19 @@ class FaqQuestionRanker:
 
     def _embed(self, query: str) -> np.ndarray:
         return np.asarray(self.index.embedder.embed([query]), dtype=np.float32)[0]
+
+    def asked_most_like(self, query: str) -> tuple[str, float] | None:
+        """The FAQ entry whose question or phrasings are closest to ``query``, and how close;
+        None without FAQ entries."""
+        if self.index is None:
+            return None
+        self.warm_up()
+        if not self._ids:
+            return None
+        embedder = self._asking
+        close = self.closeness(np.asarray(embedder.embed([query]), dtype=np.float32)[0])
+        best = max(close, key=close.__getitem__)
+        return best, close[best]
 
     def search(self, query: str, top_k: int = 5, filters: Filters | None = None) -> list[Hit]:
         """The inner hits, the FAQ hits with their ``question`` score and re-ordered among their

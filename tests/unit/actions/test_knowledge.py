@@ -279,3 +279,41 @@ def test_policy_questions_are_answered_from_the_faq_only(monkeypatch: pytest.Mon
     finally:
         knowledge.set_pipeline(None)
     assert seen == [Filters(kind="faq")]
+
+
+def test_a_product_search_asked_like_an_faq_entry_is_answered_from_the_faq() -> None:
+    """NLU read "do u gift wrap" as a product search; the store's FAQ entry is asked that way
+    (its phrasing), so the FAQ answers, as for a policy intent. A real product search still lists
+    products."""
+    from knowledge.embedder import HashingEmbedder
+    from knowledge.faq import FaqEntry
+    from knowledge.faq_rank import FaqQuestionRanker
+    from knowledge.index import KnowledgeIndex
+    from knowledge.passages import faq_passage
+    from knowledge.retriever import HybridRetriever
+
+    wrap = FaqEntry(
+        "faq-10",
+        "Can I request gift wrapping for my order?",
+        "Yes, we offer gift wrapping services for an additional fee.",
+        ("do u gift wrap",),
+    )
+    index = KnowledgeIndex.build([faq_passage(wrap), KITE], HashingEmbedder())
+    generator = FixedGenerator("Yes, we offer gift wrapping services for an additional fee [S1].")
+    pipe = AnswerPipeline(FaqQuestionRanker(HybridRetriever(index)), generator)
+    assert pipe.faq_asked_like("do u gift wrap") > 0.99
+    assert AnswerPipeline(FixedRetriever(), generator).faq_asked_like("x") == float("-inf")
+    knowledge.set_pipeline(pipe)
+    try:
+        dispatcher, events = run(
+            ActionSearchProducts(), tracker("do u gift wrap", intent="product_search")
+        )
+        assert "gift wrapping" in dispatcher.messages[0]["text"], dispatcher.messages
+        assert "products" not in (dispatcher.messages[0].get("custom") or {})
+        assert [c["doc_id"] for c in events[0]["value"]["citations"]] == ["faq-10"]
+        dispatcher, events = run(
+            ActionSearchProducts(), tracker("kites under $30", intent="product_search")
+        )
+        assert events[0]["value"]["outcome"] == "products"
+    finally:
+        knowledge.set_pipeline(None)

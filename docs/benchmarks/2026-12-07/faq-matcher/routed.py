@@ -3,7 +3,8 @@
 Parses each FAQ question of the named sets with the demo Rasa model (in this process), then:
 a policy intent → the answer pipeline on the FAQ (open-question floor); out of scope or NLU
 fallback → the pipeline on FAQ and catalog (same floor); ``product_question`` → the pipeline at
-its general floor; any other intent → "misrouted" (a form, a product list, a fixed response or
+its general floor; ``product_search`` asked like an FAQ entry (``SEARCH_FAQ_SCORE``, as
+``action_search_products`` does) → the pipeline on the FAQ; any other intent → "misrouted" (a form, a product list, a fixed response or
 an action answering from the store's settings, not the FAQ). Counts replies citing an accepted
 FAQ entry. Measurement only.
 
@@ -25,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[4]))
 
 from core.settings import Settings
 from knowledge.answer import AnswerPipeline
+from knowledge.faq_rank import SEARCH_FAQ_SCORE
 from knowledge.types import Filters
 from training.shopper_eval import SETS, FaqQuestion, load_shopper_eval
 
@@ -72,6 +74,8 @@ def main(names: str, out: Path) -> None:
                 route = (None, floor)
             elif intent == "product_question":
                 route = (None, 0.3)
+            elif intent == "product_search" and pipeline.faq_asked_like(q.text) >= SEARCH_FAQ_SCORE:
+                route = (Filters(kind="faq"), floor)
             if route is None:
                 verdict = "misrouted"
                 misrouted[intent] += 1
