@@ -187,8 +187,9 @@ class FaqQuestionRanker:
         ``match_score`` close and the retriever missed it."""
         if self.index is None:
             return self.inner.search(query, top_k, filters)
-        # The query is embedded once: a dense or hybrid retriever searches with the same vector
-        # the FAQ questions are compared with.
+        # The query is embedded once by the index's embedder: a dense or hybrid retriever
+        # searches with the vector the FAQ questions are compared with when there is no matcher
+        # (with one, the matcher embeds it a second time, in its own space).
         vector: np.ndarray | None = None
         if getattr(self.inner, "mode", "bm25") != "bm25" and hasattr(self.inner, "search_many"):
             vector = self._embed(query)
