@@ -65,3 +65,22 @@ def test_account_questions_come_from_the_faq_or_an_honest_unknown(servers: ShopB
     assert [c["doc_id"] for c in sources["citations"]][:1] == ["faq-0"], (create.body, sources)
     reset = servers.say(sender, "I forgot my password, how long is the reset link valid?")
     assert "1 hour" not in reset.text and "/account/" not in reset.text, reset.body
+
+
+def test_a_product_search_asked_like_an_faq_entry_is_answered_from_the_faq(
+    servers: ShopBotServers,
+) -> None:
+    """The tiny model reads "do you do gift wrapping" as a product search; the FAQ matcher finds
+    it asked like the gift-wrapping entry (faq-10), so the FAQ answers, cited, instead of a list
+    of wrapping paper. A real search still lists products."""
+    sender = "e2e-faq-like-search"
+    reply = servers.say(sender, "do you do gift wrapping")
+    assert reply.status == 200
+    assert last_user_intent(servers, sender) == "product_search"
+    sources = servers.tracker(sender)["slots"]["knowledge_sources"]
+    assert [c["doc_id"] for c in sources["citations"]][:1] == ["faq-10"], (reply.body, sources)
+    assert "gift wrapping" in reply.text, reply.body
+    assert "products" not in reply.body, reply.body
+    servers.say(sender, "kites under $30")
+    assert last_user_intent(servers, sender) == "product_search"
+    assert servers.tracker(sender)["slots"]["knowledge_sources"]["outcome"] == "products"
