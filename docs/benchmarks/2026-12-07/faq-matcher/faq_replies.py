@@ -24,8 +24,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[4]))
 
 from core.settings import Settings
 from knowledge.answer import AnswerPipeline
-from knowledge.types import Filters
-from training.shopper_eval import SETS, load_shopper_eval
+from knowledge.types import Answer, Filters
+from training.shopper_eval import SETS, FaqQuestion, load_shopper_eval
+
+
+def reply_verdict(answer: Answer, question: FaqQuestion) -> str:
+    """ "right" when the reply's first citation is an accepted FAQ entry, "unknown" for "I don't
+    know", else "wrong"."""
+    if answer.outcome == "unknown":
+        return "unknown"
+    cited = answer.citations[0].doc_id if answer.citations else None
+    return "right" if cited in question.accepted_ids else "wrong"
 
 
 def main(names: str, out: Path, flags: list[str]) -> None:
@@ -48,14 +57,10 @@ def main(names: str, out: Path, flags: list[str]) -> None:
             misses = []
             for q in questions:
                 answer = pipeline.answer(q.text, None, filters, floor)
-                cited = answer.citations[0].doc_id if answer.citations else None
-                verdict = (
-                    "unknown"
-                    if answer.outcome == "unknown"
-                    else ("right" if cited in q.accepted_ids else "wrong")
-                )
+                verdict = reply_verdict(answer, q)
                 counts[verdict] += 1
                 if verdict != "right":
+                    cited = answer.citations[0].doc_id if answer.citations else None
                     misses.append(
                         {"text": q.text, "gold": q.faq_id, "cited": cited, "verdict": verdict}
                     )

@@ -23,6 +23,9 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[4]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # faq_replies, beside this script
+
+from faq_replies import reply_verdict
 
 from core.settings import Settings
 from knowledge.answer import AnswerPipeline
@@ -80,13 +83,7 @@ def main(names: str, out: Path) -> None:
                 verdict = "misrouted"
                 misrouted[intent] += 1
             else:
-                answer = pipeline.answer(q.text, None, *route)
-                cited = answer.citations[0].doc_id if answer.citations else None
-                verdict = (
-                    "unknown"
-                    if answer.outcome == "unknown"
-                    else ("right" if cited in q.accepted_ids else "wrong")
-                )
+                verdict = reply_verdict(pipeline.answer(q.text, None, *route), q)
             verdicts[verdict] += 1
             rows.append({"text": q.text, "gold": q.faq_id, "intent": intent, "verdict": verdict})
         shares = {k: round(verdicts[k] / len(questions), 4) for k in sorted(verdicts)}
