@@ -226,15 +226,21 @@ class AnswerPipeline:
     def warm_up(self) -> None:
         """Load the embedder, the generator and the asked-field model's examples now rather than
         on the first question."""
-        chain: list[Any] = [self.retriever]  # wrappers (placeholders, FAQ ranking): ``inner``
-        while len(chain) < 8 and getattr(chain[-1], "inner", None) is not None:
-            chain.append(chain[-1].inner)
+        chain = self._retriever_chain()
         index = next((r.index for r in chain if getattr(r, "index", None) is not None), None)
         embedder = getattr(index, "embedder", None)
         for component in (embedder, *chain[1:], self.generator, self.asked_field):
             warm = getattr(component, "warm_up", None)
             if callable(warm):
                 warm()
+
+    def _retriever_chain(self) -> list[Any]:
+        """The retriever and the ones it wraps (placeholders, FAQ ranking: ``inner``), outermost
+        first."""
+        chain: list[Any] = [self.retriever]
+        while len(chain) < 8 and getattr(chain[-1], "inner", None) is not None:
+            chain.append(chain[-1].inner)
+        return chain
 
     # ------------------------------------------------------------------------------ public API
 
@@ -310,15 +316,9 @@ class AnswerPipeline:
     def faq_asked_like(self, question: str) -> float:
         """How closely ``question`` is asked like the store's closest FAQ entry (the FAQ ranker's
         closeness; -inf when the retriever ranks no FAQ)."""
-        retriever: Any = self.retriever
-        for _ in range(8):  # wrappers (placeholders, FAQ ranking): ``inner``
-            if hasattr(retriever, "asked_most_like"):
-                found = retriever.asked_most_like(question)
-                return float("-inf") if found is None else float(found[1])
-            retriever = getattr(retriever, "inner", None)
-            if retriever is None:
-                break
-        return float("-inf")
+        ranker = next((r for r in self._retriever_chain() if hasattr(r, "asked_most_like")), None)
+        found = ranker.asked_most_like(question) if ranker is not None else None
+        return float("-inf") if found is None else float(found[1])
 
     def lets_through(self, hits: Sequence[Hit], min_score: float) -> bool:
         """Whether ``hits`` pass the relevance gate: a passage as relevant as ``min_score``, or an

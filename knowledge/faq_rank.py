@@ -168,6 +168,13 @@ class FaqQuestionRanker:
     def _embed(self, query: str) -> np.ndarray:
         return np.asarray(self.index.embedder.embed([query]), dtype=np.float32)[0]
 
+    def _asked_vector(self, query: str, vector: np.ndarray | None = None) -> np.ndarray:
+        """``query`` in the space questions are compared in: the matcher's, or the index's
+        (``vector`` when the caller has it already)."""
+        if self.encoder is not None:
+            return np.asarray(self.encoder.embed([query]), dtype=np.float32)[0]
+        return vector if vector is not None else self._embed(query)
+
     def asked_most_like(self, query: str) -> tuple[str, float] | None:
         """The FAQ entry whose question or phrasings are closest to ``query``, and how close;
         None without FAQ entries."""
@@ -176,8 +183,7 @@ class FaqQuestionRanker:
         self.warm_up()
         if not self._ids:
             return None
-        embedder = self._asking
-        close = self.closeness(np.asarray(embedder.embed([query]), dtype=np.float32)[0])
+        close = self.closeness(self._asked_vector(query))
         best = max(close, key=close.__getitem__)
         return best, close[best]
 
@@ -202,12 +208,9 @@ class FaqQuestionRanker:
         self.warm_up()
         if not self._ids:
             return hits
-        if self.encoder is not None:
-            asked = np.asarray(self.encoder.embed([query]), dtype=np.float32)[0]
-        else:
-            vector = vector if vector is not None else self._embed(query)
-            asked = vector
-        close = self.closeness(asked)
+        if self.encoder is None and vector is None:
+            vector = self._embed(query)  # compared with, and the joined entry's dense score
+        close = self.closeness(self._asked_vector(query, vector))
         hits = list(hits)
         if matching:
             hits = self._with_best_match(hits, close, query, vector, top_k)
