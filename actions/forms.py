@@ -20,7 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions import orders, returns
+from actions import order_questions, orders, returns
 from actions.store.addresses import AddressError, parse_address
 from actions.validation import emails_in, order_numbers_in, shorten, value_in_message
 from actions.yes_no import has_doubt, opens_with_no, opens_with_yes
@@ -155,8 +155,13 @@ class ValidateOrderForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[dict[str, Any]]:
-        """Validate the slots, then check ownership and choose the request's plan."""
+        """Validate the slots, then check ownership and choose the request's plan; a request
+        that starts as a policy question is answered from the FAQ and the form ends."""
         events = orders.start_events(tracker) + orders.stray_order_number_events(tracker)
+        answered = await order_questions.answered_question_events(dispatcher, tracker)
+        if answered is not None:
+            tracker.add_slots(answered)
+            return events + answered
         validated = await super().get_validation_events(dispatcher, tracker, domain)
         tracker.add_slots(validated)
         return events + validated + orders.after_validation_events(dispatcher, tracker)

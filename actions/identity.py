@@ -101,6 +101,18 @@ def slot_before_this_turn(tracker: Tracker, name: str) -> Any:
     return None
 
 
+def form_starts_now(tracker: Tracker, form: str = "order_form") -> bool:
+    """Whether ``form`` is starting on the latest user message: its ``active_loop`` event comes
+    after that message. (``tracker.active_loop`` already names the form when it starts, so it
+    cannot tell a start from a later turn.)"""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "active_loop" and event.get("name") == form:
+            return True
+    return False
+
+
 def clear(*names: str) -> list[dict[str, Any]]:
     """``SlotSet(name, None)`` for each name."""
     return [SlotSet(name, None) for name in names]

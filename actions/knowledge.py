@@ -221,12 +221,14 @@ async def answer_and_reply(
     min_score: float | None = None,
     fallback_response: str | None = None,
     filters: Filters | None = None,
+    buttons: Sequence[dict[str, str]] = (),
 ) -> list[dict[str, Any]]:
     """Retrieve, generate, verify; reply with the text and the structured sources.
 
     With ``fallback_response`` (an open question: NLU fallback, out of scope), a question the
     store's knowledge has nothing relevant for (below ``min_score``), or no pipeline at all, gets
     that response instead of an answer; the retrieval is still recorded for the console.
+    ``buttons`` go under the answer (after "Talk to a human" when it does not know).
     """
     question = str(tracker.latest_message.get("text") or "").strip()
     pipeline = await asyncio.to_thread(get_pipeline) if question else None
@@ -270,9 +272,39 @@ async def answer_and_reply(
     if pusher is not None:
         custom["stream_id"] = pusher.stream_id
     # "I don't know" offers a human: the offer is a button too, one tap away.
-    buttons = HUMAN_BUTTONS if answer.outcome == "unknown" else None
-    dispatcher.utter_message(text=answer.text, json_message=custom, buttons=buttons)
+    shown = [*(HUMAN_BUTTONS if answer.outcome == "unknown" else ()), *buttons]
+    dispatcher.utter_message(text=answer.text, json_message=custom, buttons=shown or None)
     return [SlotSet(SOURCES_SLOT, record)]
+
+
+async def answer_if_asked_like_faq(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    score: float,
+    buttons: Sequence[dict[str, str]] = (),
+) -> list[dict[str, Any]] | None:
+    """A message another intent took ("do u gift wrap" as a product search, "can i return a gift"
+    as a return request) that is asked like an FAQ entry at least ``score`` closely is a policy
+    question: answered from the FAQ as a policy intent would be (the events). None, with nothing
+    said, when it is not asked like one or the pipeline is not loaded: the caller goes on."""
+    question = str(tracker.latest_message.get("text") or "").strip()
+    pipeline = await asyncio.to_thread(get_pipeline) if question else None
+    if pipeline is None:
+        return None
+    closeness = await asyncio.to_thread(pipeline.faq_asked_like, question)
+    if closeness < score:
+        return None
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    logger.info(
+        "%s %r is asked like an FAQ entry (%.2f): answered from the FAQ",
+        intent,
+        question,
+        closeness,
+    )
+    min_score = get_settings().open_question_min_score
+    return await answer_and_reply(
+        dispatcher, tracker, min_score, filters=Filters(kind="faq"), buttons=buttons
+    )
 
 
 class ActionAnswerQuestion(Action):
@@ -343,16 +375,9 @@ class ActionSearchProducts(Action):
         if asked is None:
             return []
         query, pipeline = asked
-        # "do u gift wrap" read as a product search: asked like an FAQ entry this closely, it is
-        # a policy question, answered from the FAQ as a policy intent would be.
-        if await asyncio.to_thread(pipeline.faq_asked_like, query) >= SEARCH_FAQ_SCORE:
-            logger.info(
-                "Product search %r is asked like an FAQ entry: answered from the FAQ", query
-            )
-            min_score = get_settings().open_question_min_score
-            return await answer_and_reply(
-                dispatcher, tracker, min_score, filters=Filters(kind="faq")
-            )
+        answered = await answer_if_asked_like_faq(dispatcher, tracker, SEARCH_FAQ_SCORE)
+        if answered is not None:
+            return answered
         try:
             cards = await asyncio.to_thread(search_products, query, pipeline.retriever)
         except Exception:

@@ -8,7 +8,9 @@
 - ``return``  → ``return_item`` (skipped for a one-item order), ``item_condition``, ``order_confirmed``;
 - ``none``    → nothing: ``action_order_request`` answers (tracking, refunds, invoice, payment...)
   or explains why the change can't be made;
-- ``refused`` → a step already explained why not; nothing more is said.
+- ``refused`` → a step already explained why not; nothing more is said;
+- ``answered`` → the request was a policy question, answered from the FAQ when the form started
+  (``actions.order_questions``); the form ends without asking anything, and nothing more is said.
 
 Changes happen only in ``action_order_request``, only after an explicit yes for this plan and this
 order (``order_confirmed`` holds ``"<plan>:<order number>"``; a plain no holds ``"no"``, which ends
@@ -30,6 +32,7 @@ from actions.identity import (
     FLOW_SLOTS,
     actor_of,
     clear,
+    form_starts_now,
     locked_until,
     lockout_text,
     ownership_of,
@@ -37,6 +40,7 @@ from actions.identity import (
     slot_before_this_turn,
     verification_events,
 )
+from actions.order_questions import ANSWERED_PLAN
 from actions.returns import chosen_items
 from actions.store.addresses import AddressError, parse_address
 from actions.store.policy import SHIPPING_METHODS, ItemCondition
@@ -93,6 +97,8 @@ YES_NO_BUTTONS = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "paylo
 
 def required_order_slots(tracker: Tracker) -> list[str]:
     """The slots ``order_form`` still needs, given identity and the request's plan."""
+    if tracker.get_slot("order_plan") == ANSWERED_PLAN:
+        return []  # a question, answered from the FAQ: nothing to ask
     if locked_until(tracker) is not None:
         return []  # the form ends; action_order_request says when to retry
     slots = ["order_number"]
@@ -105,7 +111,7 @@ def required_order_slots(tracker: Tracker) -> list[str]:
 
 def start_events(tracker: Tracker) -> list[dict[str, Any]]:
     """When ``order_form`` starts, clear the steps of any earlier request (a yes above all)."""
-    if (tracker.active_loop or {}).get("name") == "order_form":
+    if not form_starts_now(tracker):
         return []
     events = clear(*FLOW_SLOTS)
     tracker.add_slots(events)
@@ -279,6 +285,8 @@ class ActionOrderRequest(Action):
         """Make the confirmed change or answer the question, from the store service."""
         store = get_store()
         events = clear(*FLOW_SLOTS)
+        if tracker.get_slot("order_plan") == ANSWERED_PLAN:
+            return events  # the FAQ's answer was the reply
         owner = ownership_of(tracker)
         if owner is None:
             until = locked_until(tracker)

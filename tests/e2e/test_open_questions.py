@@ -84,3 +84,26 @@ def test_a_product_search_asked_like_an_faq_entry_is_answered_from_the_faq(
     servers.say(sender, "kites under $30")
     assert last_user_intent(servers, sender) == "product_search"
     assert servers.tracker(sender)["slots"]["knowledge_sources"]["outcome"] == "products"
+
+
+def test_a_return_question_is_answered_before_any_order_number_is_asked(
+    servers: ShopBotServers,
+) -> None:
+    """The tiny model reads "paid with a gift card, can i return it" as a return request; it is
+    asked like the FAQ's gift-card entry (faq-51), so the FAQ answers with a button that starts
+    the return, and the order form ends without asking. A return request is not asked like an
+    entry that closely and gets the order number question."""
+    sender = "e2e-return-question"
+    reply = servers.say(sender, "paid with a gift card, can i return it")
+    assert reply.status == 200
+    assert last_user_intent(servers, sender) == "get_refund"
+    tracker = servers.tracker(sender)
+    sources = tracker["slots"]["knowledge_sources"]
+    assert [c["doc_id"] for c in sources["citations"]][:1] == ["faq-51"], (reply.body, sources)
+    assert "order number" not in reply.text, reply.body
+    buttons = [b for message in reply.body for b in message.get("buttons") or ()]
+    assert {"title": "Start a return", "payload": "/get_refund"} in buttons, reply.body
+    assert tracker["active_loop"] in ({}, None) or tracker["active_loop"].get("name") is None
+    again = servers.say(sender, "I want to return something I bought")
+    assert last_user_intent(servers, sender) == "get_refund"
+    assert "What's your order number?" in again.text, again.body

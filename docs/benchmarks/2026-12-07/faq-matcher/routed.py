@@ -4,9 +4,11 @@ Parses each FAQ question of the named sets with the demo Rasa model (in this pro
 a policy intent → the answer pipeline on the FAQ (open-question floor); out of scope or NLU
 fallback → the pipeline on FAQ and catalog (same floor); ``product_question`` → the pipeline at
 its general floor; ``product_search`` asked like an FAQ entry (``SEARCH_FAQ_SCORE``, as
-``action_search_products`` does) → the pipeline on the FAQ; any other intent → "misrouted" (a form, a product list, a fixed response or
-an action answering from the store's settings, not the FAQ). Counts replies citing an accepted
-FAQ entry. Measurement only.
+``action_search_products`` does) → the pipeline on the FAQ; ``get_refund`` / ``track_refund``
+asked like an FAQ entry (``REFUND_FAQ_SCORE``, naming no order, as ``actions.order_questions``
+does when the order form starts; ``REFUND=0`` leaves it out) → the pipeline on the FAQ; any other
+intent → "misrouted" (a form, a product list, a fixed response or an action answering from the
+store's settings, not the FAQ). Counts replies citing an accepted FAQ entry. Measurement only.
 
 OUT=routed.json python routed.py dev,dev3      # from the project root, in its .venv
 """
@@ -27,9 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # faq_replies, beside 
 
 from faq_replies import reply_verdict
 
+from actions.validation import order_numbers_in
 from core.settings import Settings
 from knowledge.answer import AnswerPipeline
-from knowledge.faq_rank import SEARCH_FAQ_SCORE
+from knowledge.faq_rank import REFUND_FAQ_SCORE, SEARCH_FAQ_SCORE
 from knowledge.types import Filters
 from training.shopper_eval import SETS, FaqQuestion, load_shopper_eval
 
@@ -48,6 +51,15 @@ POLICY = {
 }
 
 
+def faq_like(pipeline: AnswerPipeline, intent: str, text: str, refund_questions: bool) -> bool:
+    """A product search, or a return/refund request naming no order, asked like an FAQ entry."""
+    if intent == "product_search":
+        return pipeline.faq_asked_like(text) >= SEARCH_FAQ_SCORE
+    if refund_questions and intent in ("get_refund", "track_refund") and not order_numbers_in(text):
+        return pipeline.faq_asked_like(text) >= REFUND_FAQ_SCORE
+    return False
+
+
 async def parse_all(agent: Any, questions: tuple[FaqQuestion, ...]) -> list[dict[str, Any]]:
     return [await agent.parse_message(q.text) for q in questions]
 
@@ -60,6 +72,7 @@ def main(names: str, out: Path) -> None:
     agent = Agent.load("models/rasa/shopbot-demo.tar.gz")
     pipeline = AnswerPipeline.from_dir("models/demo/knowledge")
     floor = Settings().open_question_min_score
+    refund_questions = os.environ.get("REFUND", "1") != "0"
     report: dict[str, Any] = {}
     for name in names.split(","):
         directory, minimums = SETS[name]
@@ -77,7 +90,7 @@ def main(names: str, out: Path) -> None:
                 route = (None, floor)
             elif intent == "product_question":
                 route = (None, 0.3)
-            elif intent == "product_search" and pipeline.faq_asked_like(q.text) >= SEARCH_FAQ_SCORE:
+            elif faq_like(pipeline, intent, q.text, refund_questions):
                 route = (Filters(kind="faq"), floor)
             if route is None:
                 verdict = "misrouted"
