@@ -80,6 +80,27 @@ def test_quick_reply_sends_its_payload(widget: WidgetPage) -> None:
     expect(widget.page.locator("#shopbot-widget .sb-chip")).to_have_count(0)  # used up
 
 
+def test_a_return_question_is_answered_with_a_button_that_starts_the_return(
+    widget: WidgetPage,
+) -> None:
+    """The tiny model reads this question as a return request; the FAQ's gift-card entry answers
+    it, cited, with "Start a return" under it, instead of the order number question. The button
+    starts the return."""
+    widget.open()
+    reply = widget.ask("paid with a gift card, can i return it")
+    expect(reply.locator(".sb-bubble")).to_contain_text("gift card")
+    expect(reply.locator(".sb-bubble")).not_to_contain_text("order number")
+    expect(reply.locator(".sb-source-link").first).to_be_visible()
+    chip = reply.locator(".sb-chip", has_text="Start a return")
+    expect(chip).to_be_visible()
+    widget.shoot("04b-return-question-answered")
+    chip.click()
+    expect(widget.user_messages().last).to_contain_text("Start a return")
+    asked = widget.bot_replies().nth(1)
+    asked.wait_for(timeout=REPLY_TIMEOUT_MS)
+    expect(asked).to_contain_text("What's your order number?")
+
+
 def test_product_search_shows_cards_with_catalog_prices(widget: WidgetPage) -> None:
     widget.open()
     reply = widget.ask("do you have longboards?")
