@@ -31,7 +31,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -280,26 +280,24 @@ async def answer_and_reply(
 async def answer_if_asked_like_faq(
     dispatcher: CollectingDispatcher,
     tracker: Tracker,
-    score: float,
+    accepts: Callable[[str, float], bool],
     buttons: Sequence[dict[str, str]] = (),
 ) -> list[dict[str, Any]] | None:
     """A message another intent took ("do u gift wrap" as a product search, "can i return a gift"
-    as a return request) that is asked like an FAQ entry at least ``score`` closely is a policy
-    question: answered from the FAQ as a policy intent would be (the events). None, with nothing
-    said, when it is not asked like one or the pipeline is not loaded: the caller goes on."""
+    as a return request) that ``accepts(entry id, closeness)`` finds asked like the FAQ entry it
+    is closest to is a policy question: answered from the FAQ as a policy intent would be (the
+    events). None, with nothing said, when it is not or the pipeline is not loaded: the caller
+    goes on."""
     question = str(tracker.latest_message.get("text") or "").strip()
     pipeline = await asyncio.to_thread(get_pipeline) if question else None
     if pipeline is None:
         return None
-    closeness = await asyncio.to_thread(pipeline.faq_asked_like, question)
-    if closeness < score:
+    found = await asyncio.to_thread(pipeline.faq_entry_asked_like, question)
+    if found is None or not accepts(*found):
         return None
     intent = (tracker.latest_message.get("intent") or {}).get("name")
     logger.info(
-        "%s %r is asked like an FAQ entry (%.2f): answered from the FAQ",
-        intent,
-        question,
-        closeness,
+        "%s %r is asked like FAQ entry %s (%.2f): answered from the FAQ", intent, question, *found
     )
     min_score = get_settings().open_question_min_score
     return await answer_and_reply(
@@ -375,7 +373,9 @@ class ActionSearchProducts(Action):
         if asked is None:
             return []
         query, pipeline = asked
-        answered = await answer_if_asked_like_faq(dispatcher, tracker, SEARCH_FAQ_SCORE)
+        answered = await answer_if_asked_like_faq(
+            dispatcher, tracker, lambda _entry, closeness: closeness >= SEARCH_FAQ_SCORE
+        )
         if answered is not None:
             return answered
         try:

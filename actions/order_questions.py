@@ -1,20 +1,30 @@
-"""A return or refund request that is really a policy question, answered before the form asks.
+"""An order request that is really a policy question, answered before the order form asks.
 
-"bought it in the sale, can i return it?" and "threw the box away, can i still send it back?" read
-as ``get_refund`` would otherwise start ``order_form`` and get "What's your order number?". When
-the message that starts the form is asked like an FAQ entry (``REFUND_FAQ_SCORE``, the FAQ
-matcher's closeness) and names no order, the FAQ's answer is given, through the same verified
-path as a policy intent, with a button to start the request itself; ``order_plan`` becomes
-``answered`` and the form ends without asking anything (``actions.orders``).
+"bought it in the sale, can i return it?" read as ``get_refund``, or "it's sold out, can i still
+order one?" read as ``track_order``, would otherwise start ``order_form`` and get "What's your
+order number?". When the message that starts the form names no order and is asked like an FAQ
+entry (the FAQ matcher's closeness) closely enough, the FAQ's answer is given, through the same
+verified path as a policy intent, with a button that starts the request itself; ``order_plan``
+becomes ``answered`` and the form ends without asking anything (``actions.orders``):
 
-A request that names an order, a button's payload, a form already running, the same request
-again right after such an answer (the shopper wants the request itself), and the other order
-requests (whose real requests are asked as closely like the FAQ's "how do I track / cancel /
-change my order" as its questions are) always go on to the order number.
+- a return or refund request, at ``REFUND_FAQ_SCORE`` from any entry ("can I return X?" and "I
+  want to return X" are a word apart, and both are answered well by the return policy);
+- any order request, at ``MISREAD_FAQ_SCORE`` from an entry whose own phrasings NLU reads as
+  something other than an order request (``faq_intents.json``, written by ``shopbot train``):
+  NLU misread the question. Entries NLU reads as the request itself ("How can I track my
+  order?") never take it: "wheres my package" wants the tracking, not the FAQ's how-to.
+
+A request that names an order, a button's payload, a form already running, and the same request
+again right after such an answer (the shopper wants the request itself) always go on to the order
+number.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import threading
+from pathlib import Path
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -23,19 +33,65 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.identity import form_starts_now
 from actions.knowledge import answer_if_asked_like_faq
+from actions.store.runtime import get_settings
 from actions.validation import order_numbers_in
-from knowledge.faq_rank import REFUND_FAQ_SCORE
+from knowledge.faq_rank import FAQ_INTENTS_FILE, MISREAD_FAQ_SCORE, REFUND_FAQ_SCORE
+
+logger = logging.getLogger(__name__)
 
 ANSWERED_PLAN = "answered"
-# The requests whose questions are answered first, and the button that starts the request itself.
+# Every request order_form serves, and the button under the answer that starts it.
 START_BUTTONS: dict[str, dict[str, str]] = {
+    "track_order": {"title": "Track my order", "payload": "/track_order"},
+    "cancel_order": {"title": "Cancel an order", "payload": "/cancel_order"},
+    "change_order": {"title": "Change an order", "payload": "/change_order"},
+    "change_shipping_address": {
+        "title": "Change the delivery address",
+        "payload": "/change_shipping_address",
+    },
     "get_refund": {"title": "Start a return", "payload": "/get_refund"},
     "track_refund": {"title": "Check my refund", "payload": "/track_refund"},
+    "check_invoice": {"title": "Get my invoice", "payload": "/check_invoice"},
+    "get_invoice": {"title": "Get my invoice", "payload": "/get_invoice"},
+    "payment_issue": {"title": "Report a payment problem", "payload": "/payment_issue"},
 }
+REFUND_REQUESTS = frozenset({"get_refund", "track_refund"})
+
+_lock = threading.Lock()
+_intents: tuple[Path, float, dict[str, str]] | None = None
+
+
+def faq_entry_intents() -> dict[str, str]:
+    """The intent NLU gives each FAQ entry's phrasings (empty without the file: only the return
+    and refund rule applies). Read again when the file changes (a retrain)."""
+    global _intents
+    settings = get_settings()
+    path = settings.path(settings.knowledge_dir) / FAQ_INTENTS_FILE
+    try:
+        mtime = path.stat().st_mtime
+    except OSError:
+        return {}
+    with _lock:
+        if _intents is None or _intents[:2] != (path, mtime):
+            try:
+                entries = json.loads(path.read_text(encoding="utf-8"))["entries"]
+                _intents = (path, mtime, {k: str(v["intent"]) for k, v in entries.items()})
+            except (OSError, ValueError, KeyError, TypeError):
+                logger.exception("FAQ intents %s could not be read; only returns are checked", path)
+                return {}
+        return _intents[2]
+
+
+def asked_instead(request: str, entry: str, closeness: float) -> bool:
+    """Whether a ``request`` asked like FAQ ``entry`` this closely is a question to answer."""
+    if request in REFUND_REQUESTS and closeness >= REFUND_FAQ_SCORE:
+        return True
+    entry_intent = faq_entry_intents().get(entry)
+    return closeness >= MISREAD_FAQ_SCORE and entry_intent not in (None, *START_BUTTONS)
 
 
 def _question_start(tracker: Tracker) -> str | None:
-    """The request, when the latest message starts ``order_form`` with a question about it."""
+    """The request, when the latest message starts ``order_form`` and may be a question."""
     if not form_starts_now(tracker):
         return None
     latest = tracker.latest_message or {}
@@ -72,7 +128,10 @@ async def answered_question_events(
     if request is None:
         return None
     answered = await answer_if_asked_like_faq(
-        dispatcher, tracker, REFUND_FAQ_SCORE, buttons=[START_BUTTONS[request]]
+        dispatcher,
+        tracker,
+        lambda entry, closeness: asked_instead(request, entry, closeness),
+        buttons=[START_BUTTONS[request]],
     )
     if answered is None:
         return None

@@ -27,6 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "training.train_faq_matcher",
         "fine-tune MiniLM on the FAQ's phrasings to find the entry a question asks",
     ),
+    "faq-intents": (
+        "training.faq_intents",
+        "record the intent the trained NLU gives each FAQ entry's phrasings",
+    ),
     "index": ("training.build_index", "build the FAISS + BM25 index over the catalog and FAQ"),
     "run": ("bot.runner", "start the Rasa server and the action server on localhost"),
     "telegram": (

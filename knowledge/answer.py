@@ -316,9 +316,15 @@ class AnswerPipeline:
     def faq_asked_like(self, question: str) -> float:
         """How closely ``question`` is asked like the store's closest FAQ entry (the FAQ ranker's
         closeness; -inf when the retriever ranks no FAQ)."""
+        found = self.faq_entry_asked_like(question)
+        return float("-inf") if found is None else found[1]
+
+    def faq_entry_asked_like(self, question: str) -> tuple[str, float] | None:
+        """The FAQ entry ``question`` is asked most like, and how closely (None when the
+        retriever ranks no FAQ)."""
         ranker = next((r for r in self._retriever_chain() if hasattr(r, "asked_most_like")), None)
         found = ranker.asked_most_like(question) if ranker is not None else None
-        return float("-inf") if found is None else float(found[1])
+        return None if found is None else (str(found[0]), float(found[1]))
 
     def lets_through(self, hits: Sequence[Hit], min_score: float) -> bool:
         """Whether ``hits`` pass the relevance gate: a passage as relevant as ``min_score``, or an

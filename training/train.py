@@ -8,6 +8,8 @@ Layout (one folder per preset, so tests' ``tiny`` models never replace the demo'
   (``shopbot train-faq-matcher``)
 - ``models/<preset>/knowledge/generator/``  GPT answer generator (``shopbot train-generator``)
 - ``models/rasa/shopbot-<preset>.tar.gz``  the Rasa model (BERT intents, entities, sentiment, rules)
+- ``models/<preset>/knowledge/faq_intents.json``  the intent that model gives each FAQ entry's
+  phrasings (``shopbot faq-intents``; the action server tells misread FAQ questions by it)
 
 Each step hashes its inputs and skips itself when nothing changed; ``--force`` rebuilds.
 """
@@ -28,7 +30,7 @@ logger = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESETS = ("tiny", "demo", "full")
-STEPS = ("sentiment", "index", "faq-matcher", "generator", "rasa")
+STEPS = ("sentiment", "index", "faq-matcher", "generator", "rasa", "faq-intents")
 
 
 def preset_dir(preset: str, root: Path = ROOT) -> Path:
@@ -187,12 +189,31 @@ def train_rasa_model(preset: str, root: Path, force: bool) -> None:
     train_rasa(preset, root=root, force=force)
 
 
+def record_faq_intents(preset: str, root: Path, force: bool) -> None:
+    """Parse each FAQ entry's question and phrasings with the Rasa model; keep the intents."""
+    from training import faq_intents
+
+    model = root / "models" / "rasa" / f"shopbot-{preset}.tar.gz"
+    faq = root / "var" / "store" / "faq.jsonl"
+    out = preset_dir(preset, root) / "knowledge" / faq_intents.FILE_NAME
+    inputs = [faq, model, root / "training" / "faq_intents.py"]
+    inputs_hash = hash_inputs(inputs, extra={"preset": preset})
+    stamp = Stamp(out.with_name(out.name + ".stamp"))
+    if not force and stamp.matches(inputs_hash, out):
+        logger.info("FAQ intents %s are up to date", out.relative_to(root))
+        return
+    argv = ["--model", str(model), "--faq", str(faq), "--out", str(out)]
+    _run_main(faq_intents.main, argv, "faq-intents")
+    stamp.write(inputs_hash)
+
+
 STEP_FUNCTIONS: dict[str, Callable[[str, Path, bool], None]] = {
     "sentiment": train_sentiment,
     "index": build_index,
     "faq-matcher": train_faq_matcher,
     "generator": train_generator,
     "rasa": train_rasa_model,
+    "faq-intents": record_faq_intents,
 }
 
 

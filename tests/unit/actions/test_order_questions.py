@@ -12,13 +12,19 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import knowledge
+from actions import knowledge, order_questions
 from actions.forms import ValidateOrderForm
 from actions.orders import ActionOrderRequest
+from core.settings import Settings
 from knowledge.answer import AnswerPipeline
 from knowledge.embedder import HashingEmbedder
 from knowledge.faq import FaqEntry
-from knowledge.faq_rank import REFUND_FAQ_SCORE, FaqQuestionRanker
+from knowledge.faq_rank import (
+    FAQ_INTENTS_FILE,
+    MISREAD_FAQ_SCORE,
+    REFUND_FAQ_SCORE,
+    FaqQuestionRanker,
+)
 from knowledge.index import KnowledgeIndex
 from knowledge.passages import faq_passage
 from knowledge.retriever import HybridRetriever
@@ -32,7 +38,14 @@ GIFT = FaqEntry(
 )
 QUESTION = "someone gave me this as a present, can i return it"
 REQUEST = "start a return for my order please"
+READ_ENTRY_INTENTS = order_questions.faq_entry_intents  # the real reader, before any stand-in
 DOMAIN = {"forms": {"order_form": {"required_slots": ["order_number", "email"]}}, "slots": {}}
+
+
+@pytest.fixture(autouse=True)
+def entry_intents(monkeypatch: pytest.MonkeyPatch) -> None:
+    """NLU reads the gift entry's own phrasings as a return request (not the machine's files)."""
+    monkeypatch.setattr(order_questions, "faq_entry_intents", lambda: {"faq-48": "get_refund"})
 
 
 @pytest.fixture()
@@ -109,7 +122,10 @@ def test_a_refund_question_offers_to_check_the_refund(pipeline: AnswerPipeline) 
         (starting_form(REQUEST), "a request, not asked like the FAQ"),
         (starting_form(f"{QUESTION}? order 104233"), "it names the order"),
         (starting_form("/get_refund"), "a button's payload"),
-        (starting_form(QUESTION, intent="track_order"), "other requests always go on"),
+        (
+            starting_form(QUESTION, intent="track_order"),
+            "another request, asked like an entry NLU reads as an order request",
+        ),
         (starting_form(QUESTION, starts=False), "the form was already running"),
         (
             starting_form(
@@ -158,3 +174,47 @@ def test_the_request_action_adds_nothing_after_an_answered_question() -> None:
     events = asyncio.run(ActionOrderRequest().run(dispatcher, track, {}))
     assert dispatcher.messages == []
     assert {"event": "slot", "timestamp": None, "name": "order_plan", "value": None} in events
+
+
+def test_an_order_request_asked_like_an_entry_nlu_reads_otherwise_is_a_misread_question(
+    pipeline: AnswerPipeline, monkeypatch: Any
+) -> None:
+    """Any order request asked like an entry whose own phrasings NLU reads as another intent is
+    answered, with the button of the request NLU read; an entry NLU reads as an order request
+    (or none known) leaves the form to ask."""
+    for entry_intent, answered in (
+        ("place_order", True),
+        ("out_of_scope", True),
+        ("track_order", False),
+        ("get_invoice", False),
+        (None, False),
+    ):
+        intents = {} if entry_intent is None else {"faq-48": entry_intent}
+        monkeypatch.setattr(order_questions, "faq_entry_intents", lambda i=intents: i)
+        events, messages = validate(starting_form(QUESTION, intent="track_order"))
+        assert (slots_of(events).get("order_plan") == "answered") is answered, entry_intent
+        if answered:
+            assert messages[0]["buttons"] == [
+                {"title": "Track my order", "payload": "/track_order"}
+            ]
+    assert order_questions.asked_instead("get_refund", "faq-48", REFUND_FAQ_SCORE)
+    assert not order_questions.asked_instead("cancel_order", "faq-48", MISREAD_FAQ_SCORE - 0.01)
+
+
+def test_entry_intents_are_read_from_the_knowledge_directory_and_again_after_a_retrain(
+    tmp_path: Any, monkeypatch: Any
+) -> None:
+    settings = Settings(knowledge_dir=str(tmp_path))
+    monkeypatch.setattr(order_questions, "get_settings", lambda: settings)
+    assert READ_ENTRY_INTENTS() == {}  # no file: only the refund rule
+    path = tmp_path / FAQ_INTENTS_FILE
+    path.write_text('{"entries": {"faq-48": {"intent": "place_order", "share": 0.9}}}')
+    assert READ_ENTRY_INTENTS() == {"faq-48": "place_order"}
+    path.write_text('{"entries": {"faq-48": {"intent": "track_order", "share": 0.7}}}')
+    import os
+
+    os.utime(path, (1, 1))  # a different mtime, as a retrain writes
+    assert READ_ENTRY_INTENTS() == {"faq-48": "track_order"}
+    path.write_text("not json")
+    os.utime(path, (2, 2))
+    assert READ_ENTRY_INTENTS() == {}  # logged; the refund rule still applies

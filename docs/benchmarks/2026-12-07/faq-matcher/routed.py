@@ -4,9 +4,11 @@ Parses each FAQ question of the named sets with the demo Rasa model (in this pro
 a policy intent → the answer pipeline on the FAQ (open-question floor); out of scope or NLU
 fallback → the pipeline on FAQ and catalog (same floor); ``product_question`` → the pipeline at
 its general floor; ``product_search`` asked like an FAQ entry (``SEARCH_FAQ_SCORE``, as
-``action_search_products`` does) → the pipeline on the FAQ; ``get_refund`` / ``track_refund``
-asked like an FAQ entry (``REFUND_FAQ_SCORE``, naming no order, as ``actions.order_questions``
-does when the order form starts; ``REFUND=0`` leaves it out) → the pipeline on the FAQ; any other
+``action_search_products`` does) → the pipeline on the FAQ; an order request naming no order
+that ``actions.order_questions`` answers from the FAQ when the order form starts (a return or
+refund request at ``REFUND_FAQ_SCORE``, any request at ``MISREAD_FAQ_SCORE`` from an entry NLU
+reads as another intent; ``REFUND=0`` leaves both out, ``MISREAD=0`` the second) → the pipeline
+on the FAQ; any other
 intent → "misrouted" (a form, a product list, a fixed response or an action answering from the
 store's settings, not the FAQ). Counts replies citing an accepted FAQ entry. Measurement only.
 
@@ -29,10 +31,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # faq_replies, beside 
 
 from faq_replies import reply_verdict
 
+from actions import order_questions
+from actions.order_questions import START_BUTTONS, asked_instead
 from actions.validation import order_numbers_in
 from core.settings import Settings
 from knowledge.answer import AnswerPipeline
-from knowledge.faq_rank import REFUND_FAQ_SCORE, SEARCH_FAQ_SCORE
+from knowledge.faq_rank import SEARCH_FAQ_SCORE
 from knowledge.types import Filters
 from training.shopper_eval import SETS, FaqQuestion, load_shopper_eval
 
@@ -52,11 +56,12 @@ POLICY = {
 
 
 def faq_like(pipeline: AnswerPipeline, intent: str, text: str, refund_questions: bool) -> bool:
-    """A product search, or a return/refund request naming no order, asked like an FAQ entry."""
+    """A product search, or an order request naming no order, asked like an FAQ entry."""
     if intent == "product_search":
         return pipeline.faq_asked_like(text) >= SEARCH_FAQ_SCORE
-    if refund_questions and intent in ("get_refund", "track_refund") and not order_numbers_in(text):
-        return pipeline.faq_asked_like(text) >= REFUND_FAQ_SCORE
+    if refund_questions and intent in START_BUTTONS and not order_numbers_in(text):
+        found = pipeline.faq_entry_asked_like(text)
+        return found is not None and asked_instead(intent, *found)
     return False
 
 
@@ -73,6 +78,8 @@ def main(names: str, out: Path) -> None:
     pipeline = AnswerPipeline.from_dir("models/demo/knowledge")
     floor = Settings().open_question_min_score
     refund_questions = os.environ.get("REFUND", "1") != "0"
+    if os.environ.get("MISREAD", "1") == "0":  # only the return and refund rule
+        order_questions.faq_entry_intents = dict
     report: dict[str, Any] = {}
     for name in names.split(","):
         directory, minimums = SETS[name]

@@ -1,9 +1,11 @@
-"""Which of a set's intent messages the return/refund question path would answer from the FAQ.
+"""Which of a set's intent messages the order-question path would answer from the FAQ.
 
 Parses every intent message of the named sets with the demo Rasa model (in this process); a
-message NLU reads as ``get_refund`` or ``track_refund`` that names no order and is asked like an
-FAQ entry at least ``REFUND_FAQ_SCORE`` closely is "taken" (``actions.order_questions``): the FAQ
-answers it and the order form does not ask. Reports, per gold intent, how many were taken, with
+message NLU reads as an order request that names no order and that ``actions.order_questions``
+finds asked like an FAQ entry (``asked_instead``: a return or refund request at
+``REFUND_FAQ_SCORE``, any request at ``MISREAD_FAQ_SCORE`` from an entry NLU reads as another
+intent; ``MISREAD=0`` only the first) is "taken": the FAQ answers it and the order form does not
+ask. Reports, per gold intent, how many were taken, with
 the texts, so the real requests it takes are visible. Measurement only.
 
 OUT=requests_taken.json python requests_taken.py dev,dev2,test   # from the project root
@@ -22,10 +24,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[4]))
 
-from actions.order_questions import START_BUTTONS
+from actions import order_questions
+from actions.order_questions import START_BUTTONS, asked_instead
 from actions.validation import order_numbers_in
 from knowledge.answer import AnswerPipeline
-from knowledge.faq_rank import REFUND_FAQ_SCORE
+from knowledge.faq_rank import MISREAD_FAQ_SCORE, REFUND_FAQ_SCORE
 from training.shopper_eval import SETS, load_shopper_eval
 
 
@@ -36,7 +39,9 @@ def main(names: str, out: Path) -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.INFO))
     agent = Agent.load("models/rasa/shopbot-demo.tar.gz")
     pipeline = AnswerPipeline.from_dir("models/demo/knowledge")
-    report: dict[str, Any] = {"threshold": REFUND_FAQ_SCORE}
+    if os.environ.get("MISREAD", "1") == "0":  # only the return and refund rule
+        order_questions.faq_entry_intents = dict
+    report: dict[str, Any] = {"refund": REFUND_FAQ_SCORE, "misread": MISREAD_FAQ_SCORE}
     for name in names.split(","):
         directory, minimums = SETS[name]
         examples = load_shopper_eval(directory, minimums=minimums).intents
@@ -49,13 +54,13 @@ def main(names: str, out: Path) -> None:
             if intent not in START_BUTTONS:
                 continue
             routed[example.intent] += 1
-            closeness = pipeline.faq_asked_like(example.text)
-            if not order_numbers_in(example.text) and closeness >= REFUND_FAQ_SCORE:
+            found = pipeline.faq_entry_asked_like(example.text)
+            if found and not order_numbers_in(example.text) and asked_instead(intent, *found):
                 taken[example.intent] += 1
-                texts.append([example.intent, intent, round(closeness, 3), example.text])
+                texts.append([example.intent, intent, found[0], round(found[1], 3), example.text])
         report[name] = {
             "messages": len(examples),
-            "read_as_return_or_refund": dict(routed),
+            "read_as_order_request": dict(routed),
             "taken": dict(taken),
             "taken_texts": texts,
         }
