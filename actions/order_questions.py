@@ -17,6 +17,11 @@ becomes ``answered`` and the form ends without asking anything (``actions.orders
 A request that names an order, a button's payload, a form already running, and the same request
 again right after such an answer (the shopper wants the request itself) always go on to the order
 number.
+
+The delivery answers from the store's settings (``action_delivery_options``,
+``action_delivery_period``) apply the misread rule too: "if i buy a preorder and something in
+stock together when does it ship" read as ``delivery_period`` is asked like the mixed-basket
+entry, which NLU reads as ``place_order``.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -82,12 +88,28 @@ def faq_entry_intents() -> dict[str, str]:
         return _intents[2]
 
 
+def misread(kind: Collection[str], entry: str, closeness: float) -> bool:
+    """Whether a message NLU read as one of ``kind``, asked like FAQ ``entry`` this closely, was
+    misread: NLU reads the entry's own phrasings as an intent outside ``kind``."""
+    entry_intent = faq_entry_intents().get(entry)
+    return closeness >= MISREAD_FAQ_SCORE and entry_intent is not None and entry_intent not in kind
+
+
 def asked_instead(request: str, entry: str, closeness: float) -> bool:
     """Whether a ``request`` asked like FAQ ``entry`` this closely is a question to answer."""
     if request in REFUND_REQUESTS and closeness >= REFUND_FAQ_SCORE:
         return True
-    entry_intent = faq_entry_intents().get(entry)
-    return closeness >= MISREAD_FAQ_SCORE and entry_intent not in (None, *START_BUTTONS)
+    return misread(START_BUTTONS, entry, closeness)
+
+
+async def misread_question_events(
+    dispatcher: CollectingDispatcher, tracker: Tracker, kind: Collection[str]
+) -> list[dict[str, Any]] | None:
+    """The FAQ's answer to a message NLU misread as one of ``kind`` (None, nothing said, when it
+    was not misread: the caller answers as usual)."""
+    return await answer_if_asked_like_faq(
+        dispatcher, tracker, lambda entry, closeness: misread(kind, entry, closeness)
+    )
 
 
 def _question_start(tracker: Tracker) -> str | None:

@@ -40,7 +40,7 @@ from actions.identity import (
     slot_before_this_turn,
     verification_events,
 )
-from actions.order_questions import ANSWERED_PLAN
+from actions.order_questions import ANSWERED_PLAN, misread_question_events
 from actions.returns import chosen_items
 from actions.store.addresses import AddressError, parse_address
 from actions.store.policy import SHIPPING_METHODS, ItemCondition
@@ -88,6 +88,9 @@ CONFIRM_INTENTS: dict[str, frozenset[str]] = {
     "return": frozenset({"affirm", "get_refund"}),
 }
 YES_NO_BUTTONS = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+# The questions answered from the store's delivery settings: an FAQ entry NLU reads as one of these
+# is theirs to answer; one NLU reads as anything else means the question was misread.
+DELIVERY_QUESTIONS = frozenset({"delivery_options", "delivery_period"})
 
 
 # --------------------------------------------------------------------------------------------------
@@ -386,7 +389,10 @@ class ActionDeliveryOptions(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        """List the shipping methods."""
+        """List the shipping methods (or answer a misread FAQ question from the FAQ)."""
+        answered = await misread_question_events(dispatcher, tracker, DELIVERY_QUESTIONS)
+        if answered is not None:
+            return answered
         dispatcher.utter_message(text=delivery_options_text(_options(get_store())))
         return []
 
@@ -401,7 +407,10 @@ class ActionDeliveryPeriod(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        """Say how long delivery takes."""
+        """Say how long delivery takes (or answer a misread FAQ question from the FAQ)."""
+        answered = await misread_question_events(dispatcher, tracker, DELIVERY_QUESTIONS)
+        if answered is not None:
+            return answered
         store = get_store()
         owner = ownership_of(tracker)
         summary = None

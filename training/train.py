@@ -19,6 +19,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -190,12 +192,16 @@ def train_rasa_model(preset: str, root: Path, force: bool) -> None:
 
 
 def record_faq_intents(preset: str, root: Path, force: bool) -> None:
-    """Parse each FAQ entry's question and phrasings with the Rasa model; keep the intents."""
-    from training import faq_intents
+    """Parse each FAQ entry's question and phrasings with the Rasa model; keep the intents.
+
+    Runs ``shopbot faq-intents`` in a process of its own, as ``rasa train`` runs: the Rasa model
+    (TensorFlow included) is loaded there and gone when it ends, and training imports no Rasa.
+    """
+    from knowledge.faq_rank import FAQ_INTENTS_FILE
 
     model = root / "models" / "rasa" / f"shopbot-{preset}.tar.gz"
     faq = root / "var" / "store" / "faq.jsonl"
-    out = preset_dir(preset, root) / "knowledge" / faq_intents.FILE_NAME
+    out = preset_dir(preset, root) / "knowledge" / FAQ_INTENTS_FILE
     inputs = [faq, model, root / "training" / "faq_intents.py"]
     inputs_hash = hash_inputs(inputs, extra={"preset": preset})
     stamp = Stamp(out.with_name(out.name + ".stamp"))
@@ -203,7 +209,7 @@ def record_faq_intents(preset: str, root: Path, force: bool) -> None:
         logger.info("FAQ intents %s are up to date", out.relative_to(root))
         return
     argv = ["--model", str(model), "--faq", str(faq), "--out", str(out)]
-    _run_main(faq_intents.main, argv, "faq-intents")
+    subprocess.run([sys.executable, "-m", "bot.cli", "faq-intents", *argv], cwd=root, check=True)
     stamp.write(inputs_hash)
 
 

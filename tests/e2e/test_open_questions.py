@@ -124,3 +124,20 @@ def test_a_misread_order_question_is_answered_from_the_faq(servers: ShopBotServe
     track = servers.say("e2e-real-tracking", "where is my order")
     assert last_user_intent(servers, "e2e-real-tracking") == "track_order"
     assert "What's your order number?" in track.text, track.body
+
+
+def test_a_misread_delivery_question_is_answered_from_the_faq(servers: ShopBotServers) -> None:
+    """Delivery questions are answered from the store's settings, unless NLU misread one: the tiny
+    model reads the mixed-basket question as a delivery time question, but it is asked like the
+    FAQ's mixed-basket entry (faq-41), whose own phrasings it reads otherwise."""
+    sender = "e2e-misread-delivery-question"
+    reply = servers.say(
+        sender, "if i buy a preorder and something in stock together when does it ship"
+    )
+    assert last_user_intent(servers, sender) == "delivery_period"
+    sources = servers.tracker(sender)["slots"]["knowledge_sources"]
+    assert [c["doc_id"] for c in sources["citations"]][:1] == ["faq-41"], (reply.body, sources)
+    typical = servers.say("e2e-delivery-time", "typical delivery time?")
+    assert last_user_intent(servers, "e2e-delivery-time") == "delivery_period"
+    assert "After an order ships, delivery takes" in typical.text, typical.body  # the settings
+    assert servers.tracker("e2e-delivery-time")["slots"].get("knowledge_sources") is None

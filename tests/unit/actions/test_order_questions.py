@@ -14,7 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import knowledge, order_questions
 from actions.forms import ValidateOrderForm
-from actions.orders import ActionOrderRequest
+from actions.orders import ActionDeliveryOptions, ActionDeliveryPeriod, ActionOrderRequest
 from core.settings import Settings
 from knowledge.answer import AnswerPipeline
 from knowledge.embedder import HashingEmbedder
@@ -28,6 +28,7 @@ from knowledge.faq_rank import (
 from knowledge.index import KnowledgeIndex
 from knowledge.passages import faq_passage
 from knowledge.retriever import HybridRetriever
+from tests.unit.actions.store.dialogue import make_tracker
 from tests.unit.actions.test_knowledge import FixedGenerator
 
 GIFT = FaqEntry(
@@ -218,3 +219,24 @@ def test_entry_intents_are_read_from_the_knowledge_directory_and_again_after_a_r
     path.write_text("not json")
     os.utime(path, (2, 2))
     assert READ_ENTRY_INTENTS() == {}  # logged; the refund rule still applies
+
+
+def test_a_delivery_question_nlu_misread_is_answered_from_the_faq(
+    pipeline: AnswerPipeline, monkeypatch: pytest.MonkeyPatch, seeded: Any
+) -> None:
+    """The delivery answers come from the store's settings, unless the message is asked like an
+    entry whose own phrasings NLU reads as something other than a delivery question."""
+    track = make_tracker({}, intent="delivery_period", text=QUESTION, active=False)
+    monkeypatch.setattr(order_questions, "faq_entry_intents", lambda: {"faq-48": "place_order"})
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionDeliveryPeriod().run(dispatcher, track, {}))
+    assert "gift" in dispatcher.messages[0]["text"]
+    assert [c["doc_id"] for c in slots_of(events)["knowledge_sources"]["citations"]] == ["faq-48"]
+    monkeypatch.setattr(
+        order_questions, "faq_entry_intents", lambda: {"faq-48": "delivery_options"}
+    )
+    for action in (ActionDeliveryPeriod(), ActionDeliveryOptions()):
+        dispatcher = CollectingDispatcher()
+        events = asyncio.run(action.run(dispatcher, track, {}))
+        assert "gift" not in dispatcher.messages[0]["text"], action.name()
+        assert events == []

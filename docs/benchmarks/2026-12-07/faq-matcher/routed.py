@@ -7,8 +7,8 @@ its general floor; ``product_search`` asked like an FAQ entry (``SEARCH_FAQ_SCOR
 ``action_search_products`` does) → the pipeline on the FAQ; an order request naming no order
 that ``actions.order_questions`` answers from the FAQ when the order form starts (a return or
 refund request at ``REFUND_FAQ_SCORE``, any request at ``MISREAD_FAQ_SCORE`` from an entry NLU
-reads as another intent; ``REFUND=0`` leaves both out, ``MISREAD=0`` the second) → the pipeline
-on the FAQ; any other
+reads as another intent, and a delivery question misread that way, as the delivery actions do;
+``REFUND=0`` leaves all out, ``MISREAD=0`` all but the first) → the pipeline on the FAQ; any other
 intent → "misrouted" (a form, a product list, a fixed response or an action answering from the
 store's settings, not the FAQ). Counts replies citing an accepted FAQ entry. Measurement only.
 
@@ -32,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # faq_replies, beside 
 from faq_replies import reply_verdict
 
 from actions import order_questions
-from actions.order_questions import START_BUTTONS, asked_instead
+from actions.order_questions import START_BUTTONS, asked_instead, misread
+from actions.orders import DELIVERY_QUESTIONS
 from actions.validation import order_numbers_in
 from core.settings import Settings
 from knowledge.answer import AnswerPipeline
@@ -62,6 +63,9 @@ def faq_like(pipeline: AnswerPipeline, intent: str, text: str, refund_questions:
     if refund_questions and intent in START_BUTTONS and not order_numbers_in(text):
         found = pipeline.faq_entry_asked_like(text)
         return found is not None and asked_instead(intent, *found)
+    if refund_questions and intent in DELIVERY_QUESTIONS:
+        found = pipeline.faq_entry_asked_like(text)
+        return found is not None and misread(DELIVERY_QUESTIONS, *found)
     return False
 
 

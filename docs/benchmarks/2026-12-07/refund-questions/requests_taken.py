@@ -5,7 +5,8 @@ message NLU reads as an order request that names no order and that ``actions.ord
 finds asked like an FAQ entry (``asked_instead``: a return or refund request at
 ``REFUND_FAQ_SCORE``, any request at ``MISREAD_FAQ_SCORE`` from an entry NLU reads as another
 intent; ``MISREAD=0`` only the first) is "taken": the FAQ answers it and the order form does not
-ask. Reports, per gold intent, how many were taken, with
+ask. A message read as a delivery question is taken when misread that way (the delivery actions
+answer it from the FAQ instead of the store's settings). Reports, per gold intent, how many were taken, with
 the texts, so the real requests it takes are visible. Measurement only.
 
 OUT=requests_taken.json python requests_taken.py dev,dev2,test   # from the project root
@@ -25,7 +26,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[4]))
 
 from actions import order_questions
-from actions.order_questions import START_BUTTONS, asked_instead
+from actions.order_questions import START_BUTTONS, asked_instead, misread
+from actions.orders import DELIVERY_QUESTIONS
 from actions.validation import order_numbers_in
 from knowledge.answer import AnswerPipeline
 from knowledge.faq_rank import MISREAD_FAQ_SCORE, REFUND_FAQ_SCORE
@@ -51,16 +53,24 @@ def main(names: str, out: Path) -> None:
         texts = []
         for example, message in zip(examples, parsed, strict=True):
             intent = message["intent"]["name"]
-            if intent not in START_BUTTONS:
+            if intent not in START_BUTTONS and intent not in DELIVERY_QUESTIONS:
                 continue
             routed[example.intent] += 1
             found = pipeline.faq_entry_asked_like(example.text)
-            if found and not order_numbers_in(example.text) and asked_instead(intent, *found):
+            if intent in DELIVERY_QUESTIONS:
+                taken_here = found is not None and misread(DELIVERY_QUESTIONS, *found)
+            else:
+                taken_here = (
+                    found is not None
+                    and not order_numbers_in(example.text)
+                    and asked_instead(intent, *found)
+                )
+            if found and taken_here:
                 taken[example.intent] += 1
                 texts.append([example.intent, intent, found[0], round(found[1], 3), example.text])
         report[name] = {
             "messages": len(examples),
-            "read_as_order_request": dict(routed),
+            "read_as_order_or_delivery": dict(routed),
             "taken": dict(taken),
             "taken_texts": texts,
         }
