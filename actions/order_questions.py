@@ -4,8 +4,9 @@
 order one?" read as ``track_order``, would otherwise start ``order_form`` and get "What's your
 order number?". When the message that starts the form names no order and is asked like an FAQ
 entry (the FAQ matcher's closeness) closely enough, the FAQ's answer is given, through the same
-verified path as a policy intent, with a button that starts the request itself; ``order_plan``
-becomes ``answered`` and the form ends without asking anything (``actions.orders``):
+verified path as a policy intent (a return question with a button that starts the return);
+``order_plan`` becomes ``answered`` and the form ends without asking anything
+(``actions.orders``):
 
 - a return or refund request, at ``REFUND_FAQ_SCORE`` from any entry ("can I return X?" and "I
   want to return X" are a word apart, and both are answered well by the return policy);
@@ -46,22 +47,28 @@ from knowledge.faq_rank import FAQ_INTENTS_FILE, MISREAD_FAQ_SCORE, REFUND_FAQ_S
 logger = logging.getLogger(__name__)
 
 ANSWERED_PLAN = "answered"
-# Every request order_form serves, and the button under the answer that starts it.
+# Every request order_form serves.
+ORDER_REQUESTS = frozenset(
+    {
+        "track_order",
+        "cancel_order",
+        "change_order",
+        "change_shipping_address",
+        "get_refund",
+        "track_refund",
+        "check_invoice",
+        "get_invoice",
+        "payment_issue",
+    }
+)
+# A return question's answer offers the return itself, one tap away. A misread question's answer
+# offers nothing: "Track my order" under the on-hold answer would be an odd offer, and a request
+# typed again right after goes to the form.
 START_BUTTONS: dict[str, dict[str, str]] = {
-    "track_order": {"title": "Track my order", "payload": "/track_order"},
-    "cancel_order": {"title": "Cancel an order", "payload": "/cancel_order"},
-    "change_order": {"title": "Change an order", "payload": "/change_order"},
-    "change_shipping_address": {
-        "title": "Change the delivery address",
-        "payload": "/change_shipping_address",
-    },
     "get_refund": {"title": "Start a return", "payload": "/get_refund"},
     "track_refund": {"title": "Check my refund", "payload": "/track_refund"},
-    "check_invoice": {"title": "Get my invoice", "payload": "/check_invoice"},
-    "get_invoice": {"title": "Get my invoice", "payload": "/get_invoice"},
-    "payment_issue": {"title": "Report a payment problem", "payload": "/payment_issue"},
 }
-REFUND_REQUESTS = frozenset({"get_refund", "track_refund"})
+REFUND_REQUESTS = frozenset(START_BUTTONS)
 
 _lock = threading.Lock()
 _intents: tuple[Path, float, dict[str, str]] | None = None
@@ -99,7 +106,7 @@ def asked_instead(request: str, entry: str, closeness: float) -> bool:
     """Whether a ``request`` asked like FAQ ``entry`` this closely is a question to answer."""
     if request in REFUND_REQUESTS and closeness >= REFUND_FAQ_SCORE:
         return True
-    return misread(START_BUTTONS, entry, closeness)
+    return misread(ORDER_REQUESTS, entry, closeness)
 
 
 async def misread_question_events(
@@ -119,7 +126,7 @@ def _question_start(tracker: Tracker) -> str | None:
     latest = tracker.latest_message or {}
     intent = (latest.get("intent") or {}).get("name")
     text = str(latest.get("text") or "").strip()
-    if intent not in START_BUTTONS or not text or text.startswith("/") or order_numbers_in(text):
+    if intent not in ORDER_REQUESTS or not text or text.startswith("/") or order_numbers_in(text):
         return None
     if _answered_last_turn(tracker):
         return None
@@ -153,7 +160,7 @@ async def answered_question_events(
         dispatcher,
         tracker,
         lambda entry, closeness: asked_instead(request, entry, closeness),
-        buttons=[START_BUTTONS[request]],
+        buttons=[START_BUTTONS[request]] if request in START_BUTTONS else [],
     )
     if answered is None:
         return None

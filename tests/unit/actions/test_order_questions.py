@@ -194,10 +194,8 @@ def test_an_order_request_asked_like_an_entry_nlu_reads_otherwise_is_a_misread_q
         monkeypatch.setattr(order_questions, "faq_entry_intents", lambda i=intents: i)
         events, messages = validate(starting_form(QUESTION, intent="track_order"))
         assert (slots_of(events).get("order_plan") == "answered") is answered, entry_intent
-        if answered:
-            assert messages[0]["buttons"] == [
-                {"title": "Track my order", "payload": "/track_order"}
-            ]
+        if answered:  # no "Track my order" under an answer about something else
+            assert not messages[0].get("buttons"), messages
     assert order_questions.asked_instead("get_refund", "faq-48", REFUND_FAQ_SCORE)
     assert not order_questions.asked_instead("cancel_order", "faq-48", MISREAD_FAQ_SCORE - 0.01)
 

@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # faq_replies, beside 
 from faq_replies import reply_verdict
 
 from actions import order_questions
-from actions.order_questions import START_BUTTONS, asked_instead, misread
+from actions.order_questions import ORDER_REQUESTS, asked_instead, misread
 from actions.orders import DELIVERY_QUESTIONS
 from actions.validation import order_numbers_in
 from core.settings import Settings
@@ -60,7 +60,7 @@ def faq_like(pipeline: AnswerPipeline, intent: str, text: str, refund_questions:
     """A product search, or an order request naming no order, asked like an FAQ entry."""
     if intent == "product_search":
         return pipeline.faq_asked_like(text) >= SEARCH_FAQ_SCORE
-    if refund_questions and intent in START_BUTTONS and not order_numbers_in(text):
+    if refund_questions and intent in ORDER_REQUESTS and not order_numbers_in(text):
         found = pipeline.faq_entry_asked_like(text)
         return found is not None and asked_instead(intent, *found)
     if refund_questions and intent in DELIVERY_QUESTIONS:

@@ -26,7 +26,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[4]))
 
 from actions import order_questions
-from actions.order_questions import START_BUTTONS, asked_instead, misread
+from actions.order_questions import ORDER_REQUESTS, asked_instead, misread
 from actions.orders import DELIVERY_QUESTIONS
 from actions.validation import order_numbers_in
 from knowledge.answer import AnswerPipeline
@@ -53,7 +53,7 @@ def main(names: str, out: Path) -> None:
         texts = []
         for example, message in zip(examples, parsed, strict=True):
             intent = message["intent"]["name"]
-            if intent not in START_BUTTONS and intent not in DELIVERY_QUESTIONS:
+            if intent not in ORDER_REQUESTS and intent not in DELIVERY_QUESTIONS:
                 continue
             routed[example.intent] += 1
             found = pipeline.faq_entry_asked_like(example.text)
