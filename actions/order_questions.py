@@ -88,10 +88,14 @@ def faq_entry_intents() -> dict[str, str]:
         if _intents is None or _intents[:2] != (path, mtime):
             try:
                 entries = json.loads(path.read_text(encoding="utf-8"))["entries"]
-                _intents = (path, mtime, {k: str(v["intent"]) for k, v in entries.items()})
-            except (OSError, ValueError, KeyError, TypeError):
-                logger.exception("FAQ intents %s could not be read; only returns are checked", path)
-                return {}
+                intents = {k: str(v["intent"]) for k, v in entries.items()}
+            except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+                # Once per version of the file; `shopbot train --only faq-intents` rewrites it.
+                logger.warning(
+                    "FAQ intents %s unreadable (%r): only returns are checked", path, error
+                )
+                intents = {}
+            _intents = (path, mtime, intents)
         return _intents[2]
 
 
