@@ -17,6 +17,17 @@ def last_user_intent(servers: ShopBotServers, sender: str) -> str:
     return str([e for e in events if e.get("event") == "user"][-1]["parse_data"]["intent"]["name"])
 
 
+def answered_from(servers: ShopBotServers, sender: str, text: str, intent: str) -> list[str]:
+    """Say ``text``; check NLU read it as ``intent``; the FAQ entries the reply cites (none when
+    the turn did not answer from the store's knowledge)."""
+    reply = servers.say(sender, text)
+    assert reply.status == 200
+    assert last_user_intent(servers, sender) == intent
+    assert "order number" not in reply.text, reply.body
+    sources = servers.tracker(sender)["slots"].get("knowledge_sources") or {}
+    return [c["doc_id"] for c in sources.get("citations") or ()]
+
+
 def test_open_questions_reach_the_faq_or_an_honest_fallback(servers: ShopBotServers) -> None:
     sender = "e2e-open-questions"
     # The tiny model reads this shopper phrasing as out of scope (0.74 with its ONNX int8 weights;
@@ -115,13 +126,8 @@ def test_a_misread_order_question_is_answered_from_the_faq(servers: ShopBotServe
     model reads as another intent (``faq_intents.json``, written by ``shopbot train``), so the FAQ
     answers it. "where is my order" is asked like the tracking entry, which NLU reads as tracking:
     the order number question."""
-    sender = "e2e-misread-order-question"
-    reply = servers.say(sender, "coupon not working help")
-    assert last_user_intent(servers, sender) == "cancel_order"
-    sources = servers.tracker(sender)["slots"]["knowledge_sources"]
-    assert sources is not None, reply.body
-    assert [c["doc_id"] for c in sources["citations"]][:1] == ["faq-28"], (reply.body, sources)
-    assert "order number" not in reply.text, reply.body
+    cited = answered_from(servers, "e2e-misread-order", "coupon not working help", "cancel_order")
+    assert cited[:1] == ["faq-28"], cited
     track = servers.say("e2e-real-tracking", "where is my order")
     assert last_user_intent(servers, "e2e-real-tracking") == "track_order"
     assert "What's your order number?" in track.text, track.body
@@ -132,12 +138,13 @@ def test_a_misread_delivery_question_is_answered_from_the_faq(servers: ShopBotSe
     model reads "can i see the product working before i buy" as a delivery time question, but it
     is asked like the FAQ's product-demonstration entry (faq-35), whose own phrasings it reads
     otherwise."""
-    sender = "e2e-misread-delivery-question"
-    reply = servers.say(sender, "can i see the product working before i buy")
-    assert last_user_intent(servers, sender) == "delivery_period"
-    sources = servers.tracker(sender)["slots"]["knowledge_sources"]
-    assert sources is not None, reply.body
-    assert [c["doc_id"] for c in sources["citations"]][:1] == ["faq-35"], (reply.body, sources)
+    cited = answered_from(
+        servers,
+        "e2e-misread-delivery",
+        "can i see the product working before i buy",
+        "delivery_period",
+    )
+    assert cited[:1] == ["faq-35"], cited
     typical = servers.say("e2e-delivery-time", "typical delivery time?")
     assert last_user_intent(servers, "e2e-delivery-time") == "delivery_period"
     assert "After an order ships, delivery takes" in typical.text, typical.body  # the settings
