@@ -143,6 +143,9 @@ class FaqQuestionRanker:
         self._passages: dict[str, Any] = {}
         self._vectors: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
+        # The matcher's vector of the latest query: the actions ask how closely a message is asked
+        # like an entry, then answer it (a search) with the same text.
+        self._last_asked: tuple[str, np.ndarray] | None = None
 
     def warm_up(self) -> None:
         """Embed the FAQ entries' questions (and phrasings) now rather than on the first FAQ
@@ -195,7 +198,12 @@ class FaqQuestionRanker:
         """``query`` in the space questions are compared in: the matcher's, or the index's
         (``vector`` when the caller has it already)."""
         if self.encoder is not None:
-            return np.asarray(self.encoder.embed([query]), dtype=np.float32)[0]
+            last = self._last_asked
+            if last is not None and last[0] == query:
+                return last[1]
+            asked = np.asarray(self.encoder.embed([query]), dtype=np.float32)[0]
+            self._last_asked = (query, asked)
+            return asked
         return vector if vector is not None else self._embed(query)
 
     def asked_most_like(self, query: str) -> tuple[str, float] | None:

@@ -218,3 +218,33 @@ def test_a_matcher_encoder_embeds_the_phrasings_and_the_query_for_the_comparison
     hits = ranker.search("got the wrong size, how do i swap it", 3, Filters(kind="faq"))
     assert hits[0].passage.id == "faq-exchange" and hits[0].scores["question"] > 0.99
     assert ranker._matrix is not None and ranker._matrix.shape == (3, 64)
+
+
+def test_the_matcher_embeds_a_question_once_for_the_check_and_the_answer() -> None:
+    """An action asks how closely a message is asked like an entry, then answers it with a
+    search of the same text: the matcher embeds that text once, and the result is the same."""
+
+    class Counting(HashingEmbedder):
+        def __init__(self) -> None:
+            super().__init__(dimension=64)
+            self.texts: list[str] = []
+
+        def embed(self, texts: Any, batch_size: int | None = None) -> Any:
+            self.texts += list(texts)
+            return super().embed(texts, batch_size)
+
+    encoder = Counting()
+    index = KnowledgeIndex.build(
+        [faq_passage(SHIPPING), faq_passage(EXCHANGE), PRODUCT], HashingEmbedder()
+    )
+    ranker = FaqQuestionRanker(HybridRetriever(index), encoder=encoder)
+    ranker.warm_up()
+    encoder.texts.clear()
+    query = "got the wrong size, how do i swap it"
+    found = ranker.asked_most_like(query)
+    hits = ranker.search(query, 3, Filters(kind="faq"))
+    assert encoder.texts == [query]
+    assert found is not None and found[0] == "faq-exchange"
+    assert hits[0].scores["question"] == pytest.approx(found[1])
+    ranker.search("do you ship abroad", 3, Filters(kind="faq"))
+    assert encoder.texts == [query, "do you ship abroad"]  # another question: embedded
