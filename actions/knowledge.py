@@ -39,6 +39,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.faq_suggestions import offer_faq_suggestions, offered_entry
 from actions.store.runtime import get_settings
 from actions.streaming import TokenPusher, pusher_for
 from core.heap import freeze_heap
@@ -222,15 +223,22 @@ async def answer_and_reply(
     fallback_response: str | None = None,
     filters: Filters | None = None,
     buttons: Sequence[dict[str, str]] = (),
+    question: str | None = None,
 ) -> list[dict[str, Any]]:
     """Retrieve, generate, verify; reply with the text and the structured sources.
 
     With ``fallback_response`` (an open question: NLU fallback, out of scope), a question the
     store's knowledge has nothing relevant for (below ``min_score``), or no pipeline at all, gets
     that response instead of an answer; the retrieval is still recorded for the console.
-    ``buttons`` go under the answer (after "Talk to a human" when it does not know).
+    ``buttons`` go under the answer (after "Talk to a human" when it does not know). "I don't
+    know" is followed by the FAQ entries the question is asked most like, when any is close
+    (``actions.faq_suggestions``). ``question`` replaces the latest message's text.
     """
-    question = str(tracker.latest_message.get("text") or "").strip()
+    # A question given (an FAQ entry's own) stands alone: no history joins its retrieval.
+    history = conversation_history(tracker) if question is None else []
+    if question is None:
+        question = str(tracker.latest_message.get("text") or "")
+    question = question.strip()
     pipeline = await asyncio.to_thread(get_pipeline) if question else None
     if pipeline is None:
         if fallback_response:
@@ -239,7 +247,6 @@ async def answer_and_reply(
             dispatcher.utter_message(text=UNAVAILABLE_TEXT)
         return []
     pusher = token_pusher(tracker) if fallback_response is None else None
-    history = conversation_history(tracker)
     try:
         if pusher is None:
             answer = await asyncio.to_thread(pipeline.answer, question, history, filters, min_score)
@@ -266,14 +273,16 @@ async def answer_and_reply(
     # ("the catalog doesn't say whether X is in stock") is shown as it is.
     if fallback_response and answer.outcome == "unknown" and answer.text in GENERIC_UNKNOWN:
         dispatcher.utter_message(response=fallback_response)
-        return [SlotSet(SOURCES_SLOT, record)]
-    custom = {k: record[k] for k in ("outcome", "citations", "sources", "latency_ms")}
-    custom["display_text"] = display_text(answer)
-    if pusher is not None:
-        custom["stream_id"] = pusher.stream_id
-    # "I don't know" offers a human: the offer is a button too, one tap away.
-    shown = [*(HUMAN_BUTTONS if answer.outcome == "unknown" else ()), *buttons]
-    dispatcher.utter_message(text=answer.text, json_message=custom, buttons=shown or None)
+    else:
+        custom = {k: record[k] for k in ("outcome", "citations", "sources", "latency_ms")}
+        custom["display_text"] = display_text(answer)
+        if pusher is not None:
+            custom["stream_id"] = pusher.stream_id
+        # "I don't know" offers a human: the offer is a button too, one tap away.
+        shown = [*(HUMAN_BUTTONS if answer.outcome == "unknown" else ()), *buttons]
+        dispatcher.utter_message(text=answer.text, json_message=custom, buttons=shown or None)
+    if answer.outcome == "unknown":
+        record["suggested"] = await offer_faq_suggestions(dispatcher, tracker, pipeline, question)
     return [SlotSet(SOURCES_SLOT, record)]
 
 
@@ -334,6 +343,34 @@ class ActionAnswerPolicy(Action):
         # password) must not pass for the answer; below it the honest "I don't know" + a human.
         min_score = get_settings().open_question_min_score
         return await answer_and_reply(dispatcher, tracker, min_score, filters=Filters(kind="faq"))
+
+
+class ActionAnswerFaqEntry(Action):
+    """An FAQ entry the bot offered and the shopper tapped (``/ask_faq{"faq_entry": ...}``):
+    its question answered from the FAQ as a policy question is."""
+
+    def name(self) -> str:
+        return "action_answer_faq_entry"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        """Answer the entry's question from the FAQ; an unknown entry gets ``utter_default``."""
+        entry = offered_entry(tracker)
+        pipeline = await asyncio.to_thread(get_pipeline) if entry else None
+        question = (
+            await asyncio.to_thread(pipeline.faq_question, entry)
+            if pipeline is not None and entry
+            else None
+        )
+        if question is None:
+            logger.info("No FAQ entry %r to answer", entry)
+            dispatcher.utter_message(response="utter_default")
+            return []
+        min_score = get_settings().open_question_min_score
+        return await answer_and_reply(
+            dispatcher, tracker, min_score, filters=Filters(kind="faq"), question=question
+        )
 
 
 # The bot's reply when an open question finds nothing relevant, per intent NLU gave it.

@@ -39,6 +39,7 @@ from knowledge.answer_checks import (
 )
 from knowledge.asked_field import FIELD_QUESTIONS_FILE, AskedFieldModel
 from knowledge.faq_rank import FAQ_MATCHER_DIR, QUESTION_SCORE
+from knowledge.faq_suggest import SUGGESTIONS, entry_question, suggest
 from knowledge.prompt import (
     OFF_POLICY_ANSWER,
     UNKNOWN_ANSWER,
@@ -312,6 +313,15 @@ class AnswerPipeline:
             )
             return self._unknown(ctx)
         return None
+
+    def faq_suggestions(self, question: str, k: int = SUGGESTIONS) -> list[tuple[str, str]]:
+        """The FAQ entries (id, question) worth offering when ``question`` gets "I don't know"
+        (``knowledge.faq_suggest``)."""
+        return suggest(self._retriever_chain(), question, k)
+
+    def faq_question(self, entry: str) -> str | None:
+        """FAQ entry ``entry``'s question, when the entry exists and can be shown."""
+        return entry_question(self._retriever_chain(), entry)
 
     def faq_asked_like(self, question: str) -> float:
         """How closely ``question`` is asked like the store's closest FAQ entry (the FAQ ranker's

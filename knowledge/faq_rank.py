@@ -209,14 +209,24 @@ class FaqQuestionRanker:
     def asked_most_like(self, query: str) -> tuple[str, float] | None:
         """The FAQ entry whose question or phrasings are closest to ``query``, and how close;
         None without FAQ entries."""
+        closest = self.asked_like(query, 1)
+        return closest[0] if closest else None
+
+    def asked_like(self, query: str, k: int) -> list[tuple[str, float]]:
+        """The ``k`` FAQ entries ``query`` is asked most like, closest first, with their
+        closeness (empty without FAQ entries)."""
         if self.index is None:
-            return None
+            return []
         self.warm_up()
         if not self._ids:
-            return None
+            return []
         close = self.closeness(self._asked_vector(query))
-        best = max(close, key=close.__getitem__)
-        return best, close[best]
+        return sorted(close.items(), key=lambda item: item[1], reverse=True)[:k]
+
+    def passage(self, entry: str) -> Any:
+        """The FAQ passage of ``entry`` (None when the index has no such entry)."""
+        self.warm_up()
+        return self._passages.get(entry)
 
     def search(self, query: str, top_k: int = 5, filters: Filters | None = None) -> list[Hit]:
         """The inner hits, the FAQ hits with their ``question`` score and re-ordered among their

@@ -75,6 +75,11 @@ class PlaceholderFilter:
             out = self._filled(self.inner.search(query, top_k * 2, filters))
         return out[:top_k]
 
+    def shows(self, text: str) -> bool:
+        """Whether a passage with ``text`` can be shown (it has no blank the settings leave
+        empty)."""
+        return not PLACEHOLDER_RE.search(text) or fill_placeholders(text, self.values) is not None
+
     def _filled(self, hits: list[Hit]) -> list[Hit]:
         out: list[Hit] = []
         for hit in hits:

@@ -54,8 +54,9 @@ DEV2_DIR = ROOT / "tests" / "fixtures" / "shopper_eval" / "dev2"
 DEV3_DIR = ROOT / "tests" / "fixtures" / "shopper_eval" / "dev3"
 
 FILES = ("intents.yml", "form_answers.yml", "faq_questions.yml", "product_questions.yml")
-# Rasa's own intents and the fallback are not something a shopper "means".
-SYSTEM_INTENTS = frozenset({"nlu_fallback", "session_start", "restart", "back"})
+# Rasa's own intents, the fallback and ask_faq (only ever a suggestion button's payload) are not
+# something a shopper's typed message "means".
+SYSTEM_INTENTS = frozenset({"nlu_fallback", "session_start", "restart", "back", "ask_faq"})
 MIN_PER_INTENT = 20
 MIN_OUT_OF_SCOPE = 60
 MIN_PER_STEP = 20

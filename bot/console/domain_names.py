@@ -13,8 +13,9 @@ from pathlib import Path
 import yaml
 
 DOMAIN_DIR = Path(__file__).resolve().parents[1] / "domain"
-# Rasa's fallback intent: never a right answer for a shopper turn.
-NOT_CORRECTABLE = frozenset({"nlu_fallback"})
+# Rasa's fallback intent, and ask_faq (only ever a button's payload, never what a typed message
+# means): never a right answer for a shopper turn.
+NOT_CORRECTABLE = frozenset({"nlu_fallback", "ask_faq"})
 
 
 @dataclass(frozen=True)
