@@ -5,7 +5,9 @@ asked in words too far from the entry ("pls restock the yoga mat"). Besides "I d
 human, the reply then offers up to two entries (``knowledge.faq_suggest``: closeness at least
 ``SUGGEST_SCORE``, chosen on development data) as buttons showing the entry's own question. A tap
 sends ``/ask_faq{"faq_entry": "faq-43"}``; ``action_answer_faq_entry`` answers the entry's question
-through the verified FAQ path. Nothing is offered while a form runs (its question comes first).
+through the verified FAQ path. The offer is a message of its own, after the "I don't know", with
+"Talk to a human" as its last button (a widget shows only the latest message's buttons). Nothing
+is offered while a form runs (its question comes first).
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from rasa_sdk import Tracker
-from rasa_sdk.executor import CollectingDispatcher
 
 logger = logging.getLogger(__name__)
 
@@ -34,11 +35,9 @@ def suggestion_buttons(found: Sequence[tuple[str, str]]) -> list[dict[str, str]]
     ]
 
 
-async def offer_faq_suggestions(
-    dispatcher: CollectingDispatcher, tracker: Tracker, pipeline: Any, question: str
-) -> list[str]:
-    """Offer the FAQ entries ``question`` is asked most like (a message with their buttons) and
-    return their ids; none while a form runs or when nothing is close enough."""
+async def faq_suggestions(tracker: Tracker, pipeline: Any, question: str) -> list[tuple[str, str]]:
+    """The FAQ entries (id, question) to offer for ``question``: none while a form runs, when
+    nothing is close enough, or when the lookup fails (logged)."""
     if tracker.active_loop_name:
         return []
     try:
@@ -46,11 +45,9 @@ async def offer_faq_suggestions(
     except Exception:
         logger.exception("FAQ suggestions for %r failed", question)
         return []
-    if not found:
-        return []
-    logger.info("Offered FAQ entries %s for %r", [entry for entry, _ in found], question)
-    dispatcher.utter_message(text=SUGGESTIONS_TEXT, buttons=suggestion_buttons(found))
-    return [entry for entry, _ in found]
+    if found:
+        logger.info("Offered FAQ entries %s for %r", [entry for entry, _ in found], question)
+    return list(found)
 
 
 def offered_entry(tracker: Tracker) -> str | None:

@@ -39,7 +39,12 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.faq_suggestions import offer_faq_suggestions, offered_entry
+from actions.faq_suggestions import (
+    SUGGESTIONS_TEXT,
+    faq_suggestions,
+    offered_entry,
+    suggestion_buttons,
+)
 from actions.store.runtime import get_settings
 from actions.streaming import TokenPusher, pusher_for
 from core.heap import freeze_heap
@@ -271,18 +276,25 @@ async def answer_and_reply(
     )
     # The generic "not in our sources" gives way to the caller's fallback; a specific unknown
     # ("the catalog doesn't say whether X is in stock") is shown as it is.
-    if fallback_response and answer.outcome == "unknown" and answer.text in GENERIC_UNKNOWN:
+    unknown = answer.outcome == "unknown"
+    offered = await faq_suggestions(tracker, pipeline, question) if unknown else []
+    if unknown:
+        record["suggested"] = [entry for entry, _ in offered]
+    if fallback_response and unknown and answer.text in GENERIC_UNKNOWN:
         dispatcher.utter_message(response=fallback_response)
     else:
         custom = {k: record[k] for k in ("outcome", "citations", "sources", "latency_ms")}
         custom["display_text"] = display_text(answer)
         if pusher is not None:
             custom["stream_id"] = pusher.stream_id
-        # "I don't know" offers a human: the offer is a button too, one tap away.
-        shown = [*(HUMAN_BUTTONS if answer.outcome == "unknown" else ()), *buttons]
+        # "I don't know" offers a human: the offer is a button too, one tap away (under the FAQ
+        # questions offered, when there are any).
+        shown = [*(HUMAN_BUTTONS if unknown and not offered else ()), *buttons]
         dispatcher.utter_message(text=answer.text, json_message=custom, buttons=shown or None)
-    if answer.outcome == "unknown":
-        record["suggested"] = await offer_faq_suggestions(dispatcher, tracker, pipeline, question)
+    if offered:
+        dispatcher.utter_message(
+            text=SUGGESTIONS_TEXT, buttons=[*suggestion_buttons(offered), *HUMAN_BUTTONS]
+        )
     return [SlotSet(SOURCES_SLOT, record)]
 
 

@@ -101,6 +101,29 @@ def test_a_return_question_is_answered_with_a_button_that_starts_the_return(
     expect(asked).to_contain_text("What's your order number?")
 
 
+def test_a_question_not_known_offers_faq_questions_and_a_tap_answers_one(
+    widget: WidgetPage,
+) -> None:
+    """The bot does not know "somebody to put my wardrobe together pls" (no FAQ passage passes
+    the gate) and says so; it offers the FAQ question the message is asked like as a chip, and the
+    tap gets that entry's answer with its source."""
+    widget.open()
+    reply = widget.ask("somebody to put my wardrobe together pls")
+    expect(reply.locator(".sb-bubble")).to_contain_text("I don't have that information")
+    chips = widget.page.locator("#shopbot-widget .sb-chip")
+    chip = chips.filter(has_text="Do you offer installation services")
+    expect(chip).to_be_visible(timeout=REPLY_TIMEOUT_MS)
+    expect(chips.filter(has_text="Talk to a human")).to_be_visible()  # a human is still offered
+    widget.shoot("04c-faq-question-offered")
+    before = widget.bot_replies().count()
+    chip.click()
+    expect(widget.user_messages().last).to_contain_text("Do you offer installation services")
+    answer = widget.bot_replies().nth(before)
+    answer.wait_for(timeout=REPLY_TIMEOUT_MS)
+    expect(answer.locator(".sb-bubble")).to_contain_text("installation")
+    expect(answer.locator(".sb-source-link").first).to_be_visible()
+
+
 def test_product_search_shows_cards_with_catalog_prices(widget: WidgetPage) -> None:
     widget.open()
     reply = widget.ask("do you have longboards?")

@@ -5,6 +5,8 @@ question is answered from the store's FAQ, not from hand-written text."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.e2e.harness import ShopBotServers
@@ -50,6 +52,7 @@ def test_open_questions_reach_the_faq_or_an_honest_fallback(servers: ShopBotServ
     sources = servers.tracker(sender)["slots"]["knowledge_sources"]
     assert sources["question"] == "what's the weather like in paris tomorrow"
     assert sources["outcome"] == "unknown" and sources["citations"] == []
+    assert sources["suggested"] == []  # no FAQ entry is asked like it: none offered
 
 
 def test_policy_answers_come_from_the_stores_faq(servers: ShopBotServers) -> None:
@@ -149,3 +152,30 @@ def test_a_misread_delivery_question_is_answered_from_the_faq(servers: ShopBotSe
     assert last_user_intent(servers, "e2e-delivery-time") == "delivery_period"
     assert "After an order ships, delivery takes" in typical.text, typical.body  # the settings
     assert servers.tracker("e2e-delivery-time")["slots"].get("knowledge_sources") is None
+
+
+def test_a_question_not_known_offers_the_faq_entry_and_a_tap_answers_it(
+    servers: ShopBotServers,
+) -> None:
+    """The tiny model (as a fresh clone trains it) reads "somebody to put my wardrobe together
+    pls" as a question about ordering, a policy question; no FAQ passage passes the relevance
+    gate: "I don't know", then the FAQ's installation entry (faq-30), which the message is asked
+    like (0.57), offered as a button. Its payload, sent the way the widget sends a tapped button,
+    gets that entry's answer, cited."""
+    sender = "e2e-faq-suggestions"
+    reply = servers.say(sender, "somebody to put my wardrobe together pls")
+    assert reply.status == 200
+    assert last_user_intent(servers, sender) == "place_order"
+    sources = servers.tracker(sender)["slots"]["knowledge_sources"]
+    assert sources["outcome"] == "unknown", (reply.body, sources)
+    assert "faq-30" in sources["suggested"], sources
+    payload = '/ask_faq{"faq_entry": "faq-30"}'
+    buttons = [b for message in reply.body for b in message.get("buttons") or ()]
+    titles = {b["payload"]: b["title"] for b in buttons}
+    assert titles.get(payload) == "Do you offer installation services for your products?", buttons
+    tapped = servers.post_raw(json.dumps({"sender": sender, "payload": payload}).encode())
+    assert tapped.status == 200
+    assert last_user_intent(servers, sender) == "ask_faq"
+    sources = servers.tracker(sender)["slots"]["knowledge_sources"]
+    assert [c["doc_id"] for c in sources["citations"]][:1] == ["faq-30"], (tapped.body, sources)
+    assert "installation" in tapped.text.lower(), tapped.body

@@ -92,11 +92,13 @@ def test_a_policy_question_not_known_offers_the_entry_it_is_asked_like(
 ) -> None:
     messages, events = run(ActionAnswerPolicy(), tracker(NOT_KNOWN, "product_question"))
     unknown, offer = messages
-    assert [b["title"] for b in unknown["buttons"]] == ["Talk to a human"]
+    assert unknown["text"].startswith("I don't have that information") and not unknown["buttons"]
     assert offer["text"] == SUGGESTIONS_TEXT
-    # The withheld contact entry (a blank the settings leave empty) is never offered.
+    # The withheld contact entry (a blank the settings leave empty) is never offered; the human
+    # moves under the offer (a widget shows the latest message's buttons).
     assert offer["buttons"] == [
-        {"title": RESTOCK.question, "payload": '/ask_faq{"faq_entry": "faq-43"}'}
+        {"title": RESTOCK.question, "payload": '/ask_faq{"faq_entry": "faq-43"}'},
+        {"title": "Talk to a human", "payload": "/contact_human_agent"},
     ]
     assert events[0]["value"]["outcome"] == "unknown"
     assert events[0]["value"]["suggested"] == ["faq-43"]  # the console sees what was offered
@@ -107,7 +109,10 @@ def test_an_open_question_not_known_says_so_then_offers_the_entry(
 ) -> None:
     messages, _ = run(ActionAnswerOpenQuestion(), tracker(NOT_KNOWN, "nlu_fallback"))
     assert messages[0]["response"] == "utter_default"
-    assert [b["payload"] for b in messages[1]["buttons"]] == ['/ask_faq{"faq_entry": "faq-43"}']
+    assert [b["payload"] for b in messages[1]["buttons"]] == [
+        '/ask_faq{"faq_entry": "faq-43"}',
+        "/contact_human_agent",
+    ]
 
 
 def test_nothing_is_offered_when_nothing_is_close_or_a_form_runs(
@@ -123,6 +128,7 @@ def test_nothing_is_offered_when_nothing_is_close_or_a_form_runs(
         tracker(NOT_KNOWN, "product_question", active_loop={"name": "order_form"}),
     )
     assert len(messages) == 1  # the form's own question comes next
+    assert [b["title"] for b in messages[0]["buttons"]] == ["Talk to a human"]
 
 
 def test_a_tapped_entry_is_answered_from_the_faq_with_its_own_question(
