@@ -291,11 +291,17 @@ async def answer_and_reply(
         # questions offered, when there are any).
         shown = [*(HUMAN_BUTTONS if unknown and not offered else ()), *buttons]
         dispatcher.utter_message(text=answer.text, json_message=custom, buttons=shown or None)
+    offer_suggestions(dispatcher, offered)
+    return [SlotSet(SOURCES_SLOT, record)]
+
+
+def offer_suggestions(dispatcher: CollectingDispatcher, offered: Sequence[tuple[str, str]]) -> None:
+    """The FAQ questions offered (``actions.faq_suggestions``), with "Talk to a human" under them
+    (a widget shows only the latest message's buttons); nothing when none is offered."""
     if offered:
         dispatcher.utter_message(
             text=SUGGESTIONS_TEXT, buttons=[*suggestion_buttons(offered), *HUMAN_BUTTONS]
         )
-    return [SlotSet(SOURCES_SLOT, record)]
 
 
 async def answer_if_asked_like_faq(
@@ -409,7 +415,8 @@ class ActionAnswerOpenQuestion(Action):
 
 
 class ActionSearchProducts(Action):
-    """List products matching the shopper's description (price/stock filters understood)."""
+    """List products matching the shopper's description (price/stock filters understood); when
+    none matches, offer the FAQ questions the message is asked like."""
 
     def name(self) -> str:
         return "action_search_products"
@@ -438,7 +445,7 @@ class ActionSearchProducts(Action):
             text=render_product_list(cards, query),
             json_message={"products": products},
         )
-        record = {
+        record: dict[str, Any] = {
             "question": query,
             "outcome": "products",
             "citations": [
@@ -449,6 +456,10 @@ class ActionSearchProducts(Action):
                 {"doc_id": c.id, "title": c.name, "score": round(c.score, 4)} for c in cards
             ],
         }
+        if not cards:  # nothing in the catalog: maybe the FAQ has it ("do you assemble beds")
+            offered = await faq_suggestions(tracker, pipeline, query)
+            record["suggested"] = [entry for entry, _ in offered]
+            offer_suggestions(dispatcher, offered)
         return [SlotSet(SOURCES_SLOT, record)]
 
 

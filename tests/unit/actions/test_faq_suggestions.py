@@ -15,7 +15,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import knowledge
 from actions.faq_suggestions import SUGGESTIONS_TEXT
-from actions.knowledge import ActionAnswerFaqEntry, ActionAnswerOpenQuestion, ActionAnswerPolicy
+from actions.knowledge import (
+    ActionAnswerFaqEntry,
+    ActionAnswerOpenQuestion,
+    ActionAnswerPolicy,
+    ActionSearchProducts,
+)
 from actions.store import runtime
 from core.settings import Settings
 from knowledge.answer import AnswerPipeline
@@ -113,6 +118,21 @@ def test_an_open_question_not_known_says_so_then_offers_the_entry(
         '/ask_faq{"faq_entry": "faq-43"}',
         "/contact_human_agent",
     ]
+
+
+def test_a_product_search_that_finds_nothing_offers_the_entry(pipeline: AnswerPipeline) -> None:
+    """No product matches (this catalog has none); the FAQ entry the message is asked like is
+    offered under "couldn't find products"."""
+    messages, events = run(ActionSearchProducts(), tracker(NOT_KNOWN, "product_search"))
+    found, offer = messages
+    assert "couldn't find products" in found["text"]
+    assert offer["text"] == SUGGESTIONS_TEXT
+    assert [b["payload"] for b in offer["buttons"]] == [
+        '/ask_faq{"faq_entry": "faq-43"}',
+        "/contact_human_agent",
+    ]
+    assert events[0]["value"]["outcome"] == "products"
+    assert events[0]["value"]["suggested"] == ["faq-43"]
 
 
 def test_nothing_is_offered_when_nothing_is_close_or_a_form_runs(
