@@ -37,14 +37,13 @@ def suggest(
     ranker = next((r for r in chain if hasattr(r, "asked_like")), None)
     if ranker is None or k <= 0 or not question.strip():
         return []
-    shows = next((r.shows for r in chain if hasattr(r, "shows")), lambda _text: True)
     out: list[tuple[str, str]] = []
     for entry, closeness in ranker.asked_like(question, k + 3):
         if closeness < min_closeness or len(out) == k:
             break
-        passage = ranker.passage(entry)
-        if passage is not None and passage.title and shows(passage.text):
-            out.append((entry, str(passage.title)))
+        asked = entry_question(chain, entry)
+        if asked is not None:
+            out.append((entry, asked))
     return out
 
 
