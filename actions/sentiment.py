@@ -9,6 +9,8 @@ Wiring (domain + the one ``action_validate_slot_mappings`` of the action server)
       frustrated: {type: bool, initial_value: false, influence_conversation: true,
                    mappings: [{type: custom}]}
       frustration_score: {type: float, influence_conversation: false, mappings: [{type: custom}]}
+      frustration_cause: {type: categorical, values: [unhappy, not_helped],
+                          influence_conversation: false, mappings: [{type: custom}]}
 
     class ValidateSlotMappings(FrustrationSlotsMixin, ValidationAction): ...
 
@@ -50,9 +52,10 @@ logger = logging.getLogger(__name__)
 
 
 class FrustrationSlotsMixin:
-    """``extract_frustrated`` / ``extract_frustration_score`` for a ``ValidationAction``.
+    """``extract_frustrated`` / ``extract_frustration_score`` / ``extract_frustration_cause`` for
+    a ``ValidationAction``.
 
-    Mix into the action server's one ``ValidationAction`` so both custom-mapped slots are
+    Mix into the action server's one ``ValidationAction`` so the custom-mapped slots are
     recomputed after every user message.
     """
 
@@ -74,8 +77,17 @@ class FrustrationSlotsMixin:
         return {"frustration_score": slots["frustration_score"]}
 
 
+    async def extract_frustration_cause(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Return ``{"frustration_cause": "unhappy" | "not_helped" | None}``."""
+        slots = frustration_slots(tracker.events, self.frustration_config)
+        return {"frustration_cause": slots["frustration_cause"]}
+
+
 class ActionCheckFrustration(Action):
-    """Set ``frustration_score`` and ``frustrated`` from the recent user turns."""
+    """Set ``frustration_score``, ``frustrated`` and ``frustration_cause`` from the recent user
+    turns."""
 
     def name(self) -> str:
         """Return the action name the domain refers to."""
@@ -87,7 +99,4 @@ class ActionCheckFrustration(Action):
         """Compute the score and return the two slot events."""
         slots = frustration_slots(tracker.events)
         logger.debug("Frustration of %s: %.3f", tracker.sender_id, slots["frustration_score"])
-        return [
-            SlotSet("frustration_score", slots["frustration_score"]),
-            SlotSet("frustrated", slots["frustrated"]),
-        ]
+        return [SlotSet(name, slots[name]) for name in FRUSTRATION_SLOTS]

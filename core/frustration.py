@@ -18,7 +18,7 @@ action server (:mod:`actions.sentiment`) compute the same slots.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 
@@ -147,14 +147,34 @@ def is_frustrated(
     return frustration_score(events, config) >= config.threshold
 
 
-FRUSTRATION_SLOTS = ("frustrated", "frustration_score")
+FRUSTRATION_SLOTS = ("frustrated", "frustration_score", "frustration_cause")
+
+
+def frustration_cause(
+    events: Iterable[Mapping[str, Any]], config: FrustrationConfig = DEFAULT_CONFIG
+) -> str:
+    """``"unhappy"`` when a recent turn is negative or an escalation, else ``"not_helped"``: only
+    fallbacks in a row (a calm shopper the bot could not help), so the offer of a human does not
+    call them frustrated."""
+    unhappy = replace(config, fallback_intents=frozenset())
+    for turn in recent_user_turns(events, config):
+        if turn_score(turn, unhappy) > 0:
+            return "unhappy"
+    return "not_helped"
 
 
 def frustration_slots(
     events: Iterable[Mapping[str, Any]], config: FrustrationConfig = DEFAULT_CONFIG
 ) -> dict[str, Any]:
-    """``{"frustrated": bool, "frustration_score": float}`` for a tracker's events: what
-    ``action_validate_slot_mappings`` sets after every message (here, or in the Rasa server
-    itself: :mod:`bot.local_slot_validation`)."""
+    """``{"frustrated": bool, "frustration_score": float, "frustration_cause": str | None}`` for
+    a tracker's events: what ``action_validate_slot_mappings`` sets after every message (here, or
+    in the Rasa server itself: :mod:`bot.local_slot_validation`). The cause
+    (:func:`frustration_cause`) is set only while frustrated."""
+    events = list(events)
     score = frustration_score(events, config)
-    return {"frustrated": score >= config.threshold, "frustration_score": round(score, 3)}
+    frustrated = score >= config.threshold
+    return {
+        "frustrated": frustrated,
+        "frustration_score": round(score, 3),
+        "frustration_cause": frustration_cause(events, config) if frustrated else None,
+    }

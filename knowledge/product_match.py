@@ -1,5 +1,6 @@
-"""What a product search asks beyond similarity: an order ("the cheapest puzzle") and the words a
-product must carry in its own catalog fields ("do you sell drones?").
+"""What a product search asks beyond similarity: an order ("the cheapest puzzle"), the words a
+product must carry in its own catalog fields ("do you sell drones?") and whether the store sells
+a thing at all ("do you sell jetpacks?": yes with the products, or no).
 
 Dense retrieval ranks by meaning but does not know what a puzzle is: an unrelated toy can score
 as high as a jigsaw. When the shopper asks for an order by price, or when similarity alone finds
@@ -16,7 +17,7 @@ from typing import Literal
 
 from knowledge.types import Hit, Passage
 
-__all__ = ["Order", "content_terms", "parse_order", "select_matching"]
+__all__ = ["Order", "asked_if_sold", "content_terms", "parse_order", "select_matching"]
 
 Order = Literal["price_asc", "price_desc"]
 
@@ -140,9 +141,45 @@ _STOPWORDS = frozenset(
         "good",
         "nice",
         "top",
+        "anything",
+        "something",
+        "stuff",
     ]
 )
 _WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+_SOLD_RE = re.compile(
+    r"^\W*(?:(?:hi|hello|hey|so|ok|okay|quick question)\W+)*"
+    r"(?:(?:do|does|d'you)\s+(?:you|u|ya|y'all|this (?:store|shop)|your (?:store|shop))"
+    r"(?:\s+(?:guys|all|even|also|still|currently|actually))*"
+    r"\s+(?:sell|have|carry|stock|offer|do|got)"
+    r"|have (?:you|u) got|you (?:guys )?(?:have|got|sell)|got"
+    r"|(?:is|are) there)"
+    r"\s+(?:any\s+|some\s+)?(?P<thing>[^?.!,;:]+?)\s*"
+    r"(?:(?:at all|here|for sale|in stock|available|right now|online|"
+    r"in (?:your |the )?(?:store|shop|catalog(?:ue)?))\s*)*[?.!]*\s*$",
+    re.IGNORECASE,
+)
+_DESCRIPTIVE = frozenset(
+    "for to that which who with without like in about it them this these those one ones".split()
+)
+SOLD_TERMS = 2
+"""Most content words a thing asked after ("do you sell X?") may have to be checked by name; a
+longer request ("do you have something warm for a toddler") is a description, for similarity."""
+
+
+def asked_if_sold(query: str) -> str | None:
+    """``"do you sell jetpacks?"`` → ``"jetpacks"``: the thing a shopper asks whether the store
+    sells, as they wrote it; None for anything else, and for descriptions rather than names
+    (a purpose, a pronoun, or more than :data:`SOLD_TERMS` content words)."""
+    match = _SOLD_RE.match(query.strip())
+    if match is None:
+        return None
+    thing = " ".join(match.group("thing").split())
+    words = _WORD_RE.findall(thing.lower())
+    if not words or _DESCRIPTIVE.intersection(words) or len(thing) > 60:
+        return None
+    return thing if 0 < len(content_terms(thing)) <= SOLD_TERMS else None
 
 
 def parse_order(query: str) -> tuple[str, Order | None]:

@@ -8,7 +8,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from knowledge.answer_checks import relevance
-from knowledge.product_match import Order, content_terms, parse_order, select_matching
+from knowledge.product_match import (
+    Order,
+    asked_if_sold,
+    content_terms,
+    parse_order,
+    select_matching,
+)
 from knowledge.prompt import format_price
 from knowledge.types import Filters, Hit, Retriever
 
@@ -39,6 +45,9 @@ class ProductCard:
     in_stock: bool | None
     brand: str = ""
     score: float = 0.0
+    named: bool | None = None
+    """Asked whether the store sells a thing ("do you sell drones?"): whether this product's own
+    catalog fields name it (False: only the closest the catalog has); None when not asked."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (for ``json_message``)."""
@@ -85,8 +94,11 @@ def search_products(
     clean, filters = parse(unordered)
     filters = replace(filters, kind="product")
     text = clean or unordered or query
+    thing = asked_if_sold(unordered) if order is None else None
     if order is not None:
         cards = _by_price(retriever, text, filters, limit, order)
+    elif thing is not None:
+        cards = _sold(retriever, text, content_terms(thing), filters, limit, min_score)
     else:
         cards = _cards(retriever.search(text, top_k=limit * 4, filters=filters), limit, min_score)
         if not cards:
@@ -104,6 +116,23 @@ def search_products(
         cards = [c for c in _cards(hits, limit * 4, min_score) if c.in_stock is None][:limit]
     logger.info("Product search %r (%s) → %d products", clean, filters, len(cards))
     return cards
+
+
+def _sold(
+    retriever: Retriever,
+    text: str,
+    terms: list[str],
+    filters: Filters,
+    limit: int,
+    min_score: float,
+) -> list[ProductCard]:
+    """ "Do you sell drones?": the products whose catalog fields name every word of the thing
+    (yes), else the closest by similarity, marked as not named (no, but these are close)."""
+    hits = retriever.search(text, top_k=MATCH_POOL, filters=filters)
+    named = _cards(select_matching(hits, terms, share=1.0), limit, 0.0)
+    if named:
+        return [replace(card, named=True) for card in named]
+    return [replace(card, named=False) for card in _cards(hits, limit, min_score)]
 
 
 def _by_price(
@@ -157,14 +186,25 @@ def render_product_list(cards: Sequence[ProductCard], query: str = "") -> str:
     """
     from knowledge.retriever import parse_filters
 
-    order = parse_order(query)[1]
+    unordered, order = parse_order(query)
     asked_in_stock = parse_filters(query)[1].in_stock is True
+    thing = asked_if_sold(unordered) if order is None else None
     if not cards:
+        nothing = (
+            f"Sorry, I couldn't find {thing} in our catalog."
+            if thing
+            else "Sorry, I couldn't find products matching that."
+        )
         return (
-            "Sorry, I couldn't find products matching that. Could you describe it differently, "
+            f"{nothing} Could you describe it differently, "
             "or would you like me to connect you with a human agent?"
         )
-    head = "Here is what I found" if len(cards) > 1 else "Here is one match"
+    if thing and cards[0].named is False:
+        head = f"I couldn't find {thing} in our catalog. The closest things we have"
+    elif thing and cards[0].named:
+        head = "Yes, here is what we have" if len(cards) > 1 else "Yes, here is one"
+    else:
+        head = "Here is what I found" if len(cards) > 1 else "Here is one match"
     if order is not None and len(cards) > 1:
         head += ", lowest price first" if order == "price_asc" else ", highest price first"
     lines = [head + ":"]

@@ -13,6 +13,7 @@ from actions.sentiment import (
     ActionCheckFrustration,
     FrustrationSlotsMixin,
     frustration_score,
+    frustration_slots,
     is_frustrated,
     turn_score,
 )
@@ -89,11 +90,25 @@ def tracker(events: list[dict[str, Any]]) -> Tracker:
 def test_action_and_mixin_set_the_slots() -> None:
     events = [user("complaint", "negative"), user("get_refund", "negative", 0.95)]
     result = asyncio.run(ActionCheckFrustration().run(CollectingDispatcher(), tracker(events), {}))
-    assert result[1] == {"event": "slot", "name": "frustrated", "value": True, "timestamp": None}
-    assert result[0]["name"] == "frustration_score" and 0.5 < result[0]["value"] <= 1.0
+    slots = {e["name"]: e["value"] for e in result if e["event"] == "slot"}
+    assert slots["frustrated"] is True and slots["frustration_cause"] == "unhappy"
+    assert 0.5 < slots["frustration_score"] <= 1.0
     mixin = FrustrationSlotsMixin()
     extracted = asyncio.run(mixin.extract_frustrated(CollectingDispatcher(), tracker(events), {}))
     assert extracted == {"frustrated": True}
+    cause = asyncio.run(mixin.extract_frustration_cause(CollectingDispatcher(), tracker(events), {}))
+    assert cause == {"frustration_cause": "unhappy"}
+
+
+def test_fallbacks_alone_are_not_called_frustration() -> None:
+    """Two off-topic questions from a calm shopper ("what's the weather", "what's the capital of
+    australia") are offered a human as a bot that could not help, not as a frustrated shopper."""
+    calm = [user("out_of_scope"), bot("utter_out_of_scope"), user("out_of_scope")]
+    assert frustration_slots(calm)["frustrated"] is True
+    assert frustration_slots(calm)["frustration_cause"] == "not_helped"
+    angry = [user("out_of_scope"), bot("utter_out_of_scope"), user("nlu_fallback", "negative")]
+    assert frustration_slots(angry)["frustration_cause"] == "unhappy"
+    assert frustration_slots(calm[:1])["frustration_cause"] is None  # not frustrated: no cause
 
 
 def test_open_questions_the_store_answered_are_not_fallbacks() -> None:

@@ -107,8 +107,13 @@ def test_local_slots_equal_the_action_servers(name: str, monkeypatch: pytest.Mon
 def test_a_signal_slot_is_set_only_when_it_changes(monkeypatch: pytest.MonkeyPatch) -> None:
     start = [ActionExecuted("action_session_start"), SessionStarted()]
     first = slots_after([*start, said("greet")], validate_locally, monkeypatch)
-    # The first message sets all three, even to their initial values (they have not been set).
-    assert first == {"sentiment": "neutral", "frustrated": False, "frustration_score": 0.0}
+    # The first message sets all four, even to their initial values (they have not been set).
+    assert first == {
+        "sentiment": "neutral",
+        "frustrated": False,
+        "frustration_score": 0.0,
+        "frustration_cause": None,
+    }
     calm = [*start, said("greet"), *[SlotSet(k, v) for k, v in first.items()]]
     assert slots_after([*calm, said("order_status")], validate_locally, monkeypatch) == {}
     angry = slots_after([*calm, said("complaint", "negative", 0.99)], validate_locally, monkeypatch)
@@ -131,7 +136,11 @@ def test_the_action_servers_validation_does_nothing_else() -> None:
     # The local path computes only the frustration slots: a new extract_/validate_ method on the
     # action server's ValidationAction must be added to bot/local_slot_validation.py too.
     methods = {m for m in dir(ValidateSlotMappings) if m.startswith(("extract_", "validate_"))}
-    assert methods == {"extract_frustrated", "extract_frustration_score"}
+    assert methods == {
+        "extract_frustrated",
+        "extract_frustration_score",
+        "extract_frustration_cause",
+    }
 
 
 def test_install_replaces_rasas_step_once(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from knowledge.product_match import content_terms, parse_order, select_matching
+from knowledge.product_match import asked_if_sold, content_terms, parse_order, select_matching
 from knowledge.product_search import render_product_list, search_products
 from knowledge.types import Hit, Passage
 from tests.unit.knowledge.answer_doubles import FakeRetriever
@@ -77,3 +77,42 @@ def test_do_you_sell_finds_a_product_similarity_scored_low() -> None:
     cards = search_products("do you sell drones?", FakeRetriever(low))
     assert [c.name for c in cards] == [LISTINGS[6][0]]
     assert not search_products("do you sell bicycles?", FakeRetriever(low))
+
+
+@pytest.mark.parametrize(
+    ("query", "thing"),
+    [
+        ("do you sell jetpacks?", "jetpacks"),
+        ("Do you guys have any drones", "drones"),
+        ("hi, do you sell wireless earbuds?", "wireless earbuds"),
+        ("have you got jigsaw puzzles in stock", "jigsaw puzzles"),
+        ("is there any lego?", "lego"),
+        ("do you have it in blue?", None),  # about a product already shown
+        ("do you have something for dry skin", None),  # a description: similarity's job
+        ("do you have a wooden train set for a toddler", None),
+        ("what's the cheapest puzzle", None),
+        ("do you ship to canada", None),
+    ],
+)
+def test_asked_if_sold(query: str, thing: str | None) -> None:
+    assert asked_if_sold(query) == thing
+
+
+def test_do_you_sell_answers_yes_with_the_products_that_are_one() -> None:
+    # Similarity ranks the chess set first; only the drone is one.
+    cards = search_products("do you sell drones?", FakeRetriever(hits()))
+    assert [(c.name, c.named) for c in cards] == [(LISTINGS[6][0], True)]
+    assert render_product_list(cards, "do you sell drones?").startswith("Yes, here is one:")
+
+
+def test_do_you_sell_answers_no_and_shows_only_the_closest_as_such() -> None:
+    # The reported bug: "do you sell jetpacks" listed airplane kits as what was found.
+    cards = search_products("do you sell jetpacks", FakeRetriever(hits()))
+    assert cards and all(c.named is False for c in cards)
+    text = render_product_list(cards, "do you sell jetpacks")
+    assert text.startswith("I couldn't find jetpacks in our catalog. The closest things we have:")
+    low = [replace(h, scores={"dense": 0.2}) for h in hits()]
+    assert not search_products("do you sell jetpacks", FakeRetriever(low))
+    assert render_product_list([], "do you sell jetpacks").startswith(
+        "Sorry, I couldn't find jetpacks in our catalog."
+    )
