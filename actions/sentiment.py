@@ -76,7 +76,6 @@ class FrustrationSlotsMixin:
         slots = frustration_slots(tracker.events, self.frustration_config)
         return {"frustration_score": slots["frustration_score"]}
 
-
     async def extract_frustration_cause(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:

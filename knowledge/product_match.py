@@ -161,7 +161,25 @@ _SOLD_RE = re.compile(
     re.IGNORECASE,
 )
 _DESCRIPTIVE = frozenset(
-    "for to that which who with without like in about it them this these those one ones".split()
+    [
+        "for",
+        "to",
+        "that",
+        "which",
+        "who",
+        "with",
+        "without",
+        "like",
+        "in",
+        "about",
+        "it",
+        "them",
+        "this",
+        "these",
+        "those",
+        "one",
+        "ones",
+    ]
 )
 SOLD_TERMS = 2
 """Most content words a thing asked after ("do you sell X?") may have to be checked by name; a

@@ -96,7 +96,9 @@ def test_action_and_mixin_set_the_slots() -> None:
     mixin = FrustrationSlotsMixin()
     extracted = asyncio.run(mixin.extract_frustrated(CollectingDispatcher(), tracker(events), {}))
     assert extracted == {"frustrated": True}
-    cause = asyncio.run(mixin.extract_frustration_cause(CollectingDispatcher(), tracker(events), {}))
+    cause = asyncio.run(
+        mixin.extract_frustration_cause(CollectingDispatcher(), tracker(events), {})
+    )
     assert cause == {"frustration_cause": "unhappy"}
 
 
