@@ -50,6 +50,7 @@ from actions.streaming import TokenPusher, pusher_for
 from core.heap import freeze_heap
 from knowledge.answer import AnswerPipeline
 from knowledge.faq_rank import SEARCH_FAQ_SCORE
+from knowledge.product_match import asked_if_sold
 from knowledge.product_search import render_product_list, search_products
 from knowledge.prompt import OFF_POLICY_ANSWER, UNKNOWN_ANSWER
 from knowledge.types import Answer, Filters
@@ -341,7 +342,10 @@ class ActionAnswerQuestion(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        """Retrieve, generate, verify; reply with the text and the structured sources."""
+        """Retrieve, generate, verify; reply with the text and the structured sources. "Got any
+        kites?" read as a question is a product search: answered yes or no from the catalog."""
+        if asked_if_sold(str(tracker.latest_message.get("text") or "")):
+            return await search_and_reply(dispatcher, tracker)
         return await answer_and_reply(dispatcher, tracker)
 
 
@@ -425,42 +429,48 @@ class ActionSearchProducts(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         """Search products; reply with a text list and the product cards."""
-        asked = await question_and_pipeline(dispatcher, tracker)
-        if asked is None:
-            return []
-        query, pipeline = asked
-        answered = await answer_if_asked_like_faq(
-            dispatcher, tracker, lambda _entry, closeness: closeness >= SEARCH_FAQ_SCORE
-        )
-        if answered is not None:
-            return answered
-        try:
-            cards = await asyncio.to_thread(search_products, query, pipeline.retriever)
-        except Exception:
-            logger.exception("Product search %r failed", query)
-            dispatcher.utter_message(text=UNAVAILABLE_TEXT)
-            return []
-        products = [card.to_dict() for card in cards]
-        dispatcher.utter_message(
-            text=render_product_list(cards, query),
-            json_message={"products": products},
-        )
-        record: dict[str, Any] = {
-            "question": query,
-            "outcome": "products",
-            "citations": [
-                {"n": n, "doc_id": c.id, "kind": "product", "title": c.name, "url": c.url}
-                for n, c in enumerate(cards, 1)
-            ],
-            "sources": [
-                {"doc_id": c.id, "title": c.name, "score": round(c.score, 4)} for c in cards
-            ],
-        }
-        if not cards:  # nothing in the catalog: maybe the FAQ has it ("do you assemble beds")
-            offered = await faq_suggestions(tracker, pipeline, query)
-            record["suggested"] = [entry for entry, _ in offered]
-            offer_suggestions(dispatcher, offered)
-        return [SlotSet(SOURCES_SLOT, record)]
+        return await search_and_reply(dispatcher, tracker)
+
+
+async def search_and_reply(
+    dispatcher: CollectingDispatcher, tracker: Tracker
+) -> list[dict[str, Any]]:
+    """The product search of the latest message: a text list and the product cards, or the FAQ
+    answer when it is asked like an entry, or the FAQ questions offered when nothing matches."""
+    asked = await question_and_pipeline(dispatcher, tracker)
+    if asked is None:
+        return []
+    query, pipeline = asked
+    answered = await answer_if_asked_like_faq(
+        dispatcher, tracker, lambda _entry, closeness: closeness >= SEARCH_FAQ_SCORE
+    )
+    if answered is not None:
+        return answered
+    try:
+        cards = await asyncio.to_thread(search_products, query, pipeline.retriever)
+    except Exception:
+        logger.exception("Product search %r failed", query)
+        dispatcher.utter_message(text=UNAVAILABLE_TEXT)
+        return []
+    products = [card.to_dict() for card in cards]
+    dispatcher.utter_message(
+        text=render_product_list(cards, query),
+        json_message={"products": products},
+    )
+    record: dict[str, Any] = {
+        "question": query,
+        "outcome": "products",
+        "citations": [
+            {"n": n, "doc_id": c.id, "kind": "product", "title": c.name, "url": c.url}
+            for n, c in enumerate(cards, 1)
+        ],
+        "sources": [{"doc_id": c.id, "title": c.name, "score": round(c.score, 4)} for c in cards],
+    }
+    if not cards:  # nothing in the catalog: maybe the FAQ has it ("do you assemble beds")
+        offered = await faq_suggestions(tracker, pipeline, query)
+        record["suggested"] = [entry for entry, _ in offered]
+        offer_suggestions(dispatcher, offered)
+    return [SlotSet(SOURCES_SLOT, record)]
 
 
 if get_settings().warm_knowledge:

@@ -152,7 +152,7 @@ _SOLD_RE = re.compile(
     r"^\W*(?:(?:hi|hello|hey|so|ok|okay|quick question)\W+)*"
     r"(?:(?:do|does|d'you)\s+(?:you|u|ya|y'all|this (?:store|shop)|your (?:store|shop))"
     r"(?:\s+(?:guys|all|even|also|still|currently|actually))*"
-    r"\s+(?:sell|have|carry|stock|offer|do|got)"
+    r"\s+(?:sell|have|carry|stock|got)"
     r"|have (?:you|u) got|you (?:guys )?(?:have|got|sell)|got"
     r"|(?:is|are) there)"
     r"\s+(?:any\s+|some\s+)?(?P<thing>[^?.!,;:]+?)\s*"
@@ -181,6 +181,10 @@ _DESCRIPTIVE = frozenset(
         "ones",
     ]
 )
+_SERVICE_ARTICLES = frozenset(["a", "an", "the", "your", "ur"])
+"""A thing asked after in the singular ("do you have a rewards scheme", "is there a student
+discount", "a mobile app") is a service or a policy for the FAQ; products are asked after in the
+plural or as a kind ("do you sell board games", "any lego")."""
 SOLD_TERMS = 2
 """Most content words a thing asked after ("do you sell X?") may have to be checked by name; a
 longer request ("do you have something warm for a toddler") is a description, for similarity."""
@@ -188,14 +192,17 @@ longer request ("do you have something warm for a toddler") is a description, fo
 
 def asked_if_sold(query: str) -> str | None:
     """``"do you sell jetpacks?"`` → ``"jetpacks"``: the thing a shopper asks whether the store
-    sells, as they wrote it; None for anything else, and for descriptions rather than names
-    (a purpose, a pronoun, or more than :data:`SOLD_TERMS` content words)."""
+    sells, as they wrote it; None for anything else, for services ("do you do gift wrap", "do
+    you offer price matching", "a rewards scheme") and for descriptions rather than names (a
+    purpose, a pronoun, or more than :data:`SOLD_TERMS` content words)."""
     match = _SOLD_RE.match(query.strip())
     if match is None:
         return None
     thing = " ".join(match.group("thing").split())
     words = _WORD_RE.findall(thing.lower())
-    if not words or _DESCRIPTIVE.intersection(words) or len(thing) > 60:
+    if not words or words[0] in _SERVICE_ARTICLES or _DESCRIPTIVE.intersection(words):
+        return None
+    if len(thing) > 60:
         return None
     return thing if 0 < len(content_terms(thing)) <= SOLD_TERMS else None
 

@@ -114,6 +114,10 @@ def test_a_question_not_known_offers_faq_questions_and_a_tap_answers_one(
     chip = chips.filter(has_text="Do you offer installation services")
     expect(chip).to_be_visible(timeout=REPLY_TIMEOUT_MS)
     expect(chips.filter(has_text="Talk to a human")).to_be_visible()  # a human is still offered
+    # The "I don't know" is an answer the shopper may rate; the offer under it is a question.
+    expect(reply.locator(".sb-feedback")).to_have_count(1)
+    offer = widget.bot_replies().filter(has=chip)
+    expect(offer.locator(".sb-feedback")).to_have_count(0)
     widget.shoot("04c-faq-question-offered")
     before = widget.bot_replies().count()
     chip.click()

@@ -55,6 +55,21 @@ def test_open_questions_reach_the_faq_or_an_honest_fallback(servers: ShopBotServ
     assert sources["suggested"] == []  # no FAQ entry is asked like it: none offered
 
 
+def test_two_questions_the_store_cannot_answer_offer_a_human_without_blaming_the_shopper(
+    servers: ShopBotServers,
+) -> None:
+    """Two off-topic questions in a row: the bot could not help, so a human is offered, but the
+    calm shopper is not told they are frustrated (``frustration_cause``)."""
+    sender = "e2e-two-off-topic"
+    servers.say(sender, "what's the weather like in paris tomorrow")
+    second = servers.say(sender, "how tall is mount everest")
+    assert last_user_intent(servers, sender) in ("out_of_scope", "nlu_fallback")
+    assert "I haven't been able to help with that" in second.text, second.body
+    assert "frustrating" not in second.text, second.body
+    slots = servers.tracker(sender)["slots"]
+    assert slots["frustrated"] is True and slots["frustration_cause"] == "not_helped"
+
+
 def test_policy_answers_come_from_the_stores_faq(servers: ShopBotServers) -> None:
     """The payment methods are the store FAQ's (faq-1: cards and PayPal), cited; no hand-written
     list of card brands or security claims."""

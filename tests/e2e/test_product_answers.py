@@ -45,3 +45,25 @@ def test_availability_the_catalog_does_not_list_is_not_made_up(servers: ShopBotS
     assert not re.search(r"\d+\s+(?:available|in stock|left|units)", text), reply.body
     assert "out of stock" not in text.lower(), reply.body
     assert "doesn't say whether" in text and "human agent" in text, reply.body
+
+
+def test_do_you_sell_is_answered_yes_or_no_from_the_catalog(servers: ShopBotServers) -> None:
+    """ "Do you sell drones?" lists the products that are drones (by their own catalog fields);
+    "do you sell jetpacks?" says the catalog has none rather than listing airplane kits as
+    found; "got any kites?", which the tiny model reads as a product question, is searched too."""
+    sender = "e2e-do-you-sell"
+    drones = servers.say(sender, "do you sell drones?")
+    assert drones.status == 200
+    assert drones.text.startswith("Yes, here is"), drones.body
+    sources = servers.tracker(sender)["slots"]["knowledge_sources"]
+    assert sources["outcome"] == "products" and sources["citations"], sources
+    assert all("drone" in c["title"].lower() for c in sources["citations"]), sources["citations"]
+
+    jetpacks = servers.say(sender, "do you sell jetpacks?")
+    assert "couldn't find jetpacks in our catalog" in jetpacks.text, jetpacks.body
+    assert "Here is what I found" not in jetpacks.text, jetpacks.body
+
+    kites = servers.say(sender, "got any kites?")
+    assert kites.text.startswith("Yes, here is"), kites.body
+    sources = servers.tracker(sender)["slots"]["knowledge_sources"]
+    assert all("kite" in c["title"].lower() for c in sources["citations"]), sources["citations"]

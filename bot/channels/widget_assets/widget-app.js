@@ -7,9 +7,9 @@
  * indicator and is retried with the same client_id until the server has it.
  */
 
-import { Connection, uuid4 } from "./widget-connection.js?v=5651fe3ecc7f";
-import { el, fill, icon, MessageRenderer } from "./widget-messages.js?v=5651fe3ecc7f";
-import { ConversationStore } from "./widget-storage.js?v=5651fe3ecc7f";
+import { Connection, uuid4 } from "./widget-connection.js?v=4eb2b6036e4d";
+import { el, fill, icon, MessageRenderer } from "./widget-messages.js?v=4eb2b6036e4d";
+import { ConversationStore } from "./widget-storage.js?v=4eb2b6036e4d";
 
 const DEFAULT_TEXTS = {
   title: "Chat with us",

@@ -5,7 +5,7 @@
  * widget-markdown.js; nothing here parses HTML.
  */
 
-import { link, renderMarkdown, safeHref, withoutProductList, withoutSourcesFooter } from "./widget-markdown.js?v=5651fe3ecc7f";
+import { link, renderMarkdown, safeHref, withoutProductList, withoutSourcesFooter } from "./widget-markdown.js?v=4eb2b6036e4d";
 
 export function el(tag, className, attrs, text) {
   const node = document.createElement(tag);
@@ -160,7 +160,9 @@ export class MessageRenderer {
     if (citations.length) item.appendChild(this.citations(citations));
     const buttons = Array.isArray(data.buttons) ? data.buttons : [];
     if (buttons.length) item.appendChild(this.quickReplies(buttons));
-    if (data.message_id && (text || products.length || image)) {
+    // Thumbs rate answers; a message with quick replies asks the shopper something (a
+    // confirmation, an offer of a human or of FAQ questions) and is answered by a tap instead.
+    if (data.message_id && !buttons.length && (text || products.length || image)) {
       item.appendChild(this.feedbackButtons(data.message_id, feedback));
     }
     return item;

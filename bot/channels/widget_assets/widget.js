@@ -13,7 +13,7 @@
   "use strict";
 
   // A hash of the lazily loaded files, stamped by `python -m bot.channels.widget_version`.
-  const VERSION = "5651fe3ecc7f";
+  const VERSION = "4eb2b6036e4d";
   const LOADER_PATH = "/webhooks/widget/widget.js";
   const script =
     document.currentScript || document.querySelector(`script[src*="${LOADER_PATH}"]`);

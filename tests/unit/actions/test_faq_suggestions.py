@@ -19,6 +19,7 @@ from actions.knowledge import (
     ActionAnswerFaqEntry,
     ActionAnswerOpenQuestion,
     ActionAnswerPolicy,
+    ActionAnswerQuestion,
     ActionSearchProducts,
 )
 from actions.store import runtime
@@ -133,6 +134,21 @@ def test_a_product_search_that_finds_nothing_offers_the_entry(pipeline: AnswerPi
     ]
     assert events[0]["value"]["outcome"] == "products"
     assert events[0]["value"]["suggested"] == ["faq-43"]
+
+
+def test_do_you_sell_read_as_a_product_question_is_a_product_search(
+    pipeline: AnswerPipeline,
+) -> None:
+    """ "do you sell yoga mats?" read as product_question gets the catalog's yes or no (here no:
+    this catalog has no products), not a passage about some product; other questions do not."""
+    messages, events = run(
+        ActionAnswerQuestion(), tracker("do you sell yoga mats?", "product_question")
+    )
+    assert messages[0]["text"].startswith("Sorry, I couldn't find yoga mats in our catalog.")
+    assert events[0]["value"]["outcome"] == "products"
+    messages, events = run(ActionAnswerQuestion(), tracker(NOT_KNOWN, "product_question"))
+    assert messages[0]["text"].startswith("I don't have that information")
+    assert events[0]["value"]["outcome"] == "unknown"
 
 
 def test_nothing_is_offered_when_nothing_is_close_or_a_form_runs(

@@ -92,6 +92,10 @@ def test_do_you_sell_finds_a_product_similarity_scored_low() -> None:
         ("do you have a wooden train set for a toddler", None),
         ("what's the cheapest puzzle", None),
         ("do you ship to canada", None),
+        ("do you have a rewards scheme", None),  # services and policies are the FAQ's
+        ("is there a student discount?", None),
+        ("do u do giftwrap", None),
+        ("do you offer price matching", None),
     ],
 )
 def test_asked_if_sold(query: str, thing: str | None) -> None:
