@@ -62,12 +62,26 @@ def _format_check(slot: str, find: Callable[[str], list[str]]) -> _Check:
         if normalized is None:
             label = slot.replace("_", " ")
             logger.info("Rejected %s %r from %s", label, shorten(slot_value), tracker.sender_id)
-            dispatcher.utter_message(
-                response=f"utter_invalid_{slot}", bad_value=shorten(slot_value)
-            )
+            if _restated(tracker):  # "i said i want to cancel my order": not a bad number
+                dispatcher.utter_message(response="utter_restated_request", needed=label)
+            else:
+                dispatcher.utter_message(
+                    response=f"utter_invalid_{slot}", bad_value=shorten(slot_value)
+                )
         return {slot: normalized}
 
     return check
+
+
+def _restated(tracker: Tracker) -> bool:
+    """Whether the latest message asks again for the request the form is working on, with no
+    attempt at a value in it (no digit, no @: "my order number is 12" is a wrong number)."""
+    message = tracker.latest_message or {}
+    intent = (message.get("intent") or {}).get("name")
+    text = str(message.get("text") or "")
+    if any(c.isdigit() for c in text) or "@" in text:
+        return False
+    return bool(intent) and intent == tracker.get_slot("order_request")
 
 
 _Reader = Callable[[str, Tracker], Any]

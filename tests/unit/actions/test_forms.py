@@ -9,13 +9,15 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.forms import ValidateOrderForm
 
 
-def tracker_with(slots: dict[str, Any], requested: str, text: str) -> Tracker:
+def tracker_with(
+    slots: dict[str, Any], requested: str, text: str, intent: str = "inform"
+) -> Tracker:
     return Tracker(
         sender_id="shopper-1",
         slots={**slots, "requested_slot": requested},
         latest_message={
             "text": text,
-            "intent": {"name": "inform", "confidence": 0.9},
+            "intent": {"name": intent, "confidence": 0.9},
             "entities": [],
         },
         events=[
@@ -38,11 +40,11 @@ DOMAIN = {"forms": {"order_form": {"required_slots": ["order_number", "email"]}}
 
 
 def run_validation(
-    slots: dict[str, Any], requested: str, text: str
+    slots: dict[str, Any], requested: str, text: str, intent: str = "inform"
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     dispatcher = CollectingDispatcher()
     events = asyncio.run(
-        ValidateOrderForm().run(dispatcher, tracker_with(slots, requested, text), DOMAIN)
+        ValidateOrderForm().run(dispatcher, tracker_with(slots, requested, text, intent), DOMAIN)
     )
     return events, dispatcher.messages
 
@@ -60,6 +62,26 @@ def test_invalid_order_number_is_cleared_and_explained() -> None:
     assert {"event": "slot", "timestamp": None, "name": "order_number", "value": None} in events
     assert messages[0]["response"] == "utter_invalid_order_number"
     assert messages[0]["bad_value"] == "12"
+
+
+def test_the_request_restated_is_not_called_a_bad_order_number() -> None:
+    """ "i said i want to cancel my order" at the order number question got "... doesn't look like
+    one of our order numbers"; it is the same request again: the bot says it still needs the
+    number (the form asks again). Another request's words are still explained as invalid."""
+    text = "i said i want to cancel my order"
+    slots = {"order_number": text, "email": None, "order_request": "cancel_order"}
+    events, messages = run_validation(slots, "order_number", text, intent="cancel_order")
+    assert {"event": "slot", "timestamp": None, "name": "order_number", "value": None} in events
+    assert messages == [
+        {**messages[0], "response": "utter_restated_request", "needed": "order number"}
+    ]
+    _, messages = run_validation(slots, "order_number", "track it", intent="track_order")
+    assert messages[0]["response"] == "utter_invalid_order_number"
+    wrong = "cancel my order number 12"  # a number, however short, is an attempt
+    _, messages = run_validation(
+        {**slots, "order_number": wrong}, "order_number", wrong, "cancel_order"
+    )
+    assert messages[0]["response"] == "utter_invalid_order_number"
 
 
 def test_invalid_email_is_cleared_and_explained() -> None:
