@@ -270,7 +270,8 @@ def test_a_signed_in_shopper_needs_no_email(shop: Shop) -> None:
 
 def test_natural_answers_and_a_question_in_the_middle_of_the_form(shop: Shop) -> None:
     """Typed text all the way (the tiny NLU model, the real action server and store): a question
-    while the order number is asked is answered and the form asks again; the order number inside
+    while the order number is asked is answered and the form asks again; the request restated is
+    told the number is still needed; the order number inside
     a sentence, split by a space; the email inside a sentence; a no in more words keeps the order;
     a yes in more words cancels it."""
     order = shop.picks["authorized"]
@@ -280,6 +281,10 @@ def test_natural_answers_and_a_question_in_the_middle_of_the_form(shop: Shop) ->
     answered = shop.say(sender, "how long does shipping usually take?")
     assert "days" in answered.texts[0].lower(), answered.body  # the delivery times
     assert "order number" in answered.texts[-1].lower(), answered.body  # then the form again
+    # The request again is not a bad order number: the bot still needs one.
+    restated = shop.say(sender, "i said i want to cancel my order")
+    assert "I just need your order number first" in restated.text, restated.body
+    assert "doesn't look like" not in restated.text, restated.body
 
     spaced = f"{order.number[:3]} {order.number[3:]}"
     assert "email" in shop.say(sender, f"sure, it's {spaced}").text.lower()
