@@ -185,6 +185,32 @@ _SERVICE_ARTICLES = frozenset(["a", "an", "the", "your", "ur"])
 """A thing asked after in the singular ("do you have a rewards scheme", "is there a student
 discount", "a mobile app") is a service or a policy for the FAQ; products are asked after in the
 plural or as a kind ("do you sell board games", "any lego")."""
+_SERVICE_TERMS = frozenset(
+    [
+        "discount",
+        "promotion",
+        "promo",
+        "coupon",
+        "voucher",
+        "code",
+        "sale",
+        "deal",
+        "offer",
+        "reward",
+        "point",
+        "shipping",
+        "delivery",
+        "fee",
+        "charge",
+        "refund",
+        "return",
+        "job",
+        "vacancy",
+        "location",
+        "branch",
+    ]
+)
+"""Words that make "are there any discounts?" a question about the store, not its catalog."""
 SOLD_TERMS = 2
 """Most content words a thing asked after ("do you sell X?") may have to be checked by name; a
 longer request ("do you have something warm for a toddler") is a description, for similarity."""
@@ -204,7 +230,10 @@ def asked_if_sold(query: str) -> str | None:
         return None
     if len(thing) > 60:
         return None
-    return thing if 0 < len(content_terms(thing)) <= SOLD_TERMS else None
+    terms = content_terms(thing)
+    if _SERVICE_TERMS.intersection(terms):
+        return None
+    return thing if 0 < len(terms) <= SOLD_TERMS else None
 
 
 def parse_order(query: str) -> tuple[str, Order | None]:

@@ -96,6 +96,8 @@ def test_do_you_sell_finds_a_product_similarity_scored_low() -> None:
         ("is there a student discount?", None),
         ("do u do giftwrap", None),
         ("do you offer price matching", None),
+        ("are there any discounts?", None),
+        ("do you have any free shipping codes", None),
     ],
 )
 def test_asked_if_sold(query: str, thing: str | None) -> None:
