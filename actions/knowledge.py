@@ -39,6 +39,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.capabilities import asks_what_bot_does
 from actions.faq_suggestions import (
     SUGGESTIONS_TEXT,
     faq_suggestions,
@@ -240,6 +241,8 @@ async def answer_and_reply(
     know" is followed by the FAQ entries the question is asked most like, when any is close
     (``actions.faq_suggestions``). ``question`` replaces the latest message's text.
     """
+    if question is None and (about := answer_about_the_assistant(dispatcher, tracker)):
+        return about
     # A question given (an FAQ entry's own) stands alone: no history joins its retrieval.
     history = conversation_history(tracker) if question is None else []
     if question is None:
@@ -293,6 +296,19 @@ async def answer_and_reply(
         shown = [*(HUMAN_BUTTONS if unknown and not offered else ()), *buttons]
         dispatcher.utter_message(text=answer.text, json_message=custom, buttons=shown or None)
     offer_suggestions(dispatcher, offered)
+    return [SlotSet(SOURCES_SLOT, record)]
+
+
+def answer_about_the_assistant(
+    dispatcher: CollectingDispatcher, tracker: Tracker
+) -> list[dict[str, Any]]:
+    """ "What can you do?" (``actions.capabilities``), whatever intent NLU gave it: the
+    assistant's own description, recorded as answered (outcome ``assistant``); [] otherwise."""
+    text = str(tracker.latest_message.get("text") or "").strip()
+    if not asks_what_bot_does(text):
+        return []
+    dispatcher.utter_message(response="utter_iamabot")
+    record = {"question": text, "outcome": "assistant", "citations": [], "sources": []}
     return [SlotSet(SOURCES_SLOT, record)]
 
 
@@ -437,6 +453,8 @@ async def search_and_reply(
 ) -> list[dict[str, Any]]:
     """The product search of the latest message: a text list and the product cards, or the FAQ
     answer when it is asked like an entry, or the FAQ questions offered when nothing matches."""
+    if about := answer_about_the_assistant(dispatcher, tracker):
+        return about
     asked = await question_and_pipeline(dispatcher, tracker)
     if asked is None:
         return []

@@ -53,6 +53,9 @@ class FrustrationConfig:
 
 
 DEFAULT_CONFIG = FrustrationConfig()
+ANSWERED_OUTCOMES = ("generated", "passage", "assistant")
+"""``knowledge_sources`` outcomes that answered the message: a verified answer, or the
+assistant's own description ("what can you do?", ``actions.capabilities``)."""
 _RESET_EVENTS = {"session_started", "restart"}
 
 
@@ -86,7 +89,8 @@ def turn_score(
 
 def answered_turns(events: Iterable[Mapping[str, Any]]) -> set[int]:
     """``id()`` of the user events the store's knowledge answered: followed, before the next user
-    message, by a ``knowledge_sources`` slot whose outcome is an answer (not ``unknown``)."""
+    message, by a ``knowledge_sources`` slot whose outcome is an answer (:data:`ANSWERED_OUTCOMES`,
+    not ``unknown``)."""
     answered: set[int] = set()
     last_user: Mapping[str, Any] | None = None
     for event in events:
@@ -95,7 +99,7 @@ def answered_turns(events: Iterable[Mapping[str, Any]]) -> set[int]:
             last_user = event
         elif kind == "slot" and event.get("name") == "knowledge_sources" and last_user is not None:
             outcome = (event.get("value") or {}).get("outcome")
-            if outcome in ("generated", "passage"):
+            if outcome in ANSWERED_OUTCOMES:
                 answered.add(id(last_user))
     return answered
 

@@ -151,6 +151,28 @@ def test_do_you_sell_read_as_a_product_question_is_a_product_search(
     assert events[0]["value"]["outcome"] == "unknown"
 
 
+@pytest.mark.parametrize(
+    ("action", "intent"),
+    [
+        (ActionAnswerPolicy(), "place_order"),  # how the demo model reads "what can you do?"
+        (ActionAnswerOpenQuestion(), "out_of_scope"),  # how the tiny model reads it
+        (ActionAnswerQuestion(), "product_question"),
+        (ActionSearchProducts(), "product_search"),
+    ],
+)
+def test_what_can_you_do_gets_the_assistants_description(
+    pipeline: AnswerPipeline, action: Any, intent: str
+) -> None:
+    messages, events = run(action, tracker("what can you do?", intent))
+    assert [m.get("response") for m in messages] == ["utter_iamabot"]
+    assert events[0]["value"] == {
+        "question": "what can you do?",
+        "outcome": "assistant",
+        "citations": [],
+        "sources": [],
+    }
+
+
 def test_nothing_is_offered_when_nothing_is_close_or_a_form_runs(
     pipeline: AnswerPipeline,
 ) -> None:

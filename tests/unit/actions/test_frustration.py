@@ -123,5 +123,7 @@ def test_open_questions_the_store_answered_are_not_fallbacks() -> None:
     answered = [user("out_of_scope"), bot("action_answer_open_question"), sources("passage")]
     assert frustration_score([*answered, user("nlu_fallback")]) == pytest.approx(0.6 / 2.19)
     assert not is_frustrated([*answered, user("nlu_fallback")])
+    about = [user("out_of_scope"), bot("action_answer_open_question"), sources("assistant")]
+    assert not is_frustrated([*about, user("nlu_fallback")])  # "what can you do?" was answered
     unanswered = [user("out_of_scope"), bot("action_answer_open_question"), sources("unknown")]
     assert is_frustrated([*unanswered, user("nlu_fallback")])

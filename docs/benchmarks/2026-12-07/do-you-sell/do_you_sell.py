@@ -1,4 +1,4 @@
-""""Do you sell X?" answered yes or no from the catalog, on product kinds from real catalogs.
+""" "Do you sell X?" answered yes or no from the catalog, on product kinds from real catalogs.
 
 Yes set: the demo catalog's own category leaves of one or two words ("Longboards", "Puzzles"),
 asked as "do you sell <leaf>?" (the store sells every one of them). No set: the last word of
@@ -43,7 +43,14 @@ def yes_kinds(rows: list[dict]) -> list[str]:
 
 def no_kinds(rows: list[dict], n: int = 60) -> list[str]:
     text = " ".join(
-        " ".join([r["name"], str(r.get("brand") or ""), *r.get("category", []), r.get("description") or ""])
+        " ".join(
+            [
+                r["name"],
+                str(r.get("brand") or ""),
+                *r.get("category", []),
+                r.get("description") or "",
+            ]
+        )
         for r in rows
     ).lower()
     have = {w for w in re.findall(r"[a-z]+", text)}
@@ -107,15 +114,16 @@ def main(out: str) -> None:
             "yes_said_yes": sum(r["head"].startswith("Yes") for r in yes),
             "yes_listed_any": sum(bool(r["cards"]) for r in yes),
             "yes_first_card_of_the_kind": sum(
-                of_kind(r["cards"], kind, fields)
-                for r, kind in zip(yes, sets["yes"], strict=True)
+                of_kind(r["cards"], kind, fields) for r, kind in zip(yes, sets["yes"], strict=True)
             ),
             "no_questions": len(no),
             "no_said_not_found": sum("couldn't find" in r["head"] for r in no),
             "no_listed_as_found": sum(r["head"].startswith(("Here is", "Yes")) for r in no),
         }
     print(json.dumps(summary, indent=2))
-    Path(out).write_text(json.dumps({"summary": summary, "sets": sets, "results": results}, indent=1))
+    Path(out).write_text(
+        json.dumps({"summary": summary, "sets": sets, "results": results}, indent=1)
+    )
 
 
 if __name__ == "__main__":
