@@ -70,6 +70,18 @@ def test_two_questions_the_store_cannot_answer_offer_a_human_without_blaming_the
     assert slots["frustrated"] is True and slots["frustration_cause"] == "not_helped"
 
 
+def test_what_can_you_do_gets_the_assistants_description(servers: ShopBotServers) -> None:
+    """The tiny model reads "what can you do?" as out of scope; the open-question action knows
+    the question from its words and answers what the assistant can do, not "outside what I can
+    help with"."""
+    sender = "e2e-capabilities"
+    reply = servers.say(sender, "what can you do?")
+    assert reply.status == 200
+    assert "track, cancel or return an order" in reply.text, reply.body
+    assert "outside what I can help with" not in reply.text, reply.body
+    assert servers.tracker(sender)["slots"]["knowledge_sources"]["outcome"] == "assistant"
+
+
 def test_policy_answers_come_from_the_stores_faq(servers: ShopBotServers) -> None:
     """The payment methods are the store FAQ's (faq-1: cards and PayPal), cited; no hand-written
     list of card brands or security claims."""
