@@ -29,7 +29,6 @@ OUTCOMES = {
     "generated": "Generated answer, every fact verified against the passages",
     "passage": "Verified passage (the generation was not supported)",
     "unknown": "Fallback: nothing relevant found, a human was offered",
-    "assistant": "Asked what the assistant can do: its own description",
 }
 
 
