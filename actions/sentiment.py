@@ -95,7 +95,7 @@ class ActionCheckFrustration(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        """Compute the score and return the two slot events."""
+        """Compute the score and return the frustration slots' events."""
         slots = frustration_slots(tracker.events)
         logger.debug("Frustration of %s: %.3f", tracker.sender_id, slots["frustration_score"])
         return [SlotSet(name, slots[name]) for name in FRUSTRATION_SLOTS]

@@ -3,9 +3,10 @@ product must carry in its own catalog fields ("do you sell drones?") and whether
 a thing at all ("do you sell jetpacks?": yes with the products, or no).
 
 Dense retrieval ranks by meaning but does not know what a puzzle is: an unrelated toy can score
-as high as a jigsaw. When the shopper asks for an order by price, or when similarity alone finds
-nothing relevant, products are matched on their catalog fields — title, brand and category path —
-against the content words of the request, then sorted or listed.
+as high as a jigsaw. When the shopper asks for an order by price, asks whether the store sells a
+thing, or when similarity alone finds nothing relevant, products are matched on their catalog
+fields — title, brand and category path — against the content words of the request, then sorted
+or listed.
 """
 
 from __future__ import annotations
