@@ -18,6 +18,7 @@ import json
 import re
 import sys
 from collections import Counter
+from contextlib import nullcontext
 from pathlib import Path
 from unittest import mock
 
@@ -96,8 +97,8 @@ def main(out: str) -> None:
     results: dict[str, dict[str, list[dict]]] = {"before": {}, "after": {}}
     for when in results:
         for label, kinds in sets.items():
-            patch = mock.patch.object(product_search, "asked_if_sold", lambda _q: None)
-            with patch if when == "before" else mock.MagicMock():
+            before = mock.patch.object(product_search, "asked_if_sold", lambda _q: None)
+            with before if when == "before" else nullcontext():
                 results[when][label] = [
                     judge(f"do you sell {k.lower()}?", retriever)
                     for k in tqdm(kinds, desc=f"{when} {label}")
