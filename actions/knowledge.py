@@ -46,6 +46,7 @@ from actions.faq_suggestions import (
     offered_entry,
     suggestion_buttons,
 )
+from actions.shipping_cost import shipping_cost_answered
 from actions.store.runtime import get_settings
 from actions.streaming import TokenPusher, pusher_for
 from core.heap import freeze_heap
@@ -241,7 +242,7 @@ async def answer_and_reply(
     know" is followed by the FAQ entries the question is asked most like, when any is close
     (``actions.faq_suggestions``). ``question`` replaces the latest message's text.
     """
-    if question is None and (about := answer_about_the_assistant(dispatcher, tracker)):
+    if question is None and (about := answer_from_the_words(dispatcher, tracker)):
         return about
     # A question given (an FAQ entry's own) stands alone: no history joins its retrieval.
     history = conversation_history(tracker) if question is None else []
@@ -299,16 +300,22 @@ async def answer_and_reply(
     return [SlotSet(SOURCES_SLOT, record)]
 
 
-def answer_about_the_assistant(
+def answer_from_the_words(
     dispatcher: CollectingDispatcher, tracker: Tracker
 ) -> list[dict[str, Any]]:
-    """ "What can you do?" (``actions.capabilities``), whatever intent NLU gave it: the
-    assistant's own description, recorded as answered (outcome ``assistant``); [] otherwise."""
+    """Questions read from their words whatever intent NLU gave them (decision 039): "what can
+    you do?" (``actions.capabilities``) gets the assistant's own description (outcome
+    ``assistant``), "is the shipping free?" (``actions.shipping_cost``) the store's shipping
+    fees (outcome ``store_settings``); both are recorded as answered. [] for anything else."""
     text = str(tracker.latest_message.get("text") or "").strip()
-    if not asks_what_bot_does(text):
+    if asks_what_bot_does(text):
+        dispatcher.utter_message(response="utter_iamabot")
+        outcome = "assistant"
+    elif shipping_cost_answered(dispatcher, tracker):
+        outcome = "store_settings"
+    else:
         return []
-    dispatcher.utter_message(response="utter_iamabot")
-    record = {"question": text, "outcome": "assistant", "citations": [], "sources": []}
+    record = {"question": text, "outcome": outcome, "citations": [], "sources": []}
     return [SlotSet(SOURCES_SLOT, record)]
 
 
@@ -453,7 +460,7 @@ async def search_and_reply(
 ) -> list[dict[str, Any]]:
     """The product search of the latest message: a text list and the product cards, or the FAQ
     answer when it is asked like an entry, or the FAQ questions offered when nothing matches."""
-    if about := answer_about_the_assistant(dispatcher, tracker):
+    if about := answer_from_the_words(dispatcher, tracker):
         return about
     asked = await question_and_pipeline(dispatcher, tracker)
     if asked is None:

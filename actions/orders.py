@@ -42,8 +42,9 @@ from actions.identity import (
 )
 from actions.order_questions import ANSWERED_PLAN, misread_question_events
 from actions.returns import chosen_items
+from actions.shipping_cost import delivery_options_of, shipping_cost_answered, shipping_cost_text
 from actions.store.addresses import AddressError, parse_address
-from actions.store.policy import SHIPPING_METHODS, ItemCondition
+from actions.store.policy import ItemCondition
 from actions.store.replies import (
     address_change_text,
     already_cancelled_text,
@@ -51,7 +52,6 @@ from actions.store.replies import (
     cancellation_fee_text,
     cancellation_text,
     change_order_text,
-    delivery_options_text,
     delivery_period_text,
     invoice_text,
     payment_text,
@@ -63,14 +63,7 @@ from actions.store.replies import (
 )
 from actions.store.runtime import get_store
 from actions.store.service import StoreBackend
-from actions.store.types import (
-    DeliveryOption,
-    NothingToReturn,
-    OrderClosed,
-    Ownership,
-    StoreError,
-    StoreUnavailable,
-)
+from actions.store.types import NothingToReturn, OrderClosed, Ownership, StoreError
 from actions.validation import inside_an_email, normalize_order_number, shorten
 from actions.yes_no import is_yes, opens_with_no
 
@@ -372,15 +365,9 @@ def answer(request: str, owner: Ownership, store: StoreBackend) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-def _options(store: StoreBackend) -> tuple[DeliveryOption, ...]:
-    try:
-        return store.delivery_options()
-    except StoreUnavailable:
-        return tuple(DeliveryOption.of(m, typical_days=None, carriers=()) for m in SHIPPING_METHODS)
-
-
 class ActionDeliveryOptions(Action):
-    """Shipping methods, fees and times from the store's data."""
+    """Shipping methods, fees and times from the store's data ("is there free shipping?" gets
+    that answer first)."""
 
     def name(self) -> str:
         """Return the action name the domain refers to."""
@@ -393,7 +380,8 @@ class ActionDeliveryOptions(Action):
         answered = await misread_question_events(dispatcher, tracker, DELIVERY_QUESTIONS)
         if answered is not None:
             return answered
-        dispatcher.utter_message(text=delivery_options_text(_options(get_store())))
+        text = str(tracker.latest_message.get("text") or "")
+        dispatcher.utter_message(text=shipping_cost_text(text, delivery_options_of(get_store())))
         return []
 
 
@@ -407,11 +395,14 @@ class ActionDeliveryPeriod(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        """Say how long delivery takes (or answer a misread FAQ question from the FAQ)."""
+        """Say how long delivery takes (or answer a misread FAQ question from the FAQ; "how much
+        is shipping", read as this intent, gets the fees)."""
         answered = await misread_question_events(dispatcher, tracker, DELIVERY_QUESTIONS)
         if answered is not None:
             return answered
         store = get_store()
+        if shipping_cost_answered(dispatcher, tracker, store):
+            return []
         owner = ownership_of(tracker)
         summary = None
         if owner is not None:
@@ -419,7 +410,7 @@ class ActionDeliveryPeriod(Action):
                 summary = store.get_order_summary(owner)
             except StoreError:
                 summary = None
-        text = delivery_period_text(_options(store), summary, store.now().date())
+        text = delivery_period_text(delivery_options_of(store), summary, store.now().date())
         dispatcher.utter_message(text=text)
         return []
 
@@ -434,7 +425,10 @@ class ActionCancellationFee(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        """State the fee (none before shipping)."""
+        """State the fee (none before shipping); "whats the delivery charge", read as this
+        intent, gets the shipping fees."""
+        if shipping_cost_answered(dispatcher, tracker, get_store()):
+            return []
         owner = ownership_of(tracker)
         quote = None
         if owner is not None:

@@ -53,9 +53,10 @@ class FrustrationConfig:
 
 
 DEFAULT_CONFIG = FrustrationConfig()
-ANSWERED_OUTCOMES = ("generated", "passage", "assistant")
-"""``knowledge_sources`` outcomes that answered the message: a verified answer, or the
-assistant's own description ("what can you do?", ``actions.capabilities``)."""
+ANSWERED_OUTCOMES = ("generated", "passage", "assistant", "store_settings")
+"""``knowledge_sources`` outcomes that answered the message: a verified answer, the assistant's
+own description ("what can you do?", ``actions.capabilities``), or the store's shipping fees ("is
+the shipping free?", ``actions.shipping_cost``)."""
 _RESET_EVENTS = {"session_started", "restart"}
 
 

@@ -23,6 +23,7 @@ from actions.knowledge import (
     ActionSearchProducts,
 )
 from actions.store import runtime
+from actions.store.sql.backend import SqlStoreBackend
 from core.settings import Settings
 from knowledge.answer import AnswerPipeline
 from knowledge.embedder import HashingEmbedder
@@ -171,6 +172,25 @@ def test_what_can_you_do_gets_the_assistants_description(
         "citations": [],
         "sources": [],
     }
+
+
+@pytest.mark.parametrize(
+    ("action", "intent"),
+    [
+        (ActionAnswerQuestion(), "product_question"),  # how the demo model reads it
+        (ActionAnswerOpenQuestion(), "out_of_scope"),
+        (ActionAnswerPolicy(), "payment_methods"),
+        (ActionSearchProducts(), "product_search"),
+    ],
+)
+def test_is_the_shipping_free_gets_the_stores_shipping_fees(
+    pipeline: AnswerPipeline, seeded: SqlStoreBackend, action: Any, intent: str
+) -> None:
+    messages, events = run(action, tracker("is the shipping free?", intent))
+    [reply] = messages
+    assert reply["text"].startswith("Standard shipping is free on orders from $35.00."), reply
+    assert "Standard: $5.99 (free from $35.00)" in reply["text"]
+    assert events[0]["value"]["outcome"] == "store_settings"
 
 
 def test_nothing_is_offered_when_nothing_is_close_or_a_form_runs(
