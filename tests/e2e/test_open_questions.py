@@ -82,6 +82,20 @@ def test_what_can_you_do_gets_the_assistants_description(servers: ShopBotServers
     assert servers.tracker(sender)["slots"]["knowledge_sources"]["outcome"] == "assistant"
 
 
+def test_shipping_cost_questions_get_the_stores_shipping_fees(servers: ShopBotServers) -> None:
+    """ "is the shipping free?" is answered from the store's shipping settings (free from $35.00
+    in the demo policy), not from an FAQ entry about international shipping, whatever intent
+    NLU gives it; "how much is shipping" gets the fees, not only the delivery times."""
+    sender = "e2e-shipping-cost"
+    free = servers.say(sender, "is the shipping free?")
+    assert free.status == 200
+    assert free.text.startswith("Standard shipping is free on orders from $35.00."), free.body
+    assert "Standard: $5.99 (free from $35.00)" in free.text, free.body
+    fees = servers.say(sender, "how much is shipping")
+    assert "Standard: $5.99" in fees.text and "Express: $12.99" in fees.text, fees.body
+    assert "order number" not in fees.text, fees.body
+
+
 def test_policy_answers_come_from_the_stores_faq(servers: ShopBotServers) -> None:
     """The payment methods are the store FAQ's (faq-1: cards and PayPal), cited; no hand-written
     list of card brands or security claims."""
