@@ -131,6 +131,7 @@ def test_a_question_not_known_offers_faq_questions_and_a_tap_answers_one(
 def test_product_search_shows_cards_with_catalog_prices(widget: WidgetPage) -> None:
     widget.open()
     reply = widget.ask("do you have longboards?")
+    expect(reply.locator(".sb-bubble")).to_contain_text("Yes, here is what we have")
     cards = reply.locator(".sb-card")
     expect(cards.first).to_be_visible()
     prices = catalog_prices()
@@ -148,6 +149,20 @@ def test_product_search_shows_cards_with_catalog_prices(widget: WidgetPage) -> N
     expect(widget.user_messages().last).to_contain_text(names[0])
     widget.bot_replies().nth(1).wait_for(timeout=REPLY_TIMEOUT_MS)
     widget.shoot("05b-asked-about-a-product")
+
+
+def test_a_product_the_store_does_not_sell_is_answered_no(widget: WidgetPage) -> None:
+    """ "Do you sell X?" for a thing the catalog does not have says so; any cards under it are
+    the closest things the catalog does have, at its own prices, not "what I found"."""
+    widget.open()
+    reply = widget.ask("do you sell jetpacks?")
+    bubble = reply.locator(".sb-bubble").first
+    expect(bubble).to_contain_text("I couldn't find jetpacks in our catalog")
+    expect(bubble).not_to_contain_text("Here is what I found")
+    prices = catalog_prices()
+    for name in reply.locator(".sb-card .sb-card-name").all_inner_texts():
+        assert name in prices, f"{name!r} is not in the catalog"
+    widget.shoot("05c-not-sold")
 
 
 def test_feedback_is_stored_in_the_tracker(widget: WidgetPage, site: WidgetSite) -> None:

@@ -4,6 +4,7 @@ python plot.py      # in this folder, project .venv
 """
 
 import json
+from pathlib import Path
 
 import matplotlib
 
@@ -11,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 SERVED = 0.474  # the demo model's threshold (calibration.json in the Rasa model)
-d = json.load(open("sweep_dev.json"))
+d = json.loads(Path("sweep_dev.json").read_text(encoding="utf-8"))
 fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharex=True)
 for ax, name in zip(axes, ("development", "templated"), strict=True):
     rows = d[name]["sweep"]
