@@ -86,7 +86,7 @@ def shipping_cost_text(question: str, options: Sequence[DeliveryOption]) -> str:
     """The shipping methods with their fees; a question about free shipping gets its answer
     first ("Standard shipping is free on orders from $35.00."), from the same settings."""
     text = delivery_options_text(options)
-    if not _FREE.search(question):
+    if not (_FREE.search(question) and asks_shipping_cost(question)):
         return text
     free = [f"{o.label} shipping is free." for o in options if o.fee == 0]
     free += [

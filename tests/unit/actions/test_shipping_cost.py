@@ -78,8 +78,10 @@ def test_a_free_shipping_question_gets_the_threshold_first() -> None:
     text = shipping_cost_text("is the shipping free?", options)
     assert text.startswith("Standard shipping is free on orders from $35.00. We ship with UPS.")
     assert "Express: $12.99" in text
-    # Asked the fee without "free", the methods alone (they carry the threshold too).
+    # Asked the fee without "free", the methods alone (they carry the threshold too); so is a
+    # question about somewhere else the flat rates do not speak for.
     assert shipping_cost_text("how much is shipping", options).startswith("We ship with UPS.")
+    assert shipping_cost_text("free delivery to canada?", options).startswith("We ship with UPS.")
 
 
 def test_free_shipping_is_denied_only_from_the_settings() -> None:
