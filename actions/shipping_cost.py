@@ -54,6 +54,7 @@ _ELSEWHERE = re.compile(
     r"abroad|overseas|worldwide|outside|country|countries|customs|duty|duties|import|"
     r"tax|taxes|vat|late|never|lost|missing|damaged|broken|insurance|"
     r"charged me|overcharged|double charged|my order|order number|invoice|receipt|"
+    r"price (?:match|matching|drop|drops|change|changes|protection)|"
     r"how much (?:longer|time|more time)|how long|how many days|how fast|how quick|how quickly|"
     r"when)\b"
     # "shipping to canada": a destination, which the store's flat rates do not speak for.

@@ -51,6 +51,7 @@ def test_questions_about_the_fee_are_read(text: str) -> None:
         "is this lego set free",  # no shipping word
         "how much is the lego set",
         "where is my delivery",  # no cost word
+        "will there be a price drop before delivery",  # the product's price
         "",
         "hi, I ordered a kite last week and paid for express delivery because it was for my "
         "son's birthday on saturday, can you tell me what happened to it please thanks",
