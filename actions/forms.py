@@ -11,6 +11,7 @@ the form's rules (a no, a human) or the other policies answer it."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -104,6 +105,8 @@ def _extractor(slot: str, read: _Reader, doc: str) -> _SlotExtractor:
         if not isinstance(text, str) or not text.strip() or text.startswith("/"):
             return {}
         value = read(text, tracker)
+        if value is None and slot in DESCRIBED_SLOTS and _misread_no(text, tracker):
+            value = text  # the slot's validation says what it could not tell and asks again
         if value is None:
             return {}
         logger.info("Read %s from the words of %s", slot, tracker.sender_id)
@@ -111,6 +114,25 @@ def _extractor(slot: str, read: _Reader, doc: str) -> _SlotExtractor:
 
     extract.__doc__ = doc
     return extract
+
+
+DESCRIBED_SLOTS = frozenset({"return_item", "item_condition"})
+"""The return's questions a shopper answers in a description ("it doesnt fit", "not what i
+ordered"): a reply the NLU reads as ``deny`` is usually one of those, not a wish to stop."""
+
+_STOP = re.compile(
+    r"\b(?:stop|cancel|quit|exit|anymore|any more|don'?t want|do not want|changed my mind|"
+    r"forget|never ?mind|leave it)\b",
+    re.IGNORECASE,
+)
+
+
+def _misread_no(text: str, tracker: Tracker) -> bool:
+    """Whether a message the NLU read as ``deny`` neither opens with a no nor asks to stop: "it
+    doesnt fit" at the condition question is a reason, and stopping the return for it would lose
+    the order and email the shopper has given."""
+    intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+    return intent == "deny" and not opens_with_no(text) and not _STOP.search(text)
 
 
 def _one_found(find: Callable[[str], list[str]]) -> _Reader:

@@ -94,6 +94,25 @@ def test_return_answered_in_words(seeded: SqlStoreBackend, picks: dict) -> None:
     assert "Shall I open the return?" in question
 
 
+def test_a_reason_read_as_a_no_at_the_condition_asks_again(
+    seeded: SqlStoreBackend, picks: dict
+) -> None:
+    """The demo model reads "it doesnt fit" as ``deny``; at the condition question it is a
+    reason, so the form says it could not tell the condition and asks again, keeping the order
+    and the email. "never mind" still stops it."""
+    pick = picks["delivered"]
+    chat = Chat()
+    chat.start("get_refund", "I want to send something back", order_number=pick.number)
+    chat.say(pick.email, email=pick.email)
+    chat.say("the second thing you listed", intent="out_of_scope")
+    assert chat.slots["requested_slot"] == "item_condition"
+    again = texts(chat.say("it doesnt fit", intent="deny"))
+    assert "utter_unclear_item_condition" in again and "utter_form_stopped" not in again
+    assert chat.active and chat.slots["requested_slot"] == "item_condition"
+    assert chat.slots["order_number"] == pick.number
+    assert texts(chat.say("never mind", intent="deny")) == "utter_form_stopped"
+
+
 def test_a_real_no_still_stops_the_form(seeded: SqlStoreBackend, picks: dict) -> None:
     chat = Chat()
     chat.start("track_order", "where is my parcel")
