@@ -127,11 +127,17 @@ _STOP = re.compile(
 )
 
 
+def _latest_intent(tracker: Tracker) -> str | None:
+    """The intent the NLU gave the latest message."""
+    name = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+    return str(name) if name is not None else None
+
+
 def _misread_no(text: str, tracker: Tracker) -> bool:
     """Whether a message the NLU read as ``deny`` neither opens with a no nor asks to stop: "it
     doesnt fit" at the condition question is a reason, and stopping the return for it would lose
     the order and email the shopper has given."""
-    intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+    intent = _latest_intent(tracker)
     return intent == "deny" and not opens_with_no(text) and not _STOP.search(text)
 
 
@@ -149,7 +155,7 @@ def _address(text: str, tracker: Tracker) -> str | None:
 
 def _plain_yes_or_no(text: str, tracker: Tracker) -> str | None:
     # A no the NLU read as deny is left to the form's "no" rule (the form stops, as designed).
-    intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
+    intent = _latest_intent(tracker)
     if opens_with_no(text):
         return None if intent == "deny" else "no"
     return "yes" if opens_with_yes(text) and not has_doubt(text) else None

@@ -427,7 +427,7 @@ class ActionCancellationFee(Action):
     ) -> list[dict[str, Any]]:
         """State the fee (none before shipping); "whats the delivery charge", read as this
         intent, gets the shipping fees."""
-        if shipping_cost_answered(dispatcher, tracker, get_store()):
+        if shipping_cost_answered(dispatcher, tracker):
             return []
         owner = ownership_of(tracker)
         quote = None
